@@ -1,0 +1,5 @@
+package cdp
+
+import "database/sql"
+
+var sqlNoRows = sql.ErrNoRows

@@ -1,0 +1,351 @@
+package event
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/valyala/fastjson"
+)
+
+// ValidationError says which attribute or data field made an event invalid,
+// and why. Field is "" for a problem with the whole event ("not JSON"), an
+// envelope attribute name ("time"), or "data.<name>".
+type ValidationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+func invalid(field, format string, args ...any) *ValidationError {
+	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// AsValidation returns the ValidationError inside err, if any.
+func AsValidation(err error) (*ValidationError, bool) {
+	var ve *ValidationError
+	ok := errors.As(err, &ve)
+	return ve, ok
+}
+
+// Decoder decodes and validates events. It reuses its buffers: the strings of
+// an Event it returns alias them and stay valid only until the next call
+// (Clone an event to keep it). A Decoder is not safe for concurrent use.
+type Decoder struct {
+	p   fastjson.Parser
+	ev  Event
+	now func() time.Time
+}
+
+// NewDecoder returns a Decoder that judges "too far in the future" against now.
+func NewDecoder(now func() time.Time) *Decoder {
+	if now == nil {
+		now = time.Now
+	}
+	return &Decoder{now: now}
+}
+
+// Decode parses one event from JSON and validates it against the contract.
+func (d *Decoder) Decode(b []byte) (*Event, error) {
+	if !utf8.Valid(b) {
+		return nil, invalid("", "not valid UTF-8")
+	}
+	v, err := d.p.ParseBytes(b)
+	if err != nil {
+		return nil, invalid("", "not JSON: %v", err)
+	}
+	if err := d.fromValue(v); err != nil {
+		return nil, err
+	}
+	return &d.ev, nil
+}
+
+// DecodeValue validates an event already parsed, as one element of a batch.
+// The returned event aliases v and the decoder.
+func (d *Decoder) DecodeValue(v *fastjson.Value) (*Event, error) {
+	if err := d.fromValue(v); err != nil {
+		return nil, err
+	}
+	return &d.ev, nil
+}
+
+func (d *Decoder) fromValue(v *fastjson.Value) error {
+	obj, err := v.Object()
+	if err != nil {
+		return invalid("", "an event must be a JSON object")
+	}
+	ev := &d.ev
+	raw := ev.Data.Raw[:0]
+	*ev = Event{}
+	var sv specSeen
+	var data *fastjson.Object
+	var dataValue *fastjson.Value
+	var firstErr error
+	obj.Visit(func(k []byte, val *fastjson.Value) {
+		if firstErr != nil {
+			return
+		}
+		switch string(k) {
+		case "specversion":
+			sv.spec = true
+			s, err := stringOf("specversion", val)
+			if err == nil && s != "1.0" {
+				err = invalid("specversion", `must be "1.0", got %q`, s)
+			}
+			firstErr = err
+		case "id":
+			sv.id = true
+			ev.ID, firstErr = boundedString("id", val, 128)
+		case "source":
+			sv.source = true
+			ev.Source, firstErr = sourceOf(val)
+		case "type":
+			sv.typ = true
+			var s string
+			s, firstErr = stringOf("type", val)
+			ev.Type = Type(s)
+		case "time":
+			sv.time = true
+			ev.Time, firstErr = timeOf("time", val)
+		case "tenant":
+			sv.tenant = true
+			ev.Tenant, firstErr = tenantOf(val)
+		case "subject":
+			sv.subject = true
+			ev.Subject, firstErr = boundedString("subject", val, 128)
+		case "data":
+			dataValue = val
+			data, err = val.Object()
+			if err != nil {
+				firstErr = invalid("data", "must be a JSON object")
+			}
+		}
+	})
+	if firstErr != nil {
+		return firstErr
+	}
+	if missing := sv.missing(data != nil); missing != "" {
+		return invalid(missing, "is required")
+	}
+	spec, ok := types[ev.Type]
+	if !ok {
+		return invalid("type", "unknown event type %q (see the catalogue in events.md)", ev.Type)
+	}
+	if spec.subject == subjectTenant && ev.Subject != ev.Tenant {
+		return invalid("subject", "must equal tenant for %s", ev.Type)
+	}
+	if ev.Time.After(d.now().Add(MaxFutureSkew)) {
+		return invalid("time", "is more than 24h in the future")
+	}
+	if err := d.decodeData(data); err != nil {
+		return err
+	}
+	ev.Data.Raw = dataValue.MarshalTo(raw)
+	return nil
+}
+
+// specSeen tracks which required envelope attributes appeared.
+type specSeen struct{ spec, id, source, typ, time, tenant, subject bool }
+
+func (s specSeen) missing(hasData bool) string {
+	switch {
+	case !s.spec:
+		return "specversion"
+	case !s.id:
+		return "id"
+	case !s.source:
+		return "source"
+	case !s.typ:
+		return "type"
+	case !s.time:
+		return "time"
+	case !s.tenant:
+		return "tenant"
+	case !s.subject:
+		return "subject"
+	case !hasData:
+		return "data"
+	}
+	return ""
+}
+
+func (d *Decoder) decodeData(obj *fastjson.Object) error {
+	ev := &d.ev
+	mask := masks[ev.Type]
+	var firstErr error
+	obj.Visit(func(k []byte, val *fastjson.Value) {
+		if firstErr != nil {
+			return
+		}
+		f, ok := fieldByName[string(k)]
+		if !ok || mask.allowed&(1<<f) == 0 || val.Type() == fastjson.TypeNull {
+			return
+		}
+		firstErr = setField(&ev.Data, f, val)
+		ev.Data.Present |= 1 << f
+	})
+	if firstErr != nil {
+		return firstErr
+	}
+	if lack := mask.required &^ ev.Data.Present; lack != 0 {
+		for f := Field(0); f < numFields; f++ {
+			if lack.Has(f) {
+				return invalid("data."+fields[f].name, "is required for %s", ev.Type)
+			}
+		}
+	}
+	return nil
+}
+
+func setField(d *Data, f Field, val *fastjson.Value) error {
+	spec := &fields[f]
+	name := "data." + spec.name
+	switch spec.kind {
+	case kindString:
+		s, err := stringOf(name, val)
+		if err != nil {
+			return err
+		}
+		if err := checkString(spec, name, s); err != nil {
+			return err
+		}
+		*spec.str(d) = s
+	case kindInt:
+		if val.Type() != fastjson.TypeNumber {
+			return invalid(name, "must be an integer, got %s", val.Type())
+		}
+		n, err := val.Int64()
+		if err != nil {
+			return invalid(name, "must be an integer")
+		}
+		if n < spec.min || (spec.max != 0 && n > spec.max) {
+			return invalid(name, "is out of range")
+		}
+		*spec.num(d) = n
+	case kindBool:
+		b, err := val.Bool()
+		if err != nil {
+			return invalid(name, "must be true or false, got %s", val.Type())
+		}
+		*spec.flag(d) = b
+	case kindTime:
+		t, err := timeOf(name, val)
+		if err != nil {
+			return err
+		}
+		*spec.num(d) = t.UnixNano()
+	}
+	return nil
+}
+
+func checkString(spec *fieldSpec, name, s string) error {
+	switch {
+	case spec.id && (s == "" || utf8.RuneCountInString(s) > 128):
+		return invalid(name, "must be 1–128 characters")
+	case spec.nonEmpt && s == "":
+		return invalid(name, "must not be empty")
+	case spec.oneOf != nil && !oneOf(s, spec.oneOf):
+		return invalid(name, "must be one of %s, got %q", strings.Join(spec.oneOf, ", "), s)
+	}
+	return nil
+}
+
+func oneOf(s string, allowed []string) bool {
+	for _, a := range allowed {
+		if s == a {
+			return true
+		}
+	}
+	return false
+}
+
+// stringOf returns a JSON string's value as a view of the parser's buffer.
+func stringOf(name string, v *fastjson.Value) (string, error) {
+	b, err := v.StringBytes()
+	if err != nil {
+		return "", invalid(name, "must be a string, got %s", v.Type())
+	}
+	// Escapes such as a lone \ud800 can decode to bytes that are not UTF-8.
+	if !utf8.Valid(b) {
+		return "", invalid(name, "is not valid UTF-8")
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)), nil
+}
+
+func boundedString(name string, v *fastjson.Value, max int) (string, error) {
+	s, err := stringOf(name, v)
+	if err != nil {
+		return "", err
+	}
+	if s == "" || utf8.RuneCountInString(s) > max {
+		return "", invalid(name, "must be 1–%d characters", max)
+	}
+	return s, nil
+}
+
+func sourceOf(v *fastjson.Value) (string, error) {
+	s, err := boundedString("source", v, 256)
+	if err != nil {
+		return "", err
+	}
+	if strings.ContainsAny(s, " \t\r\n") {
+		return "", invalid("source", "must be a URI-reference without white space")
+	}
+	if _, err := url.Parse(s); err != nil {
+		return "", invalid("source", "must be a URI-reference")
+	}
+	return s, nil
+}
+
+func tenantOf(v *fastjson.Value) (string, error) {
+	s, err := stringOf("tenant", v)
+	if err != nil {
+		return "", err
+	}
+	if !ValidTenant(s) {
+		return "", invalid("tenant", "must match [a-z0-9][a-z0-9_-]{0,63}")
+	}
+	return s, nil
+}
+
+// ValidTenant reports whether s is a well-formed tenant id.
+func ValidTenant(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '_' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func timeOf(name string, v *fastjson.Value) (time.Time, error) {
+	s, err := stringOf(name, v)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, invalid(name, "must be RFC 3339 with an offset, e.g. 2026-11-21T10:00:00+08:00")
+	}
+	if t.Year() < 1970 || t.Year() > 2200 {
+		return time.Time{}, invalid(name, "is out of range (1970–2200)")
+	}
+	return t, nil
+}

@@ -1,0 +1,125 @@
+// Package event owns Siyu's event contract (shared/spec/events.md, v1): the
+// catalogue of types, the typed fields every consumer reads, and the one
+// decoder and validator that the API, the pipeline and the WeCom receiver all
+// use. Nothing else in Siyu parses an event envelope.
+package event
+
+import "time"
+
+// Type is a catalogue event type, such as "contact.added".
+type Type string
+
+// The v1 catalogue.
+const (
+	ContactAdded        Type = "contact.added"
+	ContactUpdated      Type = "contact.updated"
+	ContactRemoved      Type = "contact.removed"
+	ContactTransferred  Type = "contact.transferred"
+	ChatMessage         Type = "chat.message"
+	TagDefined          Type = "tag.defined"
+	TagAdded            Type = "tag.added"
+	TagRemoved          Type = "tag.removed"
+	FollowupLogged      Type = "followup.logged"
+	FollowupStageChange Type = "followup.stage_changed"
+	StaffActive         Type = "staff.active"
+	StaffDeparted       Type = "staff.departed"
+	SubscriptionChanged Type = "subscription.changed"
+)
+
+// MaxFutureSkew is how far in the future an event's time may lie.
+const MaxFutureSkew = 24 * time.Hour
+
+// Event is one decoded, valid event. Data fields that the contract names are
+// lifted into Data; Data.Raw keeps the producer's data object verbatim so that
+// optional fields this version does not know survive storage.
+type Event struct {
+	ID      string
+	Source  string
+	Type    Type
+	Tenant  string
+	Subject string
+	Time    time.Time
+	Data    Data
+}
+
+// Key is the Kafka record key: one contact's events share a partition.
+func (e *Event) Key() string { return e.Tenant + "/" + e.Subject }
+
+// TimeNs is the event time in Unix nanoseconds, the ordering key of
+// last-writer-wins state together with ID.
+func (e *Event) TimeNs() int64 { return e.Time.UnixNano() }
+
+// Data holds the contract's data fields. Present records which fields the
+// producer sent, so that an absent field never overwrites a present one
+// (contact.updated carries "any of" its fields).
+type Data struct {
+	Present Presence
+
+	StaffID          string
+	FromStaffID      string
+	ToStaffID        string
+	By               string
+	Reason           string
+	Direction        string
+	MsgType          string
+	Name             string
+	Remark           string
+	Description      string
+	Phone            string
+	CorpName         string
+	UnionID          string
+	State            string
+	TagID            string
+	Group            string
+	Channel          string
+	Note             string
+	Stage            string
+	App              string
+	SuccessorStaffID string
+	Plan             string
+
+	AddWay     int64
+	Gender     int64
+	Chars      int64
+	Order      int64
+	Seats      int64
+	ContactCap int64
+	NextAtNs   int64
+
+	Deleted bool
+	Paid    bool
+
+	Raw []byte
+}
+
+// Presence is a bit set of Field.
+type Presence uint64
+
+// Has reports whether f was present in the event.
+func (p Presence) Has(f Field) bool { return p&(1<<f) != 0 }
+
+// Clone returns a copy of e that owns all its memory. Events from a Decoder
+// alias the decoder's buffers; Clone them to keep them past the next Decode.
+func (e *Event) Clone() Event {
+	c := *e
+	c.ID = cloneString(e.ID)
+	c.Source = cloneString(e.Source)
+	c.Type = Type(cloneString(string(e.Type)))
+	c.Tenant = cloneString(e.Tenant)
+	c.Subject = cloneString(e.Subject)
+	for _, f := range fields {
+		if f.kind == kindString {
+			p := f.str(&c.Data)
+			*p = cloneString(*p)
+		}
+	}
+	c.Data.Raw = append([]byte(nil), e.Data.Raw...)
+	return c
+}
+
+func cloneString(s string) string {
+	if s == "" {
+		return ""
+	}
+	return string([]byte(s))
+}

@@ -1,0 +1,85 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unsafe"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+)
+
+// Writer inserts Arrow record batches into the events table column by
+// column: each Arrow array becomes one typed slice handed to the driver in a
+// single Append, numeric arrays without a copy and string arrays as string
+// views over the Arrow buffers. Materialized views fold the same insert into
+// the derived tables.
+type Writer struct {
+	conn   driver.Conn
+	insert string
+	strs   [][]string // reused string views, one per string column
+}
+
+// NewWriter returns a Writer for conn's database.
+func NewWriter(conn driver.Conn) *Writer {
+	return &Writer{
+		conn:   conn,
+		insert: "INSERT INTO events (" + strings.Join(ColumnNames(), ", ") + ")",
+		strs:   make([][]string, len(columns)),
+	}
+}
+
+// Write inserts rec; when it returns nil, ClickHouse has accepted every row.
+func (w *Writer) Write(ctx context.Context, rec arrow.Record) error {
+	if rec.NumRows() == 0 {
+		return nil
+	}
+	batch, err := w.conn.PrepareBatch(ctx, w.insert)
+	if err != nil {
+		return fmt.Errorf("prepare insert: %w", err)
+	}
+	defer batch.Abort() //nolint:errcheck // no-op after Send
+	for i, arr := range rec.Columns() {
+		if err := batch.Column(i).Append(w.columnValues(i, arr)); err != nil {
+			return fmt.Errorf("append column %s: %w", columns[i].name, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	return nil
+}
+
+// columnValues returns the Go slice the driver takes for an Arrow array.
+func (w *Writer) columnValues(i int, arr arrow.Array) any {
+	switch a := arr.(type) {
+	case *array.String:
+		w.strs[i] = stringViews(w.strs[i][:0], a)
+		return w.strs[i]
+	case *array.Int64:
+		return a.Int64Values()
+	case *array.Uint64:
+		return a.Uint64Values()
+	case *array.Uint8:
+		return a.Uint8Values()
+	}
+	panic(fmt.Sprintf("ingest: column %s has unsupported Arrow type %s", columns[i].name, arr.DataType()))
+}
+
+// stringViews appends one string per element of a that points into a's
+// value buffer; the views live as long as the record.
+func stringViews(dst []string, a *array.String) []string {
+	offsets := a.ValueOffsets()
+	data := a.ValueBytes()
+	for i := 0; i < a.Len(); i++ {
+		start, end := offsets[i], offsets[i+1]
+		if start == end {
+			dst = append(dst, "")
+			continue
+		}
+		dst = append(dst, unsafe.String(&data[start], int(end-start)))
+	}
+	return dst
+}

@@ -1,0 +1,18 @@
+-- The scalar facts of one customer profile.
+-- args: tenant=demo contact_id=wm_c1
+SELECT
+    minMerge(first_ns) AS first_ns,
+    maxMerge(last_ns) AS last_ns,
+    argMaxIfMerge(name) AS name,
+    argMaxIfMerge(unionid) AS unionid,
+    argMaxIfMerge(corp_name) AS corp_name,
+    uniqExactIfMerge(msgs_in) AS msgs_in,
+    uniqExactIfMerge(msgs_out) AS msgs_out,
+    maxIfMerge(last_in_ns) AS last_in_ns,
+    maxIfMerge(last_out_ns) AS last_out_ns,
+    argMaxIfMerge(stage) AS stage,
+    maxIfMerge(last_followup_ns) AS last_followup_ns,
+    argMaxIfMerge(next_followup_ns) AS next_followup_ns
+FROM profile_state
+WHERE tenant = @tenant AND contact_id = @contact_id
+GROUP BY tenant, contact_id
