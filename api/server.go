@@ -1,0 +1,160 @@
+// Package api is Siyu's HTTP API (Fiber). Reads come from ClickHouse; every
+// write becomes an event on Kafka, the single source of truth. Every request
+// is scoped to the tenant of its API key. The routes are documented in
+// openapi.json, which a test keeps in step with the router.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/cdp"
+	"github.com/siyu-dev/siyu/kafka"
+)
+
+// MaxBodyBytes bounds a request body (a batch of events: 10 MB).
+const MaxBodyBytes = 10 << 20
+
+// Deps are what the API needs.
+type Deps struct {
+	Keys     *auth.Keys
+	Profiles *cdp.Profiles
+	Producer *kgo.Client
+	Topics   kafka.Topics
+	// Ready reports whether ClickHouse and Kafka answer and the schema is current.
+	Ready    func(context.Context) error
+	Gatherer prometheus.Gatherer
+	Registry prometheus.Registerer
+	Log      *slog.Logger
+}
+
+// Server is the API.
+type Server struct {
+	Deps
+	app     *fiber.App
+	log     *slog.Logger
+	metrics *httpMetrics
+}
+
+// New builds the API and its routes.
+func New(d Deps) *Server {
+	s := &Server{Deps: d, log: d.Log, metrics: newHTTPMetrics(d.Registry)}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "siyu",
+		BodyLimit:             MaxBodyBytes,
+		UnescapePath:          true,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.errorHandler,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          60 * time.Second,
+		IdleTimeout:           120 * time.Second,
+	})
+	s.routes()
+	return s
+}
+
+// App is the Fiber app, for serving and for tests (app.Test).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Listen serves on addr until ctx ends, then shuts down within 10 s.
+func (s *Server) Listen(ctx context.Context, addr string) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listen(addr) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return s.app.ShutdownWithTimeout(10 * time.Second)
+	}
+}
+
+func (s *Server) routes() {
+	s.app.Use(s.metrics.middleware)
+	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	s.app.Get("/readyz", s.readyz)
+	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{})))
+	s.app.Get("/openapi.json", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(openAPI)
+	})
+	v1 := s.app.Group("/v1", s.authenticate)
+	v1.Post("/events", s.postEvents)
+	v1.Get("/customers/:id", s.getCustomer)
+	s.app.Use(func(c *fiber.Ctx) error {
+		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
+	})
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
+	defer cancel()
+	if err := s.Ready(ctx); err != nil {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "reason": err.Error()})
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+// principalKey is where authenticate leaves the caller in c.Locals.
+const principalKey = "siyu.principal"
+
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	h := c.Get(fiber.HeaderAuthorization)
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || token == "" {
+		return unauthorized("missing API key: send `Authorization: Bearer <key>`")
+	}
+	p, err := s.Keys.Lookup(c.UserContext(), strings.TrimSpace(token))
+	if err != nil {
+		if errors.Is(err, auth.ErrInvalidKey) {
+			return err
+		}
+		return unavailable("cannot check the API key right now: " + err.Error())
+	}
+	c.Locals(principalKey, p)
+	return c.Next()
+}
+
+func principal(c *fiber.Ctx) auth.Principal {
+	p, _ := c.Locals(principalKey).(auth.Principal)
+	return p
+}
+
+// tenantOf is the tenant a request acts on: the key's own, or for the
+// platform operator the `tenant` query parameter.
+func tenantOf(c *fiber.Ctx) (string, error) {
+	p := principal(c)
+	t := c.Query("tenant")
+	if p.Role != auth.RolePlatform {
+		if t != "" && t != p.Tenant {
+			return "", forbidden("this key belongs to tenant " + strconv.Quote(p.Tenant) + "; it cannot act on another tenant")
+		}
+		return p.Tenant, nil
+	}
+	if t == "" {
+		return "", badRequest("tenant", "a platform key must name the tenant: add ?tenant=<id>")
+	}
+	return t, nil
+}
+
+// allow refuses callers without one of roles.
+func allow(c *fiber.Ctx, roles ...auth.Role) error {
+	if principal(c).Is(roles...) {
+		return nil
+	}
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	return forbidden("role " + string(principal(c).Role) + " may not do this; allowed: " + strings.Join(names, ", "))
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/store"
+)
+
+func serveCommand(stderr io.Writer) *command {
+	var st storageFlags
+	var kf kafkaFlags
+	var lf logFlags
+	var httpAddr string
+	return &command{
+		name: "serve", summary: "run the HTTP API only (production)", usage: "[flags]",
+		detail: "Serves the API against an existing ClickHouse (migrated with `siyu migrate up`) and Kafka.\n" +
+			"Run as many as you need behind a load balancer.",
+		flags: func(fs *flag.FlagSet) {
+			st.bind(fs)
+			kf.bind(fs)
+			lf.bind(fs)
+			fs.StringVar(&httpAddr, "http-addr", defaultHTTPAddr, "address the API listens on")
+		},
+		run: func(ctx context.Context, _ []string) error {
+			log, err := lf.logger(stderr)
+			if err != nil {
+				return err
+			}
+			dsn, err := st.resolveDSN()
+			if err != nil {
+				return err
+			}
+			brokers, err := kf.resolveBrokers(st.dataDir)
+			if err != nil {
+				return err
+			}
+			conn, err := store.Open(ctx, dsn)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			cl, err := openKafka(ctx, brokers, kf.topics())
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			return serveAPI(ctx, conn, cl, kf.topics(), httpAddr, newRegistry(), log)
+		},
+	}
+}
+
+func ingestCommand(stderr io.Writer) *command {
+	var st storageFlags
+	var kf kafkaFlags
+	var bf batchFlags
+	var lf logFlags
+	var metricsAddr string
+	return &command{
+		name: "ingest", summary: "run the Kafka → ClickHouse pipeline only (production)", usage: "[flags]",
+		detail: "Consumes the events topic as a member of a consumer group: start several to share the\n" +
+			"partitions. Offsets are committed only after ClickHouse has accepted each batch.",
+		flags: func(fs *flag.FlagSet) {
+			st.bind(fs)
+			kf.bind(fs)
+			bf.bind(fs)
+			lf.bind(fs)
+			fs.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:9464", "address of /metrics and /healthz; empty: none")
+		},
+		run: func(ctx context.Context, _ []string) error {
+			log, err := lf.logger(stderr)
+			if err != nil {
+				return err
+			}
+			dsn, err := st.resolveDSN()
+			if err != nil {
+				return err
+			}
+			brokers, err := kf.resolveBrokers(st.dataDir)
+			if err != nil {
+				return err
+			}
+			conn, err := store.Open(ctx, dsn)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			cl, err := openKafka(ctx, brokers, kf.topics())
+			if err != nil {
+				return err
+			}
+			cl.Close()
+			reg := newRegistry()
+			g, gctx := errgroup.WithContext(ctx)
+			g.Go(func() error { return runIngest(gctx, conn, bf.config(brokers, kf.topics()), reg, log) })
+			if metricsAddr != "" {
+				g.Go(func() error { return serveMetrics(gctx, metricsAddr, reg) })
+			}
+			return g.Wait()
+		},
+	}
+}
+
+func migrateCommand(stdout, stderr io.Writer) *command {
+	var st storageFlags
+	var lf logFlags
+	return &command{
+		name: "migrate", summary: "apply or list ClickHouse schema migrations", usage: "up|status [flags]",
+		detail: "up      applies every pending migration (idempotent; safe to run again)\n" +
+			"status  lists the migrations and whether each is applied",
+		flags: func(fs *flag.FlagSet) { st.bind(fs); lf.bind(fs) },
+		run: func(ctx context.Context, args []string) error {
+			if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
+				return fmt.Errorf("%w: want `siyu migrate up` or `siyu migrate status`", errUsage)
+			}
+			log, err := lf.logger(stderr)
+			if err != nil {
+				return err
+			}
+			dsn, err := st.resolveDSN()
+			if err != nil {
+				return err
+			}
+			conn, err := store.Open(ctx, dsn)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			if args[0] == "up" {
+				n, err := store.Migrate(ctx, conn, log)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "applied %d migration(s); the schema is current\n", n)
+				return nil
+			}
+			return printMigrationStatus(ctx, stdout, conn)
+		},
+	}
+}
+
+func printMigrationStatus(ctx context.Context, w io.Writer, conn driver.Conn) error {
+	status, err := store.Status(ctx, conn)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tNAME\tAPPLIED")
+	for _, s := range status {
+		at := "pending"
+		if s.Applied {
+			at = "yes"
+			if !s.AppliedAt.IsZero() {
+				at = s.AppliedAt.Format("2006-01-02 15:04:05Z")
+			}
+		}
+		fmt.Fprintf(tw, "%04d\t%s\t%s\n", s.Version, s.Name, at)
+	}
+	return tw.Flush()
+}
+
+func keysCommand(stdout, stderr io.Writer) *command {
+	var st storageFlags
+	var tenant, role, staffID, name string
+	return &command{
+		name: "keys", summary: "create API keys", usage: "create --tenant T --role R [--staff-id S] [--name N]",
+		detail: "Prints a new API key once; only its hash is stored. Roles: admin, manager, rep (needs\n" +
+			"--staff-id), marketer, exec, billing, platform (the operator, across tenants).",
+		flags: func(fs *flag.FlagSet) {
+			st.bind(fs)
+			fs.StringVar(&tenant, "tenant", "", "the tenant the key belongs to")
+			fs.StringVar(&role, "role", "", "admin, manager, rep, marketer, exec, billing or platform")
+			fs.StringVar(&staffID, "staff-id", "", "the rep's WeCom userid (role rep)")
+			fs.StringVar(&name, "name", "", "a label for the key, e.g. who holds it")
+		},
+		run: func(ctx context.Context, args []string) error {
+			if len(args) != 1 || args[0] != "create" {
+				return fmt.Errorf("%w: want `siyu keys create --tenant T --role R`", errUsage)
+			}
+			r, err := auth.ParseRole(role)
+			if err != nil {
+				return fmt.Errorf("%w: --role: %v", errUsage, err)
+			}
+			req := auth.NewKeyRequest{Tenant: tenant, Role: r, StaffID: staffID, Name: name}
+			if err := req.Validate(); err != nil {
+				return fmt.Errorf("%w: %v", errUsage, err)
+			}
+			dsn, err := st.resolveDSN()
+			if err != nil {
+				return err
+			}
+			conn, err := store.Open(ctx, dsn)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			key, err := auth.NewKeys(conn, 0).Create(ctx, req)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, key)
+			fmt.Fprintf(stderr, "created a %s key for tenant %s; keep it secret, it is not shown again\n", r, tenant)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/siyu-dev/siyu/api"
+	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/cdp"
+	"github.com/siyu-dev/siyu/ingest"
+	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/store"
+)
+
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// openKafka connects a producer and makes sure the topics exist.
+func openKafka(ctx context.Context, brokers []string, topics kafka.Topics) (*kgo.Client, error) {
+	cl, err := kgo.NewClient(kafka.ProducerOpts(brokers)...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := kafka.EnsureTopics(tctx, cl, topics); err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("kafka at %v: %w", brokers, err)
+	}
+	return cl, nil
+}
+
+// readiness checks ClickHouse, the schema and Kafka.
+func readiness(conn driver.Conn, cl *kgo.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := conn.Ping(ctx); err != nil {
+			return fmt.Errorf("clickhouse: %w", err)
+		}
+		n, err := store.Pending(ctx, conn)
+		if err != nil {
+			return fmt.Errorf("clickhouse schema: %w", err)
+		}
+		if n > 0 {
+			return fmt.Errorf("clickhouse schema: %d migrations pending: run `siyu migrate up`", n)
+		}
+		if err := cl.Ping(ctx); err != nil {
+			return fmt.Errorf("kafka: %w", err)
+		}
+		return nil
+	}
+}
+
+// serveAPI runs the API on addr until ctx ends.
+func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafka.Topics, addr string,
+	reg *prometheus.Registry, log *slog.Logger) error {
+	srv := api.New(api.Deps{
+		Keys:     auth.NewKeys(conn, 10*time.Second),
+		Profiles: cdp.NewProfiles(conn),
+		Producer: cl,
+		Topics:   topics,
+		Ready:    readiness(conn, cl),
+		Gatherer: reg,
+		Registry: reg,
+		Log:      log,
+	})
+	log.Info("api listening", "addr", "http://"+addr)
+	if err := srv.Listen(ctx, addr); err != nil {
+		return fmt.Errorf("api on %s: %w", addr, err)
+	}
+	return nil
+}
+
+// runIngest runs the pipeline until ctx ends.
+func runIngest(ctx context.Context, conn driver.Conn, cfg ingest.Config, reg prometheus.Registerer, log *slog.Logger) error {
+	p, err := ingest.New(cfg, conn, reg, log)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	log.Info("ingest running", "topic", cfg.Topics.Events, "group", cfg.Group, "brokers", cfg.Brokers)
+	return p.Run(ctx)
+}
+
+// serveMetrics exposes /metrics and /healthz on addr (for `siyu ingest`).
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"status":"ok"}`)) })
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics on %s: %w", addr, err)
+	}
+	return nil
+}

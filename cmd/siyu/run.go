@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/internal/progress"
+	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/loadgen"
+	"github.com/siyu-dev/siyu/store"
+)
+
+// runFlags configure `siyu run`.
+type runFlags struct {
+	st             storageFlags
+	kf             kafkaFlags
+	bf             batchFlags
+	lf             logFlags
+	httpAddr       string
+	kafkaAddr      string
+	clickhousePort int
+	clickhouseHTTP int
+	clickhouseBin  string
+	demo           bool
+	demoEvents     int
+}
+
+func runCommand(stdout, stderr io.Writer) *command {
+	var f runFlags
+	return &command{
+		name: "run", summary: "run everything in one process tree (embedded Kafka, ClickHouse, pipeline, API)", usage: "[flags]",
+		detail: "Starts an embedded Kafka (unless --kafka-brokers), a private ClickHouse server on loopback\n" +
+			"with its own config and data under --data-dir (unless --clickhouse-dsn; installed from\n" +
+			"Debian's clickhouse-server when missing and possible), applies migrations, runs the ingest\n" +
+			"pipeline and serves the API. --demo loads a demo tenant when the data dir is new.\n" +
+			"Ctrl-C stops everything cleanly; running it again keeps the data.",
+		flags: func(fs *flag.FlagSet) {
+			f.st.bind(fs)
+			f.kf.bind(fs)
+			f.bf.bind(fs)
+			f.lf.bind(fs)
+			fs.StringVar(&f.httpAddr, "http-addr", defaultHTTPAddr, "address the API listens on")
+			fs.StringVar(&f.kafkaAddr, "kafka-addr", defaultKafkaAddr, "address of the embedded Kafka broker")
+			fs.IntVar(&f.clickhousePort, "clickhouse-port", defaultClickHousePort, "native port of the private ClickHouse server")
+			fs.IntVar(&f.clickhouseHTTP, "clickhouse-http-port", defaultClickHousePort+1, "HTTP port of the private ClickHouse server")
+			fs.StringVar(&f.clickhouseBin, "clickhouse-binary", "", "ClickHouse server binary; empty: clickhouse-server or clickhouse on PATH")
+			fs.BoolVar(&f.demo, "demo", false, "load a demo tenant when the data dir is new")
+			fs.IntVar(&f.demoEvents, "demo-events", 50_000, "events in the demo tenant")
+		},
+		run: func(ctx context.Context, _ []string) error { return runAll(ctx, f, stdout, stderr) },
+	}
+}
+
+// runAll starts the components in dependency order and stops them in
+// reverse: API and pipeline first, then Kafka, then ClickHouse.
+func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
+	log, err := f.lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(f.st.dataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	topics := f.kf.topics()
+	brokers := kafka.SplitBrokers(f.kf.brokers)
+	if len(brokers) == 0 {
+		emb, err := kafka.StartEmbedded(f.kafkaAddr, filepath.Join(f.st.dataDir, "kafka"), topics.Partitions)
+		if err != nil {
+			return err
+		}
+		defer func() { emb.Close(); log.Info("kafka stopped") }()
+		brokers = emb.Addrs()
+		log.Info("embedded kafka started", "addr", brokers[0], "dir", filepath.Join(f.st.dataDir, "kafka"))
+	}
+	dsn := f.st.dsn
+	var chDone <-chan error
+	if dsn == "" {
+		srv, err := store.StartServer(ctx, store.ServerConfig{
+			Dir: filepath.Join(f.st.dataDir, "clickhouse"), TCPPort: f.clickhousePort, HTTPPort: f.clickhouseHTTP,
+			Binary: f.clickhouseBin, Install: true, InstallOutput: stderr,
+		}, log)
+		if err != nil {
+			return err
+		}
+		defer srv.Stop(15 * time.Second) //nolint:errcheck // logged inside
+		dsn, chDone = srv.DSN(f.st.database), srv.Done()
+	}
+	if err := writeRunState(f.st.dataDir, runState{ClickHouseDSN: dsn, KafkaBrokers: brokers, HTTPAddr: f.httpAddr}); err != nil {
+		return fmt.Errorf("record run state: %w", err)
+	}
+	conn, err := store.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := store.Migrate(ctx, conn, log); err != nil {
+		return err
+	}
+	cl, err := openKafka(ctx, brokers, topics)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	var demo *demoInfo
+	if f.demo {
+		if demo, err = ensureDemo(ctx, conn, cl, topics.Events, f.st.dataDir, f.demoEvents, stderr); err != nil {
+			return err
+		}
+	}
+	return runServices(ctx, f, conn, cl, brokers, chDone, demo, stdout, log)
+}
+
+func runServices(ctx context.Context, f runFlags, conn driver.Conn, cl *kgo.Client, brokers []string,
+	chDone <-chan error, demo *demoInfo, stdout io.Writer, log *slog.Logger) error {
+	reg := newRegistry()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runIngest(gctx, conn, f.bf.config(brokers, f.kf.topics()), reg, log) })
+	g.Go(func() error { return serveAPI(gctx, conn, cl, f.kf.topics(), f.httpAddr, reg, log) })
+	if chDone != nil {
+		g.Go(func() error {
+			select {
+			case err := <-chDone:
+				return fmt.Errorf("clickhouse exited unexpectedly (%v); see %s", err, filepath.Join(f.st.dataDir, "clickhouse", "log"))
+			case <-gctx.Done():
+				return nil
+			}
+		})
+	}
+	g.Go(func() error {
+		if waitHTTP(gctx, "http://"+f.httpAddr+"/healthz") == nil {
+			printBanner(stdout, f, brokers, demo)
+		}
+		return nil
+	})
+	err := g.Wait()
+	log.Info("stopping")
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func waitHTTP(ctx context.Context, url string) error {
+	for ctx.Err() == nil {
+		resp, err := http.Get(url) //nolint:gosec,noctx // loopback health check
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return ctx.Err()
+}
+
+// demoInfo is what the demo tenant's set-up leaves in the data dir.
+type demoInfo struct {
+	Tenant    string `json:"tenant"`
+	AdminKey  string `json:"admin_key"`
+	RepKey    string `json:"rep_key"`
+	RepStaff  string `json:"rep_staff_id"`
+	ContactID string `json:"contact_id"`
+}
+
+const demoFile = "demo.json"
+
+// ensureDemo loads the demo tenant once per data dir: keys, and a loadgen
+// stream produced to Kafka (the pipeline folds it into profiles).
+func ensureDemo(ctx context.Context, conn driver.Conn, cl *kgo.Client, topic, dataDir string, events int, stderr io.Writer) (*demoInfo, error) {
+	path := filepath.Join(dataDir, demoFile)
+	if b, err := os.ReadFile(path); err == nil {
+		var d demoInfo
+		return &d, json.Unmarshal(b, &d)
+	}
+	d := &demoInfo{Tenant: "demo", RepStaff: "s0001"}
+	keys := auth.NewKeys(conn, 0)
+	var err error
+	if d.AdminKey, err = keys.Create(ctx, auth.NewKeyRequest{Tenant: d.Tenant, Role: auth.RoleAdmin, Name: "demo admin"}); err != nil {
+		return nil, err
+	}
+	if d.RepKey, err = keys.Create(ctx, auth.NewKeyRequest{Tenant: d.Tenant, Role: auth.RoleRep, StaffID: d.RepStaff, Name: "demo rep"}); err != nil {
+		return nil, err
+	}
+	cfg := loadgen.Config{Seed: 7, TenantNames: []string{d.Tenant}, StaffPerTenant: 20, ContactsPerTenant: max(events/25, 10),
+		Events: events, Days: 30, PaidShare: 1, Start: time.Now().Add(-30 * 24 * time.Hour)}
+	if d.ContactID, err = firstContact(cfg, d.RepStaff); err != nil {
+		return nil, err
+	}
+	g, err := loadgen.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("demo stream: %w", err)
+	}
+	bar := progress.New(stderr, "loading demo tenant", g.Total())
+	if _, err := produceStream(ctx, cl, topic, g, 0, bar.Add); err != nil {
+		return nil, fmt.Errorf("load demo tenant: %w", err)
+	}
+	bar.Done()
+	b, _ := json.MarshalIndent(d, "", "  ")
+	return d, os.WriteFile(path, b, 0o600)
+}
+
+// firstContact finds a contact the demo rep still holds at the end of the
+// stream, to show in the banner (the rep key can read it).
+func firstContact(cfg loadgen.Config, staff string) (string, error) {
+	g, err := loadgen.New(cfg)
+	if err != nil {
+		return "", fmt.Errorf("demo stream: %w", err)
+	}
+	var e event.Event
+	var order []string
+	held := map[string]bool{}
+	for g.Next(&e) {
+		switch {
+		case e.Type == event.ContactAdded && e.Data.StaffID == staff:
+			if _, seen := held[e.Subject]; !seen {
+				order = append(order, strings.Clone(e.Subject))
+			}
+			held[strings.Clone(e.Subject)] = true
+		case e.Type == event.ContactRemoved && e.Data.StaffID == staff,
+			e.Type == event.ContactTransferred && e.Data.FromStaffID == staff:
+			if _, seen := held[e.Subject]; seen {
+				held[e.Subject] = false
+			}
+		}
+	}
+	for _, c := range order {
+		if held[c] {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("demo stream: rep %s holds no customer; raise --demo-events", staff)
+}
+
+func printBanner(w io.Writer, f runFlags, brokers []string, d *demoInfo) {
+	base := "http://" + f.httpAddr
+	fmt.Fprintf(w, "\nSiyu is running.\n  API        %s   (OpenAPI: %s/openapi.json, metrics: %s/metrics)\n", base, base, base)
+	fmt.Fprintf(w, "  Kafka      %s   (topic %s, dead letters %s)\n", brokers[0], f.kf.topic, f.kf.dlq)
+	fmt.Fprintf(w, "  Data dir   %s\n", f.st.dataDir)
+	if d != nil {
+		fmt.Fprintf(w, "  Demo keys  admin: %s\n             rep %s: %s\n", d.AdminKey, d.RepStaff, d.RepKey)
+		fmt.Fprintf(w, "\nTry:\n  curl -s %s/readyz\n", base)
+		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/v1/customers/%s\n", d.AdminKey, base, d.ContactID)
+		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/v1/events -d '%s'\n", d.AdminKey, base, sampleEvent(d))
+		fmt.Fprintf(w, "  kcat -b %s -t %s -C -o -3 -e\n", brokers[0], f.kf.topic)
+		fmt.Fprintf(w, "  siyu keys create --data-dir %s --tenant %s --role marketer\n", shellQuote(f.st.dataDir), d.Tenant)
+	}
+	fmt.Fprintf(w, "\nCtrl-C stops everything; running it again keeps the data.\n\n")
+}
+
+func sampleEvent(d *demoInfo) string {
+	e := event.Event{ID: "try-1", Source: "curl", Type: event.ChatMessage, Tenant: d.Tenant, Subject: d.ContactID,
+		Time: time.Now().UTC().Truncate(time.Second)}
+	e.Data.Set(event.FStaffID, d.RepStaff)
+	e.Data.Set(event.FDirection, "in")
+	e.Data.SetInt(event.FChars, 5)
+	return string(event.AppendJSON(nil, &e))
+}
