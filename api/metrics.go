@@ -2,6 +2,7 @@ package api
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -40,8 +41,10 @@ func (m *httpMetrics) middleware(c *fiber.Ctx) error {
 	if err != nil {
 		status = toError(err).Status
 	}
-	route := c.Route().Path
-	m.requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
+	// Label values outlive the request: copy Fiber's view of the method,
+	// which the next request on the connection overwrites.
+	method, route := strings.Clone(c.Method()), c.Route().Path
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 	return err
 }

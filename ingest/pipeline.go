@@ -41,17 +41,21 @@ type Config struct {
 	// batch is being written: memory stays bounded because a new fetch is not
 	// issued until the buffered one is polled.
 	FetchMaxBytes int32
+	// SessionTimeout is how long the group waits for a silent member (one
+	// that crashed) before giving its partitions to the others.
+	SessionTimeout time.Duration
 }
 
 // DefaultConfig holds the defaults, chosen from `make bench` measurements.
 func DefaultConfig() Config {
 	return Config{
-		Topics:        kafka.DefaultTopics(),
-		Group:         "siyu-ingest",
-		BatchMaxRows:  100_000,
-		BatchMaxBytes: 64 << 20,
-		BatchMaxWait:  250 * time.Millisecond,
-		FetchMaxBytes: 16 << 20,
+		Topics:         kafka.DefaultTopics(),
+		Group:          "siyu-ingest",
+		BatchMaxRows:   100_000,
+		BatchMaxBytes:  64 << 20,
+		BatchMaxWait:   250 * time.Millisecond,
+		FetchMaxBytes:  16 << 20,
+		SessionTimeout: 45 * time.Second,
 	}
 }
 
@@ -68,6 +72,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ingest: batch max bytes must be at least 1 KiB, got %d", c.BatchMaxBytes)
 	case c.BatchMaxWait <= 0:
 		return errors.New("ingest: batch max wait must be positive")
+	case c.SessionTimeout < time.Second:
+		return errors.New("ingest: session timeout must be at least 1s")
 	case c.FetchMaxBytes < 1<<16:
 		return fmt.Errorf("ingest: fetch max bytes must be at least 64 KiB, got %d", c.FetchMaxBytes)
 	}
@@ -109,6 +115,7 @@ func New(cfg Config, conn driver.Conn, reg prometheus.Registerer, log *slog.Logg
 		kgo.FetchMaxBytes(cfg.FetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(cfg.FetchMaxBytes),
 		kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.SessionTimeout(cfg.SessionTimeout),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 	)
 	if err != nil {

@@ -33,18 +33,19 @@ func envName(flagName string) string {
 
 // parse parses args, then fills each flag not given on the command line from
 // its SIYU_ environment variable.
-func (c *command) parse(args []string, stderr io.Writer) (*flag.FlagSet, error) {
+func (c *command) parse(args []string, stderr io.Writer) (*flag.FlagSet, []string, error) {
 	fs := flag.NewFlagSet("siyu "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	if c.flags != nil {
 		c.flags(fs)
 	}
-	if err := fs.Parse(args); err != nil {
+	positional, err := parseInterleaved(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			c.help(stderr, fs)
-			return nil, flag.ErrHelp
+			return nil, nil, flag.ErrHelp
 		}
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -56,7 +57,28 @@ func (c *command) parse(args []string, stderr io.Writer) (*flag.FlagSet, error) 
 			}
 		}
 	})
-	return fs, envErr
+	return fs, positional, envErr
+}
+
+// parseInterleaved parses flags that may come before, between or after the
+// positional arguments (`siyu keys create --tenant t`), and returns the
+// positional ones. "--" ends flag parsing.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 // help prints the command's complete help: synopsis, detail and every flag

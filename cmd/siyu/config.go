@@ -67,6 +67,7 @@ type batchFlags struct {
 	maxRows  int
 	maxBytes int
 	maxWait  time.Duration
+	session  time.Duration
 }
 
 func (b *batchFlags) bind(fs *flag.FlagSet) {
@@ -75,12 +76,14 @@ func (b *batchFlags) bind(fs *flag.FlagSet) {
 	fs.IntVar(&b.maxRows, "batch-max-rows", d.BatchMaxRows, "close a ClickHouse insert batch at this many events")
 	fs.IntVar(&b.maxBytes, "batch-max-bytes", d.BatchMaxBytes, "close a batch at this much payload")
 	fs.DurationVar(&b.maxWait, "batch-max-wait", d.BatchMaxWait, "close a batch this long after its first event")
+	fs.DurationVar(&b.session, "kafka-session-timeout", d.SessionTimeout, "how long the group waits for a crashed ingest process before reassigning its partitions")
 }
 
 func (b *batchFlags) config(brokers []string, topics kafka.Topics) ingest.Config {
 	c := ingest.DefaultConfig()
 	c.Brokers, c.Topics, c.Group = brokers, topics, b.group
 	c.BatchMaxRows, c.BatchMaxBytes, c.BatchMaxWait = b.maxRows, b.maxBytes, b.maxWait
+	c.SessionTimeout = b.session
 	return c
 }
 

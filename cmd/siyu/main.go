@@ -57,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		printOverview(stderr, cmds)
 		return 2
 	}
-	fs, err := cmd.parse(args[1:], stdout)
+	_, positional, err := cmd.parse(args[1:], stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -67,7 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := cmd.run(ctx, fs.Args()); err != nil {
+	if err := cmd.run(ctx, positional); err != nil {
 		if errors.Is(err, errUsage) {
 			fmt.Fprintf(stderr, "siyu %s: %v\nRun `siyu %s --help` for usage.\n", cmd.name, err, cmd.name)
 			return 2

@@ -1,0 +1,44 @@
+# Siyu's front door. `make help` lists the targets.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/siyu
+export PATH := $(PATH):/usr/sbin
+
+.DEFAULT_GOAL := help
+.PHONY: help setup build run test test-short bench lint fmt chdb clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## install ClickHouse, kcat and Go modules when missing
+	@scripts/setup
+
+build: ## build bin/siyu
+	$(GO) build -o $(BIN) ./cmd/siyu
+
+run: setup build ## start everything on embedded defaults with a demo tenant (Ctrl-C stops)
+	./$(BIN) run --demo
+
+test: ## run every test against real ClickHouse 18.16, chDB 26.x and an embedded Kafka
+	@scripts/setup --test
+	SIYU_REQUIRE_CHDB=1 $(GO) test -count=1 -timeout 25m ./...
+
+test-short: ## unit tests only (no servers)
+	$(GO) test -count=1 -short ./...
+
+bench: setup build ## run the benchmarks and print the table of figures
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./event ./ingest | tee /tmp/siyu-micro.txt
+	./$(BIN) bench --data-dir .cache/bench
+
+lint: ## go vet and a gofmt check
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "run: make fmt"; exit 1; }
+
+fmt: ## format the code
+	gofmt -w .
+
+chdb: ## fetch chDB (current ClickHouse as a library) for the compatibility tests
+	@scripts/fetch-chdb
+
+clean: ## remove build output (keeps .siyu data)
+	rm -rf bin

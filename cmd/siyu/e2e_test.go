@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/siyu-dev/siyu/internal/testenv"
+)
+
+// siyuBin is the binary under test, built once by TestMain.
+var siyuBin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if !testing.Short() {
+		dir, err := os.MkdirTemp("", "siyu-bin-")
+		if err != nil {
+			panic(err)
+		}
+		siyuBin = filepath.Join(dir, "siyu")
+		out, err := exec.Command("go", "build", "-o", siyuBin, ".").CombinedOutput()
+		if err != nil {
+			panic(fmt.Sprintf("build siyu: %v\n%s", err, out))
+		}
+		defer os.RemoveAll(dir)
+	}
+	testenv.Main(m)
+}
+
+// runProc is a `siyu run` child process.
+type runProc struct {
+	cmd     *exec.Cmd
+	out     *bytes.Buffer
+	dataDir string
+	http    string
+	kafka   string
+	done    chan error
+}
+
+func startRun(t *testing.T, dataDir string, httpPort, kafkaPort, chPort int) *runProc {
+	t.Helper()
+	p := &runProc{out: &bytes.Buffer{}, dataDir: dataDir, done: make(chan error, 1),
+		http: "127.0.0.1:" + strconv.Itoa(httpPort), kafka: "127.0.0.1:" + strconv.Itoa(kafkaPort)}
+	p.cmd = exec.Command(siyuBin, "run", "--data-dir", dataDir, "--http-addr", p.http, "--kafka-addr", p.kafka,
+		"--clickhouse-port", strconv.Itoa(chPort), "--clickhouse-http-port", strconv.Itoa(chPort+1),
+		"--batch-max-wait", "50ms", "--partitions", "3")
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	require.NoError(t, p.cmd.Start())
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("siyu run output:\n%s", p.out.String())
+		}
+	})
+	testenv.Eventually(t, 90*time.Second, func() error {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			return fmt.Errorf("siyu run exited: %v\n%s", err, p.out.String())
+		default:
+		}
+		resp, err := http.Get("http://" + p.http + "/readyz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("readyz %d", resp.StatusCode)
+		}
+		return nil
+	})
+	return p
+}
+
+// stop sends Ctrl-C and waits for a clean exit.
+func (p *runProc) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(os.Interrupt))
+	select {
+	case err := <-p.done:
+		require.NoError(t, err, "siyu run should exit 0 on Ctrl-C:\n%s", p.out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("siyu run did not stop within 30 s")
+	}
+}
+
+func (p *runProc) siyu(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(siyuBin, args...).Output()
+	require.NoError(t, err, "siyu %v", args)
+	return strings.TrimSpace(string(out))
+}
+
+func (p *runProc) do(t *testing.T, method, path, key string, body []byte) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+p.http+path, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/cloudevents-batch+json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func chatEvent(id, tenant, contact, dir string, at time.Time) string {
+	return fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"e2e","type":"chat.message","time":%q,"tenant":%q,"subject":%q,"data":{"staff_id":"s1","direction":%q}}`,
+		id, at.Format(time.RFC3339), tenant, contact, dir)
+}
+
+func TestRunEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the binary with ClickHouse and Kafka")
+	}
+	dataDir := t.TempDir()
+	httpPort, kafkaPort, chPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
+	p := startRun(t, dataDir, httpPort, kafkaPort, chPort)
+	key := p.siyu(t, "keys", "create", "--data-dir", dataDir, "--tenant", "acme", "--role", "admin")
+	require.True(t, strings.HasPrefix(key, "siyu_"), key)
+	at := time.Now().Add(-time.Hour).Truncate(time.Second)
+
+	// In through HTTP: a contact and one message.
+	added := fmt.Sprintf(`{"specversion":"1.0","id":"a1","source":"e2e","type":"contact.added","time":%q,"tenant":"acme","subject":"c1","data":{"staff_id":"s1","name":"李雷","unionid":"u-1"}}`,
+		at.Format(time.RFC3339))
+	status, body := p.do(t, "POST", "/v1/events", key, []byte("["+added+","+chatEvent("m1", "acme", "c1", "in", at.Add(time.Minute))+"]"))
+	require.Equal(t, 200, status, string(body))
+
+	// In through a plain Kafka producer: kcat when installed, else franz-go.
+	lines := []string{
+		chatEvent("m2", "acme", "c1", "out", at.Add(2*time.Minute)),
+		chatEvent("m1", "acme", "c1", "in", at.Add(time.Minute)), // a redelivery
+		`{"specversion":"1.0","id":"bad","type":"chat.message"}`,
+	}
+	producePlain(t, p.kafka, "siyu.events", "acme/c1", lines)
+
+	var pr struct {
+		Name string `json:"name"`
+		Chat struct {
+			In  int `json:"messages_in"`
+			Out int `json:"messages_out"`
+		} `json:"chat"`
+		Relations []struct {
+			StaffID string `json:"staff_id"`
+		} `json:"relations"`
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		status, body := p.do(t, "GET", "/v1/customers/c1", key, nil)
+		if status != 200 {
+			return fmt.Errorf("status %d: %s", status, body)
+		}
+		if err := json.Unmarshal(body, &pr); err != nil {
+			return err
+		}
+		if pr.Chat.Out != 1 {
+			return fmt.Errorf("messages_out %d, want 1: %s", pr.Chat.Out, body)
+		}
+		return nil
+	})
+	require.Equal(t, "李雷", pr.Name)
+	require.Equal(t, 1, pr.Chat.In, "the redelivered message counts once")
+	require.Len(t, pr.Relations, 1)
+
+	dead := consumeAll(t, p.kafka, "siyu.events.dlq", 1)
+	require.Len(t, dead, 1)
+	require.Equal(t, "source", headerValue(dead[0], "siyu-error-field"))
+
+	// Ctrl-C stops everything, the ClickHouse child included; a restart keeps the data.
+	p.stop(t)
+	requireNoChild(t, dataDir)
+	p = startRun(t, dataDir, httpPort, kafkaPort, chPort)
+	status, body = p.do(t, "GET", "/v1/customers/c1", key, nil)
+	require.Equal(t, 200, status, string(body))
+	require.Contains(t, string(body), "李雷")
+	p.stop(t)
+}
+
+// producePlain writes records the way any producer would: kcat when it is
+// installed, franz-go otherwise.
+func producePlain(t *testing.T, broker, topic, key string, values []string) {
+	t.Helper()
+	if kcat, err := exec.LookPath("kcat"); err == nil {
+		var in bytes.Buffer
+		for _, v := range values {
+			in.WriteString(key + "\t" + v + "\n")
+		}
+		cmd := exec.Command(kcat, "-b", broker, "-t", topic, "-P", "-K", "\t")
+		cmd.Stdin = &in
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "kcat: %s", out)
+		return
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))
+	require.NoError(t, err)
+	defer cl.Close()
+	for _, v := range values {
+		require.NoError(t, cl.ProduceSync(context.Background(), &kgo.Record{Topic: topic, Key: []byte(key), Value: []byte(v)}).FirstErr())
+	}
+}
+
+func consumeAll(t *testing.T, broker, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(topic))
+	require.NoError(t, err)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n && ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	return out
+}
+
+func headerValue(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// requireNoChild checks that no ClickHouse server of dataDir outlived siyu run.
+func requireNoChild(t *testing.T, dataDir string) {
+	t.Helper()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		out, _ := exec.Command("pgrep", "-f", filepath.Join(dataDir, "clickhouse")).Output()
+		if len(bytes.TrimSpace(out)) > 0 {
+			return fmt.Errorf("clickhouse still running: pid %s", out)
+		}
+		return nil
+	})
+}
