@@ -36,6 +36,7 @@ type fixture struct {
 	conn     driver.Conn
 	broker   string
 	topics   kafka.Topics
+	deps     api.Deps
 	srv      *api.Server
 	profiles *cdp.Profiles
 	keys     map[string]string
@@ -90,7 +91,7 @@ func newFixture(t *testing.T) *fixture {
 		require.NoError(t, err)
 		f.keys[name] = secret
 	}
-	f.srv = api.New(api.Deps{
+	f.deps = api.Deps{
 		Keys:     keys,
 		Profiles: f.profiles,
 		Producer: prod,
@@ -99,7 +100,8 @@ func newFixture(t *testing.T) *fixture {
 		Gatherer: reg,
 		Registry: reg,
 		Log:      testenv.Logger(),
-	})
+	}
+	f.srv = api.New(f.deps)
 	f.seed(t)
 	return f
 }

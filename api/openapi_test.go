@@ -13,7 +13,7 @@ import (
 )
 
 type openAPIOperation struct {
-	Security  []map[string][]string    `json:"security"`
+	Security  []map[string][]string      `json:"security"`
 	Responses map[string]json.RawMessage `json:"responses"`
 }
 

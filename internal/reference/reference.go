@@ -48,14 +48,14 @@ func (r *lww[T]) put(k key, v T) {
 }
 
 type profile struct {
-	first, last              int64
-	name, unionid, corp      lww[string]
-	in, out                  map[[2]string]bool
-	lastIn, lastOut          int64
-	stage                    lww[string]
-	lastFollowup             int64
-	nextFollowup             lww[int64]
-	seen                     bool
+	first, last         int64
+	name, unionid, corp lww[string]
+	in, out             map[[2]string]bool
+	lastIn, lastOut     int64
+	stage               lww[string]
+	lastFollowup        int64
+	nextFollowup        lww[int64]
+	seen                bool
 }
 
 type relation struct {
