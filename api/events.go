@@ -123,7 +123,7 @@ func (s *Server) validateEvents(c *fiber.Ctx, rd *requestDecoder, items []*fastj
 			resp.Rejected++
 			continue
 		}
-		value := appendJSON(nil, v)
+		value := event.AppendValue(nil, v)
 		if !utf8.Valid(value) {
 			// The pipeline would dead-letter it: refuse it now instead.
 			res.Status, res.Reason = "rejected", "not valid UTF-8"
@@ -134,57 +134,6 @@ func (s *Server) validateEvents(c *fiber.Ctx, rd *requestDecoder, items []*fastj
 		records = append(records, pendingRecord{rec: rec, res: res})
 	}
 	return resp, records
-}
-
-// appendJSON appends v as JSON. fastjson's MarshalTo re-escapes the strings
-// it has unescaped with strconv.Quote, whose Go escapes (\v, \x00) are not
-// JSON: the pipeline would dead-letter an event the API had accepted.
-func appendJSON(dst []byte, v *fastjson.Value) []byte {
-	switch v.Type() {
-	case fastjson.TypeObject:
-		dst = append(dst, '{')
-		n := 0
-		v.GetObject().Visit(func(k []byte, vv *fastjson.Value) {
-			if n > 0 {
-				dst = append(dst, ',')
-			}
-			n++
-			dst = appendJSONString(dst, k)
-			dst = append(dst, ':')
-			dst = appendJSON(dst, vv)
-		})
-		return append(dst, '}')
-	case fastjson.TypeArray:
-		dst = append(dst, '[')
-		for i, vv := range v.GetArray() {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendJSON(dst, vv)
-		}
-		return append(dst, ']')
-	case fastjson.TypeString:
-		return appendJSONString(dst, v.GetStringBytes())
-	}
-	return v.MarshalTo(dst) // a number, true, false or null: as written
-}
-
-// appendJSONString appends s as a JSON string; bytes that are not UTF-8 are
-// kept, for the caller to refuse.
-func appendJSONString(dst, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for _, c := range s {
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return append(dst, '"')
 }
 
 // produce sends the records and waits until Kafka has acknowledged each.

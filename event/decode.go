@@ -150,7 +150,7 @@ func (d *Decoder) fromValue(v *fastjson.Value) error {
 	if err := d.decodeData(data); err != nil {
 		return err
 	}
-	ev.Data.Raw = dataValue.MarshalTo(raw)
+	ev.Data.Raw = AppendValue(raw, dataValue)
 	return nil
 }
 

@@ -72,7 +72,7 @@ func (d *Data) SetTime(f Field, t time.Time) { *fields[f].num(d) = t.UnixNano();
 
 // appendString appends s as a JSON string. s is valid UTF-8 (the decoder
 // guarantees it), so only quotes, backslashes and control characters escape.
-func appendString(dst []byte, s string) []byte {
+func appendString[T string | []byte](dst []byte, s T) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -66,6 +67,9 @@ func readiness(conn driver.Conn, cl *kgo.Client) func(context.Context) error {
 // serveAPI runs the API on addr until ctx ends.
 func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafka.Topics, addr string,
 	reg *prometheus.Registry, log *slog.Logger) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("%w: --http-addr %q: want host:port, e.g. 127.0.0.1:8080", errUsage, addr)
+	}
 	srv := api.New(api.Deps{
 		Keys:     auth.NewKeys(conn, 10*time.Second),
 		Profiles: cdp.NewProfiles(conn),
