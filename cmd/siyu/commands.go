@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"text/tabwriter"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/siyu-dev/siyu/auth"
@@ -30,29 +32,12 @@ func serveCommand(stderr io.Writer) *command {
 			fs.StringVar(&httpAddr, "http-addr", defaultHTTPAddr, "address the API listens on")
 		},
 		run: func(ctx context.Context, _ []string) error {
-			log, err := lf.logger(stderr)
+			c, err := connect(ctx, &st, &kf, &lf, stderr)
 			if err != nil {
 				return err
 			}
-			dsn, err := st.resolveDSN()
-			if err != nil {
-				return err
-			}
-			brokers, err := kf.resolveBrokers(st.dataDir)
-			if err != nil {
-				return err
-			}
-			conn, err := store.Open(ctx, dsn)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			cl, err := openKafka(ctx, brokers, kf.topics())
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			return serveAPI(ctx, conn, cl, kf.topics(), httpAddr, newRegistry(), log)
+			defer c.close()
+			return serveAPI(ctx, c.conn, c.kafka, kf.topics(), httpAddr, newRegistry(), c.log)
 		},
 	}
 }
@@ -75,28 +60,12 @@ func ingestCommand(stderr io.Writer) *command {
 			fs.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:9464", "address of /metrics and /healthz; empty: none")
 		},
 		run: func(ctx context.Context, _ []string) error {
-			log, err := lf.logger(stderr)
+			c, err := connect(ctx, &st, &kf, &lf, stderr)
 			if err != nil {
 				return err
 			}
-			dsn, err := st.resolveDSN()
-			if err != nil {
-				return err
-			}
-			brokers, err := kf.resolveBrokers(st.dataDir)
-			if err != nil {
-				return err
-			}
-			conn, err := store.Open(ctx, dsn)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			cl, err := openKafka(ctx, brokers, kf.topics())
-			if err != nil {
-				return err
-			}
-			cl.Close()
+			defer c.close()
+			conn, brokers, log := c.conn, c.brokers, c.log
 			reg := newRegistry()
 			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error { return runIngest(gctx, conn, bf.config(brokers, kf.topics()), reg, log) })
@@ -106,6 +75,45 @@ func ingestCommand(stderr io.Writer) *command {
 			return g.Wait()
 		},
 	}
+}
+
+// connection is what `serve` and `ingest` share: a logger, ClickHouse, and a
+// Kafka client with the topics in place.
+type connection struct {
+	log     *slog.Logger
+	conn    driver.Conn
+	brokers []string
+	kafka   *kgo.Client
+}
+
+func connect(ctx context.Context, st *storageFlags, kf *kafkaFlags, lf *logFlags, stderr io.Writer) (*connection, error) {
+	log, err := lf.logger(stderr)
+	if err != nil {
+		return nil, err
+	}
+	dsn, err := st.resolveDSN()
+	if err != nil {
+		return nil, err
+	}
+	brokers, err := kf.resolveBrokers(st.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := openKafka(ctx, brokers, kf.topics())
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &connection{log: log, conn: conn, brokers: brokers, kafka: cl}, nil
+}
+
+func (c *connection) close() {
+	c.kafka.Close()
+	c.conn.Close()
 }
 
 func migrateCommand(stdout, stderr io.Writer) *command {
