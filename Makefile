@@ -28,7 +28,7 @@ test-short: ## unit tests only (no servers)
 
 bench: setup build ## run the benchmarks and print the table of figures
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./event ./ingest | tee /tmp/siyu-micro.txt
-	./$(BIN) bench --data-dir .cache/bench
+	$(GO) run ./bench --siyu $(BIN)
 
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...

@@ -59,6 +59,9 @@ func toError(err error) *Error {
 	if ve, ok := event.AsValidation(err); ok {
 		return badRequest(ve.Field, ve.Reason)
 	}
+	if we, ok := wecomError(err); ok {
+		return we
+	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 }
 

@@ -60,7 +60,13 @@ func (s *Server) postEvents(c *fiber.Ctx) error {
 		return badRequest("body", "send one CloudEvent (a JSON object) or a batch (a JSON array)")
 	}
 	root, err := rd.p.ParseBytes(body)
+	if err == nil {
+		err = event.ValidateJSON(body)
+	}
 	if err != nil {
+		if ve, ok := event.AsValidation(err); ok {
+			return badRequest("body", ve.Reason)
+		}
 		return badRequest("body", "not JSON: "+err.Error())
 	}
 	items, single := []*fastjson.Value{root}, true

@@ -21,6 +21,7 @@ import (
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/wecom"
 )
 
 // MaxBodyBytes bounds a request body (a batch of events: 10 MB).
@@ -37,6 +38,9 @@ type Deps struct {
 	Gatherer prometheus.Gatherer
 	Registry prometheus.Registerer
 	Log      *slog.Logger
+	// WeCom receives WeCom callbacks and keeps their settings; without it
+	// the WeCom routes answer 404.
+	WeCom *wecom.Receiver
 }
 
 // Server is the API.
@@ -88,9 +92,14 @@ func (s *Server) routes() {
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return c.Send(openAPI)
 	})
+	// WeCom authenticates its callbacks by signature, not by API key.
+	s.app.Get("/wecom/callback/:tenant", s.requireWeCom, s.wecomVerify)
+	s.app.Post("/wecom/callback/:tenant", s.requireWeCom, s.wecomCallback)
 	v1 := s.app.Group("/v1", s.authenticate)
 	v1.Post("/events", s.postEvents)
 	v1.Get("/customers/:id", s.getCustomer)
+	v1.Put("/wecom/config", s.requireWeCom, s.putWeComConfig)
+	v1.Get("/wecom/config", s.requireWeCom, s.getWeComConfig)
 	s.app.Use(func(c *fiber.Ctx) error {
 		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
 	})

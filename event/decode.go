@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/url"
@@ -28,7 +29,9 @@ func (e *ValidationError) Error() string {
 }
 
 func invalid(field, format string, args ...any) *ValidationError {
-	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	// Reasons go into Kafka headers and API answers; fastjson's messages can
+	// quote a few bytes cut in the middle of a character.
+	return &ValidationError{Field: field, Reason: strings.ToValidUTF8(fmt.Sprintf(format, args...), "\uFFFD")}
 }
 
 // AsValidation returns the ValidationError inside err, if any.
@@ -45,6 +48,9 @@ type Decoder struct {
 	p   fastjson.Parser
 	ev  Event
 	now func() time.Time
+	// lastSource is the last source that passed validation: producers send
+	// one source over and over, and parsing it as a URI is not free.
+	lastSource string
 }
 
 // NewDecoder returns a Decoder that judges "too far in the future" against now.
@@ -64,10 +70,73 @@ func (d *Decoder) Decode(b []byte) (*Event, error) {
 	if err != nil {
 		return nil, invalid("", "not JSON: %v", err)
 	}
+	if err := ValidateJSON(b); err != nil {
+		return nil, err
+	}
 	if err := d.fromValue(v); err != nil {
 		return nil, err
 	}
 	return &d.ev, nil
+}
+
+// ValidateJSON reports whether b is strict JSON with only valid Unicode
+// escapes. fastjson's parser is lenient where it need not look: it takes
+// numbers such as 01 or 1-2, unknown escapes, raw control characters and
+// lone surrogate escapes (\ud800, kept as six characters), and Data.Raw
+// would carry them on as invalid JSON or altered strings. Decode calls it;
+// callers of DecodeValue should call it on the bytes they parsed. Call it
+// only on bytes fastjson has parsed: the parse bounds the nesting depth,
+// which fastjson.Validate's recursion does not.
+func ValidateJSON(b []byte) error {
+	if err := fastjson.ValidateBytes(b); err != nil {
+		return invalid("", "not JSON: %v", err)
+	}
+	return checkSurrogates(b)
+}
+
+// checkSurrogates refuses a \u escape of a UTF-16 surrogate that is not
+// half of a pair: it stands for no character, so the string is not valid
+// UTF-8. b is valid JSON, so every backslash starts an escape.
+func checkSurrogates(b []byte) error {
+	for {
+		i := bytes.IndexByte(b, '\\')
+		if i < 0 {
+			return nil
+		}
+		if b[i+1] != 'u' {
+			b = b[i+2:]
+			continue
+		}
+		r := hex4(b[i+2 : i+6])
+		b = b[i+6:]
+		if r < 0xd800 || r > 0xdfff {
+			continue
+		}
+		if r >= 0xdc00 || len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
+			return invalid("", `not valid UTF-8: a lone surrogate escape \u%04x`, r)
+		}
+		if r2 := hex4(b[2:6]); r2 < 0xdc00 || r2 > 0xdfff {
+			return invalid("", `not valid UTF-8: a lone surrogate escape \u%04x`, r)
+		}
+		b = b[6:]
+	}
+}
+
+// hex4 decodes four hex digits that fastjson.Validate has checked.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= 'a':
+			c -= 'a' - 10
+		case c >= 'A':
+			c -= 'A' - 10
+		default:
+			c -= '0'
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // DecodeValue validates an event already parsed, as one element of a batch.
@@ -108,7 +177,7 @@ func (d *Decoder) fromValue(v *fastjson.Value) error {
 			ev.ID, firstErr = boundedString("id", val, 128)
 		case "source":
 			sv.source = true
-			ev.Source, firstErr = sourceOf(val)
+			ev.Source, firstErr = d.sourceOf(val)
 		case "type":
 			sv.typ = true
 			var s string
@@ -207,9 +276,18 @@ func (d *Decoder) decodeData(obj *fastjson.Object) error {
 	return nil
 }
 
+// dataPaths are the fields' names as errors report them ("data.staff_id"),
+// built once rather than on every decoded field.
+var dataPaths = func() (p [numFields]string) {
+	for i := range fields {
+		p[i] = "data." + fields[i].name
+	}
+	return p
+}()
+
 func setField(d *Data, f Field, val *fastjson.Value) error {
 	spec := &fields[f]
-	name := "data." + spec.name
+	name := dataPaths[f]
 	switch spec.kind {
 	case kindString:
 		s, err := stringOf(name, val)
@@ -293,10 +371,10 @@ func boundedString(name string, v *fastjson.Value, max int) (string, error) {
 	return s, nil
 }
 
-func sourceOf(v *fastjson.Value) (string, error) {
+func (d *Decoder) sourceOf(v *fastjson.Value) (string, error) {
 	s, err := boundedString("source", v, 256)
-	if err != nil {
-		return "", err
+	if err != nil || s == d.lastSource {
+		return s, err
 	}
 	if strings.ContainsAny(s, " \t\r\n") {
 		return "", invalid("source", "must be a URI-reference without white space")
@@ -304,6 +382,7 @@ func sourceOf(v *fastjson.Value) (string, error) {
 	if _, err := url.Parse(s); err != nil {
 		return "", invalid("source", "must be a URI-reference")
 	}
+	d.lastSource = strings.Clone(s)
 	return s, nil
 }
 
@@ -344,7 +423,9 @@ func timeOf(name string, v *fastjson.Value) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, invalid(name, "must be RFC 3339 with an offset, e.g. 2026-11-21T10:00:00+08:00")
 	}
-	if t.Year() < 1970 || t.Year() > 2200 {
+	// The range is of instants: next_at is stored and written back in UTC,
+	// so 1970-01-01T05:00:00+08:00 (1969 in UTC) would not decode again.
+	if u := t.UTC(); u.Year() < 1970 || u.Year() > 2200 {
 		return time.Time{}, invalid(name, "is out of range (1970–2200)")
 	}
 	return t, nil

@@ -26,6 +26,39 @@ const (
 	SubscriptionChanged Type = "subscription.changed"
 )
 
+// Additions to the catalogue, made for the WeCom callback receiver (wecom/;
+// see docs/decisions.md, "WeCom"). New types and optional fields only: the
+// meaning of the v1 types is unchanged.
+const (
+	// ContactTransferFailed: WeCom could not hand a customer over to another
+	// rep. Subject: contact id; data: staff_id* (the rep who was to take
+	// over), fail_reason (WeCom's FailReason, e.g. customer_refused).
+	ContactTransferFailed Type = "contact.transfer_failed"
+	// TagChanged: a tag or tag group of the tenant's library was created,
+	// updated or deleted in WeCom. The callback carries no name, so this is
+	// not a tag.defined (whose name is required): a sync that fetches the
+	// library turns it into one. Subject: the tag or tag group id; data:
+	// tag_kind* (tag, tag_group), change* (create, update, delete),
+	// strategy_id (the rule group, for rule-group tags).
+	TagChanged Type = "tag.changed"
+	// TagReordered: the order of the tag library changed. Subject: tenant;
+	// data: tag_group_id (the group whose tags were reordered; absent when
+	// the groups themselves were), strategy_id.
+	TagReordered Type = "tag.reordered"
+	// GroupCreated, GroupUpdated, GroupDismissed: a customer group chat.
+	// Subject: the chat id; data: staff_id (the owner, when known) and, for
+	// updates, update_detail* (add_member, del_member, change_owner,
+	// change_name, change_notice, ...), join_scene, quit_scene, mem_change_cnt.
+	GroupCreated   Type = "group.created"
+	GroupUpdated   Type = "group.updated"
+	GroupDismissed Type = "group.dismissed"
+	// WeComUnmapped: a verified WeCom callback of a kind Siyu does not map,
+	// kept raw. Subject: tenant; data: kind* (Event or InfoType, then
+	// "/ChangeType" when there is one), xml* (the decrypted message), note
+	// (why it is unmapped).
+	WeComUnmapped Type = "wecom.unmapped"
+)
+
 // MaxFutureSkew is how far in the future an event's time may lie.
 const MaxFutureSkew = 24 * time.Hour
 
@@ -77,6 +110,15 @@ type Data struct {
 	App              string
 	SuccessorStaffID string
 	Plan             string
+	WelcomeCode      string
+	RemovedSource    string
+	FailReason       string
+	TagKind          string
+	Change           string
+	TagGroupID       string
+	UpdateDetail     string
+	Kind             string
+	XML              string
 
 	AddWay     int64
 	Gender     int64
@@ -85,6 +127,11 @@ type Data struct {
 	Seats      int64
 	ContactCap int64
 	NextAtNs   int64
+
+	StrategyID   int64
+	JoinScene    int64
+	QuitScene    int64
+	MemChangeCnt int64
 
 	Deleted bool
 	Paid    bool

@@ -39,6 +39,21 @@ const (
 	FNextAt
 	FDeleted
 	FPaid
+	// Added for the WeCom callback receiver (wecom/). Append only: the
+	// numbers are stored.
+	FWelcomeCode
+	FRemovedSource
+	FFailReason
+	FTagKind
+	FChange
+	FStrategyID
+	FTagGroupID
+	FUpdateDetail
+	FJoinScene
+	FQuitScene
+	FMemChangeCnt
+	FKind
+	FXML
 	numFields
 )
 
@@ -98,6 +113,19 @@ var fields = [numFields]fieldSpec{
 	FNextAt:           {name: "next_at", kind: kindTime, num: func(d *Data) *int64 { return &d.NextAtNs }},
 	FDeleted:          {name: "deleted", kind: kindBool, flag: func(d *Data) *bool { return &d.Deleted }},
 	FPaid:             {name: "paid", kind: kindBool, flag: func(d *Data) *bool { return &d.Paid }},
+	FWelcomeCode:      {name: "welcome_code", kind: kindString, str: func(d *Data) *string { return &d.WelcomeCode }},
+	FRemovedSource:    {name: "removed_source", kind: kindString, str: func(d *Data) *string { return &d.RemovedSource }},
+	FFailReason:       {name: "fail_reason", kind: kindString, str: func(d *Data) *string { return &d.FailReason }},
+	FTagKind:          {name: "tag_kind", kind: kindString, str: func(d *Data) *string { return &d.TagKind }, oneOf: []string{"tag", "tag_group"}},
+	FChange:           {name: "change", kind: kindString, str: func(d *Data) *string { return &d.Change }, oneOf: []string{"create", "update", "delete"}},
+	FStrategyID:       {name: "strategy_id", kind: kindInt, num: func(d *Data) *int64 { return &d.StrategyID }, min: 0},
+	FTagGroupID:       {name: "tag_group_id", kind: kindString, str: func(d *Data) *string { return &d.TagGroupID }, id: true},
+	FUpdateDetail:     {name: "update_detail", kind: kindString, str: func(d *Data) *string { return &d.UpdateDetail }, nonEmpt: true},
+	FJoinScene:        {name: "join_scene", kind: kindInt, num: func(d *Data) *int64 { return &d.JoinScene }, min: 0},
+	FQuitScene:        {name: "quit_scene", kind: kindInt, num: func(d *Data) *int64 { return &d.QuitScene }, min: 0},
+	FMemChangeCnt:     {name: "mem_change_cnt", kind: kindInt, num: func(d *Data) *int64 { return &d.MemChangeCnt }, min: 0},
+	FKind:             {name: "kind", kind: kindString, str: func(d *Data) *string { return &d.Kind }, nonEmpt: true},
+	FXML:              {name: "xml", kind: kindString, str: func(d *Data) *string { return &d.XML }},
 }
 
 // Name is the field's JSON name inside data.
@@ -129,9 +157,9 @@ const (
 )
 
 var types = map[Type]typeSpec{
-	ContactAdded:        {required: []Field{FStaffID}, optional: []Field{FName, FUnionID, FAddWay, FState, FCorpName, FGender}},
+	ContactAdded:        {required: []Field{FStaffID}, optional: []Field{FName, FUnionID, FAddWay, FState, FCorpName, FGender, FWelcomeCode}},
 	ContactUpdated:      {required: []Field{FStaffID}, optional: []Field{FName, FRemark, FDescription, FPhone, FCorpName, FUnionID}},
-	ContactRemoved:      {required: []Field{FStaffID, FBy}},
+	ContactRemoved:      {required: []Field{FStaffID, FBy}, optional: []Field{FRemovedSource}},
 	ContactTransferred:  {required: []Field{FFromStaffID, FToStaffID}, optional: []Field{FReason}},
 	ChatMessage:         {required: []Field{FStaffID, FDirection}, optional: []Field{FMsgType, FChars}},
 	TagDefined:          {required: []Field{FName}, optional: []Field{FGroup, FOrder, FDeleted}},
@@ -142,16 +170,33 @@ var types = map[Type]typeSpec{
 	StaffActive:         {optional: []Field{FApp}},
 	StaffDeparted:       {optional: []Field{FSuccessorStaffID}},
 	SubscriptionChanged: {subject: subjectTenant, required: []Field{FPlan, FPaid}, optional: []Field{FSeats, FContactCap}},
+
+	ContactTransferFailed: {required: []Field{FStaffID}, optional: []Field{FFailReason}},
+	TagChanged:            {required: []Field{FTagKind, FChange}, optional: []Field{FStrategyID}},
+	TagReordered:          {subject: subjectTenant, optional: []Field{FTagGroupID, FStrategyID}},
+	GroupCreated:          {optional: []Field{FStaffID}},
+	GroupUpdated:          {required: []Field{FUpdateDetail}, optional: []Field{FStaffID, FJoinScene, FQuitScene, FMemChangeCnt}},
+	GroupDismissed:        {optional: []Field{FStaffID}},
+	WeComUnmapped:         {subject: subjectTenant, required: []Field{FKind, FXML}, optional: []Field{FNote}},
 }
 
 // Known reports whether t is in the catalogue.
 func Known(t Type) bool { _, ok := types[t]; return ok }
 
-// Types lists the catalogue, in a stable order.
+// Types lists the catalogue of events.md (v1), in a stable order. The load
+// generator produces every one of them; Additions lists the types Siyu added
+// since, which only their own producers emit.
 func Types() []Type {
 	return []Type{ContactAdded, ContactUpdated, ContactRemoved, ContactTransferred, ChatMessage,
 		TagDefined, TagAdded, TagRemoved, FollowupLogged, FollowupStageChange, StaffActive,
 		StaffDeparted, SubscriptionChanged}
+}
+
+// Additions lists the types Siyu added to the v1 catalogue (as events.md
+// allows), in a stable order: those of the WeCom callback receiver.
+func Additions() []Type {
+	return []Type{ContactTransferFailed, TagChanged, TagReordered, GroupCreated, GroupUpdated,
+		GroupDismissed, WeComUnmapped}
 }
 
 // fieldMasks precomputes, per type, the bit sets of required and allowed fields.

@@ -156,8 +156,23 @@ func (b *Builder) Bytes() int { return b.bytes }
 // NewRecord returns the batch built so far and resets the builder. The
 // caller releases the record.
 func (b *Builder) NewRecord() arrow.Record {
+	rows := b.rows
 	b.rows, b.bytes = 0, 0
-	return b.rb.NewRecord()
+	rec := b.rb.NewRecord()
+	b.reserveLike(rec, rows)
+	return rec
+}
+
+// reserveLike sizes the builders for a batch like rec, so that the next
+// batch is built without regrowing (and discarding) every buffer on the way.
+func (b *Builder) reserveLike(rec arrow.Record, rows int) {
+	for i, col := range rec.Columns() {
+		fb := b.rb.Field(i)
+		fb.Reserve(rows)
+		if s, ok := col.(*array.String); ok {
+			fb.(*array.StringBuilder).ReserveData(len(s.ValueBytes()))
+		}
+	}
 }
 
 // Release frees the builder's memory.

@@ -15,11 +15,16 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/kafka"
@@ -80,7 +85,10 @@ func (c Config) Validate() error {
 	return c.Topics.Validate()
 }
 
-// Pipeline consumes the events topic into ClickHouse.
+// Pipeline consumes the events topic into ClickHouse in two stages that
+// overlap: the reader polls, decodes and builds the next Arrow batch while
+// the writer inserts the previous one and commits exactly that batch's
+// offsets. At most two batches are in memory: one building, one writing.
 type Pipeline struct {
 	cfg     Config
 	cl      *kgo.Client
@@ -90,13 +98,30 @@ type Pipeline struct {
 	metrics *Metrics
 	log     *slog.Logger
 
-	recordTime time.Time     // the Kafka timestamp of the record being decoded
-	dead       []*kgo.Record // invalid records of the open batch
-	firstAt    time.Time     // when the open batch got its first record
-	pending    int           // records (valid and invalid) in the open batch
-	done       func(n int)   // observer of flushed batches, for tests and benchmarks
-	lastErr    error         // the last insert error, cleared on success
+	// The open batch, owned by the reader.
+	recordTime time.Time // the Kafka timestamp of the record being decoded
+	open       *batch
+	firstAt    time.Time // when the open batch got its first record
+	lastDrain  time.Time // when the reader last let a rebalance through
+
+	inflight sync.WaitGroup // batches handed to the writer and not yet committed
+	lastErr  atomic.Pointer[error]
 }
+
+// batch is a closed batch on its way to ClickHouse.
+type batch struct {
+	rec     arrow.Record
+	records int // Kafka records, valid and invalid
+	dead    []*kgo.Record
+	offsets map[string]map[int32]kgo.EpochOffset // what to commit once written
+}
+
+func newBatch() *batch { return &batch{offsets: map[string]map[int32]kgo.EpochOffset{}} }
+
+// drainEvery bounds how long a busy pipeline holds off a consumer-group
+// rebalance: every so often the reader waits for the writer to commit
+// everything, then lets a pending rebalance through.
+const drainEvery = 10 * time.Second
 
 // New connects a pipeline; Run starts it.
 func New(cfg Config, conn driver.Conn, reg prometheus.Registerer, log *slog.Logger) (*Pipeline, error) {
@@ -125,19 +150,36 @@ func New(cfg Config, conn driver.Conn, reg prometheus.Registerer, log *slog.Logg
 	return p, nil
 }
 
-// Close leaves the group and closes the Kafka client.
-func (p *Pipeline) Close() { p.cl.Close() }
-
-// OnFlush sets a function called after each committed batch with its size.
-func (p *Pipeline) OnFlush(f func(n int)) { p.done = f }
+// Close leaves the group and closes the Kafka client. The rebalance the
+// client may still hold from a poll is released first, or leaving the group
+// would wait for it forever.
+func (p *Pipeline) Close() {
+	p.cl.AllowRebalance()
+	p.cl.Close()
+}
 
 // Run consumes until ctx ends. On the way out it writes and commits the open
 // batch if it can do so within a few seconds; otherwise those records are
 // simply delivered again.
 func (p *Pipeline) Run(ctx context.Context) error {
 	defer p.builder.Release()
+	batches := make(chan *batch)
+	writeErr := make(chan error, 1)
+	go func() { writeErr <- p.write(ctx, batches) }()
+	readErr := p.read(ctx, batches)
+	close(batches)
+	err := errors.Join(<-writeErr, readErr)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return nil // stopped mid-write: the batch is simply delivered again
+	}
+	return err
+}
+
+// read is the first stage: poll, decode, build, and hand closed batches on.
+func (p *Pipeline) read(ctx context.Context, out chan<- *batch) error {
+	p.open, p.lastDrain = newBatch(), time.Now()
 	for ctx.Err() == nil {
-		fetches := p.cl.PollRecords(p.pollContext(ctx), p.cfg.BatchMaxRows-p.pending)
+		fetches := p.cl.PollRecords(p.pollContext(ctx), p.cfg.BatchMaxRows-p.open.records)
 		if fetches.IsClientClosed() {
 			return nil
 		}
@@ -148,46 +190,89 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		})
 		fetches.EachRecord(p.take)
 		p.observeLag(fetches)
-		if p.batchFull() {
-			if err := p.flush(ctx); err != nil {
-				return err
-			}
-		} else if p.pending == 0 {
-			p.cl.AllowRebalance()
+		if p.batchFull() && !p.handOver(ctx, out) {
+			break
+		}
+		idle := fetches.NumRecords() == 0 && p.open.records == 0
+		if idle || time.Since(p.lastDrain) >= drainEvery {
+			p.drain(ctx, out)
 		}
 	}
-	p.flushOnShutdown()
+	p.handOver(context.Background(), out) // the writer decides, with its own deadline
 	return nil
 }
 
-func (p *Pipeline) pollContext(ctx context.Context) context.Context {
-	if p.pending == 0 {
-		return ctx
+// handOver closes the open batch and gives it to the writer.
+func (p *Pipeline) handOver(ctx context.Context, out chan<- *batch) bool {
+	if p.open.records == 0 {
+		return true
 	}
-	pctx, cancel := context.WithDeadline(ctx, p.firstAt.Add(p.cfg.BatchMaxWait))
+	b := p.open
+	b.rec = p.builder.NewRecord()
+	p.open = newBatch()
+	p.inflight.Add(1)
+	select {
+	case out <- b:
+		return true
+	case <-ctx.Done():
+		b.rec.Release()
+		p.inflight.Done()
+		return false
+	}
+}
+
+// drain hands over the open batch, waits until the writer has committed
+// everything, and lets a pending rebalance through.
+func (p *Pipeline) drain(ctx context.Context, out chan<- *batch) {
+	p.handOver(ctx, out)
+	p.inflight.Wait()
+	p.cl.AllowRebalance()
+	p.lastDrain = time.Now()
+}
+
+func (p *Pipeline) pollContext(ctx context.Context) context.Context {
+	deadline := p.lastDrain.Add(drainEvery)
+	if p.open.records > 0 {
+		deadline = minTime(deadline, p.firstAt.Add(p.cfg.BatchMaxWait))
+	}
+	pctx, cancel := context.WithDeadline(ctx, deadline)
 	context.AfterFunc(pctx, cancel)
 	return pctx
 }
 
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
 func (p *Pipeline) batchFull() bool {
-	if p.pending == 0 {
+	if p.open.records == 0 {
 		return false
 	}
-	return p.pending >= p.cfg.BatchMaxRows || p.builder.Bytes() >= p.cfg.BatchMaxBytes ||
+	return p.open.records >= p.cfg.BatchMaxRows || p.builder.Bytes() >= p.cfg.BatchMaxBytes ||
 		time.Since(p.firstAt) >= p.cfg.BatchMaxWait
 }
 
 // take decodes one record into the open batch, or sets it aside for the
 // dead-letter topic.
 func (p *Pipeline) take(r *kgo.Record) {
-	if p.pending == 0 {
+	b := p.open
+	if b.records == 0 {
 		p.firstAt = time.Now()
 	}
-	p.pending++
+	b.records++
+	parts := b.offsets[r.Topic]
+	if parts == nil {
+		parts = map[int32]kgo.EpochOffset{}
+		b.offsets[r.Topic] = parts
+	}
+	parts[r.Partition] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
 	p.recordTime = r.Timestamp
 	ev, err := p.dec.Decode(r.Value)
 	if err != nil {
-		p.dead = append(p.dead, deadLetter(p.cfg.Topics.DeadLetter, r, err))
+		b.dead = append(b.dead, deadLetter(p.cfg.Topics.DeadLetter, r, err))
 		field := ""
 		if ve, ok := event.AsValidation(err); ok {
 			field = ve.Field
@@ -198,14 +283,38 @@ func (p *Pipeline) take(r *kgo.Record) {
 	p.builder.Append(ev)
 }
 
-// flush writes the open batch and its dead letters, then commits.
-func (p *Pipeline) flush(ctx context.Context) error {
-	rows, bytes := p.builder.Len(), p.builder.Bytes()
-	rec := p.builder.NewRecord()
-	defer rec.Release()
+// write is the second stage: insert each batch, produce its dead letters,
+// commit its offsets. After a failure it keeps draining the channel (so the
+// reader never blocks) and returns the first error at the end.
+func (p *Pipeline) write(ctx context.Context, in <-chan *batch) error {
+	var firstErr error
+	for b := range in {
+		if firstErr == nil {
+			firstErr = p.flush(p.flushContext(ctx), b)
+		}
+		b.rec.Release()
+		p.inflight.Done()
+	}
+	return firstErr
+}
+
+// flushContext is ctx while running; once ctx has ended, a few seconds of
+// grace to write what the reader handed over on its way out.
+func (p *Pipeline) flushContext(ctx context.Context) context.Context {
+	if ctx.Err() == nil {
+		return ctx
+	}
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	context.AfterFunc(gctx, cancel)
+	return gctx
+}
+
+// flush writes one batch and its dead letters, then commits its offsets.
+func (p *Pipeline) flush(ctx context.Context, b *batch) error {
+	rows := int(b.rec.NumRows())
 	if err := p.retry(ctx, "insert events", func(ctx context.Context) error {
 		start := time.Now()
-		err := p.writer.Write(ctx, rec)
+		err := p.writer.Write(ctx, b.rec)
 		if err == nil {
 			p.metrics.insertSeconds.Observe(time.Since(start).Seconds())
 		}
@@ -213,39 +322,40 @@ func (p *Pipeline) flush(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if len(p.dead) > 0 {
+	if len(b.dead) > 0 {
 		if err := p.retry(ctx, "produce dead letters", func(ctx context.Context) error {
-			return p.cl.ProduceSync(ctx, p.dead...).FirstErr()
+			return p.cl.ProduceSync(ctx, b.dead...).FirstErr()
 		}); err != nil {
 			return err
 		}
-		p.metrics.deadLettered.Add(float64(len(p.dead)))
+		p.metrics.deadLettered.Add(float64(len(b.dead)))
 	}
-	if err := p.cl.CommitUncommittedOffsets(ctx); err != nil && ctx.Err() == nil {
-		// The group moved on (a rebalance or a lost session): whoever owns the
-		// partitions now re-reads from the last commit. Nothing is lost.
-		p.log.Warn("commit offsets", "err", err)
-	}
+	p.commit(ctx, b)
 	p.metrics.eventsIn.Add(float64(rows))
 	p.metrics.batchRows.Observe(float64(rows))
-	p.metrics.batchBytes.Observe(float64(bytes))
-	n := p.pending
-	p.pending, p.dead = 0, p.dead[:0]
-	p.cl.AllowRebalance()
-	if p.done != nil {
-		p.done(n)
-	}
 	return nil
 }
 
-func (p *Pipeline) flushOnShutdown() {
-	if p.pending == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := p.flush(ctx); err != nil {
-		p.log.Info("open batch left for redelivery", "records", p.pending, "err", err)
+// commit stores the batch's offsets. A failure is not fatal: the group moved
+// on (a lost session), and whoever owns the partitions now re-reads from the
+// last commit. Nothing is lost; redelivery is harmless.
+func (p *Pipeline) commit(ctx context.Context, b *batch) {
+	var commitErr error
+	p.cl.CommitOffsetsSync(ctx, b.offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			commitErr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, part := range t.Partitions {
+				if e := kerr.ErrorForCode(part.ErrorCode); e != nil && commitErr == nil {
+					commitErr = fmt.Errorf("%s[%d]: %w", t.Topic, part.Partition, e)
+				}
+			}
+		}
+	})
+	if commitErr != nil && ctx.Err() == nil {
+		p.log.Warn("commit offsets", "err", commitErr)
 	}
 }
 
@@ -258,13 +368,13 @@ func (p *Pipeline) retry(ctx context.Context, what string, op func(context.Conte
 	for {
 		err := op(ctx)
 		if err == nil {
-			p.lastErr = nil
+			p.lastErr.Store(nil)
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		p.lastErr = err
+		p.lastErr.Store(&err)
 		p.metrics.insertErrors.Inc()
 		if store.IsRetryable(err) {
 			p.log.Warn(what+" failed; retrying", "err", err, "in", backoff)
@@ -290,7 +400,12 @@ func (p *Pipeline) observeLag(fetches kgo.Fetches) {
 }
 
 // Healthy reports the last insert error, nil when the last insert succeeded.
-func (p *Pipeline) Healthy() error { return p.lastErr }
+func (p *Pipeline) Healthy() error {
+	if e := p.lastErr.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
 
 // Dead-letter record headers.
 const (

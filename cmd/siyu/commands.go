@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"text/tabwriter"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -48,6 +50,7 @@ func ingestCommand(stderr io.Writer) *command {
 	var bf batchFlags
 	var lf logFlags
 	var metricsAddr string
+	var memoryMB int
 	return &command{
 		name: "ingest", summary: "run the Kafka → ClickHouse pipeline only (production)", usage: "[flags]",
 		detail: "Consumes the events topic as a member of a consumer group: start several to share the\n" +
@@ -58,6 +61,7 @@ func ingestCommand(stderr io.Writer) *command {
 			bf.bind(fs)
 			lf.bind(fs)
 			fs.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:9464", "address of /metrics and /healthz; empty: none")
+			fs.IntVar(&memoryMB, "memory-limit-mb", 256, "soft memory limit of the process in MiB (Go GC target; GOMEMLIMIT wins when set); 0: none")
 		},
 		run: func(ctx context.Context, _ []string) error {
 			c, err := connect(ctx, &st, &kf, &lf, stderr)
@@ -66,6 +70,7 @@ func ingestCommand(stderr io.Writer) *command {
 			}
 			defer c.close()
 			conn, brokers, log := c.conn, c.brokers, c.log
+			setMemoryLimit(memoryMB, log)
 			reg := newRegistry()
 			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error { return runIngest(gctx, conn, bf.config(brokers, kf.topics()), reg, log) })
@@ -218,4 +223,14 @@ func keysCommand(stdout, stderr io.Writer) *command {
 			return nil
 		},
 	}
+}
+
+// setMemoryLimit makes the garbage collector keep the heap under mb MiB, so
+// that the pipeline's batches, not GC slack, decide its footprint.
+func setMemoryLimit(mb int, log *slog.Logger) {
+	if mb <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(int64(mb) << 20)
+	log.Info("memory limit set", "mib", mb)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/store"
+	"github.com/siyu-dev/siyu/wecom"
 )
 
 func newRegistry() *prometheus.Registry {
@@ -70,6 +71,10 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("%w: --http-addr %q: want host:port, e.g. 127.0.0.1:8080", errUsage, addr)
 	}
+	receiver, err := wecom.NewReceiver(wecom.DefaultReceiverConfig(topics.Events), wecom.NewConfigs(conn), cl, reg, log)
+	if err != nil {
+		return err
+	}
 	srv := api.New(api.Deps{
 		Keys:     auth.NewKeys(conn, 10*time.Second),
 		Profiles: cdp.NewProfiles(conn),
@@ -79,6 +84,7 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		Gatherer: reg,
 		Registry: reg,
 		Log:      log,
+		WeCom:    receiver,
 	})
 	log.Info("api listening", "addr", "http://"+addr)
 	if err := srv.Listen(ctx, addr); err != nil {

@@ -1,0 +1,144 @@
+// Command bench measures the foundation's performance figures on this
+// machine with the real components: a private ClickHouse server, the
+// embedded Kafka broker (in this process, as under `siyu run`), and the built
+// binary's `siyu ingest` and `siyu serve` as subprocesses. It prints one
+// markdown table of figures against their targets and writes it to --out:
+//
+//	go build -o bin/siyu ./cmd/siyu && go run ./bench [--quick]
+//
+// The figures are measured one after another so that they do not share the
+// CPU: raw columnar insert, produce to Kafka, end-to-end ingest with its peak
+// RSS, freshness at a steady background rate, and POST /v1/events. Every
+// server and subprocess it starts is stopped on the way out, on failure and
+// on Ctrl-C alike. Progress goes to stderr.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config is the harness's command line, with the sizes --quick picks.
+type config struct {
+	siyu        string // absolute path of the built binary
+	events      int
+	dir         string
+	out         string
+	quick       bool
+	freshRate   int // background events/s of the freshness figure
+	freshFor    time.Duration
+	postFor     time.Duration
+	postClients int
+	postBatch   int
+	command     string // how the harness was invoked, for the report
+}
+
+// parseFlags reads args into a config; --quick shrinks what the user did not set.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	c := config{freshRate: 20_000, postClients: 4, postBatch: 1000}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.siyu, "siyu", "bin/siyu", "the built siyu binary")
+	fs.IntVar(&c.events, "events", 2_000_000, "events of the insert and end-to-end figures")
+	fs.StringVar(&c.dir, "dir", ".cache/bench", "work dir: ClickHouse and Kafka data, logs")
+	fs.StringVar(&c.out, "out", "", "write the table here too (default <dir>/results.md)")
+	fs.BoolVar(&c.quick, "quick", false, "a smoke run: 200k events and short durations")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	c.freshFor, c.postFor = 30*time.Second, 15*time.Second
+	if c.quick {
+		c.freshFor, c.postFor = 15*time.Second, 5*time.Second
+		if !set["events"] {
+			c.events = 200_000
+		}
+	}
+	if c.out == "" {
+		c.out = filepath.Join(c.dir, "results.md")
+	}
+	c.command = strings.TrimSpace("go run ./bench " + strings.Join(args, " "))
+	return c, c.resolve()
+}
+
+// resolve checks the config and makes the binary's path absolute.
+func (c *config) resolve() error {
+	if c.events < 1000 {
+		return fmt.Errorf("--events must be at least 1000, got %d", c.events)
+	}
+	abs, err := filepath.Abs(c.siyu)
+	if err != nil {
+		return fmt.Errorf("--siyu: %w", err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return fmt.Errorf("--siyu %s: %w (build it: go build -o bin/siyu ./cmd/siyu)", c.siyu, err)
+	}
+	c.siyu = abs
+	return nil
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err = run(ctx, cfg)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run sets up the servers, measures every figure and reports them. A failed
+// figure is reported as such and the others are still measured; an
+// interruption stops the run.
+func run(ctx context.Context, cfg config) error {
+	h := newHarness(cfg, os.Stderr)
+	env, err := startEnv(ctx, cfg, h.say)
+	if err != nil {
+		return err
+	}
+	defer env.close(h.say)
+	h.env = env
+	h.measureAll(ctx)
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	report := h.report()
+	fmt.Print(report)
+	if err := writeReport(cfg.out, report); err != nil {
+		return err
+	}
+	h.say("table written to %s", cfg.out)
+	if len(h.failed) > 0 {
+		return fmt.Errorf("%d step(s) failed: %s", len(h.failed), strings.Join(h.failed, ", "))
+	}
+	return nil
+}
+
+// writeReport writes the table to path, creating its directory.
+func writeReport(path, report string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(report), 0o644); err != nil {
+		return fmt.Errorf("write results: %w", err)
+	}
+	return nil
+}
