@@ -27,7 +27,7 @@ test-short: ## unit tests only (no servers)
 	$(GO) test -count=1 -short ./...
 
 bench: setup build ## run the benchmarks and print the table of figures
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./event ./ingest | tee /tmp/siyu-micro.txt
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 2s ./event ./ingest ./wecom | grep -E '^(Benchmark|ok|PASS|FAIL)'
 	$(GO) run ./bench --siyu $(BIN)
 
 lint: ## go vet and a gofmt check

@@ -45,6 +45,7 @@ func (h *harness) measureAll(ctx context.Context) {
 		{"end-to-end ingest", h.measureEndToEnd},
 		{"freshness", h.measureFreshness},
 		{"POST /v1/events", h.measurePost},
+		{"WeCom callbacks", h.measureWeCom},
 	}
 	h.checkIdle()
 	for _, s := range steps {

@@ -8,7 +8,8 @@
 //
 // The figures are measured one after another so that they do not share the
 // CPU: raw columnar insert, produce to Kafka, end-to-end ingest with its peak
-// RSS, freshness at a steady background rate, and POST /v1/events. Every
+// RSS, freshness at a steady background rate, POST /v1/events, and WeCom
+// callbacks (verified, decrypted and produced by `siyu serve`). Every
 // server and subprocess it starts is stopped on the way out, on failure and
 // on Ctrl-C alike. Progress goes to stderr.
 package main
@@ -39,12 +40,17 @@ type config struct {
 	postFor     time.Duration
 	postClients int
 	postBatch   int
-	command     string // how the harness was invoked, for the report
+	// The WeCom callbacks figure: how long, from how many clients, cycling
+	// over how many distinct sealed callbacks.
+	wecomFor       time.Duration
+	wecomClients   int
+	wecomCallbacks int
+	command        string // how the harness was invoked, for the report
 }
 
 // parseFlags reads args into a config; --quick shrinks what the user did not set.
 func parseFlags(args []string, stderr io.Writer) (config, error) {
-	c := config{freshRate: 20_000, postClients: 4, postBatch: 1000}
+	c := config{freshRate: 20_000, postClients: 4, postBatch: 1000, wecomClients: 16, wecomCallbacks: 20_000}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.siyu, "siyu", "bin/siyu", "the built siyu binary")
@@ -57,9 +63,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	c.freshFor, c.postFor = 30*time.Second, 15*time.Second
+	c.freshFor, c.postFor, c.wecomFor = 30*time.Second, 15*time.Second, 10*time.Second
 	if c.quick {
-		c.freshFor, c.postFor = 15*time.Second, 5*time.Second
+		c.freshFor, c.postFor, c.wecomFor = 15*time.Second, 5*time.Second, 5*time.Second
 		if !set["events"] {
 			c.events = 200_000
 		}

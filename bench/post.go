@@ -153,6 +153,23 @@ type clientStats struct {
 // run posts from clients concurrent clients until dur has passed and
 // merges what they saw.
 func (l postLoad) run(ctx context.Context, clients int, dur time.Duration) postResult {
+	return drive(ctx, clients, dur, len(l.bodies), l.want, func() sender {
+		var p fastjson.Parser
+		return func(ctx context.Context, hc *http.Client, i int) error {
+			return l.post(ctx, hc, &p, l.bodies[i%len(l.bodies)])
+		}
+	})
+}
+
+// sender sends request i (any int: it cycles over what it has) and returns
+// an error unless the server took it whole. One client calls it at a time.
+type sender func(ctx context.Context, hc *http.Client, i int) error
+
+// drive runs clients concurrent keep-alive clients until dur has passed,
+// each with its own sender from newSender, and merges what they saw. The
+// clients start spread over the n requests; each accepted request counts
+// per (events, callbacks) towards the rate.
+func drive(ctx context.Context, clients int, dur time.Duration, n, per int, newSender func() sender) postResult {
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -161,20 +178,20 @@ func (l postLoad) run(ctx context.Context, clients int, dur time.Duration) postR
 	deadline := start.Add(dur)
 	var wg sync.WaitGroup
 	for c := range clients {
-		first := c * len(l.bodies) / clients // spread the clients over the bodies
-		wg.Go(func() { stats[c] = l.client(ctx, hc, first, deadline) })
+		first := c * n / clients
+		send := newSender()
+		wg.Go(func() { stats[c] = client(ctx, hc, send, first, per, deadline) })
 	}
 	wg.Wait()
 	return mergeStats(stats, time.Since(start))
 }
 
-// client posts one body after another, from the first, until the deadline.
-func (l postLoad) client(ctx context.Context, hc *http.Client, first int, deadline time.Time) clientStats {
+// client sends one request after another, from the first, until the deadline.
+func client(ctx context.Context, hc *http.Client, send sender, first, per int, deadline time.Time) clientStats {
 	var s clientStats
-	var p fastjson.Parser
 	for i := first; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
 		start := time.Now()
-		err := l.post(ctx, hc, &p, l.bodies[i%len(l.bodies)])
+		err := send(ctx, hc, i)
 		s.latencies = append(s.latencies, time.Since(start))
 		s.requests++
 		if err != nil {
@@ -184,7 +201,7 @@ func (l postLoad) client(ctx context.Context, hc *http.Client, first int, deadli
 			}
 			continue
 		}
-		s.accepted += l.want
+		s.accepted += per
 	}
 	return s
 }

@@ -18,6 +18,7 @@ const (
 	targetRSSMB     = 300
 	targetFreshP99  = 2 * time.Second
 	targetPost      = 50_000 // events/s
+	targetWeCom     = 5_000  // callbacks/s
 	bgRateTolerance = 0.97   // share of the background rate that counts as achieved
 	busyOthers      = 0.25   // cores used by other processes above which the report warns
 )
@@ -32,6 +33,7 @@ type results struct {
 	e2e      *e2eResult
 	fresh    *freshResult
 	post     *postResult
+	wecom    *postResult // callbacks count as accepted events
 	cpu      []cpuShare
 	errors   []string
 }
@@ -93,7 +95,8 @@ func (h *harness) rows() []row {
 	}
 	rows = append(rows, h.e2eRows()...)
 	rows = append(rows, h.freshRows()...)
-	return append(rows, h.postRows()...)
+	rows = append(rows, h.postRows()...)
+	return append(rows, h.wecomRows()...)
 }
 
 func (h *harness) e2eRows() []row {
@@ -147,6 +150,24 @@ func (h *harness) postRows() []row {
 		{label, rateValue(p.rate, "events/s"), fmt.Sprintf("≥ %s events/s", thousands(targetPost)), pass(p.rate >= targetPost)},
 		info("POST /v1/events latency p50 / p99", fmt.Sprintf("%s / %s", ms(p.p50), ms(p.p99))),
 		{"POST /v1/events failed requests", failures, "0", pass(p.failures == 0 && p.requests > 0)},
+	}
+}
+
+func (h *harness) wecomRows() []row {
+	w := h.res.wecom
+	label := fmt.Sprintf("WeCom callbacks verified, decrypted and produced (siyu serve, %d clients)", h.cfg.wecomClients)
+	target := fmt.Sprintf("≥ %s callbacks/s", thousands(targetWeCom))
+	if w == nil {
+		return []row{missing(label, target)}
+	}
+	failures := fmt.Sprintf("%d of %s callbacks", w.failures, thousands(w.requests))
+	if w.firstErr != "" {
+		failures += " (first: " + strings.ReplaceAll(w.firstErr, "|", "/") + ")"
+	}
+	return []row{
+		{label, rateValue(w.rate, "callbacks/s"), target, pass(w.rate >= targetWeCom)},
+		info("WeCom callback latency p50 / p99", fmt.Sprintf("%s / %s", ms(w.p50), ms(w.p99))),
+		{"WeCom callbacks not answered 200 \"success\"", failures, "0", pass(w.failures == 0 && w.requests > 0)},
 	}
 }
 
