@@ -1,5 +1,6 @@
 # Siyu's front door. `make help` lists the targets.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO    ?= go
 BIN   := bin/siyu
 export PATH := $(PATH):/usr/sbin

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/event"
@@ -63,6 +64,7 @@ func TestProfilesExactUnderChaos(t *testing.T) {
 	}
 	p := startIngest(t, args)
 	waitDistinct(t, ctx, chaosConn, len(distinct))
+	waitCommitted(t, ctx, broker, "chaos")
 	require.NoError(t, p.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, p.Wait())
 
@@ -112,6 +114,7 @@ func runInProcess(t *testing.T, ctx context.Context, conn driver.Conn, broker, t
 	done := make(chan error, 1)
 	go func() { done <- p.Run(rctx) }()
 	waitDistinct(t, ctx, conn, want)
+	waitCommitted(t, ctx, broker, topic)
 	stop()
 	require.NoError(t, <-done)
 }
@@ -140,6 +143,31 @@ func waitDistinct(t *testing.T, ctx context.Context, conn driver.Conn, n int) {
 	testenv.Eventually(t, 3*time.Minute, func() error {
 		if got := countDistinct(t, ctx, conn); got < n {
 			return fmt.Errorf("%d of %d distinct events stored", got, n)
+		}
+		return nil
+	})
+}
+
+// waitCommitted waits until group has committed every record: each insert,
+// its materialized views included, has returned. Stored events alone are not
+// enough: ClickHouse writes an insert's raw part before its views' parts.
+func waitCommitted(t *testing.T, ctx context.Context, broker, group string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))
+	require.NoError(t, err)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	testenv.Eventually(t, 3*time.Minute, func() error {
+		lags, err := adm.Lag(ctx, group)
+		if err != nil {
+			return err
+		}
+		l := lags[group]
+		if err := l.Error(); err != nil {
+			return err
+		}
+		if n := l.Lag.Total(); n != 0 || len(l.Lag) == 0 {
+			return fmt.Errorf("group %s: %d records not committed", group, n)
 		}
 		return nil
 	})
