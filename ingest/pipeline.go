@@ -46,20 +46,26 @@ type Config struct {
 	// batch is being written: memory stays bounded because a new fetch is not
 	// issued until the buffered one is polled.
 	FetchMaxBytes int32
+	// InsertWorkers is how many batches are inserted at once. Offsets are
+	// still committed in order. Each one in flight holds a batch in memory.
+	InsertWorkers int
 	// SessionTimeout is how long the group waits for a silent member (one
 	// that crashed) before giving its partitions to the others.
 	SessionTimeout time.Duration
 }
 
 // DefaultConfig holds the defaults, chosen from `make bench` measurements
-// on 2 cores: 50,000-row batches sustain ~110k events/s end to end within a
-// 256 MiB memory limit; 100,000-row batches are no faster once the limit
-// holds (the GC runs hot with two batches in flight) and take twice the memory.
+// on 2 cores: 50,000-row batches, one insert at a time, sustain ~110–120k
+// events/s end to end within the 256 MiB memory limit of `siyu ingest`.
+// 100,000-row batches were no faster once under the limit (the GC ran hot
+// with two in memory); two inserts in flight made ClickHouse busier but not
+// faster here. Machines with more cores may want more InsertWorkers.
 func DefaultConfig() Config {
 	return Config{
 		Topics:         kafka.DefaultTopics(),
 		Group:          "siyu-ingest",
 		BatchMaxRows:   50_000,
+		InsertWorkers:  1,
 		BatchMaxBytes:  64 << 20,
 		BatchMaxWait:   250 * time.Millisecond,
 		FetchMaxBytes:  16 << 20,
@@ -78,6 +84,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ingest: batch max rows must be at least 1, got %d", c.BatchMaxRows)
 	case c.BatchMaxBytes < 1<<10:
 		return fmt.Errorf("ingest: batch max bytes must be at least 1 KiB, got %d", c.BatchMaxBytes)
+	case c.InsertWorkers < 1 || c.InsertWorkers > 16:
+		return fmt.Errorf("ingest: insert workers must be in 1..16, got %d", c.InsertWorkers)
 	case c.BatchMaxWait <= 0:
 		return errors.New("ingest: batch max wait must be positive")
 	case c.SessionTimeout < time.Second:
@@ -90,8 +98,9 @@ func (c Config) Validate() error {
 
 // Pipeline consumes the events topic into ClickHouse in two stages that
 // overlap: the reader polls, decodes and builds the next Arrow batch while
-// the writer inserts the previous one and commits exactly that batch's
-// offsets. At most two batches are in memory: one building, one writing.
+// the writer inserts earlier ones and commits exactly their offsets, in
+// order. At most InsertWorkers+1 batches are in memory: one building, the
+// others being written.
 type Pipeline struct {
 	cfg     Config
 	cl      *kgo.Client
@@ -117,6 +126,7 @@ type batch struct {
 	records int // Kafka records, valid and invalid
 	dead    []*kgo.Record
 	offsets map[string]map[int32]kgo.EpochOffset // what to commit once written
+	written chan error                           // the insert's outcome
 }
 
 func newBatch() *batch { return &batch{offsets: map[string]map[int32]kgo.EpochOffset{}} }
@@ -286,21 +296,50 @@ func (p *Pipeline) take(r *kgo.Record) {
 	p.builder.Append(ev)
 }
 
-// write is the second stage: insert each batch, produce its dead letters,
-// commit its offsets. When ctx ends, the writer gets a few seconds of grace
-// to finish the insert under way and what the reader handed over on its way
-// out, rather than cutting an insert off half way through its views. After a
-// failure it keeps draining the channel (so the reader never blocks) and
-// returns the first error at the end.
+// write is the second stage: insert batches, InsertWorkers at a time (one
+// ClickHouse insert is mostly one thread, so two keep both cores busy), and
+// commit their offsets strictly in batch order. When ctx ends, the writer
+// gets a few seconds of grace to finish the inserts under way and what the
+// reader handed over on its way out, rather than cutting an insert off half
+// way through its views. After a failure it keeps draining the channel (so
+// the reader never blocks) and returns the first error at the end.
 func (p *Pipeline) write(ctx context.Context, in <-chan *batch) error {
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(shutdownGrace, cancel) })
 	defer stop()
+	slots := make(chan struct{}, p.cfg.InsertWorkers)
+	ordered := make(chan *batch, p.cfg.InsertWorkers)
+	committed := make(chan error, 1)
+	go func() { committed <- p.commitInOrder(wctx, ordered) }()
+	for {
+		slots <- struct{}{} // take a batch only when an insert slot is free
+		b, ok := <-in
+		if !ok {
+			break
+		}
+		b.written = make(chan error, 1)
+		go func() {
+			b.written <- p.insert(wctx, b)
+			<-slots
+		}()
+		ordered <- b
+	}
+	close(ordered)
+	return <-committed
+}
+
+// commitInOrder waits for each batch's insert, in the order the reader
+// closed them, and commits its offsets: a later batch's commit never covers
+// an earlier batch that is not yet written.
+func (p *Pipeline) commitInOrder(ctx context.Context, ordered <-chan *batch) error {
 	var firstErr error
-	for b := range in {
+	for b := range ordered {
+		err := <-b.written
 		if firstErr == nil {
-			firstErr = p.flush(wctx, b)
+			if firstErr = err; err == nil {
+				p.commit(ctx, b)
+			}
 		}
 		b.rec.Release()
 		p.inflight.Done()
@@ -311,8 +350,8 @@ func (p *Pipeline) write(ctx context.Context, in <-chan *batch) error {
 // shutdownGrace is how long the writer may go on after Run's context ends.
 const shutdownGrace = 5 * time.Second
 
-// flush writes one batch and its dead letters, then commits its offsets.
-func (p *Pipeline) flush(ctx context.Context, b *batch) error {
+// insert writes one batch and its dead letters.
+func (p *Pipeline) insert(ctx context.Context, b *batch) error {
 	rows := int(b.rec.NumRows())
 	if err := p.retry(ctx, "insert events", func(ctx context.Context) error {
 		start := time.Now()
@@ -332,7 +371,6 @@ func (p *Pipeline) flush(ctx context.Context, b *batch) error {
 		}
 		p.metrics.deadLettered.Add(float64(len(b.dead)))
 	}
-	p.commit(ctx, b)
 	p.metrics.eventsIn.Add(float64(rows))
 	p.metrics.batchRows.Observe(float64(rows))
 	return nil

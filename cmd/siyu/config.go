@@ -68,6 +68,7 @@ type batchFlags struct {
 	maxBytes int
 	maxWait  time.Duration
 	session  time.Duration
+	workers  int
 }
 
 func (b *batchFlags) bind(fs *flag.FlagSet) {
@@ -76,6 +77,7 @@ func (b *batchFlags) bind(fs *flag.FlagSet) {
 	fs.IntVar(&b.maxRows, "batch-max-rows", d.BatchMaxRows, "close a ClickHouse insert batch at this many events")
 	fs.IntVar(&b.maxBytes, "batch-max-bytes", d.BatchMaxBytes, "close a batch at this much payload")
 	fs.DurationVar(&b.maxWait, "batch-max-wait", d.BatchMaxWait, "close a batch this long after its first event")
+	fs.IntVar(&b.workers, "insert-workers", d.InsertWorkers, "batches inserted into ClickHouse at once (offsets still commit in order)")
 	fs.DurationVar(&b.session, "kafka-session-timeout", d.SessionTimeout, "how long the group waits for a crashed ingest process before reassigning its partitions")
 }
 
@@ -83,7 +85,7 @@ func (b *batchFlags) config(brokers []string, topics kafka.Topics) ingest.Config
 	c := ingest.DefaultConfig()
 	c.Brokers, c.Topics, c.Group = brokers, topics, b.group
 	c.BatchMaxRows, c.BatchMaxBytes, c.BatchMaxWait = b.maxRows, b.maxBytes, b.maxWait
-	c.SessionTimeout = b.session
+	c.SessionTimeout, c.InsertWorkers = b.session, b.workers
 	return c
 }
 

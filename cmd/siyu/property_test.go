@@ -52,7 +52,7 @@ func TestProfilesExactUnderChaos(t *testing.T) {
 	produceTopic(t, ctx, broker, "chaos", chaos)
 	args := []string{"ingest", "--clickhouse-dsn", chaosDSN, "--kafka-brokers", broker, "--topic", "chaos",
 		"--dlq-topic", "chaos.dlq", "--group", "chaos", "--batch-max-rows", "1000", "--batch-max-wait", "50ms",
-		"--kafka-session-timeout", "6s", "--metrics-addr", "", "--partitions", "4"}
+		"--kafka-session-timeout", "6s", "--metrics-addr", "", "--partitions", "4", "--insert-workers", "2"}
 	for _, share := range []int{3, 3 * 2} { // kill at a third, and at two thirds
 		p := startIngest(t, args)
 		waitDistinct(t, ctx, chaosConn, len(distinct)*share/9)
