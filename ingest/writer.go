@@ -37,18 +37,18 @@ func NewWriterTo(conn driver.Conn, table string) *Writer {
 	}
 }
 
-// insertSettings push an insert into the materialized views concurrently:
+// InsertSettings push an insert into the materialized views concurrently:
 // ClickHouse otherwise feeds the events table's views one after another on
 // one thread, which leaves the other cores idle. Both 18.16 and current
 // releases know the setting.
-var insertSettings = clickhouse.Settings{"parallel_view_processing": 1}
+var InsertSettings = clickhouse.Settings{"parallel_view_processing": 1}
 
 // Write inserts rec; when it returns nil, ClickHouse has accepted every row.
 func (w *Writer) Write(ctx context.Context, rec arrow.Record) error {
 	if rec.NumRows() == 0 {
 		return nil
 	}
-	batch, err := w.conn.PrepareBatch(clickhouse.Context(ctx, clickhouse.WithSettings(insertSettings)), w.insert)
+	batch, err := w.conn.PrepareBatch(clickhouse.Context(ctx, clickhouse.WithSettings(InsertSettings)), w.insert)
 	if err != nil {
 		return fmt.Errorf("prepare insert: %w", err)
 	}

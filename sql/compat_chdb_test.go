@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/chdb"
 	"github.com/siyu-dev/siyu/sql"
 )
@@ -40,6 +41,14 @@ func TestChDBCompat(t *testing.T) {
 	for _, q := range entries {
 		t.Run("query/"+q.Name, func(t *testing.T) { runCatalogueQuery(t, e, q) })
 	}
+
+	t.Run("settings/ingest", func(t *testing.T) {
+		// Every setting the pipeline sends with its inserts must exist here too.
+		for name, v := range ingest.InsertSettings {
+			_, err := e.Query(fmt.Sprintf("SET %s = %v", name, v), "TSV")
+			require.NoError(t, err, "setting %s", name)
+		}
+	})
 
 	t.Run("drift/low_cardinality_setting", func(t *testing.T) {
 		// Needed on 18.16 to create LowCardinality columns; gone since.
