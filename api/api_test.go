@@ -23,7 +23,6 @@ import (
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/kafka"
-	"github.com/siyu-dev/siyu/store"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -96,7 +95,7 @@ func newFixture(t *testing.T) *fixture {
 		Profiles: f.profiles,
 		Producer: prod,
 		Topics:   cfg.Topics,
-		Ready:    readiness(conn, prod),
+		Ready:    api.ReadinessCheck(conn, prod),
 		Gatherer: reg,
 		Registry: reg,
 		Log:      testenv.Logger(),
@@ -119,24 +118,6 @@ func startPipeline(t *testing.T, ctx context.Context, cfg ingest.Config, conn dr
 		require.NoError(t, <-done)
 		p.Close()
 	})
-}
-
-// readiness mirrors cmd/siyu: ClickHouse answers, the schema is current,
-// Kafka answers.
-func readiness(conn driver.Conn, cl *kgo.Client) func(context.Context) error {
-	return func(ctx context.Context) error {
-		if err := conn.Ping(ctx); err != nil {
-			return fmt.Errorf("clickhouse: %w", err)
-		}
-		n, err := store.Pending(ctx, conn)
-		if err != nil {
-			return fmt.Errorf("clickhouse schema: %w", err)
-		}
-		if n > 0 {
-			return fmt.Errorf("clickhouse schema: %d migrations pending", n)
-		}
-		return cl.Ping(ctx)
-	}
 }
 
 // seed posts the customers through the API, as each tenant's admin would,

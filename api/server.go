@@ -7,11 +7,13 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +23,7 @@ import (
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/store"
 	"github.com/siyu-dev/siyu/wecom"
 )
 
@@ -166,4 +169,25 @@ func allow(c *fiber.Ctx, roles ...auth.Role) error {
 		names[i] = string(r)
 	}
 	return forbidden("role " + string(principal(c).Role) + " may not do this; allowed: " + strings.Join(names, ", "))
+}
+
+// ReadinessCheck is the usual Deps.Ready: ClickHouse answers, its schema is
+// current, and Kafka answers.
+func ReadinessCheck(conn driver.Conn, cl *kgo.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := conn.Ping(ctx); err != nil {
+			return fmt.Errorf("clickhouse: %w", err)
+		}
+		n, err := store.Pending(ctx, conn)
+		if err != nil {
+			return fmt.Errorf("clickhouse schema: %w", err)
+		}
+		if n > 0 {
+			return fmt.Errorf("clickhouse schema: %d migrations pending: run `siyu migrate up`", n)
+		}
+		if err := cl.Ping(ctx); err != nil {
+			return fmt.Errorf("kafka: %w", err)
+		}
+		return nil
+	}
 }

@@ -281,7 +281,7 @@ func TestWeComCallbacksEndToEnd(t *testing.T) {
 		t.Run(r.name, func(t *testing.T) {
 			status, body := f.post(t, r.cb())
 			require.Equal(t, r.wantStatus, status, body)
-			require.EqualValues(t, 1, counterValue(t, reg, "siyu_wecom_refused_total", "reason", string(r.wantReason)))
+			require.EqualValues(t, 1, testenv.Counter(t, reg, "siyu_wecom_refused_total", "reason", string(r.wantReason)))
 		})
 	}
 
@@ -352,10 +352,10 @@ func TestWeComCallbacksEndToEnd(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		require.EqualValues(t, len(messages)+3, counterValue(t, reg, "siyu_wecom_callbacks_total", "outcome", "accepted"))
-		require.EqualValues(t, len(refusals), counterValue(t, reg, "siyu_wecom_callbacks_total", "outcome", "refused"))
-		require.EqualValues(t, 1, counterValue(t, reg, "siyu_wecom_events_total", "type", "wecom.unmapped"))
-		require.EqualValues(t, 4+3, counterValue(t, reg, "siyu_wecom_events_total", "type", "contact.added"), "three adds and three retries")
+		require.EqualValues(t, len(messages)+3, testenv.Counter(t, reg, "siyu_wecom_callbacks_total", "outcome", "accepted"))
+		require.EqualValues(t, len(refusals), testenv.Counter(t, reg, "siyu_wecom_callbacks_total", "outcome", "refused"))
+		require.EqualValues(t, 1, testenv.Counter(t, reg, "siyu_wecom_events_total", "type", "wecom.unmapped"))
+		require.EqualValues(t, 4+3, testenv.Counter(t, reg, "siyu_wecom_events_total", "type", "contact.added"), "three adds and three retries")
 	})
 }
 
@@ -381,27 +381,6 @@ func countRecords(t *testing.T, f *fixture, id string, total int) int {
 	return n
 }
 
-// counterValue reads one series of a counter from reg.
-func counterValue(t *testing.T, reg prometheus.Gatherer, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	t.Fatalf("no series %s{%s=%q}", name, label, value)
-	return 0
-}
-
 // TestWeComKafkaDown: when Kafka does not acknowledge, the callback is
 // answered 503 so that WeCom retries it.
 func TestWeComKafkaDown(t *testing.T) {
@@ -418,7 +397,7 @@ func TestWeComKafkaDown(t *testing.T) {
 
 	status, resp := f.post(t, app.seal(t, contactXML(app.corpID, "add_external_contact", time.Now(), "s1", "wmw1", ""), time.Now()))
 	require.Equal(t, http.StatusServiceUnavailable, status, resp)
-	require.EqualValues(t, 1, counterValue(t, reg, "siyu_wecom_callbacks_total", "outcome", "failed"))
+	require.EqualValues(t, 1, testenv.Counter(t, reg, "siyu_wecom_callbacks_total", "outcome", "failed"))
 }
 
 func TestWeComDisabled(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/wecom"
 )
 
@@ -51,7 +52,7 @@ func TestVectors(t *testing.T) {
 			wecom.Params{MsgSignature: u.MsgSignature, Timestamp: u.Timestamp, Nonce: u.Nonce, EchoStr: u.EchoStr})
 		require.NoError(t, err)
 		require.Equal(t, "1616140317555161061", string(plain))
-		require.EqualValues(t, 1, counter(t, reg, "siyu_wecom_callbacks_total", "outcome", "verified"))
+		require.EqualValues(t, 1, testenv.Counter(t, reg, "siyu_wecom_callbacks_total", "outcome", "verified"))
 
 		// A "+" sent unescaped arrives as a space.
 		plain, err = r.VerifyURL(context.Background(), "vectors", wecom.Params{MsgSignature: u.MsgSignature,
@@ -73,7 +74,7 @@ func TestVectors(t *testing.T) {
 		require.Equal(t, "text", rc.Kind)
 		require.Len(t, prod.values(), 1)
 		require.Contains(t, prod.values()[0], `"xml":"<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>\n`)
-		require.EqualValues(t, 1, counter(t, reg, "siyu_wecom_events_total", "type", "wecom.unmapped"))
+		require.EqualValues(t, 1, testenv.Counter(t, reg, "siyu_wecom_events_total", "type", "wecom.unmapped"))
 	})
 	t.Run("the vectors are stale today", func(t *testing.T) {
 		d := v.DecryptMsg
@@ -82,7 +83,7 @@ func TestVectors(t *testing.T) {
 		_, err := r.Receive(context.Background(), "vectors",
 			wecom.Params{MsgSignature: d.MsgSignature, Timestamp: d.Timestamp, Nonce: d.Nonce}, []byte(body))
 		require.Equal(t, wecom.ReasonStale, refusal(t, err))
-		require.EqualValues(t, 1, counter(t, reg, "siyu_wecom_refused_total", "reason", "stale"))
+		require.EqualValues(t, 1, testenv.Counter(t, reg, "siyu_wecom_refused_total", "reason", "stale"))
 	})
 }
 

@@ -140,8 +140,8 @@ func TestReceive(t *testing.T) {
 			if tt.wantReason != "" {
 				require.Equal(t, tt.wantReason, refusal(t, err), "%v", err)
 				require.Empty(t, prod.values(), "nothing produced")
-				require.EqualValues(t, 1, counter(t, reg, "siyu_wecom_refused_total", "reason", string(tt.wantReason)))
-				require.EqualValues(t, 1, counter(t, reg, "siyu_wecom_callbacks_total", "outcome", "refused"))
+				require.EqualValues(t, 1, testenv.Counter(t, reg, "siyu_wecom_refused_total", "reason", string(tt.wantReason)))
+				require.EqualValues(t, 1, testenv.Counter(t, reg, "siyu_wecom_callbacks_total", "outcome", "refused"))
 				return
 			}
 			require.NoError(t, err)
@@ -151,8 +151,8 @@ func TestReceive(t *testing.T) {
 			require.Len(t, prod.records, 1)
 			require.Equal(t, "acme/wmc1", string(prod.records[0].Key))
 			require.Equal(t, "siyu.events", prod.records[0].Topic)
-			require.EqualValues(t, 1, counter(t, reg, "siyu_wecom_callbacks_total", "outcome", "accepted"))
-			require.EqualValues(t, 1, counter(t, reg, "siyu_wecom_events_total", "type", "contact.added"))
+			require.EqualValues(t, 1, testenv.Counter(t, reg, "siyu_wecom_callbacks_total", "outcome", "accepted"))
+			require.EqualValues(t, 1, testenv.Counter(t, reg, "siyu_wecom_events_total", "type", "contact.added"))
 		})
 	}
 }
@@ -202,7 +202,7 @@ func TestReceiveKafkaDown(t *testing.T) {
 	require.ErrorIs(t, err, errKafkaDown)
 	_, isRefusal := wecom.AsRefused(err)
 	require.False(t, isRefusal, "WeCom must retry")
-	require.EqualValues(t, 1, counter(t, reg, "siyu_wecom_callbacks_total", "outcome", "failed"))
+	require.EqualValues(t, 1, testenv.Counter(t, reg, "siyu_wecom_callbacks_total", "outcome", "failed"))
 
 	prod.err = nil
 	_, err = r.Receive(context.Background(), "acme", p, body)

@@ -160,27 +160,6 @@ func receiverAt(t testing.TB, now time.Time, configs wecom.ConfigStore, prod wec
 	return r, reg
 }
 
-// counter reads one series of a counter from reg.
-func counter(t testing.TB, reg prometheus.Gatherer, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	t.Fatalf("no series %s{%s=%q}", name, label, value)
-	return 0
-}
-
 // refusal returns the reason of a refused callback, or fails.
 func refusal(t testing.TB, err error) wecom.Reason {
 	t.Helper()

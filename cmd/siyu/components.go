@@ -20,7 +20,6 @@ import (
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/kafka"
-	"github.com/siyu-dev/siyu/store"
 	"github.com/siyu-dev/siyu/wecom"
 )
 
@@ -45,26 +44,6 @@ func openKafka(ctx context.Context, brokers []string, topics kafka.Topics) (*kgo
 	return cl, nil
 }
 
-// readiness checks ClickHouse, the schema and Kafka.
-func readiness(conn driver.Conn, cl *kgo.Client) func(context.Context) error {
-	return func(ctx context.Context) error {
-		if err := conn.Ping(ctx); err != nil {
-			return fmt.Errorf("clickhouse: %w", err)
-		}
-		n, err := store.Pending(ctx, conn)
-		if err != nil {
-			return fmt.Errorf("clickhouse schema: %w", err)
-		}
-		if n > 0 {
-			return fmt.Errorf("clickhouse schema: %d migrations pending: run `siyu migrate up`", n)
-		}
-		if err := cl.Ping(ctx); err != nil {
-			return fmt.Errorf("kafka: %w", err)
-		}
-		return nil
-	}
-}
-
 // serveAPI runs the API on addr until ctx ends.
 func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafka.Topics, addr string,
 	reg *prometheus.Registry, log *slog.Logger) error {
@@ -80,7 +59,7 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		Profiles: cdp.NewProfiles(conn),
 		Producer: cl,
 		Topics:   topics,
-		Ready:    readiness(conn, cl),
+		Ready:    api.ReadinessCheck(conn, cl),
 		Gatherer: reg,
 		Registry: reg,
 		Log:      log,

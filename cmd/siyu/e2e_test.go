@@ -52,12 +52,12 @@ type runProc struct {
 	done    chan error
 }
 
-func startRun(t *testing.T, dataDir string, httpPort, kafkaPort, chPort int) *runProc {
+func startRun(t *testing.T, dataDir string, httpPort, kafkaPort, chPort, chHTTPPort int) *runProc {
 	t.Helper()
 	p := &runProc{out: &bytes.Buffer{}, dataDir: dataDir, done: make(chan error, 1),
 		http: "127.0.0.1:" + strconv.Itoa(httpPort), kafka: "127.0.0.1:" + strconv.Itoa(kafkaPort)}
 	p.cmd = exec.Command(siyuBin, "run", "--data-dir", dataDir, "--http-addr", p.http, "--kafka-addr", p.kafka,
-		"--clickhouse-port", strconv.Itoa(chPort), "--clickhouse-http-port", strconv.Itoa(chPort+1),
+		"--clickhouse-port", strconv.Itoa(chPort), "--clickhouse-http-port", strconv.Itoa(chHTTPPort),
 		"--batch-max-wait", "50ms", "--partitions", "3")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	require.NoError(t, p.cmd.Start())
@@ -133,8 +133,8 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Skip("starts the binary with ClickHouse and Kafka")
 	}
 	dataDir := t.TempDir()
-	httpPort, kafkaPort, chPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
-	p := startRun(t, dataDir, httpPort, kafkaPort, chPort)
+	httpPort, kafkaPort, chPort, chHTTPPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
+	p := startRun(t, dataDir, httpPort, kafkaPort, chPort, chHTTPPort)
 	key := p.siyu(t, "keys", "create", "--data-dir", dataDir, "--tenant", "acme", "--role", "admin")
 	require.True(t, strings.HasPrefix(key, "siyu_"), key)
 	at := time.Now().Add(-time.Hour).Truncate(time.Second)
@@ -187,7 +187,7 @@ func TestRunEndToEnd(t *testing.T) {
 	// Ctrl-C stops everything, the ClickHouse child included; a restart keeps the data.
 	p.stop(t)
 	requireNoChild(t, dataDir)
-	p = startRun(t, dataDir, httpPort, kafkaPort, chPort)
+	p = startRun(t, dataDir, httpPort, kafkaPort, chPort, chHTTPPort)
 	status, body = p.do(t, "GET", "/v1/customers/c1", key, nil)
 	require.Equal(t, 200, status, string(body))
 	require.Contains(t, string(body), "李雷")
