@@ -2,7 +2,6 @@ package sql_test
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -26,7 +25,7 @@ const compatDB = "siyu_compat"
 // TestChDBCompat proves every migration and named query runs on current
 // ClickHouse (chDB), not only on the 18.16 server installed on these machines.
 func TestChDBCompat(t *testing.T) {
-	e := openChDB(t)
+	e := chdb.OpenForTest(t)
 	exec(t, e, "CREATE DATABASE "+compatDB)
 	exec(t, e, "USE "+compatDB)
 	out := exec(t, e, "SELECT currentDatabase()")
@@ -57,22 +56,6 @@ func TestChDBCompat(t *testing.T) {
 	})
 }
 
-// openChDB opens an engine on a fresh data directory, or skips (fails in CI
-// or with SIYU_REQUIRE_CHDB=1) when the library is missing.
-func openChDB(t *testing.T) *chdb.Engine {
-	t.Helper()
-	lib := chdb.LibPath()
-	if _, err := os.Stat(lib); err != nil {
-		if chdb.Required() {
-			t.Fatalf("%s (looked at %s)", chdb.FetchHint, lib)
-		}
-		t.Skipf("%s (looked at %s)", chdb.FetchHint, lib)
-	}
-	e, err := chdb.Open(lib, t.TempDir())
-	require.NoError(t, err)
-	t.Cleanup(e.Close)
-	return e
-}
 
 // exec runs q, which must succeed, and returns its TSV output.
 func exec(t *testing.T, e *chdb.Engine, q string) string {

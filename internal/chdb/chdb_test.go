@@ -1,7 +1,6 @@
 package chdb_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,16 +9,7 @@ import (
 )
 
 func TestEngine(t *testing.T) {
-	lib := chdb.LibPath()
-	if _, err := os.Stat(lib); err != nil {
-		if chdb.Required() {
-			t.Fatalf("%s (looked at %s)", chdb.FetchHint, lib)
-		}
-		t.Skipf("%s (looked at %s)", chdb.FetchHint, lib)
-	}
-	e, err := chdb.Open(lib, t.TempDir())
-	require.NoError(t, err)
-	t.Cleanup(e.Close)
+	e := chdb.OpenForTest(t)
 
 	out, err := e.Query("SELECT 1 + 1 AS two", "TSV")
 	require.NoError(t, err)
