@@ -99,6 +99,7 @@ func newFixture(t *testing.T) *fixture {
 		Gatherer: reg,
 		Registry: reg,
 		Log:      testenv.Logger(),
+		Tags:     cdp.NewTagLibrary(conn),
 	}
 	f.srv = api.New(f.deps)
 	f.seed(t)

@@ -62,6 +62,9 @@ func toError(err error) *Error {
 	if we, ok := wecomError(err); ok {
 		return we
 	}
+	if te, ok := tagError(err); ok {
+		return te
+	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/metrics"
 	"github.com/siyu-dev/siyu/store"
 	"github.com/siyu-dev/siyu/wecom"
 )
@@ -44,6 +45,11 @@ type Deps struct {
 	// WeCom receives WeCom callbacks and keeps their settings; without it
 	// the WeCom routes answer 404.
 	WeCom *wecom.Receiver
+	// Metrics serves adoption and engagement metrics; without it the
+	// metrics routes answer 404.
+	Metrics *metrics.Service
+	// Tags is the tenants' tag libraries; without it the tag routes answer 404.
+	Tags *cdp.TagLibrary
 }
 
 // Server is the API.
@@ -103,6 +109,8 @@ func (s *Server) routes() {
 	v1.Get("/customers/:id", s.getCustomer)
 	v1.Put("/wecom/config", s.requireWeCom, s.putWeComConfig)
 	v1.Get("/wecom/config", s.requireWeCom, s.getWeComConfig)
+	s.metricsRoutes(v1)
+	s.tagRoutes(v1)
 	s.app.Use(func(c *fiber.Ctx) error {
 		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
 	})

@@ -1,5 +1,6 @@
-// Package cdp is the customer data platform: customer profiles folded from
-// events, and (in later steps) identity, tags and segments over them.
+// Package cdp is the customer data platform: customer profiles and tenants'
+// tag libraries folded from events, and (in later steps) identity and
+// segments over them.
 package cdp
 
 import (
@@ -49,9 +50,13 @@ type Chat struct {
 	LastOutboundAt *time.Time `json:"last_outbound_at"`
 }
 
-// TagOn is a tag currently on the customer.
+// TagOn is a tag currently on the customer, named from the tag library. A
+// tag the library marks deleted is not on anyone (WeCom removes it from its
+// customers); one the library does not know yet has an empty name.
 type TagOn struct {
 	TagID string     `json:"tag_id"`
+	Name  string     `json:"name"`
+	Group string     `json:"group"`
 	Since *time.Time `json:"since"`
 }
 
@@ -128,7 +133,7 @@ func (p *Profiles) readTags(ctx context.Context, pr *Profile, args []any) error 
 	for rows.Next() {
 		var t TagOn
 		var since int64
-		if err := rows.Scan(&t.TagID, &since); err != nil {
+		if err := rows.Scan(&t.TagID, &since, &t.Name, &t.Group); err != nil {
 			return fmt.Errorf("read tags: %w", err)
 		}
 		t.Since = nsTime(since)

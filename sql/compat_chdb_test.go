@@ -56,7 +56,6 @@ func TestChDBCompat(t *testing.T) {
 	})
 }
 
-
 // exec runs q, which must succeed, and returns its TSV output.
 func exec(t *testing.T, e *chdb.Engine, q string) string {
 	t.Helper()
@@ -100,6 +99,7 @@ var seedEvents = []struct {
 	{typ: "followup.logged", staff: "s1", nextAt: t0 + 86_400_000_000_000},
 	{typ: "followup.stage_changed", staff: "s1", stage: "won"},
 	{typ: "contact.transferred", staff: "s1", toStaff: "s2"},
+	{typ: "tag.defined", name: "VIP", present: 128}, // subject wm_c1 is the tag id here
 }
 
 // seed inserts seedEvents and an API key, and checks that the views fired.
@@ -123,6 +123,8 @@ func seed(t *testing.T, e *chdb.Engine) {
 		n := exec(t, e, "SELECT count() > 0 FROM "+table+" WHERE tenant = 'demo' AND contact_id = 'wm_c1'")
 		require.Equal(t, "1\n", n, "materialized view into %s did not fire", table)
 	}
+	n := exec(t, e, "SELECT count() > 0 FROM tag_library_state WHERE tenant = 'demo' AND tag_id = 'wm_c1'")
+	require.Equal(t, "1\n", n, "materialized view into tag_library_state did not fire")
 }
 
 // runCatalogueQuery runs q with its sample args bound; it must succeed.

@@ -1,0 +1,163 @@
+package api
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/metrics"
+)
+
+// metricsRoutes serves adoption and engagement metrics (shared/spec/metrics.md).
+// A tenant's exec and admin see their tenant; the platform operator sees
+// every tenant, may name one with ?tenant=, filter by plan and break down by
+// tenant or plan.
+func (s *Server) metricsRoutes(v1 fiber.Router) {
+	v1.Get("/metrics/active", s.requireMetrics, s.getActive)
+	v1.Get("/metrics/retention", s.requireMetrics, s.getRetention)
+}
+
+func (s *Server) requireMetrics(c *fiber.Ctx) error {
+	if s.Metrics == nil {
+		return notFound("metrics are not served by this process")
+	}
+	if err := allow(c, auth.RoleExec, auth.RoleAdmin, auth.RolePlatform); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+// metricsTenant is the tenant a metrics request reads: the key's own, or for
+// the platform the optional ?tenant= ("" = every tenant).
+func metricsTenant(c *fiber.Ctx) (string, error) {
+	p := principal(c)
+	t := strings.Clone(c.Query("tenant"))
+	if p.Role == auth.RolePlatform {
+		return t, nil
+	}
+	if t != "" && t != p.Tenant {
+		return "", forbidden("this key belongs to tenant " + strconv.Quote(p.Tenant) + "; it cannot read another tenant")
+	}
+	return p.Tenant, nil
+}
+
+// platformOnly refuses the named parameters to keys other than platform ones.
+func platformOnly(c *fiber.Ctx, params ...string) error {
+	if principal(c).Role == auth.RolePlatform {
+		return nil
+	}
+	for _, name := range params {
+		if c.Query(name) != "" {
+			return forbidden("only the platform operator may use " + name)
+		}
+	}
+	return nil
+}
+
+func (s *Server) getActive(c *fiber.Ctx) error {
+	if err := platformOnly(c, "plan", "group_by"); err != nil {
+		return err
+	}
+	q, err := parseActive(c)
+	if err != nil {
+		return err
+	}
+	if q.Tenant, err = metricsTenant(c); err != nil {
+		return err
+	}
+	res, err := s.Metrics.Active(c.UserContext(), q)
+	if err != nil {
+		return err
+	}
+	body := fiber.Map{"metric": res.Metric, "from": res.From, "to": res.To}
+	if q.GroupBy == "" {
+		body["series"] = res.Series
+	} else {
+		body["group_by"], body["groups"] = q.GroupBy, res.Groups
+	}
+	return c.JSON(body)
+}
+
+func parseActive(c *fiber.Ctx) (metrics.Query, error) {
+	q := metrics.Query{
+		Metric:  metrics.Metric(strings.Clone(c.Query("metric"))),
+		Plan:    strings.Clone(c.Query("plan")),
+		GroupBy: metrics.GroupBy(strings.Clone(c.Query("group_by"))),
+	}
+	names := make([]string, 0, len(metrics.Metrics()))
+	for _, m := range metrics.Metrics() {
+		names = append(names, string(m))
+	}
+	if !slices.Contains(names, string(q.Metric)) {
+		return q, badRequest("metric", "metric must be one of "+strings.Join(names, ", "))
+	}
+	if q.GroupBy != "" && q.GroupBy != metrics.ByTenant && q.GroupBy != metrics.ByPlan {
+		return q, badRequest("group_by", "group_by must be tenant or plan")
+	}
+	var err error
+	if q.From, q.To, err = parseRange(c, "from", "to"); err != nil {
+		return q, err
+	}
+	return q, nil
+}
+
+func (s *Server) getRetention(c *fiber.Ctx) error {
+	q := metrics.RetentionQuery{Days: metrics.RetentionDays}
+	var err error
+	if q.From, q.To, err = parseRange(c, "cohort_from", "cohort_to"); err != nil {
+		return err
+	}
+	if raw := c.Query("days"); raw != "" {
+		if q.Days, err = parseRetentionDays(raw); err != nil {
+			return err
+		}
+	}
+	if q.Tenant, err = metricsTenant(c); err != nil {
+		return err
+	}
+	cohorts, err := s.Metrics.Retention(c.UserContext(), q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"cohort_from": q.From, "cohort_to": q.To, "days": q.Days, "cohorts": cohorts})
+}
+
+// parseRange reads two required YYYY-MM-DD parameters: from ≤ to, at most
+// metrics.MaxDays days.
+func parseRange(c *fiber.Ctx, fromName, toName string) (metrics.Day, metrics.Day, error) {
+	from, err := metrics.ParseDay(c.Query(fromName))
+	if err != nil {
+		return 0, 0, badRequest(fromName, fromName+" must be a day, YYYY-MM-DD")
+	}
+	to, err := metrics.ParseDay(c.Query(toName))
+	if err != nil {
+		return 0, 0, badRequest(toName, toName+" must be a day, YYYY-MM-DD")
+	}
+	if from > to {
+		return 0, 0, badRequest(fromName, fromName+" must not be after "+toName)
+	}
+	if int(to-from) >= metrics.MaxDays {
+		return 0, 0, badRequest(toName, "a range spans at most "+strconv.Itoa(metrics.MaxDays)+" days")
+	}
+	return from, to, nil
+}
+
+func parseRetentionDays(raw string) ([]int, error) {
+	allowed := make([]string, len(metrics.RetentionDays))
+	for i, n := range metrics.RetentionDays {
+		allowed[i] = strconv.Itoa(n)
+	}
+	var out []int
+	for _, part := range strings.Split(raw, ",") {
+		part = strings.TrimSpace(part)
+		if !slices.Contains(allowed, part) {
+			return nil, badRequest("days", "days is a comma-separated list of "+strings.Join(allowed, ", "))
+		}
+		n, _ := strconv.Atoi(part)
+		out = append(out, n)
+	}
+	return out, nil
+}

@@ -1,0 +1,452 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/cdp"
+	"github.com/siyu-dev/siyu/event"
+)
+
+// apiSource is the CloudEvents source of every event the API writes itself.
+const apiSource = "siyu-api"
+
+// maxTagsPerRequest bounds the add and remove lists of one customer tagging.
+const maxTagsPerRequest = 100
+
+// The roles that may read the library, change it, and tag customers (a rep
+// only their own: see tagCustomer).
+var (
+	tagReaders = []auth.Role{auth.RoleAdmin, auth.RoleMarketer, auth.RoleManager, auth.RoleRep, auth.RolePlatform}
+	tagWriters = []auth.Role{auth.RoleAdmin, auth.RoleMarketer, auth.RolePlatform}
+	taggers    = []auth.Role{auth.RoleAdmin, auth.RoleMarketer, auth.RoleManager, auth.RoleRep, auth.RolePlatform}
+)
+
+func (s *Server) tagRoutes(v1 fiber.Router) {
+	v1.Get("/tags", s.requireTags, s.listTags)
+	v1.Post("/tags", s.requireTags, s.createTag)
+	v1.Get("/tags/:id", s.requireTags, s.getTag)
+	v1.Patch("/tags/:id", s.requireTags, s.updateTag)
+	v1.Delete("/tags/:id", s.requireTags, s.deleteTag)
+	v1.Post("/customers/:id/tags", s.requireTags, s.tagCustomer)
+}
+
+func (s *Server) requireTags(c *fiber.Ctx) error {
+	if s.Tags == nil {
+		return notFound("tags are not enabled on this server")
+	}
+	return c.Next()
+}
+
+type tagListResponse struct {
+	Tags  []cdp.Tag `json:"tags"`
+	Live  int       `json:"live"`
+	Limit int       `json:"limit"`
+}
+
+// listTags returns the tenant's library, live tags only unless
+// ?include_deleted=true.
+func (s *Server) listTags(c *fiber.Ctx) error {
+	tenant, err := authorize(c, tagReaders)
+	if err != nil {
+		return err
+	}
+	lib, err := s.Tags.List(c.UserContext(), tenant)
+	if err != nil {
+		return err
+	}
+	withDeleted := c.QueryBool("include_deleted")
+	resp := tagListResponse{Tags: make([]cdp.Tag, 0, len(lib)), Limit: s.Tags.Limit}
+	for _, t := range lib {
+		if !t.Deleted {
+			resp.Live++
+		}
+		if !t.Deleted || withDeleted {
+			resp.Tags = append(resp.Tags, t)
+		}
+	}
+	cdp.SortTags(resp.Tags)
+	return c.JSON(resp)
+}
+
+// getTag returns one tag, deleted or not.
+func (s *Server) getTag(c *fiber.Ctx) error {
+	tenant, err := authorize(c, tagReaders)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id", "a tag id")
+	if err != nil {
+		return err
+	}
+	lib, err := s.Tags.List(c.UserContext(), tenant)
+	if err != nil {
+		return err
+	}
+	t, ok := cdp.FindTag(lib, id)
+	if !ok {
+		return fmt.Errorf("%w: %q", cdp.ErrTagNotFound, id)
+	}
+	return c.JSON(t)
+}
+
+type tagRequest struct {
+	Name  *string `json:"name"`
+	Group *string `json:"group"`
+	Order *int64  `json:"order"`
+}
+
+// createTag defines a new tag under a new id.
+func (s *Server) createTag(c *fiber.Ctx) error {
+	tenant, err := authorize(c, tagWriters)
+	if err != nil {
+		return err
+	}
+	var req tagRequest
+	if err := decodeBody(c, &req, `send {"name", "group", "order"} as JSON`); err != nil {
+		return err
+	}
+	if req.Name == nil {
+		return badRequest("name", "a tag needs a name")
+	}
+	t := cdp.Tag{ID: "tag_" + randomHex(8)}
+	req.apply(&t)
+	if err := cdp.NormalizeTag(&t); err != nil {
+		return err
+	}
+	t, err = s.Tags.Define(c.UserContext(), tenant, func([]cdp.Tag) (cdp.Tag, error) { return t, nil }, s.publishTag(tenant))
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(t)
+}
+
+// updateTag renames, regroups or reorders a live tag.
+func (s *Server) updateTag(c *fiber.Ctx) error {
+	tenant, err := authorize(c, tagWriters)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id", "a tag id")
+	if err != nil {
+		return err
+	}
+	var req tagRequest
+	if err := decodeBody(c, &req, `send any of {"name", "group", "order"} as JSON`); err != nil {
+		return err
+	}
+	if req == (tagRequest{}) {
+		return badRequest("body", `nothing to change: send any of "name", "group", "order"`)
+	}
+	return s.redefineTag(c, tenant, id, func(t *cdp.Tag) error {
+		req.apply(t)
+		return cdp.NormalizeTag(t)
+	})
+}
+
+// deleteTag marks a tag deleted: it leaves the library and every profile.
+func (s *Server) deleteTag(c *fiber.Ctx) error {
+	tenant, err := authorize(c, tagWriters)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id", "a tag id")
+	if err != nil {
+		return err
+	}
+	return s.redefineTag(c, tenant, id, func(t *cdp.Tag) error {
+		t.Deleted = true
+		return nil
+	})
+}
+
+// redefineTag writes the next definition of a live tag, as change makes it.
+func (s *Server) redefineTag(c *fiber.Ctx, tenant, id string, change func(*cdp.Tag) error) error {
+	plan := func(lib []cdp.Tag) (cdp.Tag, error) {
+		t, ok := cdp.FindTag(lib, id)
+		switch {
+		case !ok:
+			return t, fmt.Errorf("%w: %q", cdp.ErrTagNotFound, id)
+		case t.Deleted:
+			return t, fmt.Errorf("%w: %q was deleted", cdp.ErrTagNotFound, id)
+		}
+		return t, change(&t)
+	}
+	t, err := s.Tags.Define(c.UserContext(), tenant, plan, s.publishTag(tenant))
+	if err != nil {
+		return err
+	}
+	return c.JSON(t)
+}
+
+func (r tagRequest) apply(t *cdp.Tag) {
+	if r.Name != nil {
+		t.Name = *r.Name
+	}
+	if r.Group != nil {
+		t.Group = *r.Group
+	}
+	if r.Order != nil {
+		t.Order = *r.Order
+	}
+}
+
+// publishTag stores a definition as a tag.defined event. The event carries
+// the whole definition (docs/decisions.md, "Tags").
+func (s *Server) publishTag(tenant string) func(context.Context, cdp.Tag) error {
+	return func(ctx context.Context, t cdp.Tag) error {
+		ev := event.Event{ID: newEventID(), Source: apiSource, Type: event.TagDefined,
+			Tenant: tenant, Subject: t.ID, Time: *t.UpdatedAt}
+		ev.Data.Set(event.FName, t.Name)
+		ev.Data.Set(event.FGroup, t.Group)
+		ev.Data.SetInt(event.FOrder, t.Order)
+		ev.Data.SetBool(event.FDeleted, t.Deleted)
+		errs, err := s.publish(ctx, ev)
+		if err != nil {
+			return err
+		}
+		return errs[0]
+	}
+}
+
+type customerTagsRequest struct {
+	Add    []string `json:"add"`
+	Remove []string `json:"remove"`
+}
+
+// tagResult is the outcome for one tag of a customer tagging.
+type tagResult struct {
+	TagID  string `json:"tag_id"`
+	Name   string `json:"name"`
+	Action string `json:"action"` // add, remove
+	Status string `json:"status"` // applied, failed
+	Reason string `json:"reason,omitempty"`
+}
+
+type customerTagsResponse struct {
+	ContactID string      `json:"contact_id"`
+	Results   []tagResult `json:"results"`
+}
+
+// tagCustomer adds and removes library tags on one customer, as tag.added
+// and tag.removed events. A rep may tag only customers they hold a live
+// relation with; for anyone else's the answer is 404, as for GET.
+func (s *Server) tagCustomer(c *fiber.Ctx) error {
+	tenant, err := authorize(c, taggers)
+	if err != nil {
+		return err
+	}
+	contact, err := pathID(c, "id", "a customer id")
+	if err != nil {
+		return err
+	}
+	var req customerTagsRequest
+	if err := decodeBody(c, &req, `send {"add": [tag ids], "remove": [tag ids]} as JSON`); err != nil {
+		return err
+	}
+	results, err := planTagging(req)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	pr, err := s.Profiles.Get(ctx, tenant, contact)
+	if err != nil {
+		return err
+	}
+	p := principal(c)
+	if p.Role == auth.RoleRep && !pr.HasRelation(p.StaffID) {
+		return cdp.ErrNotFound
+	}
+	lib, err := s.Tags.List(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	if err := resolveTags(lib, results); err != nil {
+		return err
+	}
+	evs := taggingEvents(tenant, contact, p.StaffID, time.Now().UTC(), results)
+	errs, err := s.publish(ctx, evs...)
+	if err != nil {
+		return err
+	}
+	failed := false
+	for i, err := range errs {
+		results[i].Status = "applied"
+		if err != nil {
+			results[i].Status, results[i].Reason = "failed", err.Error()
+			failed = true
+		}
+	}
+	status := http.StatusOK
+	if failed {
+		status = http.StatusServiceUnavailable
+	}
+	return c.Status(status).JSON(customerTagsResponse{ContactID: contact, Results: results})
+}
+
+// planTagging checks the shape of a tagging request and lists one result
+// per distinct tag: adds first, then removes.
+func planTagging(req customerTagsRequest) ([]tagResult, error) {
+	if len(req.Add)+len(req.Remove) == 0 {
+		return nil, badRequest("add", `nothing to do: send tag ids in "add" or "remove"`)
+	}
+	if len(req.Add)+len(req.Remove) > maxTagsPerRequest {
+		return nil, badRequest("add", fmt.Sprintf("at most %d tags per request", maxTagsPerRequest))
+	}
+	var out []tagResult
+	seen := map[string]string{}
+	for _, list := range []struct {
+		field, action string
+		ids           []string
+	}{
+		{"add", "add", req.Add}, {"remove", "remove", req.Remove},
+	} {
+		for _, id := range list.ids {
+			if id == "" || len(id) > 128 {
+				return nil, badRequest(list.field, "a tag id is 1–128 characters")
+			}
+			if prev, ok := seen[id]; ok && prev != list.action {
+				return nil, badRequest(list.field, fmt.Sprintf("tag %q is in both add and remove", id))
+			} else if ok {
+				continue
+			}
+			seen[id] = list.action
+			out = append(out, tagResult{TagID: id, Action: list.action})
+		}
+	}
+	return out, nil
+}
+
+// resolveTags names each tag from the library and refuses unknown or
+// deleted ones, naming them.
+func resolveTags(lib []cdp.Tag, results []tagResult) error {
+	var unknown []string
+	field := ""
+	for i := range results {
+		t, ok := cdp.FindTag(lib, results[i].TagID)
+		if !ok || t.Deleted {
+			unknown = append(unknown, fmt.Sprintf("%q", results[i].TagID))
+			if field == "" {
+				field = results[i].Action
+			}
+			continue
+		}
+		results[i].Name = t.Name
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	return &Error{Status: http.StatusUnprocessableEntity, Code: "unknown_tag", Field: field,
+		Message: "not in this tenant's tag library (unknown or deleted): " + strings.Join(unknown, ", ")}
+}
+
+// taggingEvents builds one tag.added or tag.removed event per result.
+func taggingEvents(tenant, contact, staffID string, at time.Time, results []tagResult) []event.Event {
+	evs := make([]event.Event, len(results))
+	for i, r := range results {
+		typ := event.TagAdded
+		if r.Action == "remove" {
+			typ = event.TagRemoved
+		}
+		evs[i] = event.Event{ID: newEventID(), Source: apiSource, Type: typ, Tenant: tenant, Subject: contact, Time: at}
+		evs[i].Data.Set(event.FTagID, r.TagID)
+		if staffID != "" {
+			evs[i].Data.Set(event.FStaffID, staffID)
+		}
+	}
+	return evs
+}
+
+// publish encodes evs, checks each with the contract's decoder (so that
+// nothing the API writes is dead-lettered), produces them and waits for
+// Kafka's acks. It returns the outcome of each event, or an error (and
+// produces nothing) when an event does not encode.
+func (s *Server) publish(ctx context.Context, evs ...event.Event) ([]error, error) {
+	dec := event.NewDecoder(nil)
+	recs := make([]*kgo.Record, len(evs))
+	for i := range evs {
+		b := event.AppendJSON(nil, &evs[i])
+		if _, err := dec.Decode(b); err != nil {
+			// Our bug, not the caller's fault: %v keeps it a 500.
+			return nil, fmt.Errorf("encode %s event: %v", evs[i].Type, err)
+		}
+		recs[i] = &kgo.Record{Topic: s.Topics.Events, Key: []byte(evs[i].Key()), Value: b}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	errs := make([]error, len(evs))
+	for i, r := range s.Producer.ProduceSync(ctx, recs...) {
+		if r.Err != nil {
+			errs[i] = unavailable("not stored in Kafka, retry: " + r.Err.Error())
+		}
+	}
+	return errs, nil
+}
+
+// authorize checks the caller's role and returns the tenant it acts on.
+func authorize(c *fiber.Ctx, roles []auth.Role) (string, error) {
+	if err := allow(c, roles...); err != nil {
+		return "", err
+	}
+	return tenantOf(c)
+}
+
+// pathID returns a copy of the path parameter name, a 1–128 character id.
+func pathID(c *fiber.Ctx, name, what string) (string, error) {
+	id := strings.Clone(c.Params(name))
+	if id == "" || len(id) > 128 {
+		return "", badRequest(name, what+" is 1–128 characters")
+	}
+	return id, nil
+}
+
+// decodeBody decodes a JSON body into v, refusing unknown fields.
+func decodeBody(c *fiber.Ctx, v any, hint string) error {
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return badRequest(te.Field, fmt.Sprintf("must be %s: %s", te.Type, hint))
+		}
+		return badRequest("body", hint+": "+err.Error())
+	}
+	return nil
+}
+
+func newEventID() string { return apiSource + "-" + randomHex(16) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand, Go ≥ 1.24)
+	return hex.EncodeToString(b)
+}
+
+// tagError maps the tag library's errors to statuses.
+func tagError(err error) (*Error, bool) {
+	var te *cdp.TagError
+	var le *cdp.TagLimitError
+	switch {
+	case errors.As(err, &te) && te.Conflict:
+		return &Error{Status: http.StatusConflict, Code: "conflict", Field: te.Field, Message: te.Reason}, true
+	case errors.As(err, &te):
+		return badRequest(te.Field, te.Reason), true
+	case errors.As(err, &le):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "tag_limit", Message: le.Error()}, true
+	case errors.Is(err, cdp.ErrTagNotFound):
+		return notFound(err.Error()), true
+	}
+	return nil, false
+}

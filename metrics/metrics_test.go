@@ -1,0 +1,263 @@
+package metrics_test
+
+import (
+	"context"
+	"fmt"
+	"hash/crc32"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/ingest"
+	"github.com/siyu-dev/siyu/internal/reference"
+	"github.com/siyu-dev/siyu/internal/testenv"
+	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/loadgen"
+	"github.com/siyu-dev/siyu/metrics"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// start is the first day of the generated stream.
+var start = time.Date(2026, time.September, 1, 0, 0, 0, 0, cst)
+
+const streamDays = 45
+
+// TestMetricsExact is the exactness property of the metrics: a loadgen
+// stream delivered shuffled, with 20% duplicates, and a part of it days
+// late, through the real pipeline into ClickHouse 18.16, gives every series
+// and cohort value, for every day, tenant, plan and the whole platform,
+// equal to a brute-force computation from the events (internal/reference),
+// both before and after the late events arrive.
+func TestMetricsExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline against ClickHouse and Kafka")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	deliveries := append(generate(t), edgeEvents()...)
+	early, late := splitLate(deliveries)
+	require.NotEmpty(t, late)
+
+	conn, _ := testenv.Database(t)
+	_, broker := testenv.Kafka(t)
+	startPipeline(t, ctx, conn, broker)
+	svc := metrics.NewService(conn, nil)
+
+	produce(t, ctx, broker, early)
+	waitIngested(t, ctx, conn, broker, early)
+	checkAll(t, ctx, svc, reference.NewMetrics(early))
+
+	produce(t, ctx, broker, late)
+	all := append(append([]event.Event{}, early...), late...)
+	waitIngested(t, ctx, conn, broker, all)
+	checkAll(t, ctx, svc, reference.NewMetrics(all))
+	q := metrics.Query{Metric: metrics.DAU, From: metrics.DayOf(start), To: metrics.DayOf(start) + streamDays}
+	require.NotEqual(t, reference.NewMetrics(early).Series(q), reference.NewMetrics(all).Series(q),
+		"the late events must change the answer, or the second check proves nothing")
+
+	t.Run("time zone edges", func(t *testing.T) {
+		rows, err := conn.Query(ctx, "SELECT DISTINCT toString(day) FROM staff_active_days WHERE staff_id = 'tz-edge' ORDER BY 1")
+		require.NoError(t, err)
+		var days []string
+		for rows.Next() {
+			var d string
+			require.NoError(t, rows.Scan(&d))
+			days = append(days, d)
+		}
+		require.NoError(t, rows.Err())
+		require.Equal(t, []string{"2026-09-20", "2026-09-21"}, days,
+			"23:59:59 and 00:00:00 Asia/Shanghai are different reporting days")
+		day := func(s string) metrics.Day { d, err := metrics.ParseDay(s); require.NoError(t, err); return d }
+		res, err := svc.Active(ctx, metrics.Query{Metric: metrics.PaidDAU, From: day("2026-09-15"), To: day("2026-09-16"), Tenant: "t0002"})
+		require.NoError(t, err)
+		require.Zero(t, *res.Series[0].Value, "t0002 is not paid on 09-15: its change at 00:00:00 is the next day's")
+		require.NotZero(t, *res.Series[1].Value, "t0002 is paid on 09-16")
+	})
+}
+
+// checkAll compares every metric, in every scope, and the cohorts.
+func checkAll(t *testing.T, ctx context.Context, svc *metrics.Service, ref *reference.Metrics) {
+	t.Helper()
+	from := metrics.DayOf(start) - 2
+	to := from + streamDays + 4
+	var queries []metrics.Query
+	for _, m := range metrics.Metrics() {
+		base := metrics.Query{Metric: m, From: from, To: to}
+		queries = append(queries, base)
+		for _, tn := range []string{"t0001", "t0002", "t0003"} {
+			q := base
+			q.Tenant = tn
+			queries = append(queries, q)
+		}
+		for _, g := range []metrics.GroupBy{metrics.ByTenant, metrics.ByPlan} {
+			q := base
+			q.GroupBy = g
+			queries = append(queries, q)
+		}
+		for _, p := range []string{"pro", "basic"} {
+			q := base
+			q.Plan = p
+			queries = append(queries, q)
+		}
+	}
+	nonZero := 0
+	for _, q := range queries {
+		got, err := svc.Active(ctx, q)
+		require.NoError(t, err)
+		want := ref.Series(q)
+		require.Equal(t, want, got, "%+v", q)
+		for _, p := range got.Series {
+			if p.Value != nil && *p.Value != 0 {
+				nonZero++
+			}
+		}
+	}
+	require.Greater(t, nonZero, 1000, "the comparison must not be vacuous")
+
+	today := metrics.DayOf(time.Now())
+	for _, tn := range []string{"", "t0001", "t0002"} {
+		q := metrics.RetentionQuery{From: from, To: to, Tenant: tn, Days: metrics.RetentionDays}
+		got, err := svc.Retention(ctx, q)
+		require.NoError(t, err)
+		require.Equal(t, ref.Retention(q, today), got, "retention %+v", q)
+	}
+}
+
+// generate is the loadgen stream as delivered: shuffled, 20% duplicates.
+func generate(t *testing.T) []event.Event {
+	cfg := loadgen.Config{Seed: 7, Tenants: 3, StaffPerTenant: 30, ContactsPerTenant: 600, Events: 40_000,
+		PaidShare: 0.5, Start: start, Days: streamDays, Shuffle: true, DuplicateShare: 0.2}
+	g, err := loadgen.New(cfg)
+	require.NoError(t, err)
+	var out []event.Event
+	var e event.Event
+	for g.Next(&e) {
+		out = append(out, e.Clone())
+	}
+	return out
+}
+
+// edgeEvents are hand-made: a staff member active at 23:59:59 and at
+// 00:00:00 the next day (Asia/Shanghai), subscription changes on either side
+// of midnight, and two changes at the same instant (the greater id wins).
+func edgeEvents() []event.Event {
+	at := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			panic(err)
+		}
+		return tm
+	}
+	active := func(id, ts string) event.Event {
+		return event.Event{ID: id, Source: "test", Type: event.StaffActive, Tenant: "t0001", Subject: "tz-edge", Time: at(ts)}
+	}
+	sub := func(id, tenant, ts, plan string, paid bool) event.Event {
+		e := event.Event{ID: id, Source: "test", Type: event.SubscriptionChanged, Tenant: tenant, Subject: tenant, Time: at(ts)}
+		e.Data.Set(event.FPlan, plan)
+		e.Data.SetBool(event.FPaid, paid)
+		return e
+	}
+	return []event.Event{
+		active("edge-1", "2026-09-20T23:59:59+08:00"),
+		active("edge-2", "2026-09-21T00:00:00+08:00"),
+		sub("sub-t1", "t0001", "2026-09-10T23:59:59+08:00", "basic", false),
+		sub("sub-t2-off", "t0002", "2026-09-02T12:00:00+08:00", "basic", false),
+		sub("sub-t2-on", "t0002", "2026-09-16T00:00:00+08:00", "pro", true),
+		sub("sub-t3-a", "t0003", "2026-09-25T10:00:00+08:00", "pro", true),
+		sub("sub-t3-b", "t0003", "2026-09-25T10:00:00+08:00", "basic", false),
+	}
+}
+
+// splitLate holds back about half the deliveries dated in the stream's
+// second week: they arrive after everything else, days late.
+func splitLate(all []event.Event) (early, late []event.Event) {
+	lo, hi := start.AddDate(0, 0, 7), start.AddDate(0, 0, 14)
+	for _, e := range all {
+		if !e.Time.Before(lo) && e.Time.Before(hi) && crc32.ChecksumIEEE([]byte(e.ID))%2 == 0 {
+			late = append(late, e)
+		} else {
+			early = append(early, e)
+		}
+	}
+	return early, late
+}
+
+const topic = "metrics"
+
+func startPipeline(t *testing.T, ctx context.Context, conn driver.Conn, broker string) {
+	t.Helper()
+	cfg := ingest.DefaultConfig()
+	cfg.Brokers, cfg.Group = []string{broker}, topic
+	cfg.Topics.Events, cfg.Topics.DeadLetter, cfg.Topics.Partitions = topic, topic+".dlq", 4
+	cfg.BatchMaxWait = 50 * time.Millisecond
+	cl, err := kgo.NewClient(kafka.ProducerOpts(cfg.Brokers)...)
+	require.NoError(t, err)
+	defer cl.Close()
+	require.NoError(t, kafka.EnsureTopics(ctx, cl, cfg.Topics))
+	p, err := ingest.New(cfg, conn, nil, testenv.Logger())
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		require.NoError(t, <-done)
+		p.Close()
+	})
+}
+
+func produce(t *testing.T, ctx context.Context, broker string, evs []event.Event) {
+	t.Helper()
+	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{broker})...)
+	require.NoError(t, err)
+	defer cl.Close()
+	for i := range evs {
+		e := &evs[i]
+		cl.Produce(ctx, &kgo.Record{Topic: topic, Key: []byte(e.Key()), Value: event.AppendJSON(nil, e)},
+			func(_ *kgo.Record, err error) { require.NoError(t, err) })
+	}
+	require.NoError(t, cl.Flush(ctx))
+}
+
+// waitIngested waits until every distinct event of evs is stored and the
+// pipeline has committed every record (so every view insert has returned).
+func waitIngested(t *testing.T, ctx context.Context, conn driver.Conn, broker string, evs []event.Event) {
+	t.Helper()
+	distinct := map[[3]string]bool{}
+	for _, e := range evs {
+		distinct[[3]string{e.Tenant, e.Source, e.ID}] = true
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))
+	require.NoError(t, err)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	testenv.Eventually(t, 3*time.Minute, func() error {
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT uniqExact(tenant, source, id) FROM events").Scan(&n); err != nil {
+			return err
+		}
+		if int(n) < len(distinct) {
+			return fmt.Errorf("%d of %d distinct events stored", n, len(distinct))
+		}
+		lags, err := adm.Lag(ctx, topic)
+		if err != nil {
+			return err
+		}
+		l := lags[topic]
+		if err := l.Error(); err != nil {
+			return err
+		}
+		if n := l.Lag.Total(); n != 0 || len(l.Lag) == 0 {
+			return fmt.Errorf("%d records not committed", n)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,172 @@
+// Package metrics serves the adoption (staff) and engagement (customer)
+// metrics of shared/spec/metrics.md: daily series and retention cohorts.
+//
+// ClickHouse folds events as they arrive into small, idempotent rollups
+// (sql/migrations/0005_activity.sql): the days each staff member and customer
+// was active, their first active day, and the subscription changes. Reads
+// fetch those rollups only, never raw events, and the pure functions here
+// (Compute, Retention, Timeline) turn them into exact distinct counts: a
+// window count is a sum of disjoint covered days per (tenant, actor) pair.
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	siyusql "github.com/siyu-dev/siyu/sql"
+)
+
+// Service reads metrics from ClickHouse.
+type Service struct {
+	conn driver.Conn
+	now  func() time.Time
+}
+
+// NewService returns a Service over conn; now is the clock that decides
+// which days lie in the future (nil: time.Now).
+func NewService(conn driver.Conn, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{conn: conn, now: now}
+}
+
+var (
+	qStaffDays     = siyusql.Query("metrics_staff_days")
+	qCustomerDays  = siyusql.Query("metrics_customer_days")
+	qStaffFirst    = siyusql.Query("metrics_staff_first_days")
+	qSubscriptions = siyusql.Query("metrics_subscription_changes")
+	qLastDay       = siyusql.Query("metrics_last_day")
+)
+
+// Active returns the daily series of q.
+func (s *Service) Active(ctx context.Context, q Query) (Result, error) {
+	if err := q.Validate(); err != nil {
+		return Result{}, fmt.Errorf("metrics query: %w", err)
+	}
+	var in Input
+	var err error
+	if in.Plans, err = s.timeline(ctx, q.Tenant); err != nil {
+		return Result{}, err
+	}
+	from := q.From - Day(q.Metric.window()) + 1
+	switch {
+	case q.Metric == NewDAU:
+		in.First, err = s.firstDays(ctx, q.Tenant, q.From, q.To)
+	case q.Metric.customers():
+		in.Active, err = s.activeDays(ctx, qCustomerDays, q.Tenant, from, q.To)
+	default:
+		in.Active, err = s.activeDays(ctx, qStaffDays, q.Tenant, from, q.To)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	return Compute(q, in), nil
+}
+
+// Retention returns the staff cohorts of q.
+func (s *Service) Retention(ctx context.Context, q RetentionQuery) ([]Cohort, error) {
+	if err := q.Validate(); err != nil {
+		return nil, fmt.Errorf("retention query: %w", err)
+	}
+	first, err := s.firstDays(ctx, q.Tenant, q.From, q.To)
+	if err != nil {
+		return nil, err
+	}
+	active, err := s.activeDays(ctx, qStaffDays, q.Tenant, q.From, q.To+Day(q.maxN()))
+	if err != nil {
+		return nil, err
+	}
+	last, err := s.lastDay(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Retention(q, first, active, last), nil
+}
+
+// lastDay is the last day with data, but never after today.
+func (s *Service) lastDay(ctx context.Context) (Day, error) {
+	var t time.Time
+	if err := s.conn.QueryRow(ctx, qLastDay).Scan(&t); err != nil {
+		return 0, fmt.Errorf("read last metrics day: %w", err)
+	}
+	return min(DateDay(t), DayOf(s.now())), nil
+}
+
+func rangeArgs(tenant string, from, to Day) []any {
+	return []any{clickhouse.Named("tenant", tenant), clickhouse.Named("from", from.String()),
+		clickhouse.Named("to", to.String())}
+}
+
+func (s *Service) activeDays(ctx context.Context, query, tenant string, from, to Day) ([]ActiveDays, error) {
+	rows, err := s.conn.Query(ctx, query, rangeArgs(tenant, from, to)...)
+	if err != nil {
+		return nil, fmt.Errorf("read active days: %w", err)
+	}
+	defer rows.Close()
+	var out []ActiveDays
+	for rows.Next() {
+		var a ActiveDays
+		var days []time.Time
+		if err := rows.Scan(&a.Tenant, &a.ID, &days); err != nil {
+			return nil, fmt.Errorf("scan active days: %w", err)
+		}
+		a.Days = make([]Day, len(days))
+		for i, d := range days {
+			a.Days[i] = DateDay(d)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read active days: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Service) firstDays(ctx context.Context, tenant string, from, to Day) ([]FirstDay, error) {
+	rows, err := s.conn.Query(ctx, qStaffFirst, rangeArgs(tenant, from, to)...)
+	if err != nil {
+		return nil, fmt.Errorf("read first days: %w", err)
+	}
+	defer rows.Close()
+	var out []FirstDay
+	for rows.Next() {
+		var f FirstDay
+		var d time.Time
+		if err := rows.Scan(&f.Tenant, &f.ID, &d); err != nil {
+			return nil, fmt.Errorf("scan first days: %w", err)
+		}
+		f.Day = DateDay(d)
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read first days: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Service) timeline(ctx context.Context, tenant string) (Timeline, error) {
+	rows, err := s.conn.Query(ctx, qSubscriptions, clickhouse.Named("tenant", tenant))
+	if err != nil {
+		return nil, fmt.Errorf("read subscription changes: %w", err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var c Change
+		var paid uint8
+		if err := rows.Scan(&c.Tenant, &c.TimeNs, &c.ID, &c.Source, &c.Plan, &paid); err != nil {
+			return nil, fmt.Errorf("scan subscription changes: %w", err)
+		}
+		c.Paid = paid != 0
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read subscription changes: %w", err)
+	}
+	return NewTimeline(out), nil
+}
