@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/internal/testenv"
+	"github.com/siyu-dev/siyu/loadgen"
 )
 
 // siyuBin is the binary under test, built once by TestMain.
@@ -45,20 +47,21 @@ func TestMain(m *testing.M) {
 // runProc is a `siyu run` child process.
 type runProc struct {
 	cmd     *exec.Cmd
-	out     *bytes.Buffer
+	out     *lockedBuffer
 	dataDir string
 	http    string
 	kafka   string
 	done    chan error
 }
 
-func startRun(t *testing.T, dataDir string, httpPort, kafkaPort, chPort, chHTTPPort int) *runProc {
+func startRun(t *testing.T, dataDir string, httpPort, kafkaPort, chPort, chHTTPPort int, extra ...string) *runProc {
 	t.Helper()
-	p := &runProc{out: &bytes.Buffer{}, dataDir: dataDir, done: make(chan error, 1),
+	p := &runProc{out: &lockedBuffer{}, dataDir: dataDir, done: make(chan error, 1),
 		http: "127.0.0.1:" + strconv.Itoa(httpPort), kafka: "127.0.0.1:" + strconv.Itoa(kafkaPort)}
-	p.cmd = exec.Command(siyuBin, "run", "--data-dir", dataDir, "--http-addr", p.http, "--kafka-addr", p.kafka,
+	args := []string{"run", "--data-dir", dataDir, "--http-addr", p.http, "--kafka-addr", p.kafka,
 		"--clickhouse-port", strconv.Itoa(chPort), "--clickhouse-http-port", strconv.Itoa(chHTTPPort),
-		"--batch-max-wait", "50ms", "--partitions", "3")
+		"--batch-max-wait", "50ms", "--partitions", "3"}
+	p.cmd = exec.Command(siyuBin, append(args, extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	require.NoError(t, p.cmd.Start())
 	go func() { p.done <- p.cmd.Wait() }()
@@ -90,6 +93,27 @@ func startRun(t *testing.T, dataDir string, httpPort, kafkaPort, chPort, chHTTPP
 	})
 	return p
 }
+
+// lockedBuffer collects a child's output, written by exec's copying
+// goroutines while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (p *runProc) output() string { return p.out.String() }
 
 // stop sends Ctrl-C and waits for a clean exit.
 func (p *runProc) stop(t *testing.T) {
@@ -250,4 +274,48 @@ func requireNoChild(t *testing.T, dataDir string) {
 		}
 		return nil
 	})
+}
+
+// TestRunDemo is `make run` on a new data dir: the demo tenant loads, and
+// both printed keys work, the rep's on the customer the banner shows.
+func TestRunDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the binary with ClickHouse and Kafka")
+	}
+	dataDir := t.TempDir()
+	p := startRun(t, dataDir, testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t),
+		"--demo", "--demo-events", "8000")
+	b, err := os.ReadFile(filepath.Join(dataDir, demoFile))
+	require.NoError(t, err)
+	var d demoInfo
+	require.NoError(t, json.Unmarshal(b, &d))
+	for _, key := range []string{d.AdminKey, d.RepKey} {
+		testenv.Eventually(t, 30*time.Second, func() error {
+			if status, body := p.do(t, "GET", "/v1/customers/"+d.ContactID, key, nil); status != 200 {
+				return fmt.Errorf("status %d: %s", status, body)
+			}
+			return nil
+		})
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(p.output(), d.RepKey) {
+			return fmt.Errorf("the banner does not show the rep key yet")
+		}
+		return nil
+	})
+	p.stop(t)
+}
+
+func TestDemoRepHoldsCustomers(t *testing.T) {
+	for _, events := range []int{2_000, 8_000, 50_000, 200_000} {
+		t.Run(strconv.Itoa(events), func(t *testing.T) {
+			cfg := loadgen.Config{Seed: 7, TenantNames: []string{"demo"}, StaffPerTenant: 20,
+				ContactsPerTenant: max(events/25, 10), Events: events, Days: 30, PaidShare: 1,
+				Start: time.Now().Add(-30 * 24 * time.Hour)}
+			staff, contact, err := demoRep(cfg)
+			require.NoError(t, err)
+			require.NotEmpty(t, staff)
+			require.NotEmpty(t, contact)
+		})
+	}
 }

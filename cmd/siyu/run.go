@@ -187,18 +187,18 @@ func ensureDemo(ctx context.Context, conn driver.Conn, cl *kgo.Client, topic, da
 		var d demoInfo
 		return &d, json.Unmarshal(b, &d)
 	}
-	d := &demoInfo{Tenant: "demo", RepStaff: "s0001"}
-	keys := auth.NewKeys(conn, 0)
+	cfg := loadgen.Config{Seed: 7, TenantNames: []string{"demo"}, StaffPerTenant: 20, ContactsPerTenant: max(events/25, 10),
+		Events: events, Days: 30, PaidShare: 1, Start: time.Now().Add(-30 * 24 * time.Hour)}
+	d := &demoInfo{Tenant: "demo"}
 	var err error
+	if d.RepStaff, d.ContactID, err = demoRep(cfg); err != nil {
+		return nil, err
+	}
+	keys := auth.NewKeys(conn, 0)
 	if d.AdminKey, err = keys.Create(ctx, auth.NewKeyRequest{Tenant: d.Tenant, Role: auth.RoleAdmin, Name: "demo admin"}); err != nil {
 		return nil, err
 	}
 	if d.RepKey, err = keys.Create(ctx, auth.NewKeyRequest{Tenant: d.Tenant, Role: auth.RoleRep, StaffID: d.RepStaff, Name: "demo rep"}); err != nil {
-		return nil, err
-	}
-	cfg := loadgen.Config{Seed: 7, TenantNames: []string{d.Tenant}, StaffPerTenant: 20, ContactsPerTenant: max(events/25, 10),
-		Events: events, Days: 30, PaidShare: 1, Start: time.Now().Add(-30 * 24 * time.Hour)}
-	if d.ContactID, err = firstContact(cfg, d.RepStaff); err != nil {
 		return nil, err
 	}
 	g, err := loadgen.New(cfg)
@@ -214,36 +214,53 @@ func ensureDemo(ctx context.Context, conn driver.Conn, cl *kgo.Client, topic, da
 	return d, os.WriteFile(path, b, 0o600)
 }
 
-// firstContact finds a contact the demo rep still holds at the end of the
-// stream, to show in the banner (the rep key can read it).
-func firstContact(cfg loadgen.Config, staff string) (string, error) {
+// demoRep replays the demo stream's friend relations and picks the rep who
+// holds the most customers at the end, and the first customer they hold, so
+// that the banner's rep key has something to show.
+func demoRep(cfg loadgen.Config) (staff, contact string, err error) {
 	g, err := loadgen.New(cfg)
 	if err != nil {
-		return "", fmt.Errorf("demo stream: %w", err)
+		return "", "", fmt.Errorf("demo stream: %w", err)
+	}
+	type pair struct{ staff, contact string }
+	live := map[pair]bool{}
+	var order []pair
+	set := func(staff, contact string, on bool) {
+		k := pair{strings.Clone(staff), strings.Clone(contact)}
+		if _, seen := live[k]; !seen {
+			order = append(order, k)
+		}
+		live[k] = on
 	}
 	var e event.Event
-	var order []string
-	held := map[string]bool{}
 	for g.Next(&e) {
-		switch {
-		case e.Type == event.ContactAdded && e.Data.StaffID == staff:
-			if _, seen := held[e.Subject]; !seen {
-				order = append(order, strings.Clone(e.Subject))
-			}
-			held[strings.Clone(e.Subject)] = true
-		case e.Type == event.ContactRemoved && e.Data.StaffID == staff,
-			e.Type == event.ContactTransferred && e.Data.FromStaffID == staff:
-			if _, seen := held[e.Subject]; seen {
-				held[e.Subject] = false
+		switch e.Type {
+		case event.ContactAdded:
+			set(e.Data.StaffID, e.Subject, true)
+		case event.ContactRemoved:
+			set(e.Data.StaffID, e.Subject, false)
+		case event.ContactTransferred:
+			set(e.Data.FromStaffID, e.Subject, false)
+			set(e.Data.ToStaffID, e.Subject, true)
+		}
+	}
+	held, first := map[string]int{}, map[string]string{}
+	for _, k := range order {
+		if live[k] {
+			if held[k.staff]++; first[k.staff] == "" {
+				first[k.staff] = k.contact
 			}
 		}
 	}
-	for _, c := range order {
-		if held[c] {
-			return c, nil
+	for s, n := range held {
+		if n > held[staff] || (n == held[staff] && s < staff) {
+			staff = s
 		}
 	}
-	return "", fmt.Errorf("demo stream: rep %s holds no customer; raise --demo-events", staff)
+	if staff == "" {
+		return "", "", errors.New("demo stream: no rep holds a customer; raise --demo-events")
+	}
+	return staff, first[staff], nil
 }
 
 func printBanner(w io.Writer, f runFlags, brokers []string, d *demoInfo) {
