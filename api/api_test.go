@@ -23,6 +23,7 @@ import (
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/metering"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -100,6 +101,8 @@ func newFixture(t *testing.T) *fixture {
 		Registry: reg,
 		Log:      testenv.Logger(),
 		Tags:     cdp.NewTagLibrary(conn),
+		Metering: metering.NewService(conn, nil),
+		Segments: cdp.NewSegments(conn),
 	}
 	f.srv = api.New(f.deps)
 	f.seed(t)

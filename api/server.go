@@ -23,6 +23,7 @@ import (
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/metrics"
 	"github.com/siyu-dev/siyu/store"
 	"github.com/siyu-dev/siyu/wecom"
@@ -50,6 +51,10 @@ type Deps struct {
 	Metrics *metrics.Service
 	// Tags is the tenants' tag libraries; without it the tag routes answer 404.
 	Tags *cdp.TagLibrary
+	// Metering serves contact meters and billing usage; without it those routes answer 404.
+	Metering *metering.Service
+	// Segments evaluates segment definitions; without it the segment routes answer 404.
+	Segments *cdp.Segments
 }
 
 // Server is the API.
@@ -111,6 +116,8 @@ func (s *Server) routes() {
 	v1.Get("/wecom/config", s.requireWeCom, s.getWeComConfig)
 	s.metricsRoutes(v1)
 	s.tagRoutes(v1)
+	s.meterRoutes(v1)
+	s.segmentRoutes(v1)
 	s.app.Use(func(c *fiber.Ctx) error {
 		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
 	})

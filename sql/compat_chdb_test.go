@@ -2,11 +2,15 @@ package sql_test
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/chdb"
 	"github.com/siyu-dev/siyu/sql"
@@ -40,6 +44,8 @@ func TestChDBCompat(t *testing.T) {
 	for _, q := range entries {
 		t.Run("query/"+q.Name, func(t *testing.T) { runCatalogueQuery(t, e, q) })
 	}
+
+	t.Run("segment/compiled", func(t *testing.T) { runCompiledSegment(t, e) })
 
 	t.Run("settings/ingest", func(t *testing.T) {
 		// Every setting the pipeline sends with its inserts must exist here too.
@@ -134,4 +140,45 @@ func runCatalogueQuery(t *testing.T, e *chdb.Engine, q sql.CatalogueEntry) {
 	out, err := e.Query(rendered, "TSVWithNames")
 	require.NoError(t, err, "query %s:\n%s", q.Name, rendered)
 	t.Logf("%s:\n%s", q.Name, out)
+}
+
+// segmentShapes uses every condition and operator shape a segment compiles
+// to, and matches the seeded customer.
+const segmentShapes = `{"and":[
+	{"tag":{"has":"t1"}}, {"tags":{"any":["t1","x' OR 1=1 --"]}}, {"tags":{"all":["t1"]}},
+	{"not":{"tag_group":{"has":"行业"}}}, {"relation_staff":{"any":["s2"]}}, {"lost":false},
+	{"field":"name","op":"contains","value":"Ad"}, {"field":"stage","op":"in","value":["won","lost"]},
+	{"field":"corp_name","op":"not_in","value":["x"]}, {"field":"channel","op":"!=","value":"x"},
+	{"field":"messages_in","op":">=","value":1}, {"field":"add_way","op":"in","value":[0,16]},
+	{"field":"last_inbound_at","op":"within","value":"3650d"}, {"field":"next_followup_at","op":"not_within","value":"1d"},
+	{"field":"first_event_at","op":">","value":"2020-01-01T00:00:00Z"}, {"field":"last_outbound_at","op":"exists","value":true},
+	{"or":[{"field":"last_followup_at","op":"within_next","value":"7d"},{"field":"unionid","op":"=","value":""}]}]}`
+
+// runCompiledSegment runs a compiled segment's count and page queries, with
+// its bound values rendered as literals (numbers bare, as clickhouse-go
+// binds them), and checks they find wm_c1.
+func runCompiledSegment(t *testing.T, e *chdb.Engine) {
+	seg, err := cdp.ParseSegment([]byte(segmentShapes))
+	require.NoError(t, err)
+	c := cdp.CompileSegment(seg, time.Now())
+	args := map[string]any{"tenant": "demo", "after": "", "limit": 10}
+	for _, a := range c.Args {
+		nv := a.(driver.NamedValue)
+		args[nv.Name] = nv.Value
+	}
+	require.Equal(t, "1\n", exec(t, e, renderBound(t, c.CountSQL(), args)))
+	require.True(t, strings.HasPrefix(exec(t, e, renderBound(t, c.PageSQL(), args)), "wm_c1\t"))
+}
+
+var placeholder = regexp.MustCompile(`@[A-Za-z0-9_]+`)
+
+func renderBound(t *testing.T, q string, args map[string]any) string {
+	return placeholder.ReplaceAllStringFunc(q, func(p string) string {
+		v, ok := args[p[1:]]
+		require.True(t, ok, "no value for %s", p)
+		if s, ok := v.(string); ok {
+			return chdb.Literal(s)
+		}
+		return fmt.Sprint(v)
+	})
 }

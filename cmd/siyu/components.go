@@ -20,6 +20,7 @@ import (
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/metrics"
 	"github.com/siyu-dev/siyu/wecom"
 )
@@ -67,6 +68,8 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		WeCom:    receiver,
 		Metrics:  metrics.NewService(conn, nil),
 		Tags:     cdp.NewTagLibrary(conn),
+		Metering: metering.NewService(conn, nil),
+		Segments: cdp.NewSegments(conn),
 	})
 	log.Info("api listening", "addr", "http://"+addr)
 	if err := srv.Listen(ctx, addr); err != nil {

@@ -29,6 +29,7 @@ func commands(stdout, stderr io.Writer) []*command {
 		migrateCommand(stdout, stderr),
 		keysCommand(stdout, stderr),
 		loadgenCommand(stdout, stderr),
+		billingCommand(stdout, stderr),
 		{name: "version", summary: "print the version", run: func(context.Context, []string) error {
 			fmt.Fprintln(stdout, "siyu", version)
 			return nil

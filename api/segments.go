@@ -1,0 +1,84 @@
+package api
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/cdp"
+)
+
+// defaultSegmentPage is the page size of a preview that names none.
+const defaultSegmentPage = 100
+
+// segmentReaders may preview segments. A rep previews only their own
+// customers: the segment is narrowed to those they hold a live relation with.
+var segmentReaders = []auth.Role{auth.RoleAdmin, auth.RoleMarketer, auth.RoleManager, auth.RoleRep, auth.RolePlatform}
+
+func (s *Server) segmentRoutes(v1 fiber.Router) {
+	v1.Post("/segments/preview", s.requireSegments, s.previewSegment)
+}
+
+func (s *Server) requireSegments(c *fiber.Ctx) error {
+	if s.Segments == nil {
+		return notFound("segments are not enabled on this server")
+	}
+	return c.Next()
+}
+
+type previewRequest struct {
+	Definition json.RawMessage `json:"definition"`
+	Limit      *int            `json:"limit"`
+	After      string          `json:"after"`
+}
+
+type previewResponse struct {
+	Count     uint64              `json:"count"`
+	Customers []cdp.SegmentMember `json:"customers"`
+}
+
+// previewSegment answers the exact size of a segment and its first page
+// (or the page after "after"), by contact id.
+func (s *Server) previewSegment(c *fiber.Ctx) error {
+	tenant, err := authorize(c, segmentReaders)
+	if err != nil {
+		return err
+	}
+	var req previewRequest
+	if err := json.Unmarshal(c.Body(), &req); err != nil {
+		return badRequest("", "the body is {\"definition\": {...}, \"limit\": 100}: "+err.Error())
+	}
+	limit := defaultSegmentPage
+	if req.Limit != nil {
+		limit = *req.Limit
+	}
+	if limit < 0 || limit > cdp.MaxSegmentPage {
+		return badRequest("limit", "limit is 0–1000")
+	}
+	if len(req.Definition) == 0 || string(req.Definition) == "null" {
+		return badRequest("definition", "a segment definition is required")
+	}
+	seg, err := cdp.ParseSegment(req.Definition)
+	if se, ok := cdp.AsSegmentError(err); ok {
+		return badRequest(strings.TrimSuffix("definition."+se.Path, "."), se.Error())
+	}
+	if err != nil {
+		return err
+	}
+	if p := principal(c); p.Role == auth.RoleRep {
+		seg = seg.ForStaff(p.StaffID)
+	}
+	ctx, now := c.UserContext(), time.Now()
+	n, err := s.Segments.Count(ctx, tenant, seg, now)
+	if err != nil {
+		return err
+	}
+	page, err := s.Segments.Page(ctx, tenant, seg, now, strings.Clone(req.After), limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(previewResponse{Count: n, Customers: page})
+}

@@ -1,0 +1,132 @@
+package cdp
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	siyusql "github.com/siyu-dev/siyu/sql"
+)
+
+// qSegmentBase is the per-customer fact table every segment filters.
+var qSegmentBase = siyusql.Query("segment_base")
+
+// CompiledSegment is a segment as a ClickHouse boolean expression over the
+// columns of segment_base. The SQL text is made only of whitelisted column
+// names, operators and placeholders (@p0, @p1, ...); every value of the
+// definition is in Args, bound by clickhouse-go, never pasted.
+type CompiledSegment struct {
+	Where string
+	Args  []any
+}
+
+// CompileSegment compiles s; relative windows ("7d") are resolved against now.
+func CompileSegment(s *Segment, now time.Time) CompiledSegment {
+	c := &compiler{now: now.UnixNano()}
+	where := c.expr(s.root)
+	return CompiledSegment{Where: where, Args: c.args}
+}
+
+// CountSQL is the query counting the members of the segment in @tenant.
+func (c CompiledSegment) CountSQL() string {
+	return "SELECT count() FROM (" + qSegmentBase + ") WHERE " + c.Where
+}
+
+// PageSQL is the query of the members after @after, by contact id, at most
+// @limit of them: keyset paging.
+func (c CompiledSegment) PageSQL() string {
+	return "SELECT contact_id, name, corp_name, stage, channel, msgs_in, msgs_out, first_ns, last_ns, " +
+		"last_in_ns, live_staff, tag_ids FROM (" + qSegmentBase + ") WHERE (" + c.Where +
+		") AND contact_id > @after ORDER BY contact_id LIMIT @limit"
+}
+
+type compiler struct {
+	now  int64
+	args []any
+}
+
+// param binds v and returns its placeholder.
+func (c *compiler) param(v any) string {
+	name := fmt.Sprintf("p%d", len(c.args))
+	c.args = append(c.args, clickhouse.Named(name, v))
+	return "@" + name
+}
+
+func (c *compiler) expr(n *node) string {
+	switch n.kind {
+	case nodeAnd, nodeOr:
+		sep := " AND "
+		if n.kind == nodeOr {
+			sep = " OR "
+		}
+		parts := make([]string, len(n.kids))
+		for i, k := range n.kids {
+			parts[i] = c.expr(k)
+		}
+		return "(" + strings.Join(parts, sep) + ")"
+	case nodeNot:
+		return "NOT (" + c.expr(n.kids[0]) + ")"
+	case nodeHasTag:
+		return "has(tag_ids, " + c.param(n.strs[0]) + ")"
+	case nodeHasGroup:
+		return "has(tag_groups, " + c.param(n.strs[0]) + ")"
+	case nodeStaff:
+		return "has(live_staff, " + c.param(n.strs[0]) + ")"
+	case nodeLost:
+		if n.flag {
+			return "empty(live_staff)"
+		}
+		return "notEmpty(live_staff)"
+	case nodeTimeWindow:
+		return c.window(n)
+	}
+	return c.field(n)
+}
+
+func (c *compiler) field(n *node) string {
+	col := n.field.column
+	switch {
+	case n.op == "in" || n.op == "not_in":
+		ph := make([]string, 0, len(n.strs)+len(n.nums))
+		for _, s := range n.strs {
+			ph = append(ph, c.param(s))
+		}
+		for _, x := range n.nums {
+			ph = append(ph, c.param(x))
+		}
+		op := " IN ("
+		if n.op == "not_in" {
+			op = " NOT IN ("
+		}
+		return col + op + strings.Join(ph, ", ") + ")"
+	case n.op == "contains":
+		return "position(" + col + ", " + c.param(n.strs[0]) + ") > 0"
+	case n.op == "exists" && n.flag:
+		return col + " != 0"
+	case n.op == "exists":
+		return col + " = 0"
+	case n.field.kind == kindTime:
+		// "never" (0) is before and after nothing.
+		return "(" + col + " != 0 AND " + col + " " + n.op + " " + c.param(n.ns) + ")"
+	case n.field.kind == kindNumber:
+		return col + " " + n.op + " " + c.param(n.nums[0])
+	}
+	return col + " " + n.op + " " + c.param(n.strs[0])
+}
+
+// window is within (now−d ≤ t ≤ now), its negation not_within (which
+// includes "never" and future times), and within_next (now ≤ t ≤ now+d).
+func (c *compiler) window(n *node) string {
+	lo, hi := c.now-int64(n.dur), c.now
+	if n.op == "within_next" {
+		lo, hi = c.now, c.now+int64(n.dur)
+	}
+	col := n.field.column
+	in := "(" + col + " >= " + c.param(lo) + " AND " + col + " <= " + c.param(hi) + ")"
+	if n.op == "not_within" {
+		return "NOT " + in
+	}
+	return in
+}

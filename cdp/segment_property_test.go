@@ -1,0 +1,237 @@
+package cdp_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/siyu-dev/siyu/cdp"
+	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/ingest"
+	"github.com/siyu-dev/siyu/internal/reference"
+	"github.com/siyu-dev/siyu/internal/testenv"
+	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/loadgen"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// evilName is a customer name that would end the string literal if it were
+// pasted into SQL: as a bound value it matches that one customer only.
+const evilName = "x' OR 1=1 --"
+
+// TestSegmentsExact is the exactness property: for random segment
+// definitions over a random event set ingested by the real pipeline into
+// ClickHouse 18.16, the count and the full member list equal a brute-force
+// evaluation in Go over profiles folded by internal/reference.
+func TestSegmentsExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs ClickHouse and the pipeline")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	events := segmentEvents(t)
+	conn := ingestAll(t, ctx, events)
+	contacts := reference.Contacts(events)
+	now := loadgen.DefaultEnd.Add(-5 * 24 * time.Hour)
+	segs := cdp.NewSegments(conn)
+	v := newVocab(contacts)
+	r := rand.New(rand.NewPCG(7, 11))
+
+	check := func(t *testing.T, tenant string, g *gcond) {
+		def, err := json.Marshal(g.json())
+		require.NoError(t, err)
+		seg, err := cdp.ParseSegment(def)
+		require.NoError(t, err, "%s", def)
+		var want []string
+		for _, c := range contacts {
+			if c.Tenant == tenant && g.eval(c, now) {
+				want = append(want, c.ContactID)
+			}
+		}
+		n, err := segs.Count(ctx, tenant, seg, now)
+		require.NoError(t, err, "%s", def)
+		page, err := segs.Page(ctx, tenant, seg, now, "", cdp.MaxSegmentPage)
+		require.NoError(t, err, "%s", def)
+		got := make([]string, len(page))
+		for i, m := range page {
+			got[i] = m.ContactID
+		}
+		require.Equal(t, uint64(len(want)), n, "count of %s in %s", def, tenant)
+		require.Equal(t, strings.Join(want, " "), strings.Join(got, " "), "members of %s in %s", def, tenant)
+	}
+
+	nonEmpty := 0
+	for i := range 200 {
+		tenant := v.tenants[i%len(v.tenants)]
+		g := v.cond(r, tenant, 0)
+		check(t, tenant, g)
+		for _, c := range contacts {
+			if c.Tenant == tenant && g.eval(c, now) {
+				nonEmpty++
+				break
+			}
+		}
+	}
+	require.Greater(t, nonEmpty, 60, "the random segments should mostly select someone")
+
+	t.Run("an injection string is a value", func(t *testing.T) {
+		g := &gcond{kind: "field", field: "name", op: "=", sval: evilName}
+		check(t, "t0001", g)
+		seg, err := cdp.ParseSegment([]byte(`{"field":"name","op":"=","value":"x' OR 1=1 --"}`))
+		require.NoError(t, err)
+		n, err := segs.Count(ctx, "t0001", seg, now)
+		require.NoError(t, err)
+		require.Equal(t, uint64(1), n)
+	})
+
+	t.Run("keyset pages concatenate to the whole", func(t *testing.T) {
+		seg, err := cdp.ParseSegment([]byte(`{"lost":false}`))
+		require.NoError(t, err)
+		all, err := segs.Page(ctx, "t0001", seg, now, "", cdp.MaxSegmentPage)
+		require.NoError(t, err)
+		var paged []cdp.SegmentMember
+		after := ""
+		for {
+			p, err := segs.Page(ctx, "t0001", seg, now, after, 7)
+			require.NoError(t, err)
+			if len(p) == 0 {
+				break
+			}
+			paged = append(paged, p...)
+			after = p[len(p)-1].ContactID
+		}
+		require.Equal(t, len(all), len(paged))
+		for i := range all {
+			require.Equal(t, all[i].ContactID, paged[i].ContactID)
+		}
+	})
+}
+
+// segmentEvents is a small loadgen stream plus hand-made events for what
+// loadgen does not produce: deleted and regrouped tags, a tag the library
+// does not know, an earlier contact.added with a channel, and a hostile name.
+func segmentEvents(t *testing.T) []event.Event {
+	cfg := loadgen.Config{Seed: 5, Tenants: 2, StaffPerTenant: 4, ContactsPerTenant: 80, Events: 4000, TagsPerTenant: 12}
+	g, err := loadgen.New(cfg)
+	require.NoError(t, err)
+	var out []event.Event
+	var e event.Event
+	var contacts, tagIDs []string
+	for g.Next(&e) {
+		out = append(out, e.Clone())
+		if e.Tenant == "t0001" && e.Type == event.ContactAdded && len(contacts) < 12 {
+			contacts = append(contacts, e.Subject)
+		}
+		if e.Tenant == "t0001" && e.Type == event.TagDefined {
+			tagIDs = append(tagIDs, e.Subject)
+		}
+	}
+	require.GreaterOrEqual(t, len(contacts), 12)
+	base := loadgen.DefaultEnd.Add(-10 * 24 * time.Hour)
+	seq := 0
+	mk := func(typ event.Type, subject string, at time.Time, fill func(d *event.Data)) {
+		seq++
+		ev := event.Event{ID: fmt.Sprintf("seg-%04d", seq), Source: "segment-test", Type: typ, Tenant: "t0001",
+			Subject: subject, Time: at.UTC()}
+		fill(&ev.Data)
+		out = append(out, ev)
+	}
+	tagDef := func(id, name, group string, deleted bool, at time.Time) {
+		mk(event.TagDefined, id, at, func(d *event.Data) {
+			d.Set(event.FName, name)
+			if group != "" {
+				d.Set(event.FGroup, group)
+			}
+			if deleted {
+				d.SetBool(event.FDeleted, true)
+			}
+		})
+	}
+	tagAdd := func(contact, tag string, at time.Time) {
+		mk(event.TagAdded, contact, at, func(d *event.Data) { d.Set(event.FTagID, tag) })
+	}
+	tagDef("seg-hy", "制造", "行业", false, base)
+	tagDef("seg-gone", "旧", "行业", false, base)
+	tagDef("seg-gone", "旧", "行业", true, base.Add(time.Hour))
+	tagDef(tagIDs[0], "regrouped", "行业", false, base.Add(2*time.Hour))
+	for i, c := range contacts {
+		switch i % 3 {
+		case 0:
+			tagAdd(c, "seg-hy", base.Add(time.Duration(i)*time.Minute))
+		case 1:
+			tagAdd(c, "seg-gone", base.Add(time.Duration(i)*time.Minute))
+		default:
+			tagAdd(c, "seg-unknown", base.Add(time.Duration(i)*time.Minute))
+		}
+	}
+	first := loadgen.DefaultEnd.Add(-400 * 24 * time.Hour)
+	mk(event.ContactAdded, contacts[0], first, func(d *event.Data) {
+		d.Set(event.FStaffID, "s0002")
+		d.SetInt(event.FAddWay, 16)
+		d.Set(event.FState, "seg-channel")
+	})
+	mk(event.ContactAdded, "seg-evil", base, func(d *event.Data) {
+		d.Set(event.FStaffID, "s0001")
+		d.Set(event.FName, evilName)
+		d.Set(event.FState, "'; DROP TABLE events; --")
+	})
+	return out
+}
+
+// ingestAll produces events to a kfake topic, runs the real pipeline into a
+// fresh database until every record is committed, and returns the database.
+func ingestAll(t *testing.T, ctx context.Context, events []event.Event) driver.Conn {
+	conn, _ := testenv.Database(t)
+	_, broker := testenv.Kafka(t)
+	cfg := ingest.DefaultConfig()
+	cfg.Brokers, cfg.BatchMaxWait = []string{broker}, 50*time.Millisecond
+	prod, err := kgo.NewClient(kafka.ProducerOpts(cfg.Brokers)...)
+	require.NoError(t, err)
+	defer prod.Close()
+	require.NoError(t, kafka.EnsureTopics(ctx, prod, cfg.Topics))
+	recs := make([]*kgo.Record, len(events))
+	for i := range events {
+		e := &events[i]
+		recs[i] = &kgo.Record{Topic: cfg.Topics.Events, Key: []byte(e.Key()), Value: event.AppendJSON(nil, e)}
+	}
+	require.NoError(t, prod.ProduceSync(ctx, recs...).FirstErr())
+	p, err := ingest.New(cfg, conn, nil, testenv.Logger())
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(runCtx) }()
+	defer func() {
+		stop()
+		require.NoError(t, <-done)
+		p.Close()
+	}()
+	adm := kadm.NewClient(prod)
+	testenv.Eventually(t, 2*time.Minute, func() error {
+		lags, err := adm.Lag(ctx, cfg.Group)
+		if err != nil {
+			return err
+		}
+		l := lags[cfg.Group]
+		if err := l.Error(); err != nil {
+			return err
+		}
+		if n := l.Lag.Total(); n != 0 || len(l.Lag) == 0 {
+			return fmt.Errorf("%d records not committed", n)
+		}
+		return nil
+	})
+	dump, err := reference.DumpDB(ctx, conn)
+	require.NoError(t, err)
+	require.Empty(t, reference.Diff(reference.Profiles(events), dump), "the pipeline must fold every event")
+	return conn
+}

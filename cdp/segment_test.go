@@ -1,0 +1,109 @@
+package cdp
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseSegmentRefusals(t *testing.T) {
+	deep := `{"lost":true}`
+	for range MaxSegmentDepth {
+		deep = `{"not":` + deep + `}`
+	}
+	many := strings.Repeat(`{"lost":true},`, MaxSegmentNodes)
+	tests := []struct {
+		name     string
+		def      string
+		wantPath string
+		wantIn   string
+	}{
+		{name: "not JSON", def: `{"and":`, wantPath: "", wantIn: "JSON"},
+		{name: "not an object", def: `[1]`, wantPath: "", wantIn: "JSON object"},
+		{name: "unknown field", def: `{"and":[{"lost":true},{"field":"password","op":"=","value":"x"}]}`,
+			wantPath: "and[1].field", wantIn: `"password"`},
+		{name: "field is not a string", def: `{"field":1,"op":"=","value":"x"}`, wantPath: "field", wantIn: "unknown field"},
+		{name: "unknown operator", def: `{"or":[{"field":"stage","op":"LIKE","value":"x"}]}`,
+			wantPath: "or[0].op", wantIn: `"LIKE"`},
+		{name: "operator of another kind", def: `{"field":"name","op":">","value":"x"}`, wantPath: "op", wantIn: `">"`},
+		{name: "within on a string", def: `{"field":"stage","op":"within","value":"7d"}`, wantPath: "op", wantIn: "within"},
+		{name: "unknown condition", def: `{"and":[{"drop":"table"}]}`, wantPath: "and[0].drop", wantIn: `"drop"`},
+		{name: "two conditions in one object", def: `{"lost":true,"not":{"lost":true}}`, wantPath: "", wantIn: "exactly one"},
+		{name: "unknown key in a field condition", def: `{"field":"stage","op":"=","value":"x","raw":"1"}`, wantPath: "raw"},
+		{name: "missing value", def: `{"field":"stage","op":"="}`, wantPath: "value", wantIn: "missing"},
+		{name: "number for a string", def: `{"field":"stage","op":"=","value":3}`, wantPath: "value", wantIn: "a number"},
+		{name: "string for a number", def: `{"field":"messages_in","op":">=","value":"3"}`, wantPath: "value", wantIn: "a string"},
+		{name: "fraction", def: `{"field":"messages_in","op":">=","value":1.5}`, wantPath: "value", wantIn: "whole number"},
+		{name: "negative", def: `{"field":"messages_in","op":">=","value":-1}`, wantPath: "value", wantIn: "whole number"},
+		{name: "bad time", def: `{"field":"last_event_at","op":"<","value":"yesterday"}`, wantPath: "value", wantIn: "RFC 3339"},
+		{name: "bad window", def: `{"field":"last_inbound_at","op":"within","value":"7 days"}`, wantPath: "value", wantIn: "7d"},
+		{name: "zero window", def: `{"field":"last_inbound_at","op":"within","value":"0d"}`, wantPath: "value"},
+		{name: "exists with a string", def: `{"field":"last_inbound_at","op":"exists","value":"yes"}`, wantPath: "value"},
+		{name: "in without a list", def: `{"field":"stage","op":"in","value":"won"}`, wantPath: "value", wantIn: "array"},
+		{name: "in with a number", def: `{"field":"stage","op":"in","value":["won",1]}`, wantPath: "value[1]"},
+		{name: "empty and", def: `{"and":[]}`, wantPath: "and", wantIn: "non-empty"},
+		{name: "tag without has", def: `{"tag":{"is":"t1"}}`, wantPath: "tag"},
+		{name: "tags with neither any nor all", def: `{"tags":{"some":["t1"]}}`, wantPath: "tags.some"},
+		{name: "tags all empty", def: `{"tags":{"all":[]}}`, wantPath: "tags.all"},
+		{name: "lost not a bool", def: `{"lost":"yes"}`, wantPath: "lost"},
+		{name: "too deep", def: deep, wantPath: strings.Repeat("not.", MaxSegmentDepth), wantIn: "deeper"},
+		{name: "too many", def: `{"and":[` + many + `{"lost":true}]}`, wantPath: fmt.Sprintf("and[%d]", MaxSegmentNodes-1), wantIn: "more than"},
+		{name: "value too long", def: `{"field":"name","op":"=","value":"` + strings.Repeat("x", MaxSegmentValue+1) + `"}`, wantPath: "value"},
+		{name: "list too long", def: `{"relation_staff":{"any":[` + strings.Repeat(`"s",`, MaxSegmentList) + `"s"]}}`, wantPath: "relation_staff.any"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseSegment([]byte(tt.def))
+			se, ok := AsSegmentError(err)
+			require.True(t, ok, "want a SegmentError, got %v", err)
+			require.Equal(t, strings.TrimSuffix(tt.wantPath, "."), se.Path, se.Error())
+			require.Contains(t, se.Reason, tt.wantIn)
+		})
+	}
+}
+
+// TestCompileSegmentBindsEveryValue: whatever a value holds, the SQL text
+// carries only whitelisted names, operators and placeholders.
+func TestCompileSegmentBindsEveryValue(t *testing.T) {
+	hostile := []string{`x' OR 1=1 --`, `'); DROP TABLE events; --`, `@tenant`, `@p1`, `\' OR ''='`, "名字\u0000", "`x`"}
+	var conds []string
+	for _, v := range hostile {
+		b, _ := json.Marshal(v)
+		q := string(b)
+		conds = append(conds,
+			`{"field":"name","op":"=","value":`+q+`}`,
+			`{"field":"corp_name","op":"contains","value":`+q+`}`,
+			`{"field":"stage","op":"in","value":[`+q+`]}`,
+			`{"tag":{"has":`+q+`}}`,
+			`{"tag_group":{"has":`+q+`}}`,
+			`{"relation_staff":{"all":[`+q+`]}}`)
+	}
+	seg, err := ParseSegment([]byte(`{"or":[` + strings.Join(conds, ",") + `]}`))
+	require.NoError(t, err)
+	c := CompileSegment(seg, time.Unix(1_800_000_000, 0))
+	require.Len(t, c.Args, len(conds))
+	require.NotContains(t, c.Where, "'")
+	require.NotContains(t, c.Where, "DROP")
+	require.NotContains(t, c.Where, "--")
+	require.NotContains(t, c.Where, "@tenant")
+}
+
+func TestCompileSegment(t *testing.T) {
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	seg, err := ParseSegment([]byte(`{"and":[
+		{"tags":{"any":["a","b"]}},
+		{"field":"messages_in","op":">=","value":3},
+		{"field":"last_inbound_at","op":"within","value":"7d"},
+		{"not":{"lost":true}}]}`))
+	require.NoError(t, err)
+	c := CompileSegment(seg, now)
+	require.Equal(t, "((has(tag_ids, @p0) OR has(tag_ids, @p1)) AND msgs_in >= @p2 AND "+
+		"(last_in_ns >= @p3 AND last_in_ns <= @p4) AND NOT (empty(live_staff)))", c.Where)
+	require.Len(t, c.Args, 5)
+	require.Contains(t, fmt.Sprint(c.Args[3]), fmt.Sprint(now.Add(-7*24*time.Hour).UnixNano()))
+	require.Contains(t, c.CountSQL(), "FROM profile_state")
+}

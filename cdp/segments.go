@@ -1,0 +1,76 @@
+package cdp
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// MaxSegmentPage bounds one page of segment members.
+const MaxSegmentPage = 1000
+
+// SegmentMember is one customer in a segment, with the facts a list shows.
+type SegmentMember struct {
+	ContactID     string     `json:"contact_id"`
+	Name          string     `json:"name"`
+	CorpName      string     `json:"corp_name"`
+	Stage         string     `json:"stage"`
+	Channel       string     `json:"channel"`
+	MessagesIn    uint64     `json:"messages_in"`
+	MessagesOut   uint64     `json:"messages_out"`
+	FirstEventAt  *time.Time `json:"first_event_at"`
+	LastEventAt   *time.Time `json:"last_event_at"`
+	LastInboundAt *time.Time `json:"last_inbound_at"`
+	Staff         []string   `json:"staff"`
+	TagIDs        []string   `json:"tag_ids"`
+}
+
+// Segments evaluates segments over the customer profiles in ClickHouse.
+type Segments struct {
+	conn driver.Conn
+}
+
+// NewSegments returns a segment evaluator over conn.
+func NewSegments(conn driver.Conn) *Segments { return &Segments{conn: conn} }
+
+// Count returns the exact number of tenant's customers in s as of now.
+func (g *Segments) Count(ctx context.Context, tenant string, s *Segment, now time.Time) (uint64, error) {
+	c := CompileSegment(s, now)
+	var n uint64
+	args := append(c.Args, clickhouse.Named("tenant", tenant))
+	if err := g.conn.QueryRow(ctx, c.CountSQL(), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count segment: %w", err)
+	}
+	return n, nil
+}
+
+// Page returns at most limit members of s with a contact id greater than
+// after ("" for the first page), by contact id.
+func (g *Segments) Page(ctx context.Context, tenant string, s *Segment, now time.Time, after string, limit int) ([]SegmentMember, error) {
+	out := []SegmentMember{}
+	if limit <= 0 {
+		return out, nil
+	}
+	c := CompileSegment(s, now)
+	args := append(c.Args, clickhouse.Named("tenant", tenant), clickhouse.Named("after", after),
+		clickhouse.Named("limit", min(limit, MaxSegmentPage)))
+	rows, err := g.conn.Query(ctx, c.PageSQL(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("page segment: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m SegmentMember
+		var first, last, lastIn int64
+		if err := rows.Scan(&m.ContactID, &m.Name, &m.CorpName, &m.Stage, &m.Channel, &m.MessagesIn,
+			&m.MessagesOut, &first, &last, &lastIn, &m.Staff, &m.TagIDs); err != nil {
+			return nil, fmt.Errorf("page segment: %w", err)
+		}
+		m.FirstEventAt, m.LastEventAt, m.LastInboundAt = nsTime(first), nsTime(last), nsTime(lastIn)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,217 @@
+package metering_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/ingest"
+	"github.com/siyu-dev/siyu/internal/reference"
+	"github.com/siyu-dev/siyu/internal/testenv"
+	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/loadgen"
+	"github.com/siyu-dev/siyu/metering"
+	"github.com/siyu-dev/siyu/metrics"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var start = time.Date(2026, time.September, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+
+const streamDays = 45
+
+// TestMeteringExact: a loadgen stream plus the hand-made edge cases,
+// delivered shuffled with 20% duplicates through the real pipeline into
+// ClickHouse 18.16, gives every meter of every day and tenant equal to the
+// brute-force reference; a closed period exports byte-identically twice,
+// and late events add adjustment lines without changing the original ones.
+func TestMeteringExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline against ClickHouse and Kafka")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	evs := deliveries(t)
+	conn, _ := testenv.Database(t)
+	_, broker := testenv.Kafka(t)
+	startPipeline(t, ctx, conn, broker)
+	now := time.Date(2026, time.December, 1, 0, 0, 0, 0, time.UTC)
+	svc := metering.NewService(conn, func() time.Time { return now })
+
+	produce(t, ctx, broker, evs)
+	waitIngested(t, ctx, conn, broker, evs)
+	checkDaily(t, ctx, svc, reference.NewMetering(evs))
+
+	sep, err := metering.ParsePeriod("2026-09")
+	require.NoError(t, err)
+	first := export(t, ctx, svc, sep)
+	require.Equal(t, first, export(t, ctx, svc, sep), "a closed period exports byte for byte the same")
+	require.Contains(t, first, "t0009:2026-09:link_acquisitions,t0009,2026-09,link_acquisitions,3\n")
+	require.NotContains(t, first, "adjustment")
+
+	late := []event.Event{
+		added("late-1", edgeTenant, "c9", "s1", "2026-09-01T09:00:00+08:00", metering.LinkAddWay),
+		added("late-2", edgeTenant, "c10", "s1", "2026-09-01T09:00:00+08:00", metering.LinkAddWay),
+	}
+	produce(t, ctx, broker, late)
+	all := append(append([]event.Event{}, evs...), late...)
+	waitIngested(t, ctx, conn, broker, all)
+	checkDaily(t, ctx, svc, reference.NewMetering(all))
+	after := export(t, ctx, svc, sep)
+	require.Equal(t, after, export(t, ctx, svc, sep), "adjustments are recorded once")
+	require.Contains(t, after, "t0009:2026-09:link_acquisitions:adjustment:1,t0009,2026-09,link_acquisitions_adjustment,2\n")
+	require.Contains(t, after, "t0009:2026-09:peak_contacts:adjustment:1,t0009,2026-09,peak_contacts_adjustment,2\n")
+	for _, l := range bytes.SplitAfter([]byte(first), []byte("\n")) {
+		require.Contains(t, after, string(l), "every original line stays as exported")
+	}
+
+	oct, err := metering.ParsePeriod("2026-10")
+	require.NoError(t, err)
+	pts, err := svc.Series(ctx, metering.ContactsTotal, metering.Month, "", sep.From, oct.To)
+	require.NoError(t, err)
+	require.Len(t, pts, 2)
+	require.Positive(t, pts[0].Value)
+}
+
+func export(t *testing.T, ctx context.Context, svc *metering.Service, p metering.Period) string {
+	t.Helper()
+	u, err := svc.Usage(ctx, "", p)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, metering.WriteCSV(&buf, u))
+	return buf.String()
+}
+
+// checkDaily compares every meter of every day and tenant with the reference.
+func checkDaily(t *testing.T, ctx context.Context, svc *metering.Service, ref *reference.Metering) {
+	t.Helper()
+	from := metrics.DayOf(start) - 2
+	to := from + streamDays + 4
+	got, err := svc.Daily(ctx, "", from, to)
+	require.NoError(t, err)
+	require.Len(t, got, len(ref.Tenants()))
+	nonZero := map[metering.Meter]int{}
+	for tn := range ref.Tenants() {
+		require.Len(t, got[tn], int(to-from)+1, tn)
+		for _, d := range got[tn] {
+			require.Equal(t, ref.Day(tn, d.Day), d, "tenant %s day %s", tn, d.Day)
+			for _, m := range metering.Meters() {
+				if m.Of(d) != 0 {
+					nonZero[m]++
+				}
+			}
+		}
+		one, err := svc.Daily(ctx, tn, from, to)
+		require.NoError(t, err)
+		require.Equal(t, got[tn], one[tn], "one tenant reads the same as all")
+	}
+	for _, m := range metering.Meters() {
+		require.Greater(t, nonZero[m], 3, "meter %s must not be vacuous", m)
+	}
+}
+
+// deliveries are the loadgen stream (shuffled, 20% duplicates) and the edge
+// cases, each repeated with 20% chance, all shuffled.
+func deliveries(t *testing.T) []event.Event {
+	cfg := loadgen.Config{Seed: 11, Tenants: 3, StaffPerTenant: 20, ContactsPerTenant: 400, Events: 20_000,
+		PaidShare: 0.5, Start: start, Days: streamDays, Shuffle: true, DuplicateShare: 0.2}
+	g, err := loadgen.New(cfg)
+	require.NoError(t, err)
+	var out []event.Event
+	var e event.Event
+	for g.Next(&e) {
+		out = append(out, e.Clone())
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, e := range edgeEvents() {
+		out = append(out, e)
+		if r.Float64() < 0.2 {
+			out = append(out, e)
+		}
+	}
+	// t0001 gets a small cap so that contacts_over_cap is exercised on the stream too.
+	out = append(out, capped("cap-t0001", "t0001", "2026-09-20T12:00:00+08:00", 50))
+	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+const topic = "metering"
+
+func startPipeline(t *testing.T, ctx context.Context, conn driver.Conn, broker string) {
+	t.Helper()
+	cfg := ingest.DefaultConfig()
+	cfg.Brokers, cfg.Group = []string{broker}, topic
+	cfg.Topics.Events, cfg.Topics.DeadLetter, cfg.Topics.Partitions = topic, topic+".dlq", 4
+	cfg.BatchMaxWait = 50 * time.Millisecond
+	cl, err := kgo.NewClient(kafka.ProducerOpts(cfg.Brokers)...)
+	require.NoError(t, err)
+	defer cl.Close()
+	require.NoError(t, kafka.EnsureTopics(ctx, cl, cfg.Topics))
+	p, err := ingest.New(cfg, conn, nil, testenv.Logger())
+	require.NoError(t, err)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		require.NoError(t, <-done)
+		p.Close()
+	})
+}
+
+func produce(t *testing.T, ctx context.Context, broker string, evs []event.Event) {
+	t.Helper()
+	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{broker})...)
+	require.NoError(t, err)
+	defer cl.Close()
+	for i := range evs {
+		e := &evs[i]
+		cl.Produce(ctx, &kgo.Record{Topic: topic, Key: []byte(e.Key()), Value: event.AppendJSON(nil, e)},
+			func(_ *kgo.Record, err error) { require.NoError(t, err) })
+	}
+	require.NoError(t, cl.Flush(ctx))
+}
+
+// waitIngested waits until every distinct event is stored and every record
+// committed (so every view insert has returned).
+func waitIngested(t *testing.T, ctx context.Context, conn driver.Conn, broker string, evs []event.Event) {
+	t.Helper()
+	distinct := map[[3]string]bool{}
+	for _, e := range evs {
+		distinct[[3]string{e.Tenant, e.Source, e.ID}] = true
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))
+	require.NoError(t, err)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	testenv.Eventually(t, 3*time.Minute, func() error {
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT uniqExact(tenant, source, id) FROM events").Scan(&n); err != nil {
+			return err
+		}
+		if int(n) < len(distinct) {
+			return fmt.Errorf("%d of %d distinct events stored", n, len(distinct))
+		}
+		lags, err := adm.Lag(ctx, topic)
+		if err != nil {
+			return err
+		}
+		l := lags[topic]
+		if err := l.Error(); err != nil {
+			return err
+		}
+		if n := l.Lag.Total(); n != 0 || len(l.Lag) == 0 {
+			return fmt.Errorf("%d records not committed", n)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,85 @@
+-- One row per customer of a tenant with every fact a segment may test: the
+-- profile scalars, the staff holding a live relation, the tags on the
+-- customer (a tag its library marks deleted is not on anyone; one the
+-- library does not know yet is, with an empty group) and the acquisition.
+-- cdp.CompileSegment wraps it: SELECT ... FROM (this) WHERE <segment>.
+-- Joins are nested one per level: ClickHouse 18.16 takes one JOIN per SELECT.
+-- args: tenant=demo
+SELECT
+    contact_id, first_ns, last_ns, name, unionid, corp_name, msgs_in, msgs_out,
+    last_in_ns, last_out_ns, stage, last_followup_ns, next_followup_ns,
+    live_staff, tag_ids, tag_groups, add_way, channel, added_by
+FROM (
+    SELECT
+        contact_id, first_ns, last_ns, name, unionid, corp_name, msgs_in, msgs_out,
+        last_in_ns, last_out_ns, stage, last_followup_ns, next_followup_ns,
+        live_staff, tag_ids, tag_groups
+    FROM (
+        SELECT
+            contact_id, first_ns, last_ns, name, unionid, corp_name, msgs_in, msgs_out,
+            last_in_ns, last_out_ns, stage, last_followup_ns, next_followup_ns, live_staff
+        FROM (
+            SELECT
+                contact_id,
+                minMerge(first_ns) AS first_ns,
+                maxMerge(last_ns) AS last_ns,
+                argMaxIfMerge(name) AS name,
+                argMaxIfMerge(unionid) AS unionid,
+                argMaxIfMerge(corp_name) AS corp_name,
+                uniqExactIfMerge(msgs_in) AS msgs_in,
+                uniqExactIfMerge(msgs_out) AS msgs_out,
+                maxIfMerge(last_in_ns) AS last_in_ns,
+                maxIfMerge(last_out_ns) AS last_out_ns,
+                argMaxIfMerge(stage) AS stage,
+                maxIfMerge(last_followup_ns) AS last_followup_ns,
+                argMaxIfMerge(next_followup_ns) AS next_followup_ns
+            FROM profile_state
+            WHERE tenant = @tenant
+            GROUP BY contact_id
+        ) AS profiles
+        ANY LEFT JOIN (
+            SELECT contact_id, groupArray(staff_id) AS live_staff
+            FROM (
+                SELECT contact_id, staff_id, argMaxMerge(live) AS is_live
+                FROM relation_state
+                WHERE tenant = @tenant
+                GROUP BY contact_id, staff_id
+            )
+            WHERE is_live = 1
+            GROUP BY contact_id
+        ) AS relations USING contact_id
+    ) AS with_relations
+    ANY LEFT JOIN (
+        SELECT contact_id, groupArray(tag_id) AS tag_ids, groupArray(tag_group) AS tag_groups
+        FROM (
+            SELECT contact_id, tag_id, tag_group
+            FROM (
+                SELECT contact_id, tag_id, argMaxMerge(present) AS is_on
+                FROM contact_tag_state
+                WHERE tenant = @tenant
+                GROUP BY contact_id, tag_id
+            ) AS on_contact
+            ANY LEFT JOIN (
+                SELECT
+                    tag_id,
+                    argMaxMerge(tag_group) AS tag_group,
+                    argMaxMerge(deleted) AS tag_deleted
+                FROM tag_library_state
+                WHERE tenant = @tenant
+                GROUP BY tag_id
+            ) AS library USING tag_id
+            WHERE is_on = 1 AND tag_deleted = 0
+        )
+        GROUP BY contact_id
+    ) AS tags USING contact_id
+) AS with_tags
+ANY LEFT JOIN (
+    SELECT
+        contact_id,
+        argMinMerge(add_way) AS add_way,
+        argMinMerge(channel) AS channel,
+        argMinMerge(staff_id) AS added_by
+    FROM acquisition_state
+    WHERE tenant = @tenant
+    GROUP BY contact_id
+) AS acquisition USING contact_id
