@@ -3,21 +3,15 @@ package metering_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/reference"
 	"github.com/siyu-dev/siyu/internal/testenv"
-	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/loadgen"
 	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/metrics"
@@ -43,12 +37,12 @@ func TestMeteringExact(t *testing.T) {
 	evs := deliveries(t)
 	conn, _ := testenv.Database(t)
 	_, broker := testenv.Kafka(t)
-	startPipeline(t, ctx, conn, broker)
+	pipe := testenv.StartPipeline(t, ctx, conn, broker, "metering")
 	now := time.Date(2026, time.December, 1, 0, 0, 0, 0, time.UTC)
 	svc := metering.NewService(conn, func() time.Time { return now })
 
-	produce(t, ctx, broker, evs)
-	waitIngested(t, ctx, conn, broker, evs)
+	pipe.Produce(ctx, evs)
+	pipe.WaitIngested(ctx, evs)
 	checkDaily(t, ctx, svc, reference.NewMetering(evs))
 
 	sep, err := metering.ParsePeriod("2026-09")
@@ -62,9 +56,9 @@ func TestMeteringExact(t *testing.T) {
 		added("late-1", edgeTenant, "c9", "s1", "2026-09-01T09:00:00+08:00", metering.LinkAddWay),
 		added("late-2", edgeTenant, "c10", "s1", "2026-09-01T09:00:00+08:00", metering.LinkAddWay),
 	}
-	produce(t, ctx, broker, late)
+	pipe.Produce(ctx, late)
 	all := append(append([]event.Event{}, evs...), late...)
-	waitIngested(t, ctx, conn, broker, all)
+	pipe.WaitIngested(ctx, all)
 	checkDaily(t, ctx, svc, reference.NewMetering(all))
 	after := export(t, ctx, svc, sep)
 	require.Equal(t, after, export(t, ctx, svc, sep), "adjustments are recorded once")
@@ -142,76 +136,4 @@ func deliveries(t *testing.T) []event.Event {
 	out = append(out, capped("cap-t0001", "t0001", "2026-09-20T12:00:00+08:00", 50))
 	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out
-}
-
-const topic = "metering"
-
-func startPipeline(t *testing.T, ctx context.Context, conn driver.Conn, broker string) {
-	t.Helper()
-	cfg := ingest.DefaultConfig()
-	cfg.Brokers, cfg.Group = []string{broker}, topic
-	cfg.Topics.Events, cfg.Topics.DeadLetter, cfg.Topics.Partitions = topic, topic+".dlq", 4
-	cfg.BatchMaxWait = 50 * time.Millisecond
-	cl, err := kgo.NewClient(kafka.ProducerOpts(cfg.Brokers)...)
-	require.NoError(t, err)
-	defer cl.Close()
-	require.NoError(t, kafka.EnsureTopics(ctx, cl, cfg.Topics))
-	p, err := ingest.New(cfg, conn, nil, testenv.Logger())
-	require.NoError(t, err)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		require.NoError(t, <-done)
-		p.Close()
-	})
-}
-
-func produce(t *testing.T, ctx context.Context, broker string, evs []event.Event) {
-	t.Helper()
-	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{broker})...)
-	require.NoError(t, err)
-	defer cl.Close()
-	for i := range evs {
-		e := &evs[i]
-		cl.Produce(ctx, &kgo.Record{Topic: topic, Key: []byte(e.Key()), Value: event.AppendJSON(nil, e)},
-			func(_ *kgo.Record, err error) { require.NoError(t, err) })
-	}
-	require.NoError(t, cl.Flush(ctx))
-}
-
-// waitIngested waits until every distinct event is stored and every record
-// committed (so every view insert has returned).
-func waitIngested(t *testing.T, ctx context.Context, conn driver.Conn, broker string, evs []event.Event) {
-	t.Helper()
-	distinct := map[[3]string]bool{}
-	for _, e := range evs {
-		distinct[[3]string{e.Tenant, e.Source, e.ID}] = true
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))
-	require.NoError(t, err)
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	testenv.Eventually(t, 3*time.Minute, func() error {
-		var n uint64
-		if err := conn.QueryRow(ctx, "SELECT uniqExact(tenant, source, id) FROM events").Scan(&n); err != nil {
-			return err
-		}
-		if int(n) < len(distinct) {
-			return fmt.Errorf("%d of %d distinct events stored", n, len(distinct))
-		}
-		lags, err := adm.Lag(ctx, topic)
-		if err != nil {
-			return err
-		}
-		l := lags[topic]
-		if err := l.Error(); err != nil {
-			return err
-		}
-		if n := l.Lag.Total(); n != 0 || len(l.Lag) == 0 {
-			return fmt.Errorf("%d records not committed", n)
-		}
-		return nil
-	})
 }

@@ -2,21 +2,15 @@ package metrics_test
 
 import (
 	"context"
-	"fmt"
 	"hash/crc32"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/reference"
 	"github.com/siyu-dev/siyu/internal/testenv"
-	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/loadgen"
 	"github.com/siyu-dev/siyu/metrics"
 )
@@ -48,16 +42,16 @@ func TestMetricsExact(t *testing.T) {
 
 	conn, _ := testenv.Database(t)
 	_, broker := testenv.Kafka(t)
-	startPipeline(t, ctx, conn, broker)
+	pipe := testenv.StartPipeline(t, ctx, conn, broker, "metrics")
 	svc := metrics.NewService(conn, nil)
 
-	produce(t, ctx, broker, early)
-	waitIngested(t, ctx, conn, broker, early)
+	pipe.Produce(ctx, early)
+	pipe.WaitIngested(ctx, early)
 	checkAll(t, ctx, svc, reference.NewMetrics(early))
 
-	produce(t, ctx, broker, late)
+	pipe.Produce(ctx, late)
 	all := append(append([]event.Event{}, early...), late...)
-	waitIngested(t, ctx, conn, broker, all)
+	pipe.WaitIngested(ctx, all)
 	checkAll(t, ctx, svc, reference.NewMetrics(all))
 	q := metrics.Query{Metric: metrics.DAU, From: metrics.DayOf(start), To: metrics.DayOf(start) + streamDays}
 	require.NotEqual(t, reference.NewMetrics(early).Series(q), reference.NewMetrics(all).Series(q),
@@ -188,76 +182,4 @@ func splitLate(all []event.Event) (early, late []event.Event) {
 		}
 	}
 	return early, late
-}
-
-const topic = "metrics"
-
-func startPipeline(t *testing.T, ctx context.Context, conn driver.Conn, broker string) {
-	t.Helper()
-	cfg := ingest.DefaultConfig()
-	cfg.Brokers, cfg.Group = []string{broker}, topic
-	cfg.Topics.Events, cfg.Topics.DeadLetter, cfg.Topics.Partitions = topic, topic+".dlq", 4
-	cfg.BatchMaxWait = 50 * time.Millisecond
-	cl, err := kgo.NewClient(kafka.ProducerOpts(cfg.Brokers)...)
-	require.NoError(t, err)
-	defer cl.Close()
-	require.NoError(t, kafka.EnsureTopics(ctx, cl, cfg.Topics))
-	p, err := ingest.New(cfg, conn, nil, testenv.Logger())
-	require.NoError(t, err)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		require.NoError(t, <-done)
-		p.Close()
-	})
-}
-
-func produce(t *testing.T, ctx context.Context, broker string, evs []event.Event) {
-	t.Helper()
-	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{broker})...)
-	require.NoError(t, err)
-	defer cl.Close()
-	for i := range evs {
-		e := &evs[i]
-		cl.Produce(ctx, &kgo.Record{Topic: topic, Key: []byte(e.Key()), Value: event.AppendJSON(nil, e)},
-			func(_ *kgo.Record, err error) { require.NoError(t, err) })
-	}
-	require.NoError(t, cl.Flush(ctx))
-}
-
-// waitIngested waits until every distinct event of evs is stored and the
-// pipeline has committed every record (so every view insert has returned).
-func waitIngested(t *testing.T, ctx context.Context, conn driver.Conn, broker string, evs []event.Event) {
-	t.Helper()
-	distinct := map[[3]string]bool{}
-	for _, e := range evs {
-		distinct[[3]string{e.Tenant, e.Source, e.ID}] = true
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))
-	require.NoError(t, err)
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	testenv.Eventually(t, 3*time.Minute, func() error {
-		var n uint64
-		if err := conn.QueryRow(ctx, "SELECT uniqExact(tenant, source, id) FROM events").Scan(&n); err != nil {
-			return err
-		}
-		if int(n) < len(distinct) {
-			return fmt.Errorf("%d of %d distinct events stored", n, len(distinct))
-		}
-		lags, err := adm.Lag(ctx, topic)
-		if err != nil {
-			return err
-		}
-		l := lags[topic]
-		if err := l.Error(); err != nil {
-			return err
-		}
-		if n := l.Lag.Total(); n != 0 || len(l.Lag) == 0 {
-			return fmt.Errorf("%d records not committed", n)
-		}
-		return nil
-	})
 }

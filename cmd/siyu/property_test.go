@@ -157,20 +157,7 @@ func waitCommitted(t *testing.T, ctx context.Context, broker, group string) {
 	require.NoError(t, err)
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	testenv.Eventually(t, 3*time.Minute, func() error {
-		lags, err := adm.Lag(ctx, group)
-		if err != nil {
-			return err
-		}
-		l := lags[group]
-		if err := l.Error(); err != nil {
-			return err
-		}
-		if n := l.Lag.Total(); n != 0 || len(l.Lag) == 0 {
-			return fmt.Errorf("group %s: %d records not committed", group, n)
-		}
-		return nil
-	})
+	testenv.Eventually(t, 3*time.Minute, func() error { return testenv.Committed(ctx, adm, group) })
 }
 
 func countDistinct(t *testing.T, ctx context.Context, conn driver.Conn) int {
