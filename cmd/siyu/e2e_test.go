@@ -297,6 +297,20 @@ func TestRunDemo(t *testing.T) {
 			return nil
 		})
 	}
+	// The billing CLI on the demo: a closed month exports the same bytes twice.
+	period := time.Now().In(shanghai).AddDate(0, -1, 0).Format("2006-01")
+	first, second := filepath.Join(dataDir, "usage1.csv"), filepath.Join(dataDir, "usage2.csv")
+	for _, out := range []string{first, second} {
+		p.siyu(t, "billing", "export", "--data-dir", dataDir, "--period", period, "--out", out)
+	}
+	a, err := os.ReadFile(first)
+	require.NoError(t, err)
+	b2, err := os.ReadFile(second)
+	require.NoError(t, err)
+	require.Equal(t, string(a), string(b2), "a closed period exports byte for byte the same")
+	require.Contains(t, string(a), "demo:"+period+":peak_contacts")
+	require.Contains(t, p.siyu(t, "migrate", "status", "--data-dir", dataDir), "0001")
+
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if !strings.Contains(p.output(), d.RepKey) {
 			return fmt.Errorf("the banner does not show the rep key yet")
