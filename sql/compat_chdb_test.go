@@ -125,7 +125,7 @@ func seed(t *testing.T, e *chdb.Engine) {
 		"created_at, updated_at) VALUES ('0f1e', 'sk_0f', 'demo', 'admin', 's1', 'ci', 0, now(), now())")
 
 	// The views fired: each state table got the seeded contact.
-	for _, table := range []string{"profile_state", "relation_state", "contact_tag_state"} {
+	for _, table := range []string{"profile_state", "relation_events", "contact_tag_state"} {
 		n := exec(t, e, "SELECT count() > 0 FROM "+table+" WHERE tenant = 'demo' AND contact_id = 'wm_c1'")
 		require.Equal(t, "1\n", n, "materialized view into %s did not fire", table)
 	}

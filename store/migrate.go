@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -23,6 +24,11 @@ type MigrationStatus struct {
 // applied. Statements are idempotent (IF NOT EXISTS), so a migration cut
 // short by a crash is simply applied again.
 func Migrate(ctx context.Context, conn driver.Conn, log *slog.Logger) (int, error) {
+	return MigrateTo(ctx, conn, log, math.MaxInt)
+}
+
+// MigrateTo applies the pending migrations up to and including version.
+func MigrateTo(ctx context.Context, conn driver.Conn, log *slog.Logger, version int) (int, error) {
 	status, err := Status(ctx, conn)
 	if err != nil {
 		return 0, err
@@ -33,7 +39,7 @@ func Migrate(ctx context.Context, conn driver.Conn, log *slog.Logger) (int, erro
 	}
 	applied := 0
 	for i, m := range all {
-		if status[i].Applied {
+		if status[i].Applied || m.Version > version {
 			continue
 		}
 		if err := apply(ctx, conn, m); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"runtime/debug"
 	"text/tabwriter"
@@ -124,11 +125,16 @@ func (c *connection) close() {
 func migrateCommand(stdout, stderr io.Writer) *command {
 	var st storageFlags
 	var lf logFlags
+	var to int
 	return &command{
 		name: "migrate", summary: "apply or list ClickHouse schema migrations", usage: "up|status [flags]",
 		detail: "up      applies every pending migration (idempotent; safe to run again)\n" +
 			"status  lists the migrations and whether each is applied",
-		flags: func(fs *flag.FlagSet) { st.bind(fs); lf.bind(fs) },
+		flags: func(fs *flag.FlagSet) {
+			st.bind(fs)
+			lf.bind(fs)
+			fs.IntVar(&to, "to", math.MaxInt32, "with up: apply migrations up to this version only")
+		},
 		run: func(ctx context.Context, args []string) error {
 			if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
 				return fmt.Errorf("%w: want `siyu migrate up` or `siyu migrate status`", errUsage)
@@ -147,11 +153,11 @@ func migrateCommand(stdout, stderr io.Writer) *command {
 			}
 			defer conn.Close()
 			if args[0] == "up" {
-				n, err := store.Migrate(ctx, conn, log)
+				n, err := store.MigrateTo(ctx, conn, log, to)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(stdout, "applied %d migration(s); the schema is current\n", n)
+				fmt.Fprintf(stdout, "applied %d migration(s)\n", n)
 				return nil
 			}
 			return printMigrationStatus(ctx, stdout, conn)

@@ -201,8 +201,8 @@ var dumpQueries = []string{
 		toString(maxIfMerge(last_in_ns)), '|', toString(maxIfMerge(last_out_ns)), '|', argMaxIfMerge(stage), '|',
 		toString(maxIfMerge(last_followup_ns)), '|', toString(argMaxIfMerge(next_followup_ns)))
 	FROM profile_state GROUP BY tenant, contact_id`,
-	`SELECT concat('R|', tenant, '|', contact_id, '|', staff_id, '|', toString(maxMerge(since_ns)), '|', toString(minIfMerge(first_added_ns)))
-	FROM relation_state GROUP BY tenant, contact_id, staff_id HAVING argMaxMerge(live) = 1`,
+	`SELECT concat('R|', tenant, '|', contact_id, '|', staff_id, '|', toString(max(time_ns)), '|', toString(minIf(time_ns, type = 'contact.added')))
+	FROM relation_events GROUP BY tenant, contact_id, staff_id HAVING argMax(live, (time_ns, id, source)) = 1`,
 	`SELECT concat('T|', tenant, '|', contact_id, '|', tag_id, '|', toString(maxMerge(since_ns)))
 	FROM contact_tag_state GROUP BY tenant, contact_id, tag_id HAVING argMaxMerge(present) = 1`,
 }

@@ -40,8 +40,8 @@ FROM (
         ANY LEFT JOIN (
             SELECT contact_id, groupArray(staff_id) AS live_staff
             FROM (
-                SELECT contact_id, staff_id, argMaxMerge(live) AS is_live
-                FROM relation_state
+                SELECT contact_id, staff_id, argMax(live, (time_ns, id, source)) AS is_live
+                FROM relation_events
                 WHERE tenant = @tenant
                 GROUP BY contact_id, staff_id
             )
