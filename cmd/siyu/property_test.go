@@ -26,7 +26,8 @@ import (
 // TestProfilesExactUnderChaos is the at-least-once property: the same event
 // set delivered (a) once, in time order, and (b) shuffled, with 20%
 // duplicates, through a `siyu ingest` process SIGKILLed twice mid-stream,
-// yields byte-identical derived state — and both equal a brute-force fold of
+// (the rest shared by two of them in one consumer group) yields
+// byte-identical derived state — and both equal a brute-force fold of
 // the events in Go (internal/reference).
 func TestProfilesExactUnderChaos(t *testing.T) {
 	if testing.Short() {
@@ -62,11 +63,14 @@ func TestProfilesExactUnderChaos(t *testing.T) {
 		require.Less(t, stored, len(distinct), "the kill must land mid-stream")
 		t.Logf("killed siyu ingest with %d of %d distinct events stored", stored, len(distinct))
 	}
-	p := startIngest(t, args)
+	// The rest is shared by two processes of one consumer group.
+	procs := []*exec.Cmd{startIngest(t, args), startIngest(t, args)}
 	waitDistinct(t, ctx, chaosConn, len(distinct))
 	waitCommitted(t, ctx, broker, "chaos")
-	require.NoError(t, p.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, p.Wait())
+	for _, p := range procs {
+		require.NoError(t, p.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, p.Wait())
+	}
 
 	got, err := reference.DumpDB(ctx, chaosConn)
 	require.NoError(t, err)
