@@ -20,6 +20,7 @@ import (
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
+	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/kafka"
@@ -103,6 +104,7 @@ func newFixture(t *testing.T) *fixture {
 		Tags:     cdp.NewTagLibrary(conn),
 		Metering: metering.NewService(conn, nil),
 		Segments: cdp.NewSegments(conn),
+		Followup: followup.NewReader(conn),
 	}
 	f.srv = api.New(f.deps)
 	f.seed(t)

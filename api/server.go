@@ -22,6 +22,7 @@ import (
 
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
+	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/metrics"
@@ -55,6 +56,8 @@ type Deps struct {
 	Metering *metering.Service
 	// Segments evaluates segment definitions; without it the segment routes answer 404.
 	Segments *cdp.Segments
+	// Followup reads timelines and follow-up boards; without it the follow-up routes answer 404.
+	Followup *followup.Reader
 }
 
 // Server is the API.
@@ -118,6 +121,7 @@ func (s *Server) routes() {
 	s.tagRoutes(v1)
 	s.meterRoutes(v1)
 	s.segmentRoutes(v1)
+	s.followupRoutes(v1)
 	s.app.Use(func(c *fiber.Ctx) error {
 		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
+	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
@@ -70,6 +71,7 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		Tags:     cdp.NewTagLibrary(conn),
 		Metering: metering.NewService(conn, nil),
 		Segments: cdp.NewSegments(conn),
+		Followup: followup.NewReader(conn),
 	})
 	log.Info("api listening", "addr", "http://"+addr)
 	if err := srv.Listen(ctx, addr); err != nil {

@@ -30,6 +30,7 @@ func commands(stdout, stderr io.Writer) []*command {
 		keysCommand(stdout, stderr),
 		loadgenCommand(stdout, stderr),
 		billingCommand(stdout, stderr),
+		dashboardsCommand(stdout, stderr),
 		{name: "version", summary: "print the version", run: func(context.Context, []string) error {
 			fmt.Fprintln(stdout, "siyu", version)
 			return nil

@@ -56,10 +56,15 @@ func ClickHouseAddr(t testing.TB) string {
 		if serverErr != nil {
 			return
 		}
-		cfg := store.ServerConfig{Dir: serverDir, TCPPort: FreePort(t), HTTPPort: FreePort(t)}
-		server, serverErr = store.StartServer(context.Background(), cfg, Logger())
-		if serverErr == nil {
-			serverAddr = server.Addr()
+		// A free port can be taken by another test process between the
+		// check and ClickHouse's bind: try fresh ports a few times.
+		for attempt := 0; attempt < 5; attempt++ {
+			cfg := store.ServerConfig{Dir: serverDir, TCPPort: FreePort(t), HTTPPort: FreePort(t)}
+			server, serverErr = store.StartServer(context.Background(), cfg, Logger())
+			if serverErr == nil {
+				serverAddr = server.Addr()
+				return
+			}
 		}
 	})
 	if serverErr != nil {

@@ -1,0 +1,242 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/cdp"
+	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/followup"
+)
+
+// followupRoles may log follow-ups, change stages and read timelines and
+// boards; a rep only for customers they hold a live relation with.
+var followupRoles = []auth.Role{auth.RoleAdmin, auth.RoleManager, auth.RoleRep}
+
+// Page sizes of timelines and boards.
+const (
+	defaultPageLimit = 50
+	maxPageLimit     = 200
+	maxNoteBytes     = 4000
+)
+
+func (s *Server) followupRoutes(v1 fiber.Router) {
+	v1.Post("/customers/:id/followups", s.requireFollowups, s.logFollowup)
+	v1.Put("/customers/:id/stage", s.requireFollowups, s.changeStage)
+	v1.Get("/customers/:id/timeline", s.requireFollowups, s.getTimeline)
+	v1.Get("/followups/board", s.requireFollowups, s.getBoard)
+}
+
+func (s *Server) requireFollowups(c *fiber.Ctx) error {
+	if s.Followup == nil {
+		return notFound("follow-ups are not enabled on this server")
+	}
+	return c.Next()
+}
+
+type followupRequest struct {
+	StaffID string `json:"staff_id"`
+	Channel string `json:"channel"`
+	Note    string `json:"note"`
+	NextAt  string `json:"next_at"`
+}
+
+type stageRequest struct {
+	StaffID string `json:"staff_id"`
+	Stage   string `json:"stage"`
+}
+
+type writeResponse struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	ContactID string `json:"contact_id"`
+}
+
+// logFollowup records a follow-up as a followup.logged event.
+func (s *Server) logFollowup(c *fiber.Ctx) error {
+	var req followupRequest
+	if err := decodeBody(c, &req, `send {"channel", "note", "next_at"} as JSON`); err != nil {
+		return err
+	}
+	if !followup.ValidChannel(req.Channel) {
+		return badRequest("channel", "must be one of "+strings.Join(followup.Channels, ", "))
+	}
+	if len(req.Note) > maxNoteBytes {
+		return badRequest("note", "at most "+strconv.Itoa(maxNoteBytes)+" bytes")
+	}
+	var next time.Time
+	if req.NextAt != "" {
+		t, err := time.Parse(time.RFC3339, req.NextAt)
+		if err != nil {
+			return badRequest("next_at", "must be an RFC 3339 time, e.g. 2026-01-02T10:00:00+08:00")
+		}
+		next = t
+	}
+	ev, err := s.followupEvent(c, event.FollowupLogged, req.StaffID)
+	if err != nil {
+		return err
+	}
+	ev.Data.Set(event.FChannel, req.Channel)
+	if req.Note != "" {
+		ev.Data.Set(event.FNote, req.Note)
+	}
+	if !next.IsZero() {
+		ev.Data.SetTime(event.FNextAt, next)
+	}
+	return s.publishOne(c, ev)
+}
+
+// changeStage moves a customer to a stage of the default list, as a
+// followup.stage_changed event.
+func (s *Server) changeStage(c *fiber.Ctx) error {
+	var req stageRequest
+	if err := decodeBody(c, &req, `send {"stage"} as JSON`); err != nil {
+		return err
+	}
+	if !followup.ValidStage(req.Stage) {
+		return badRequest("stage", "must be one of "+strings.Join(followup.Stages, ", "))
+	}
+	ev, err := s.followupEvent(c, event.FollowupStageChange, req.StaffID)
+	if err != nil {
+		return err
+	}
+	ev.Data.Set(event.FStage, req.Stage)
+	return s.publishOne(c, ev)
+}
+
+// followupEvent checks the caller may write about the customer and starts
+// the event. The staff id is the key's; a key without one (admin, manager)
+// names it in the body.
+func (s *Server) followupEvent(c *fiber.Ctx, typ event.Type, bodyStaff string) (event.Event, error) {
+	tenant, contact, err := s.followupCustomer(c)
+	if err != nil {
+		return event.Event{}, err
+	}
+	staff := principal(c).StaffID
+	switch {
+	case staff == "" && bodyStaff == "":
+		return event.Event{}, badRequest("staff_id", "this key has no staff id: name the staff member in \"staff_id\"")
+	case staff == "":
+		staff = bodyStaff
+	case bodyStaff != "" && bodyStaff != staff:
+		return event.Event{}, forbidden("this key acts as staff " + strconv.Quote(staff) + "; it cannot write as another")
+	}
+	if len(staff) > 128 {
+		return event.Event{}, badRequest("staff_id", "a staff id is 1–128 characters")
+	}
+	ev := event.Event{ID: newEventID(), Source: apiSource, Type: typ, Tenant: tenant, Subject: contact, Time: time.Now().UTC()}
+	ev.Data.Set(event.FStaffID, staff)
+	return ev, nil
+}
+
+// followupCustomer checks the caller's role and returns the tenant and the
+// customer, which must exist; a rep must hold a live relation with it (404
+// otherwise, as for GET /v1/customers/{id}).
+func (s *Server) followupCustomer(c *fiber.Ctx) (string, string, error) {
+	tenant, err := authorize(c, followupRoles)
+	if err != nil {
+		return "", "", err
+	}
+	contact, err := pathID(c, "id", "a customer id")
+	if err != nil {
+		return "", "", err
+	}
+	pr, err := s.Profiles.Get(c.UserContext(), tenant, contact)
+	if err != nil {
+		return "", "", err
+	}
+	if p := principal(c); p.Role == auth.RoleRep && !pr.HasRelation(p.StaffID) {
+		return "", "", cdp.ErrNotFound
+	}
+	return tenant, contact, nil
+}
+
+// publishOne produces ev, and answers 201 once Kafka acked it.
+func (s *Server) publishOne(c *fiber.Ctx, ev event.Event) error {
+	errs, err := s.publish(c.UserContext(), ev)
+	if err != nil {
+		return err
+	}
+	if errs[0] != nil {
+		return errs[0]
+	}
+	return c.Status(http.StatusCreated).JSON(writeResponse{ID: ev.ID, Type: string(ev.Type), ContactID: ev.Subject})
+}
+
+// getTimeline returns a page of the customer's events, newest first.
+func (s *Server) getTimeline(c *fiber.Ctx) error {
+	tenant, contact, err := s.followupCustomer(c)
+	if err != nil {
+		return err
+	}
+	limit, err := pageLimit(c)
+	if err != nil {
+		return err
+	}
+	page, err := s.Followup.Timeline(c.UserContext(), tenant, contact, c.Query("cursor"), limit)
+	if err != nil {
+		return cursorError(err)
+	}
+	return c.JSON(page)
+}
+
+// getBoard returns a page of a staff member's board. A rep sees only their
+// own; managers and admins name the staff member.
+func (s *Server) getBoard(c *fiber.Ctx) error {
+	tenant, err := authorize(c, followupRoles)
+	if err != nil {
+		return err
+	}
+	p := principal(c)
+	staff := strings.Clone(c.Query("staff_id"))
+	switch {
+	case staff == "" && p.StaffID == "":
+		return badRequest("staff_id", "this key has no staff id: add ?staff_id=<id>")
+	case staff == "":
+		staff = p.StaffID
+	case p.Role == auth.RoleRep && staff != p.StaffID:
+		return forbidden("a rep sees only their own board")
+	case len(staff) > 128:
+		return badRequest("staff_id", "a staff id is 1–128 characters")
+	}
+	view := strings.Clone(c.Query("view", followup.ViewAll))
+	if !slices.Contains(followup.Views, view) {
+		return badRequest("view", "must be one of "+strings.Join(followup.Views, ", "))
+	}
+	limit, err := pageLimit(c)
+	if err != nil {
+		return err
+	}
+	page, err := s.Followup.Board(c.UserContext(), followup.BoardQuery{Tenant: tenant, StaffID: staff,
+		View: view, Cursor: c.Query("cursor"), Limit: limit, Now: time.Now()})
+	if err != nil {
+		return cursorError(err)
+	}
+	return c.JSON(page)
+}
+
+func pageLimit(c *fiber.Ctx) (int, error) {
+	q := c.Query("limit")
+	if q == "" {
+		return defaultPageLimit, nil
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n < 1 || n > maxPageLimit {
+		return 0, badRequest("limit", "must be an integer from 1 to "+strconv.Itoa(maxPageLimit))
+	}
+	return n, nil
+}
+
+func cursorError(err error) error {
+	if errors.Is(err, followup.ErrBadCursor) {
+		return badRequest("cursor", err.Error())
+	}
+	return err
+}

@@ -1,0 +1,215 @@
+package dashboards_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/stretchr/testify/require"
+
+	"github.com/siyu-dev/siyu/dashboards"
+	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/internal/chdb"
+	"github.com/siyu-dev/siyu/internal/testenv"
+	"github.com/siyu-dev/siyu/loadgen"
+	"github.com/siyu-dev/siyu/metrics"
+	"github.com/siyu-dev/siyu/sql"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+var cst = time.FixedZone("CST", 8*3600)
+
+// start is the first day of the generated stream.
+var start = time.Date(2026, time.September, 1, 0, 0, 0, 0, cst)
+
+const streamDays = 40
+
+var tenants = []string{"t0001", "t0002"}
+
+// requests are the panel requests every query is run with: one tenant and
+// All, over a range from before the stream to its end, as Grafana sends
+// them (from midnight to the last second of the last day).
+func requests(from, to metrics.Day) map[string]dashboards.Request {
+	at := func(d metrics.Day) time.Time {
+		y, m, dd := d.Date().Date()
+		return time.Date(y, m, dd, 0, 0, 0, 0, cst)
+	}
+	r := dashboards.Request{From: at(from), To: at(to + 1).Add(-time.Second), Interval: 24 * time.Hour}
+	one, all := r, r
+	one.Vars = map[string]dashboards.Value{"tenant": {Values: []string{"t0001"}},
+		"plan": {All: true, Values: []string{"basic", "pro"}}}
+	all.Vars = map[string]dashboards.Value{"tenant": {All: true, Values: tenants},
+		"plan": {All: true, Values: []string{"basic", "pro"}}}
+	return map[string]dashboards.Request{"t0001": one, "": all}
+}
+
+// panelMetric is the metrics.Service series each panel must equal.
+var panelMetric = map[string]metrics.Metric{
+	"DAU": metrics.DAU, "WAU": metrics.WAU, "MAU": metrics.MAU, "New DAU": metrics.NewDAU,
+	"Stickiness": metrics.Stickiness, "Customer DAU": metrics.CustomerDAU, "Customer MAU": metrics.CustomerMAU,
+}
+
+// TestPanelsOnClickHouse runs every panel's SQL, expanded as the plugin
+// does, on ClickHouse 18.16 after a loadgen stream went through the real
+// pipeline, and compares each series with metrics.Service.
+func TestPanelsOnClickHouse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline against ClickHouse and Kafka")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	evs := generate(t)
+	conn, _ := testenv.Database(t)
+	_, broker := testenv.Kafka(t)
+	pipe := testenv.StartPipeline(t, ctx, conn, broker, "dashboards")
+	pipe.Produce(ctx, evs)
+	pipe.WaitIngested(ctx, evs)
+	svc := metrics.NewService(conn, nil)
+
+	from := metrics.DayOf(start) - 2
+	to := from + streamDays
+	nonZero := 0
+	for _, d := range dashboards.All() {
+		for _, p := range d.Panels {
+			for tenant, req := range requests(from, to) {
+				t.Run(d.UID+"/"+p.Title+"/"+tenant, func(t *testing.T) {
+					q, err := dashboards.Expand(p.Targets[0].RawSQL, req)
+					require.NoError(t, err)
+					got := series(t, ctx, conn, q)
+					want, err := svc.Active(ctx, metrics.Query{Metric: panelMetric[p.Title], From: from, To: to, Tenant: tenant})
+					require.NoError(t, err)
+					for _, pt := range want.Series {
+						g, ok := got[pt.Day]
+						if pt.Value == nil {
+							require.False(t, ok, "day %s: want no value\n%s", pt.Day, q)
+							continue
+						}
+						require.InDelta(t, *pt.Value, g, 1e-9, "day %s\n%s", pt.Day, q)
+						if g != 0 {
+							nonZero++
+						}
+					}
+				})
+			}
+		}
+	}
+	require.Greater(t, nonZero, 200, "the comparison must not be vacuous")
+
+	// A chosen plan filters tenants by their latest plan; that SQL must run
+	// too (its figures differ from the API's per-day plan by design).
+	for _, p := range dashboards.Adoption().Panels {
+		q, err := dashboards.Expand(p.Targets[0].RawSQL, planRequest(from, to))
+		require.NoError(t, err)
+		series(t, ctx, conn, q)
+	}
+}
+
+// planRequest asks for every tenant on plan pro.
+func planRequest(from, to metrics.Day) dashboards.Request {
+	r := requests(from, to)[""]
+	r.Vars = map[string]dashboards.Value{"tenant": {All: true, Values: tenants}, "plan": {Values: []string{"pro"}}}
+	return r
+}
+
+// series reads a (time, value) result into values per reporting day.
+func series(t *testing.T, ctx context.Context, conn driver.Conn, q string) map[metrics.Day]float64 {
+	rows, err := conn.Query(ctx, q)
+	require.NoError(t, err, q)
+	defer rows.Close()
+	cts := rows.ColumnTypes()
+	require.Len(t, cts, 2)
+	out := map[metrics.Day]float64{}
+	for rows.Next() {
+		tm, v := reflect.New(cts[0].ScanType()), reflect.New(cts[1].ScanType())
+		require.NoError(t, rows.Scan(tm.Interface(), v.Interface()))
+		day := metrics.DayOf(tm.Elem().Interface().(time.Time))
+		switch e := v.Elem(); {
+		case e.CanUint():
+			out[day] = float64(e.Uint())
+		case e.CanFloat():
+			out[day] = e.Float()
+		default:
+			t.Fatalf("value column of type %s", e.Type())
+		}
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func generate(t *testing.T) []event.Event {
+	cfg := loadgen.Config{Seed: 3, Tenants: len(tenants), StaffPerTenant: 12, ContactsPerTenant: 200, Events: 6000,
+		PaidShare: 0.5, Start: start, Days: streamDays - 5}
+	g, err := loadgen.New(cfg)
+	require.NoError(t, err)
+	var out []event.Event
+	var e event.Event
+	for g.Next(&e) {
+		out = append(out, e.Clone())
+	}
+	return out
+}
+
+// TestPanelsOnChDB runs every panel's SQL, expanded for one tenant and for
+// All, on current ClickHouse (chDB) over the migrated schema with a few
+// rollup rows, and checks DAU and MAU of those rows.
+func TestPanelsOnChDB(t *testing.T) {
+	e := chdb.OpenForTest(t)
+	run := func(q string) string {
+		out, err := e.Query(q, "TSV")
+		require.NoError(t, err, q)
+		return out
+	}
+	run("CREATE DATABASE dash")
+	run("USE dash")
+	ms, err := sql.Migrations()
+	require.NoError(t, err)
+	for _, m := range ms {
+		for _, stmt := range m.Statements {
+			run(stmt)
+		}
+	}
+	// s1 active 09-01 and 09-03, s2 on 09-03; t0002's s1 on 09-02.
+	run(`INSERT INTO staff_active_days VALUES ('t0001', '2026-09-01', 's1'), ('t0001', '2026-09-03', 's1'),
+		('t0001', '2026-09-03', 's2'), ('t0002', '2026-09-02', 's1')`)
+	run(`INSERT INTO customer_active_days VALUES ('t0001', '2026-09-02', 'c1'), ('t0002', '2026-09-02', 'c1')`)
+	run(`INSERT INTO subscription_changes VALUES ('t0001', 1, 'x', 'test', 'pro', 1, 0, 0)`)
+
+	day, err := metrics.ParseDay("2026-09-01")
+	require.NoError(t, err)
+	want := map[string]map[string]string{
+		"t0001": {"DAU": "2026-09-01 00:00:00\t1\n2026-09-03 00:00:00\t2\n",
+			"MAU":          "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t2\n",
+			"Customer DAU": "2026-09-02 00:00:00\t1\n"},
+		"": {"DAU": "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t2\n",
+			"MAU":          "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t2\n2026-09-03 00:00:00\t3\n",
+			"Customer DAU": "2026-09-02 00:00:00\t2\n"},
+	}
+	for _, d := range dashboards.All() {
+		for _, p := range d.Panels {
+			for tenant, req := range requests(day, day+2) {
+				t.Run(fmt.Sprintf("%s/%s/%s", d.UID, p.Title, tenant), func(t *testing.T) {
+					q, err := dashboards.Expand(p.Targets[0].RawSQL, req)
+					require.NoError(t, err)
+					// Times print in the session zone: read them as reporting days.
+					out := run("SELECT toString(time, 'Asia/Shanghai'), * EXCEPT time FROM (" + q + ")")
+					require.NotEmpty(t, strings.TrimSpace(out))
+					if w, ok := want[tenant][p.Title]; ok {
+						require.Equal(t, w, out)
+					}
+				})
+			}
+		}
+	}
+	t.Run("plan pro", func(t *testing.T) {
+		// Only t0001 is on pro: its DAU, alone.
+		q, err := dashboards.Expand(dashboards.Adoption().Panels[0].Targets[0].RawSQL, planRequest(day, day+2))
+		require.NoError(t, err)
+		out := run("SELECT toString(time, 'Asia/Shanghai'), * EXCEPT time FROM (" + q + ")")
+		require.Equal(t, want["t0001"]["DAU"], out)
+	})
+}

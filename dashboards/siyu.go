@@ -1,0 +1,141 @@
+package dashboards
+
+import (
+	"fmt"
+	"strings"
+)
+
+// zone is the reporting time zone of the rollups (metrics.Zone, fixed at
+// install by sql/migrations/0005_activity.sql).
+const zone = "'Asia/Shanghai'"
+
+// The target days of a panel: the reporting days of the dashboard's range.
+const (
+	fromDay = "toDate($__fromTime, " + zone + ")"
+	toDay   = "toDate($__toTime, " + zone + ")"
+)
+
+// dayTime is the time column of a day: its midnight in the reporting zone.
+// toDateTime(String, zone) parses the same way on 18.16 and current
+// ClickHouse, given the time of day (18.16 refuses a bare date).
+func dayTime(col string) string {
+	return "toDateTime(concat(toString(" + col + "), ' 00:00:00'), " + zone + ")"
+}
+
+// tenantCond keeps the selected tenants; planCond those whose latest plan
+// is selected (the plan now, not the plan of each day: see Adoption).
+const (
+	tenantCond = "$__conditionalAll(tenant IN (${tenant:singlequote}), $tenant)"
+	planCond   = "$__conditionalAll(tenant IN (SELECT tenant FROM subscription_changes GROUP BY tenant " +
+		"HAVING argMax(plan, time_ns) IN (${plan:singlequote})), $plan)"
+)
+
+// windowed counts, for each target day D, the distinct (tenant, actor)
+// pairs active in the w days ending on D, exactly: every active day a is
+// spread over the target days a … a+w−1 it covers. countExpr picks the
+// figure from uniqExact(If) over the offset i = D − a.
+func windowed(table, actor string, w int, conds []string, value string) string {
+	return fmt.Sprintf(`SELECT %s AS time, %s
+FROM (
+    SELECT tenant, %s AS actor, arrayJoin(range(%d)) AS i, day + i AS target
+    FROM %s
+    WHERE day >= %s - %d AND day <= %s
+      AND %s
+)
+WHERE target >= %s AND target <= %s
+GROUP BY time
+ORDER BY time`, dayTime("target"), value, actor, w, table, fromDay, w-1, toDay,
+		strings.Join(conds, "\n      AND "), fromDay, toDay)
+}
+
+// newActors counts, per day, the staff whose first-ever active day it is.
+func newActors(conds []string) string {
+	return fmt.Sprintf(`SELECT %s AS time, count() AS new_dau
+FROM (
+    SELECT tenant, staff_id, min(day) AS first
+    FROM staff_active_days
+    WHERE %s
+    GROUP BY tenant, staff_id
+)
+WHERE first >= %s AND first <= %s
+GROUP BY time
+ORDER BY time`, dayTime("first"), strings.Join(conds, "\n      AND "), fromDay, toDay)
+}
+
+func tenantVar() Variable {
+	return queryVar("tenant", "Tenant", "SELECT DISTINCT tenant FROM staff_active_days ORDER BY tenant")
+}
+
+func queryVar(name, label, query string) Variable {
+	return Variable{Type: "query", Name: name, Label: label, Datasource: Datasource, Query: query,
+		Definition: query, Refresh: 1, Sort: 1, Multi: true, IncludeAll: true,
+		Current: Option{Text: "All", Value: "$__all"}}
+}
+
+// timeseries is a time-series panel with one SQL target.
+func timeseries(title, description, unit, sql string) Panel {
+	p := Panel{Type: "timeseries", Title: title, Description: description, Datasource: Datasource,
+		Targets: []Target{{RefID: "A", Datasource: Datasource, EditorType: "sql", PluginVersion: PluginVersion,
+			QueryType: TimeSeries, Format: TimeSeries.format(), RawSQL: sql}}}
+	p.FieldConfig.Defaults.Unit = unit
+	p.FieldConfig.Overrides = []any{}
+	return p
+}
+
+// layout numbers the panels and places them two per row.
+func layout(d Dashboard) Dashboard {
+	for i := range d.Panels {
+		d.Panels[i].ID = i + 1
+		d.Panels[i].GridPos = GridPos{H: 8, W: 12, X: 12 * (i % 2), Y: 8 * (i / 2)}
+	}
+	return d
+}
+
+func base(uid, title, description string, vars ...Variable) Dashboard {
+	return Dashboard{UID: uid, Title: title, Description: description, Tags: []string{"siyu"},
+		Timezone: "Asia/Shanghai", Editable: true, Time: TimeRange{From: "now-30d", To: "now"},
+		Templating: Templating{List: vars}, SchemaVersion: SchemaVersion, Version: 1}
+}
+
+// Adoption is the staff adoption dashboard: DAU, WAU, MAU, new DAU and
+// stickiness (shared/spec/metrics.md). Its plan filter keeps tenants by
+// their latest plan, where the API classifies a tenant by its plan on each
+// day; with plan = All both agree exactly.
+func Adoption() Dashboard {
+	staff := []string{tenantCond, planCond}
+	d := base("siyu-adoption", "Siyu · Adoption",
+		"Staff adoption of Siyu: daily, weekly and monthly active staff (exact distinct counts over the day rollups).",
+		tenantVar(), queryVar("plan", "Plan", "SELECT DISTINCT plan FROM subscription_changes ORDER BY plan"))
+	d.Panels = []Panel{
+		timeseries("DAU", "Distinct staff active on each day (Asia/Shanghai days).", "short",
+			windowed("staff_active_days", "staff_id", 1, staff, "uniqExact(tenant, actor) AS dau")),
+		timeseries("WAU", "Distinct staff active in the 7 days ending on each day.", "short",
+			windowed("staff_active_days", "staff_id", 7, staff, "uniqExact(tenant, actor) AS wau")),
+		timeseries("MAU", "Distinct staff active in the 30 days ending on each day.", "short",
+			windowed("staff_active_days", "staff_id", 30, staff, "uniqExact(tenant, actor) AS mau")),
+		timeseries("New DAU", "Staff whose first-ever active day is this day.", "short", newActors(staff)),
+		timeseries("Stickiness", "DAU / MAU of each day: the share of monthly active staff active that day.", "percentunit",
+			windowed("staff_active_days", "staff_id", 30, staff,
+				"uniqExactIf(tenant, actor, i = 0) / uniqExact(tenant, actor) AS stickiness")),
+	}
+	return layout(d)
+}
+
+// Engagement is the private-domain engagement dashboard: customers who
+// sent a message, per day and per 30 days.
+func Engagement() Dashboard {
+	cust := []string{tenantCond}
+	d := base("siyu-engagement", "Siyu · Private-domain engagement",
+		"Customer engagement: distinct customers who sent at least one message (exact distinct counts over the day rollups).",
+		tenantVar())
+	d.Panels = []Panel{
+		timeseries("Customer DAU", "Distinct customers who sent a message on each day (Asia/Shanghai days).", "short",
+			windowed("customer_active_days", "contact_id", 1, cust, "uniqExact(tenant, actor) AS customer_dau")),
+		timeseries("Customer MAU", "Distinct customers who sent a message in the 30 days ending on each day.", "short",
+			windowed("customer_active_days", "contact_id", 30, cust, "uniqExact(tenant, actor) AS customer_mau")),
+	}
+	return layout(d)
+}
+
+// All lists the dashboards export writes.
+func All() []Dashboard { return []Dashboard{Adoption(), Engagement()} }

@@ -1,0 +1,81 @@
+// Package followup is the sales follow-up domain: the stages a customer
+// moves through, the follow-up channels, a customer's timeline and a rep's
+// follow-up board, all read from events and their rollups.
+//
+// This is the first slice: stages are the default list (per-tenant stages
+// are not built yet), and the board lists the customers a rep holds a live
+// WeCom friend relation with (the assignee model, with pools, claims and
+// hand-over, is not built yet).
+package followup
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+)
+
+// Stages is the default ordered list of sales stages.
+var Stages = []string{"new", "contacted", "qualified", "proposal", "won", "lost"}
+
+// Channels are the ways a follow-up can happen (the event contract's list).
+var Channels = []string{"call", "visit", "wechat", "meeting", "other"}
+
+// ValidStage reports whether stage is one of Stages.
+func ValidStage(stage string) bool { return slices.Contains(Stages, stage) }
+
+// ValidChannel reports whether channel is one of Channels.
+func ValidChannel(channel string) bool { return slices.Contains(Channels, channel) }
+
+// ErrBadCursor means a cursor was not one this package issued.
+var ErrBadCursor = errors.New("invalid cursor: pass next_cursor from the previous page unchanged")
+
+// Shanghai is the time zone of board days. China has kept UTC+8 without
+// daylight saving since 1991, so a fixed zone is exact and needs no tzdata.
+var Shanghai = time.FixedZone("Asia/Shanghai", 8*3600)
+
+// Views of the board.
+const (
+	ViewDueToday = "due_today"
+	ViewOverdue  = "overdue"
+	ViewUpcoming = "upcoming"
+	ViewRecent   = "recent"
+	ViewAll      = "all"
+)
+
+// Views lists every board view.
+var Views = []string{ViewDueToday, ViewOverdue, ViewUpcoming, ViewRecent, ViewAll}
+
+// DayBounds returns the start of now's day in Asia/Shanghai and the start
+// of the next day, in Unix nanoseconds.
+func DayBounds(now time.Time) (start, end int64) {
+	n := now.In(Shanghai)
+	d := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, Shanghai)
+	return d.UnixNano(), d.AddDate(0, 0, 1).UnixNano()
+}
+
+// encodeCursor and decodeCursor make keyset positions opaque.
+func encodeCursor(v any) string {
+	b, _ := json.Marshal(v) // plain structs of strings and ints
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return ErrBadCursor
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return ErrBadCursor
+	}
+	return nil
+}
+
+func nsTime(ns int64) *time.Time {
+	if ns == 0 {
+		return nil
+	}
+	t := time.Unix(0, ns).UTC()
+	return &t
+}
