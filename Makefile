@@ -20,9 +20,9 @@ build: ## build bin/siyu
 run: setup build ## start everything on embedded defaults with a demo tenant (Ctrl-C stops)
 	./$(BIN) run --demo
 
-test: ## run every test against real ClickHouse 18.16, chDB 26.x and an embedded Kafka
+test: ## run every test (race detector on) against real ClickHouse 18.16, chDB 26.x and an embedded Kafka
 	@scripts/setup --test
-	SIYU_REQUIRE_CHDB=1 $(GO) test -count=1 -timeout 25m ./...
+	SIYU_REQUIRE_CHDB=1 $(GO) test -race -count=1 -timeout 25m ./...
 
 test-short: ## unit tests only (no servers)
 	$(GO) test -count=1 -short ./...

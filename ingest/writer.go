@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -16,11 +17,12 @@ import (
 // column: each Arrow array becomes one typed slice handed to the driver in a
 // single Append, numeric arrays without a copy and string arrays as string
 // views over the Arrow buffers. Materialized views fold the same insert into
-// the derived tables.
+// the derived tables. A Writer is safe for concurrent use (the pipeline may
+// run several inserts at once).
 type Writer struct {
 	conn   driver.Conn
 	insert string
-	strs   [][]string // reused string views, one per string column
+	views  sync.Pool // *[]string, the string views of one column at a time
 }
 
 // NewWriter returns a Writer for conn's database.
@@ -33,7 +35,7 @@ func NewWriterTo(conn driver.Conn, table string) *Writer {
 	return &Writer{
 		conn:   conn,
 		insert: "INSERT INTO " + table + " (" + strings.Join(ColumnNames(), ", ") + ")",
-		strs:   make([][]string, len(columns)),
+		views:  sync.Pool{New: func() any { return new([]string) }},
 	}
 }
 
@@ -53,8 +55,12 @@ func (w *Writer) Write(ctx context.Context, rec arrow.Record) error {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
 	defer batch.Abort() //nolint:errcheck // no-op after Send
+	// The driver copies each column as it is appended, so one slice of
+	// string views, owned by this call, serves every string column in turn.
+	views := w.views.Get().(*[]string)
+	defer w.views.Put(views)
 	for i, arr := range rec.Columns() {
-		if err := batch.Column(i).Append(w.columnValues(i, arr)); err != nil {
+		if err := batch.Column(i).Append(columnValues(i, arr, views)); err != nil {
 			return fmt.Errorf("append column %s: %w", columns[i].name, err)
 		}
 	}
@@ -64,12 +70,13 @@ func (w *Writer) Write(ctx context.Context, rec arrow.Record) error {
 	return nil
 }
 
-// columnValues returns the Go slice the driver takes for an Arrow array.
-func (w *Writer) columnValues(i int, arr arrow.Array) any {
+// columnValues returns the Go slice the driver takes for an Arrow array;
+// string arrays are viewed through *views, valid until its next use.
+func columnValues(i int, arr arrow.Array, views *[]string) any {
 	switch a := arr.(type) {
 	case *array.String:
-		w.strs[i] = stringViews(w.strs[i][:0], a)
-		return w.strs[i]
+		*views = stringViews((*views)[:0], a)
+		return *views
 	case *array.Int64:
 		return a.Int64Values()
 	case *array.Uint64:

@@ -5,47 +5,81 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/siyu-dev/siyu/dashboards"
 )
 
-// dashboardsCommand writes the Grafana dashboards and provisioning files
-// (issue 6). Only export exists so far: apply and preview are not built.
+// folderUID is the uid of the Grafana folder apply writes into; it stays the
+// same whatever --folder says, so renaming the folder does not duplicate it.
+const folderUID = "siyu"
+
+// dashboardsCommand writes the Grafana dashboards and provisioning files, or
+// applies them to a running Grafana through its HTTP API (issue 6).
 func dashboardsCommand(stdout, stderr io.Writer) *command {
 	var dir string
 	var ch dashboards.ClickHouse
+	g := dashboards.Grafana{FolderUID: folderUID}
 	return &command{
-		name: "dashboards", summary: "export the Grafana dashboards and provisioning files", usage: "export --dir DIR",
-		detail: "Writes DIR/dashboards/<uid>.json for each dashboard, and Grafana provisioning files:\n" +
+		name: "dashboards", summary: "export or apply the Grafana dashboards",
+		usage: "export --dir DIR | apply --grafana-url URL --token TOKEN [--folder NAME]",
+		detail: "export writes DIR/dashboards/<uid>.json for each dashboard, and Grafana provisioning files:\n" +
 			"DIR/provisioning/datasources/siyu.yaml (the ClickHouse data source, uid " + dashboards.Datasource.UID + ")\n" +
 			"and DIR/provisioning/dashboards/siyu.yaml (a file provider reading DIR/dashboards).\n" +
-			"Grafana reads the ClickHouse password from $SIYU_GRAFANA_CLICKHOUSE_PASSWORD.",
+			"Grafana reads the ClickHouse password from $SIYU_GRAFANA_CLICKHOUSE_PASSWORD.\n\n" +
+			"apply creates or updates, through Grafana's HTTP API, the ClickHouse data source, the folder\n" +
+			"(uid " + folderUID + ") and every dashboard; unchanged objects are not written, so applying twice\n" +
+			"changes nothing. TOKEN is a service account token (Editor for dashboards, Admin for data sources);\n" +
+			"the data source password is read from $SIYU_GRAFANA_CLICKHOUSE_PASSWORD.",
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&dir, "dir", "", "directory to write into")
+			fs.StringVar(&dir, "dir", "", "directory to write into (export)")
+			fs.StringVar(&g.URL, "grafana-url", "", "Grafana base URL (apply)")
+			fs.StringVar(&g.Token, "token", "", "Grafana service account token (apply)")
+			fs.StringVar(&g.FolderTitle, "folder", "Siyu", "Grafana folder title for the dashboards (apply)")
 			fs.StringVar(&ch.Host, "grafana-clickhouse-host", "localhost", "ClickHouse host as Grafana reaches it")
 			fs.IntVar(&ch.Port, "grafana-clickhouse-port", 9000, "ClickHouse native port as Grafana reaches it")
 			fs.StringVar(&ch.Database, "grafana-clickhouse-database", defaultDatabase, "ClickHouse database Grafana reads")
-			fs.StringVar(&ch.Username, "grafana-clickhouse-username", "default", "ClickHouse user Grafana connects as")
+			fs.StringVar(&ch.Username, "grafana-clickhouse-username", "default", "ClickHouse user Grafana connects as (use a read-only one)")
 		},
 		run: func(ctx context.Context, args []string) error {
-			if len(args) != 1 || args[0] != "export" {
-				return fmt.Errorf("%w: want `siyu dashboards export --dir DIR`", errUsage)
-			}
-			if dir == "" {
-				return fmt.Errorf("%w: --dir is required", errUsage)
-			}
 			if err := ch.Validate(); err != nil {
 				return fmt.Errorf("%w: %v", errUsage, err)
 			}
-			written, err := dashboards.Export(dir, ch)
-			if err != nil {
-				return err
+			switch {
+			case len(args) == 1 && args[0] == "export":
+				return exportDashboards(dir, ch, stdout, stderr)
+			case len(args) == 1 && args[0] == "apply":
+				g.Password = os.Getenv("SIYU_GRAFANA_CLICKHOUSE_PASSWORD")
+				return applyDashboards(ctx, g, ch, stdout)
 			}
-			for _, p := range written {
-				fmt.Fprintln(stdout, p)
-			}
-			fmt.Fprintf(stderr, "exported %d dashboard(s) and provisioning to %s\n", len(dashboards.All()), dir)
-			return nil
+			return fmt.Errorf("%w: want `siyu dashboards export --dir DIR` or `siyu dashboards apply --grafana-url URL --token TOKEN`", errUsage)
 		},
 	}
+}
+
+func exportDashboards(dir string, ch dashboards.ClickHouse, stdout, stderr io.Writer) error {
+	if dir == "" {
+		return fmt.Errorf("%w: --dir is required", errUsage)
+	}
+	written, err := dashboards.Export(dir, ch)
+	if err != nil {
+		return err
+	}
+	for _, p := range written {
+		fmt.Fprintln(stdout, p)
+	}
+	fmt.Fprintf(stderr, "exported %d dashboard(s) and provisioning to %s\n", len(dashboards.All()), dir)
+	return nil
+}
+
+// applyDashboards prints one line per object: "created dashboard siyu-adoption".
+func applyDashboards(ctx context.Context, g dashboards.Grafana, ch dashboards.ClickHouse, stdout io.Writer) error {
+	if err := g.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	changes, err := dashboards.Apply(ctx, g, ch)
+	for _, c := range changes {
+		fmt.Fprintln(stdout, c)
+	}
+	return err
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,4 +38,26 @@ func TestDashboardsExport(t *testing.T) {
 	require.Equal(t, 2, run([]string{"dashboards", "export"}, &stdout, &stderr))
 	require.Contains(t, stderr.String(), "--dir is required")
 	require.Equal(t, 2, run([]string{"dashboards", "apply", "--dir", dir}, &stdout, &stderr))
+}
+
+// TestDashboardsApplyCLI checks the flags reach Grafana and a rejected token
+// is explained; dashboards/apply_test.go covers the API conversation.
+func TestDashboardsApplyCLI(t *testing.T) {
+	var auth string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = r.Header.Get("Authorization")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"message":"invalid API key"}`))
+	}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"dashboards", "apply", "--grafana-url", srv.URL, "--token", "expired"}, &stdout, &stderr)
+	require.Equal(t, 1, code, stderr.String())
+	require.Equal(t, "Bearer expired", auth)
+	require.Contains(t, stderr.String(), "the token is invalid or expired")
+
+	stderr.Reset()
+	require.Equal(t, 2, run([]string{"dashboards", "apply", "--grafana-url", srv.URL}, &stdout, &stderr))
+	require.Contains(t, stderr.String(), "grafana token is required")
 }

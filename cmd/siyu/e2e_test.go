@@ -35,7 +35,8 @@ func TestMain(m *testing.M) {
 			panic(err)
 		}
 		siyuBin = filepath.Join(dir, "siyu")
-		out, err := exec.Command("go", "build", "-o", siyuBin, ".").CombinedOutput()
+		args := append(append([]string{"build"}, raceBuild...), "-o", siyuBin, ".")
+		out, err := exec.Command("go", args...).CombinedOutput()
 		if err != nil {
 			panic(fmt.Sprintf("build siyu: %v\n%s", err, out))
 		}
