@@ -31,20 +31,29 @@ type postResult struct {
 	p50, p99 time.Duration
 }
 
+// adminKey creates an admin key for tenant with `siyu keys create` in the
+// end-to-end database, and returns that database's DSN and the key.
+func (h *harness) adminKey(ctx context.Context, tenant string) (dsn, key string, err error) {
+	conn, dsn, err := h.env.database(ctx, e2eDatabase)
+	if err != nil {
+		return "", "", err
+	}
+	conn.Close()
+	out, err := runChild(ctx, h.cfg.siyu, "keys", "create", "--clickhouse-dsn", dsn, "--tenant", tenant, "--role", "admin")
+	if err != nil {
+		return "", "", err
+	}
+	return dsn, strings.TrimSpace(out), nil
+}
+
 // measurePost starts `siyu serve`, creates an admin key with `siyu keys
 // create`, and posts prebuilt 1,000-event batches from concurrent
 // keep-alive clients for the figure's duration.
 func (h *harness) measurePost(ctx context.Context) error {
-	conn, dsn, err := h.env.database(ctx, e2eDatabase)
+	dsn, key, err := h.adminKey(ctx, postTenant)
 	if err != nil {
 		return err
 	}
-	conn.Close()
-	out, err := runChild(ctx, h.cfg.siyu, "keys", "create", "--clickhouse-dsn", dsn, "--tenant", postTenant, "--role", "admin")
-	if err != nil {
-		return err
-	}
-	key := strings.TrimSpace(out)
 	bodies, err := h.postBodies()
 	if err != nil {
 		return err

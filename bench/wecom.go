@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/siyu-dev/siyu/wecom"
@@ -30,16 +29,10 @@ const (
 // figure's duration. Each must be answered 200 "success": verified,
 // decrypted, mapped and produced to Kafka.
 func (h *harness) measureWeCom(ctx context.Context) error {
-	conn, dsn, err := h.env.database(ctx, e2eDatabase)
+	dsn, key, err := h.adminKey(ctx, wecomTenant)
 	if err != nil {
 		return err
 	}
-	conn.Close()
-	out, err := runChild(ctx, h.cfg.siyu, "keys", "create", "--clickhouse-dsn", dsn, "--tenant", wecomTenant, "--role", "admin")
-	if err != nil {
-		return err
-	}
-	key := strings.TrimSpace(out)
 	aesKey, err := newEncodingAESKey()
 	if err != nil {
 		return err
