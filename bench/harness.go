@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,33 +33,79 @@ func (h *harness) say(format string, args ...any) {
 	fmt.Fprintf(h.stderr, "[bench %6.1fs] %s\n", time.Since(h.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
-// measureAll runs every figure. The order matters: the end-to-end figure
-// consumes the stream that the produce figure writes, and each figure runs
-// alone so that none of them shares the two cores with another.
+// step is one measurement of the harness.
+type step struct {
+	name string
+	run  func(context.Context) error
+}
+
+// figureGroups are the sets of figures --figures picks from, in the order
+// they run. A group's steps record their own table rows (h.record) unless
+// they are the foundation's, whose rows the report lays out itself.
+func (h *harness) figureGroups() []figureGroup {
+	return []figureGroup{
+		{"foundation", []step{
+			{"raw columnar insert", h.measureRaw},
+			{"produce to Kafka", h.measureProduce},
+			{"end-to-end ingest", h.measureEndToEnd},
+			{"freshness", h.measureFreshness},
+			{"POST /v1/events", h.measurePost},
+			{"WeCom callbacks", h.measureWeCom},
+		}},
+	}
+}
+
+// checkFigures refuses --figures naming a group that does not exist.
+func (h *harness) checkFigures() error {
+	known := map[string]bool{}
+	var names []string
+	for _, g := range h.figureGroups() {
+		known[g.name] = true
+		names = append(names, g.name)
+	}
+	for g := range h.cfg.figures {
+		if !known[g] {
+			return fmt.Errorf("--figures: no group %q; the groups are %s", g, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+// figureGroup is a named list of steps.
+type figureGroup struct {
+	name  string
+	steps []step
+}
+
+// measureAll runs every figure of the chosen groups. The order matters: the
+// end-to-end figure consumes the stream that the produce figure writes, and
+// each figure runs alone so that none of them shares the two cores with
+// another.
 func (h *harness) measureAll(ctx context.Context) {
-	steps := []struct {
-		name string
-		run  func(context.Context) error
-	}{
-		{"raw columnar insert", h.measureRaw},
-		{"produce to Kafka", h.measureProduce},
-		{"end-to-end ingest", h.measureEndToEnd},
-		{"freshness", h.measureFreshness},
-		{"POST /v1/events", h.measurePost},
-		{"WeCom callbacks", h.measureWeCom},
-	}
 	h.checkIdle()
-	for _, s := range steps {
-		if ctx.Err() != nil {
-			return
+	for _, g := range h.figureGroups() {
+		if !h.cfg.wants(g.name) {
+			continue
 		}
-		h.say("── %s", s.name)
-		if err := s.run(ctx); err != nil {
-			h.say("%s failed: %v", s.name, err)
-			h.failed = append(h.failed, s.name)
-			h.res.errors = append(h.res.errors, fmt.Sprintf("%s: %v", s.name, err))
+		for _, s := range g.steps {
+			if ctx.Err() != nil {
+				return
+			}
+			h.say("── %s", s.name)
+			if err := s.run(ctx); err != nil {
+				h.say("%s failed: %v", s.name, err)
+				h.failed = append(h.failed, s.name)
+				h.res.errors = append(h.res.errors, fmt.Sprintf("%s: %v", s.name, err))
+			}
 		}
 	}
+}
+
+// record adds rows to the table, after the foundation's.
+func (h *harness) record(rows ...row) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.res.extra = append(h.res.extra, rows...)
 }
 
 // meter starts measuring the CPU of the harness, ClickHouse, the given

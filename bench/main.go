@@ -35,7 +35,8 @@ type config struct {
 	dir         string
 	out         string
 	quick       bool
-	freshRate   int // background events/s of the freshness figure
+	figures     map[string]bool // groups to measure; empty: all
+	freshRate   int             // background events/s of the freshness figure
 	freshFor    time.Duration
 	postFor     time.Duration
 	postClients int
@@ -58,6 +59,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.dir, "dir", ".cache/bench", "work dir: ClickHouse and Kafka data, logs")
 	fs.StringVar(&c.out, "out", "", "write the table here too (default <dir>/results.md)")
 	fs.BoolVar(&c.quick, "quick", false, "a smoke run: 200k events and short durations")
+	figures := fs.String("figures", "", "comma-separated groups of figures to measure (foundation, ...); default all")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -70,12 +72,21 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			c.events = 200_000
 		}
 	}
+	c.figures = map[string]bool{}
+	for _, g := range strings.Split(*figures, ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			c.figures[g] = true
+		}
+	}
 	if c.out == "" {
 		c.out = filepath.Join(c.dir, "results.md")
 	}
 	c.command = strings.TrimSpace("go run ./bench " + strings.Join(args, " "))
 	return c, c.resolve()
 }
+
+// wants reports whether the group of figures named g is to be measured.
+func (c config) wants(g string) bool { return len(c.figures) == 0 || c.figures[g] }
 
 // resolve checks the config and makes the binary's path absolute.
 func (c *config) resolve() error {
@@ -116,6 +127,9 @@ func main() {
 // interruption stops the run.
 func run(ctx context.Context, cfg config) error {
 	h := newHarness(cfg, os.Stderr)
+	if err := h.checkFigures(); err != nil {
+		return err
+	}
 	env, err := startEnv(ctx, cfg, h.say)
 	if err != nil {
 		return err
