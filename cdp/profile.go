@@ -12,40 +12,67 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/metrics"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
 // ErrNotFound means the tenant has no customer with that id.
 var ErrNotFound = errors.New("customer not found")
 
-// Profile is one customer as of every event Siyu has for them. Times are UTC;
-// a nil time means "never".
+// Profile is one customer as of every event Siyu has for them, over all of
+// their ids (docs/decisions.md, "Identity"): a merged profile is the profile
+// of the union of its ids' events. Times are UTC; a nil time means "never".
 type Profile struct {
-	Tenant       string     `json:"tenant"`
-	ContactID    string     `json:"contact_id"`
-	FirstEventAt *time.Time `json:"first_event_at"`
-	LastEventAt  *time.Time `json:"last_event_at"`
-	Name         string     `json:"name"`
-	UnionID      string     `json:"unionid"`
-	CorpName     string     `json:"corp_name"`
-	Relations    []Relation `json:"relations"`
-	Chat         Chat       `json:"chat"`
-	Tags         []TagOn    `json:"tags"`
-	Stage        string     `json:"stage"`
-	Followup     Followup   `json:"followup"`
+	Tenant string `json:"tenant"`
+	// ID is the canonical id of the customer, IDs every id they are known by
+	// (WeCom contact ids, unionids, phones), sorted. ContactID equals ID.
+	ID            string      `json:"id"`
+	IDs           []string    `json:"ids"`
+	ContactID     string      `json:"contact_id"`
+	FirstEventAt  *time.Time  `json:"first_event_at"`
+	LastEventAt   *time.Time  `json:"last_event_at"`
+	Name          string      `json:"name"`
+	UnionID       string      `json:"unionid"`
+	Phone         string      `json:"phone"`
+	Gender        int64       `json:"gender"`
+	CorpName      string      `json:"corp_name"`
+	Acquisition   Acquisition `json:"acquisition"`
+	Relations     []Relation  `json:"relations"`
+	LiveRelations int         `json:"live_relations"`
+	Lost          bool        `json:"lost"`
+	Chat          Chat        `json:"chat"`
+	Engagement    string      `json:"engagement"`
+	Tags          []TagOn     `json:"tags"`
+	Stage         string      `json:"stage"`
+	Followup      Followup    `json:"followup"`
 }
 
-// Relation is a live WeCom friend relation between the customer and a rep.
+// Acquisition is how the customer first came: their first contact.added.
+type Acquisition struct {
+	AddWay  int64      `json:"add_way"`
+	Channel string     `json:"channel"`
+	AddedBy string     `json:"added_by"`
+	AddedAt *time.Time `json:"added_at"`
+}
+
+// Relation is a live WeCom friend relation between one of the customer's
+// contact ids and a rep.
 type Relation struct {
+	ContactID    string     `json:"contact_id"`
 	StaffID      string     `json:"staff_id"`
 	Since        *time.Time `json:"since"`
 	FirstAddedAt *time.Time `json:"first_added_at"`
 }
 
-// Chat summarises the customer's one-to-one messages.
+// Chat summarises the customer's one-to-one messages. The 7- and 30-day
+// counts are over reporting days (metrics.Zone): today and the 6 (29) before.
 type Chat struct {
 	MessagesIn     uint64     `json:"messages_in"`
 	MessagesOut    uint64     `json:"messages_out"`
+	MessagesIn7d   uint64     `json:"messages_in_7d"`
+	MessagesOut7d  uint64     `json:"messages_out_7d"`
+	MessagesIn30d  uint64     `json:"messages_in_30d"`
+	MessagesOut30d uint64     `json:"messages_out_30d"`
 	LastInboundAt  *time.Time `json:"last_inbound_at"`
 	LastOutboundAt *time.Time `json:"last_outbound_at"`
 }
@@ -64,63 +91,132 @@ type TagOn struct {
 type Followup struct {
 	LastAt *time.Time `json:"last_at"`
 	NextAt *time.Time `json:"next_at"`
+	Count  uint64     `json:"count"`
+}
+
+// Engagement buckets, by the customer's last inbound message.
+const (
+	EngagedActive7d  = "active_7d"
+	EngagedActive30d = "active_30d"
+	EngagedActive90d = "active_90d"
+	EngagedDormant   = "dormant"
+	EngagedNever     = "never"
+)
+
+// EngagementOf buckets the time of a customer's last inbound message (0 =
+// never) by its age at now: within 7 days, 30, 90, older, or never.
+func EngagementOf(lastInNs int64, now time.Time) string {
+	if lastInNs == 0 {
+		return EngagedNever
+	}
+	age := now.Sub(time.Unix(0, lastInNs))
+	switch {
+	case age <= 7*24*time.Hour:
+		return EngagedActive7d
+	case age <= 30*24*time.Hour:
+		return EngagedActive30d
+	case age <= 90*24*time.Hour:
+		return EngagedActive90d
+	}
+	return EngagedDormant
 }
 
 // Profiles reads customer profiles from ClickHouse.
 type Profiles struct {
 	conn driver.Conn
+	now  func() time.Time
 }
 
-// NewProfiles returns a profile reader over conn.
-func NewProfiles(conn driver.Conn) *Profiles { return &Profiles{conn: conn} }
+// NewProfiles returns a profile reader over conn; windows and the engagement
+// bucket are relative to the wall clock.
+func NewProfiles(conn driver.Conn) *Profiles { return &Profiles{conn: conn, now: time.Now} }
+
+// WithClock returns a copy of p that reads "now" from now (tests, replays).
+func (p *Profiles) WithClock(now func() time.Time) *Profiles {
+	return &Profiles{conn: p.conn, now: now}
+}
 
 var (
-	qProfile   = siyusql.Query("profile_get")
-	qRelations = siyusql.Query("profile_relations")
-	qTags      = siyusql.Query("profile_tags")
+	qProfile     = siyusql.Query("profile_get")
+	qRelations   = siyusql.Query("profile_relations")
+	qTags        = siyusql.Query("profile_tags")
+	qAcquisition = siyusql.Query("profile_acquisition")
+	qFacts       = siyusql.Query("profile_facts")
+	qChatWindow  = siyusql.Query("profile_chat_window")
 )
 
-// Get returns the profile of contactID in tenant, or ErrNotFound.
-func (p *Profiles) Get(ctx context.Context, tenant, contactID string) (*Profile, error) {
-	args := []any{clickhouse.Named("tenant", tenant), clickhouse.Named("contact_id", contactID)}
-	pr := &Profile{Tenant: tenant, ContactID: contactID, Relations: []Relation{}, Tags: []TagOn{}}
-	var first, last, lastIn, lastOut, lastFU, nextFU int64
-	row := p.conn.QueryRow(ctx, qProfile, args...)
-	err := row.Scan(&first, &last, &pr.Name, &pr.UnionID, &pr.CorpName, &pr.Chat.MessagesIn,
-		&pr.Chat.MessagesOut, &lastIn, &lastOut, &pr.Stage, &lastFU, &nextFU)
-	if errors.Is(err, sqlNoRows) {
-		return nil, ErrNotFound
-	}
+// Get returns the profile of the customer known by id (any of their ids) in
+// tenant, or ErrNotFound.
+func (p *Profiles) Get(ctx context.Context, tenant, id string) (*Profile, error) {
+	person, err := p.Resolve(ctx, tenant, id)
 	if err != nil {
-		return nil, fmt.Errorf("read profile: %w", err)
-	}
-	pr.FirstEventAt, pr.LastEventAt = nsTime(first), nsTime(last)
-	pr.Chat.LastInboundAt, pr.Chat.LastOutboundAt = nsTime(lastIn), nsTime(lastOut)
-	pr.Followup = Followup{LastAt: nsTime(lastFU), NextAt: nsTime(nextFU)}
-	if err := p.readRelations(ctx, pr, args); err != nil {
 		return nil, err
 	}
-	if err := p.readTags(ctx, pr, args); err != nil {
+	now := p.now()
+	args := []any{clickhouse.Named("tenant", tenant), clickhouse.Named("ids", person.IDs)}
+	pr := &Profile{Tenant: tenant, ID: person.ID, IDs: person.IDs, ContactID: person.ID,
+		Relations: []Relation{}, Tags: []TagOn{}}
+	lastIn, err := p.readScalars(ctx, pr, args)
+	if err != nil {
+		return nil, err
+	}
+	pr.Engagement = EngagementOf(lastIn, now)
+	for _, read := range []func(context.Context, *Profile, []any) error{
+		p.readRelations, p.readTags, p.readAcquisition, p.readFacts,
+	} {
+		if err := read(ctx, pr, args); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.readChatWindow(ctx, pr, args, now); err != nil {
 		return nil, err
 	}
 	return pr, nil
 }
 
+// readScalars reads profile_state; it returns the last inbound time in ns.
+func (p *Profiles) readScalars(ctx context.Context, pr *Profile, args []any) (int64, error) {
+	var first, last, lastIn, lastOut, lastFU, nextFU int64
+	row := p.conn.QueryRow(ctx, qProfile, args...)
+	err := row.Scan(&first, &last, &pr.Name, &pr.UnionID, &pr.CorpName, &pr.Chat.MessagesIn,
+		&pr.Chat.MessagesOut, &lastIn, &lastOut, &pr.Stage, &lastFU, &nextFU)
+	if errors.Is(err, sqlNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read profile: %w", err)
+	}
+	pr.FirstEventAt, pr.LastEventAt = nsTime(first), nsTime(last)
+	pr.Chat.LastInboundAt, pr.Chat.LastOutboundAt = nsTime(lastIn), nsTime(lastOut)
+	pr.Followup.LastAt, pr.Followup.NextAt = nsTime(lastFU), nsTime(nextFU)
+	return lastIn, nil
+}
+
+// readRelations lists the live relations; live_relations counts the distinct
+// reps among them, and the customer is lost when they had relations and
+// none is live.
 func (p *Profiles) readRelations(ctx context.Context, pr *Profile, args []any) error {
 	rows, err := p.conn.Query(ctx, qRelations, args...)
 	if err != nil {
 		return fmt.Errorf("read relations: %w", err)
 	}
 	defer rows.Close()
+	staff, ever := map[string]bool{}, false
 	for rows.Next() {
 		var r Relation
+		var live uint8
 		var since, first int64
-		if err := rows.Scan(&r.StaffID, &since, &first); err != nil {
+		if err := rows.Scan(&r.ContactID, &r.StaffID, &live, &since, &first); err != nil {
 			return fmt.Errorf("read relations: %w", err)
 		}
-		r.Since, r.FirstAddedAt = nsTime(since), nsTime(first)
-		pr.Relations = append(pr.Relations, r)
+		ever = true
+		if live == 1 {
+			r.Since, r.FirstAddedAt = nsTime(since), nsTime(first)
+			pr.Relations = append(pr.Relations, r)
+			staff[r.StaffID] = true
+		}
 	}
+	pr.LiveRelations, pr.Lost = len(staff), ever && len(staff) == 0
 	return rows.Err()
 }
 
@@ -142,6 +238,41 @@ func (p *Profiles) readTags(ctx context.Context, pr *Profile, args []any) error 
 	return rows.Err()
 }
 
+func (p *Profiles) readAcquisition(ctx context.Context, pr *Profile, args []any) error {
+	a := &pr.Acquisition
+	var added int64
+	err := p.conn.QueryRow(ctx, qAcquisition, args...).Scan(&a.AddWay, &a.Channel, &a.AddedBy, &added)
+	if err != nil {
+		return fmt.Errorf("read acquisition: %w", err)
+	}
+	a.AddedAt = nsTime(added)
+	return nil
+}
+
+func (p *Profiles) readFacts(ctx context.Context, pr *Profile, args []any) error {
+	err := p.conn.QueryRow(ctx, qFacts, args...).Scan(&pr.Followup.Count, &pr.Gender, &pr.Phone)
+	if err != nil {
+		return fmt.Errorf("read profile facts: %w", err)
+	}
+	return nil
+}
+
+// readChatWindow sums the per-day message counts of the last 7 and 30
+// reporting days, today included, as of now.
+func (p *Profiles) readChatWindow(ctx context.Context, pr *Profile, args []any, now time.Time) error {
+	today := now.In(reportingZone)
+	day := func(back int) string { return today.AddDate(0, 0, -back).Format(time.DateOnly) }
+	args = append(args, clickhouse.Named("d7", day(6)), clickhouse.Named("d30", day(29)),
+		clickhouse.Named("today", day(0)))
+	c := &pr.Chat
+	err := p.conn.QueryRow(ctx, qChatWindow, args...).Scan(&c.MessagesIn7d, &c.MessagesOut7d,
+		&c.MessagesIn30d, &c.MessagesOut30d)
+	if err != nil {
+		return fmt.Errorf("read chat window: %w", err)
+	}
+	return nil
+}
+
 // HasRelation reports whether staffID has a live relation with the customer.
 func (pr *Profile) HasRelation(staffID string) bool {
 	for _, r := range pr.Relations {
@@ -159,3 +290,13 @@ func nsTime(ns int64) *time.Time {
 	t := time.Unix(0, ns).UTC()
 	return &t
 }
+
+// reportingZone is metrics.Zone: the day boundaries of contact_day_state
+// (sql/migrations/0015_contact_days.sql).
+var reportingZone = func() *time.Location {
+	z, err := time.LoadLocation(metrics.Zone)
+	if err != nil {
+		panic(fmt.Sprintf("cdp: load time zone %s: %v", metrics.Zone, err))
+	}
+	return z
+}()

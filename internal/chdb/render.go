@@ -10,8 +10,9 @@ import (
 // a query can run on chDB, which has no client-side binding: each @name
 // (name = letters, digits, underscores) becomes a ClickHouse literal. A
 // value that parses as an integer is emitted bare; any other value becomes a
-// single-quoted string with backslashes and quotes escaped. An @name with no
-// value in args is an error naming it.
+// single-quoted string with backslashes and quotes escaped; a value written
+// "[a,b]" becomes an array of such literals (how the client binds a []string).
+// An @name with no value in args is an error naming it.
 func Render(sql string, args map[string]string) (string, error) {
 	var b strings.Builder
 	for {
@@ -38,6 +39,14 @@ func writeArg(b *strings.Builder, name string, args map[string]string) error {
 	v, ok := args[name]
 	if !ok {
 		return fmt.Errorf("render query: no value for @%s", name)
+	}
+	if inner, ok := strings.CutPrefix(v, "["); ok && strings.HasSuffix(inner, "]") {
+		items := strings.Split(strings.TrimSuffix(inner, "]"), ",")
+		for i, it := range items {
+			items[i] = Literal(it)
+		}
+		b.WriteString("[" + strings.Join(items, ", ") + "]")
+		return nil
 	}
 	b.WriteString(Literal(v))
 	return nil

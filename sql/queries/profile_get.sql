@@ -1,5 +1,7 @@
--- The scalar facts of one customer profile.
--- args: tenant=demo contact_id=wm_c1
+-- The scalar facts of one customer: the states of all their ids (one id, or
+-- every id of a merged identity) merged as one, so that the answer is the
+-- profile of the union of their events.
+-- args: tenant=demo ids=[wm_c1,o_u1]
 SELECT
     minMerge(first_ns) AS first_ns,
     maxMerge(last_ns) AS last_ns,
@@ -14,5 +16,5 @@ SELECT
     maxIfMerge(last_followup_ns) AS last_followup_ns,
     argMaxIfMerge(next_followup_ns) AS next_followup_ns
 FROM profile_state
-WHERE tenant = @tenant AND contact_id = @contact_id
-GROUP BY tenant, contact_id
+WHERE tenant = @tenant AND contact_id IN (SELECT arrayJoin(@ids))
+GROUP BY tenant

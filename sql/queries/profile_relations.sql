@@ -1,16 +1,17 @@
--- The live friend relations of one customer, by staff id, folded from the
--- relation events (last writer wins on (time_ns, id, source)).
--- args: tenant=demo contact_id=wm_c1
-SELECT staff_id, since_ns, first_added_ns
+-- Every friend relation of one customer's ids, live or not, by contact id and
+-- staff id, folded from the relation events (last writer wins on
+-- (time_ns, id, source)).
+-- args: tenant=demo ids=[wm_c1,o_u1]
+SELECT contact_id, staff_id, is_live, since_ns, first_added_ns
 FROM (
     SELECT
+        contact_id,
         staff_id,
         argMax(live, (time_ns, id, source)) AS is_live,
         max(time_ns) AS since_ns,
         minIf(time_ns, type = 'contact.added') AS first_added_ns
     FROM relation_events
-    WHERE tenant = @tenant AND contact_id = @contact_id
-    GROUP BY staff_id
+    WHERE tenant = @tenant AND contact_id IN (SELECT arrayJoin(@ids))
+    GROUP BY contact_id, staff_id
 )
-WHERE is_live = 1
-ORDER BY staff_id
+ORDER BY staff_id, contact_id
