@@ -26,6 +26,8 @@ var rollups = []string{
 	`SELECT DISTINCT tenant, contact_id, staff_id, toString(time_ns), id, toString(live) FROM relation_events ORDER BY tenant, contact_id, staff_id, time_ns, id`,
 	`SELECT tenant, tag_id, argMaxMerge(name), argMaxMerge(tag_group), toString(argMaxMerge(deleted)) FROM tag_library_state GROUP BY tenant, tag_id ORDER BY tenant, tag_id`,
 	`SELECT tenant, contact_id, toString(argMinMerge(add_way)), argMinMerge(channel), argMinMerge(staff_id) FROM acquisition_state GROUP BY tenant, contact_id ORDER BY tenant, contact_id`,
+	`SELECT tenant, contact_id, toString(day), toString(uniqExactIfMerge(msgs_in)), toString(uniqExactIfMerge(msgs_out)), toString(uniqExactIfMerge(followups)), toString(argMaxIfMerge(gender)), argMaxIfMerge(phone) FROM contact_day_state GROUP BY tenant, contact_id, day ORDER BY tenant, contact_id, day`,
+	`SELECT DISTINCT tenant, node, peer, kind, toString(dir) FROM identity_links ORDER BY tenant, node, peer, kind, dir`,
 }
 
 // TestBackfillRollups: a database that stored events before the rollup

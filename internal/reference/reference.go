@@ -96,7 +96,10 @@ func Profiles(events []event.Event) []string {
 		foldRelations(relations, e)
 		foldTags(tags, e)
 	}
-	return dumpReference(profiles, relations, tags)
+	out := append(dumpReference(profiles, relations, tags), dayLines(events)...)
+	out = append(out, linkLines(events)...)
+	sort.Strings(out)
+	return out
 }
 
 func foldProfile(p *profile, e *event.Event) {
@@ -205,6 +208,11 @@ var dumpQueries = []string{
 	FROM relation_events GROUP BY tenant, contact_id, staff_id HAVING argMax(live, (time_ns, id, source)) = 1`,
 	`SELECT concat('T|', tenant, '|', contact_id, '|', tag_id, '|', toString(maxMerge(since_ns)))
 	FROM contact_tag_state GROUP BY tenant, contact_id, tag_id HAVING argMaxMerge(present) = 1`,
+	`SELECT concat('D|', tenant, '|', contact_id, '|', toString(day), '|', toString(uniqExactIfMerge(msgs_in)), '|',
+		toString(uniqExactIfMerge(msgs_out)), '|', toString(uniqExactIfMerge(followups)), '|',
+		toString(argMaxIfMerge(gender)), '|', argMaxIfMerge(phone))
+	FROM contact_day_state GROUP BY tenant, contact_id, day`,
+	`SELECT DISTINCT concat('L|', tenant, '|', node, '|', peer, '|', kind, '|', toString(dir)) FROM identity_links`,
 }
 
 // DumpDB reads the derived state of conn's database, sorted.

@@ -1,0 +1,103 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/siyu-dev/siyu/internal/testenv"
+)
+
+// TestCustomerByAnyID: events posted through the API that carry a unionid
+// or a phone stitch ids into one customer, whom GET /v1/customers/{id}
+// returns merged by any of their ids — within the tenant only, to reps only
+// when they hold one of the customer's contacts, and never merged on an
+// empty identifier.
+func TestCustomerByAnyID(t *testing.T) {
+	f := newFixture(t)
+	at := time.Now().Add(-30 * time.Minute)
+	ev := func(id, tenant, typ, source, subject string, data map[string]any) map[string]any {
+		return map[string]any{"specversion": "1.0", "id": id, "source": source, "type": typ,
+			"time": at.Format(time.RFC3339), "tenant": tenant, "subject": subject, "data": data}
+	}
+	f.postOK(t, "acme-admin",
+		ev("m1", "acme", "contact.added", "wecom/test", "c3", map[string]any{"staff_id": "s1", "unionid": "o_3", "state": "fair"}),
+		ev("m2", "acme", "contact.added", "wecom/test", "c4", map[string]any{"staff_id": "s2", "unionid": "o_3", "gender": 2}),
+		ev("m3", "acme", "contact.updated", "miniprogram/shop", "o_3", map[string]any{"staff_id": "s1", "phone": "13800000003"}),
+		ev("m4", "acme", "chat.message", "wecom/test", "c4", map[string]any{"staff_id": "s2", "direction": "in"}),
+		ev("m5", "acme", "contact.added", "wecom/test", "c5", map[string]any{"staff_id": "s2", "unionid": "o_5"}),
+		ev("m6", "acme", "contact.added", "wecom/test", "c6", map[string]any{"staff_id": "s2", "unionid": ""}),
+		ev("m7", "acme", "contact.added", "wecom/test", "c7", map[string]any{"staff_id": "s2", "unionid": ""}))
+	f.postOK(t, "globex-admin",
+		ev("m8", "globex", "contact.added", "wecom/test", "g3", map[string]any{"staff_id": "g1", "unionid": "o_3"}))
+	merged := []string{"13800000003", "c3", "c4", "o_3"}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		pr, err := f.profiles.Get(f.ctx, "acme", "13800000003")
+		if err != nil || len(pr.IDs) != 4 || pr.Chat.MessagesIn != 1 {
+			return fmt.Errorf("not merged yet: %+v, %v", pr, err)
+		}
+		_, err = f.profiles.Get(f.ctx, "globex", "g3")
+		return err
+	})
+
+	type customer struct {
+		ID            string   `json:"id"`
+		IDs           []string `json:"ids"`
+		Gender        int64    `json:"gender"`
+		Phone         string   `json:"phone"`
+		LiveRelations int      `json:"live_relations"`
+		Engagement    string   `json:"engagement"`
+		Acquisition   struct {
+			Channel string `json:"channel"`
+		} `json:"acquisition"`
+		Chat struct {
+			In7d uint64 `json:"messages_in_7d"`
+		} `json:"chat"`
+	}
+	tests := []struct {
+		name, key, id string
+		wantStatus    int
+		wantID        string
+		wantIDs       []string
+	}{
+		{name: "by contact id", key: "acme-admin", id: "c3", wantStatus: 200, wantID: "c3", wantIDs: merged},
+		{name: "by the other contact id", key: "acme-marketer", id: "c4", wantStatus: 200, wantID: "c3", wantIDs: merged},
+		{name: "by unionid", key: "acme-manager", id: "o_3", wantStatus: 200, wantID: "c3", wantIDs: merged},
+		{name: "by phone", key: "acme-admin", id: "13800000003", wantStatus: 200, wantID: "c3", wantIDs: merged},
+		{name: "rep s1 holds c3", key: "acme-rep-s1", id: "o_3", wantStatus: 200, wantID: "c3", wantIDs: merged},
+		{name: "rep s2 holds c4", key: "acme-rep-s2", id: "13800000003", wantStatus: 200, wantID: "c3", wantIDs: merged},
+		{name: "rep s1 does not hold c5", key: "acme-rep-s1", id: "o_5", wantStatus: 404},
+		{name: "rep s2 holds c5, asked by unionid", key: "acme-rep-s2", id: "o_5", wantStatus: 200, wantID: "c5", wantIDs: []string{"c5", "o_5"}},
+		{name: "an empty unionid merges nothing", key: "acme-admin", id: "c6", wantStatus: 200, wantID: "c6", wantIDs: []string{"c6"}},
+		{name: "globex's o_3 is globex's customer", key: "globex-admin", id: "o_3", wantStatus: 200, wantID: "g3", wantIDs: []string{"g3", "o_3"}},
+		{name: "globex cannot read acme's phone", key: "globex-admin", id: "13800000003", wantStatus: 404},
+		{name: "an unknown id", key: "acme-admin", id: "nobody", wantStatus: 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := f.do(t, http.MethodGet, "/v1/customers/"+url.PathEscape(tt.id), tt.key, nil)
+			require.Equal(t, tt.wantStatus, status, "%s", body)
+			if status != http.StatusOK {
+				require.Equal(t, "not_found", decodeError(t, body).Code)
+				return
+			}
+			var c customer
+			require.NoError(t, json.Unmarshal(body, &c))
+			require.Equal(t, tt.wantID, c.ID)
+			require.Equal(t, tt.wantIDs, c.IDs)
+			if tt.wantID == "c3" {
+				require.Equal(t, int64(2), c.Gender)
+				require.Equal(t, "13800000003", c.Phone)
+				require.Equal(t, 2, c.LiveRelations)
+				require.Equal(t, "active_7d", c.Engagement)
+				require.Equal(t, "fair", c.Acquisition.Channel)
+				require.Equal(t, uint64(1), c.Chat.In7d)
+			}
+		})
+	}
+}
