@@ -52,6 +52,7 @@ func (h *harness) figureGroups() []figureGroup {
 			{"POST /v1/events", h.measurePost},
 			{"WeCom callbacks", h.measureWeCom},
 		}},
+		{"profiles", []step{{"profile reads by any id", h.measureProfiles}}},
 	}
 }
 
