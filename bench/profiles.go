@@ -90,11 +90,19 @@ func sampleIDs(ctx context.Context, conn driver.Conn) ([]string, error) {
 		"SELECT contact_id FROM profile_state LIMIT 3000",
 		"SELECT node FROM identity_links WHERE dir = 0 LIMIT 3000",
 	} {
-		var part []string
-		if err := conn.Select(ctx, &part, q); err != nil {
+		rows, err := conn.Query(ctx, q)
+		if err != nil {
 			return nil, fmt.Errorf("sample ids: %w", err)
 		}
-		ids = append(ids, part...)
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sample ids: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
 	}
 	if len(ids) == 0 {
 		return nil, fmt.Errorf("sample ids: the tenant has no customers")
