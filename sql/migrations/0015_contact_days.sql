@@ -9,6 +9,8 @@
 -- are a function of the event set; an event lies in exactly one day, so
 -- merging the states of several days (or several contacts) counts each
 -- message once. Masks: phone = 1<<10, gender = 1<<23 (event.Field).
+-- A profile reads a handful of rows: granules of 1,024 rows (not 8,192)
+-- make ClickHouse deserialize 8x fewer aggregate states to find them.
 CREATE TABLE IF NOT EXISTS contact_day_state (
     tenant String,
     contact_id String,
@@ -20,7 +22,8 @@ CREATE TABLE IF NOT EXISTS contact_day_state (
     phone AggregateFunction(argMaxIf, String, Tuple(Int64, String, String), UInt8)
 ) ENGINE = AggregatingMergeTree()
 PARTITION BY toYYYYMM(day)
-ORDER BY (tenant, contact_id, day);
+ORDER BY (tenant, contact_id, day)
+SETTINGS index_granularity = 1024;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS contact_day_state_mv TO contact_day_state AS
 SELECT
