@@ -38,11 +38,19 @@ func TestCustomerByAnyID(t *testing.T) {
 	merged := []string{"13800000003", "c3", "c4", "o_3"}
 	testenv.Eventually(t, 20*time.Second, func() error {
 		pr, err := f.profiles.Get(f.ctx, "acme", "13800000003")
-		if err != nil || len(pr.IDs) != 4 || pr.Chat.MessagesIn != 1 {
+		if err != nil || len(pr.IDs) != 4 || pr.Chat.MessagesIn != 1 || pr.Gender != 2 || pr.LiveRelations != 2 ||
+			pr.Acquisition.Channel != "fair" {
 			return fmt.Errorf("not merged yet: %+v, %v", pr, err)
 		}
-		_, err = f.profiles.Get(f.ctx, "globex", "g3")
-		return err
+		for tenant, id := range map[string]string{"globex": "g3", "acme": "c5"} {
+			if _, err := f.profiles.Get(f.ctx, tenant, id); err != nil {
+				return err
+			}
+		}
+		if pr, err := f.profiles.Get(f.ctx, "acme", "c6"); err != nil || !pr.HasRelation("s2") {
+			return fmt.Errorf("c6 not folded yet: %v", err)
+		}
+		return nil
 	})
 
 	type customer struct {
