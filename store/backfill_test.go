@@ -28,6 +28,7 @@ var rollups = []string{
 	`SELECT tenant, contact_id, toString(argMinMerge(add_way)), argMinMerge(channel), argMinMerge(staff_id) FROM acquisition_state GROUP BY tenant, contact_id ORDER BY tenant, contact_id`,
 	`SELECT tenant, contact_id, toString(day), toString(uniqExactIfMerge(msgs_in)), toString(uniqExactIfMerge(msgs_out)), toString(uniqExactIfMerge(followups)), toString(argMaxIfMerge(gender)), argMaxIfMerge(phone) FROM contact_day_state GROUP BY tenant, contact_id, day ORDER BY tenant, contact_id, day`,
 	`SELECT DISTINCT tenant, node, peer, kind, toString(dir) FROM identity_links ORDER BY tenant, node, peer, kind, dir`,
+	`SELECT tenant, contact_id, toString(minMerge(first_ns)), toString(maxMerge(last_ns)), argMaxIfMerge(name), argMaxIfMerge(unionid), toString(uniqExactIfMerge(msgs_in)), toString(uniqExactIfMerge(msgs_out)), argMaxIfMerge(stage), toString(argMaxIfMerge(next_followup_ns)) FROM profile_state GROUP BY tenant, contact_id ORDER BY tenant, contact_id`,
 }
 
 // TestBackfillRollups: a database that stored events before the rollup
