@@ -194,31 +194,55 @@ func (p *Profiles) readScalars(ctx context.Context, pr *Profile, args []any) (in
 }
 
 // readRelations lists the live relations; live_relations counts the distinct
-// reps among them, and the customer is lost when they had relations and
-// none is live.
+// reps among them. The customer is lost when no relation is live and the
+// last one to end was ended by the customer deleting the rep.
 func (p *Profiles) readRelations(ctx context.Context, pr *Profile, args []any) error {
 	rows, err := p.conn.Query(ctx, qRelations, args...)
 	if err != nil {
 		return fmt.Errorf("read relations: %w", err)
 	}
 	defer rows.Close()
-	staff, ever := map[string]bool{}, false
+	staff := map[string]bool{}
+	var lastEnd relationEnd
 	for rows.Next() {
 		var r Relation
 		var live uint8
 		var since, first int64
-		if err := rows.Scan(&r.ContactID, &r.StaffID, &live, &since, &first); err != nil {
+		var end relationEnd
+		if err := rows.Scan(&r.ContactID, &r.StaffID, &live, &since, &first, &end.id, &end.source, &end.by); err != nil {
 			return fmt.Errorf("read relations: %w", err)
 		}
-		ever = true
 		if live == 1 {
 			r.Since, r.FirstAddedAt = nsTime(since), nsTime(first)
 			pr.Relations = append(pr.Relations, r)
 			staff[r.StaffID] = true
+			continue
+		}
+		if end.ns = since; lastEnd.before(end) {
+			lastEnd = end
 		}
 	}
-	pr.LiveRelations, pr.Lost = len(staff), ever && len(staff) == 0
+	pr.LiveRelations = len(staff)
+	pr.Lost = len(staff) == 0 && lastEnd.by == "customer"
 	return rows.Err()
+}
+
+// relationEnd is the event that ended a relation, ordered as last-writer-wins
+// orders events: time, then id, then source.
+type relationEnd struct {
+	ns         int64
+	id, source string
+	by         string
+}
+
+func (a relationEnd) before(b relationEnd) bool {
+	if a.ns != b.ns {
+		return a.ns < b.ns
+	}
+	if a.id != b.id {
+		return a.id < b.id
+	}
+	return a.source < b.source
 }
 
 func (p *Profiles) readTags(ctx context.Context, pr *Profile, args []any) error {

@@ -64,6 +64,11 @@ func TestProfilesMergedExact(t *testing.T) {
 	}
 	require.Greater(t, checked, 300)
 	require.Greater(t, merged, 5, "the hand-made merges must be exercised")
+	for id, want := range map[string]bool{"x_lost": true, "x_dropped": false, "x_moved": true, "x_a": false} {
+		pr, err := profiles.Get(ctx, "t0001", id)
+		require.NoError(t, err)
+		require.Equal(t, want, pr.Lost, id)
+	}
 	t.Logf("%d profile reads equal the reference, %d of them of persons with 3+ ids", checked, merged)
 }
 
@@ -194,6 +199,22 @@ func identityEvents(t *testing.T, now time.Time) []event.Event {
 			d.Set(event.FBy, "customer")
 		})
 	}
+	// Not lost: the rep deleted the customer; lost: a transfer, then the
+	// customer deleted the new rep.
+	added("x_dropped", "s0003", "", now.Add(-60*day))
+	mk(event.ContactRemoved, wecom, "x_dropped", now.Add(-9*day), func(d *event.Data) {
+		d.Set(event.FStaffID, "s0003")
+		d.Set(event.FBy, "staff")
+	})
+	added("x_moved", "s0003", "", now.Add(-60*day))
+	mk(event.ContactTransferred, wecom, "x_moved", now.Add(-20*day), func(d *event.Data) {
+		d.Set(event.FFromStaffID, "s0003")
+		d.Set(event.FToStaffID, "s0004")
+	})
+	mk(event.ContactRemoved, wecom, "x_moved", now.Add(-9*day), func(d *event.Data) {
+		d.Set(event.FStaffID, "s0004")
+		d.Set(event.FBy, "customer")
+	})
 	// A hub: one phone on 25 contacts merges none of them.
 	for i := range 25 {
 		c := fmt.Sprintf("x_hub%02d", i)

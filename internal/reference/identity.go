@@ -170,19 +170,22 @@ func Customer(events []event.Event, tenant string, ids []string, now time.Time, 
 		b.WriteString("acq=0/\"\"/\"\"/0\n")
 	}
 	var relLines []string
-	staff, ever := map[string]bool{}, false
+	staff := map[string]bool{}
+	var lastEnd *relation // the relation that ended last, by its ending event
 	for k, r := range rels {
-		ever = true
 		if r.live.v {
 			staff[k[2]] = true
 			relLines = append(relLines, fmt.Sprintf("rel=%s/%s/%d/%d", k[1], k[2], r.since, r.firstAdded))
+		} else if lastEnd == nil || lastEnd.live.at.less(r.live.at) {
+			lastEnd = r
 		}
 	}
+	lost := len(staff) == 0 && lastEnd != nil && lastEnd.endedBy.v == "customer"
 	sort.Strings(relLines)
 	for _, l := range relLines {
 		b.WriteString(l + "\n")
 	}
-	fmt.Fprintf(&b, "live=%d lost=%t\n", len(staff), ever && len(staff) == 0)
+	fmt.Fprintf(&b, "live=%d lost=%t\n", len(staff), lost)
 	fmt.Fprintf(&b, "chat=%d/%d 7d=%d/%d 30d=%d/%d last=%d/%d engagement=%s\n", len(p.in), len(p.out),
 		len(win["7in"]), len(win["7out"]), len(win["30in"]), len(win["30out"]), p.lastIn, p.lastOut,
 		engagement(p.lastIn, now))

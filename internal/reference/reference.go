@@ -60,6 +60,7 @@ type profile struct {
 
 type relation struct {
 	live       lww[bool]
+	endedBy    lww[string] // removed_by of the latest event: "customer", "staff" or ""
 	since      int64
 	firstAdded int64
 }
@@ -142,6 +143,7 @@ func foldRelations(rels map[[3]string]*relation, e *event.Event) {
 			rels[rk] = r
 		}
 		r.live.put(keyOf(e), live)
+		r.endedBy.put(keyOf(e), removedBy(e))
 		r.since = max(r.since, e.TimeNs())
 		if added && (r.firstAdded == 0 || e.TimeNs() < r.firstAdded) {
 			r.firstAdded = e.TimeNs()
@@ -158,6 +160,14 @@ func foldRelations(rels map[[3]string]*relation, e *event.Event) {
 			touch(e.Data.FromStaffID, false, false)
 		}
 	}
+}
+
+// removedBy is the `by` of a contact.removed, "" for any other event.
+func removedBy(e *event.Event) string {
+	if e.Type == event.ContactRemoved {
+		return e.Data.By
+	}
+	return ""
 }
 
 func foldTags(tags map[[3]string]*tagState, e *event.Event) {
