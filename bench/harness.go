@@ -52,6 +52,10 @@ func (h *harness) figureGroups() []figureGroup {
 			{"POST /v1/events", h.measurePost},
 			{"WeCom callbacks", h.measureWeCom},
 		}},
+		{"followup", []step{
+			{"pool claims", h.measurePoolClaims},
+			{"board first page", h.measureBoard},
+		}},
 	}
 }
 
