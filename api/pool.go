@@ -300,6 +300,13 @@ func nonNilRefusals(r []followup.Refusal) []followup.Refusal {
 	return r
 }
 
+// isAssignee reports whether staff is the customer's assignee (a rep may
+// follow up on customers they claimed without being their WeCom friend).
+func (s *Server) isAssignee(c *fiber.Ctx, tenant, contact, staff string) (bool, error) {
+	a, err := s.Followup.Assignee(c.UserContext(), tenant, contact)
+	return a != "" && a == staff, err
+}
+
 // poolError maps the pool's errors to statuses.
 func poolError(err error) (*Error, bool) {
 	switch {

@@ -197,6 +197,11 @@ func TestPool(t *testing.T) {
 		require.Equal(t, []string{"p1:not_in_pool"}, refusedRules(r.Refused))
 		f.waitAssignees(t, "acme", map[string]string{"p1": "s1", "p2": "s1", "p3": "s2", "p4": "s2", "c1": "s1", "c2": "s2"})
 		require.Empty(t, f.poolIDs(t, "acme-admin"))
+		// A claimed customer is the rep's to follow up, friend or not.
+		status, body := f.do(t, http.MethodPost, "/v1/customers/p4/followups", "acme-rep-s2", mustJSON(t, map[string]any{"channel": "call"}))
+		require.Equal(t, http.StatusCreated, status, "%s", body)
+		status, body = f.do(t, http.MethodPost, "/v1/customers/p4/followups", "acme-rep-s1", mustJSON(t, map[string]any{"channel": "call"}))
+		require.Equal(t, http.StatusNotFound, status, "%s", body)
 		// The board follows the assignee, not the friend relation.
 		f.waitBoardEntry(t, "acme-rep-s1", "", "p2", func(followup.BoardEntry) error { return nil })
 		ids := []string{}
