@@ -266,7 +266,7 @@ func (d *Decoder) decodeData(obj *fastjson.Object) error {
 	if firstErr != nil {
 		return firstErr
 	}
-	for f, allowed := range types[ev.Type].enums {
+	for f, allowed := range mask.enums {
 		if s := *fields[f].str(&ev.Data); ev.Data.Present.Has(f) && !oneOf(s, allowed) {
 			return invalid(dataPaths[f], "must be one of %s, got %q", strings.Join(allowed, ", "), s)
 		}

@@ -223,12 +223,15 @@ func Additions() []Type {
 func PoolTypes() []Type { return []Type{AssigneeChanged, PoolRulesSet} }
 
 // fieldMasks precomputes, per type, the bit sets of required and allowed fields.
-type fieldMask struct{ required, allowed Presence }
+type fieldMask struct {
+	required, allowed Presence
+	enums             map[Field][]string
+}
 
 var masks = func() map[Type]fieldMask {
 	m := make(map[Type]fieldMask, len(types))
 	for t, s := range types {
-		var fm fieldMask
+		fm := fieldMask{enums: s.enums}
 		for _, f := range s.required {
 			fm.required |= 1 << f
 		}
