@@ -166,9 +166,15 @@ func (p *Pool) deciderOf(tenant string) *decider {
 func (p *Pool) run(d *decider) {
 	for {
 		var first *request
+		idle := time.NewTimer(p.cfg.ReloadEvery)
 		select {
 		case first = <-d.reqs:
+			idle.Stop()
+		case <-idle.C:
+			d.book = nil // an idle tenant's customers need not stay in memory
+			continue
 		case <-p.ctx.Done():
+			idle.Stop()
 			return
 		}
 		batch := []*request{first}

@@ -128,21 +128,6 @@ func (p *Pool) Rules(ctx context.Context, tenant string) (Rules, error) {
 	return r, err
 }
 
-// Held returns how many customers each staff member holds ("" = the
-// pool), as the decider sees it.
-func (p *Pool) Held(ctx context.Context, tenant string) (map[string]int, error) {
-	out := map[string]int{}
-	_, err := p.do(ctx, tenant, false, func(d *decision) error {
-		for s, n := range d.b.held {
-			if n > 0 {
-				out[s] = n
-			}
-		}
-		return nil
-	})
-	return out, err
-}
-
 // Sweep recycles idle customers and hands over the customers of departed
 // staff (staff.departed from WeCom or any producer) in every tenant with
 // pool rules or departures, each decided on state read afresh. Deciding

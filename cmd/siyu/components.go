@@ -49,7 +49,7 @@ func openKafka(ctx context.Context, brokers []string, topics kafka.Topics) (*kgo
 
 // poolSweepEvery is how often `siyu serve` recycles idle customers to the
 // pool and hands over departed reps' customers.
-const poolSweepEvery = time.Minute
+const poolSweepEvery = 5 * time.Minute
 
 // serveAPI runs the API on addr until ctx ends.
 func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafka.Topics, addr string,
