@@ -67,19 +67,23 @@ type Pool struct {
 	ctx      context.Context
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
+	closed   chan struct{} // closed once every decider has stopped
 }
 
 // NewPool returns a pool over conn that writes with publish. Close stops
 // its deciders.
 func NewPool(conn queryer, publish Publish, cfg PoolConfig, log *slog.Logger) *Pool {
 	ctx, stop := context.WithCancel(context.Background())
-	return &Pool{conn: conn, publish: publish, cfg: cfg, log: log, deciders: map[string]*decider{}, ctx: ctx, stop: stop}
+	return &Pool{conn: conn, publish: publish, cfg: cfg, log: log, deciders: map[string]*decider{}, ctx: ctx, stop: stop,
+		closed: make(chan struct{})}
 }
 
-// Close stops the deciders; requests in flight are answered first.
+// Close stops the deciders: the batch being decided is finished, requests
+// still queued are answered ErrUnavailable. Call it once.
 func (p *Pool) Close() {
 	p.stop()
 	p.wg.Wait()
+	close(p.closed)
 }
 
 // KafkaPublisher publishes events to topic with cl, each checked with the
@@ -140,8 +144,14 @@ func (p *Pool) do(ctx context.Context, tenant string, reload bool, decide func(*
 	case <-p.ctx.Done():
 		return Outcome{}, ErrUnavailable
 	}
-	rep := <-r.done // always answered, even on shutdown
-	return rep.out, rep.err
+	select {
+	case rep := <-r.done:
+		return rep.out, rep.err
+	case <-ctx.Done():
+		return Outcome{}, ctx.Err() // it may still be decided: the outcome stands
+	case <-p.closed:
+		return Outcome{}, ErrUnavailable
+	}
 }
 
 func (p *Pool) deciderOf(tenant string) *decider {

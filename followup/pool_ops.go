@@ -138,25 +138,32 @@ func (p *Pool) Sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for _, tenant := range tenants {
-		deps, err := p.departures(ctx, tenant)
-		if err != nil {
-			return err
-		}
-		_, err = p.do(ctx, tenant, true, func(d *decision) error {
-			for _, dep := range deps {
-				d.depart(dep.staff, dep.successor, func(contact string) string {
-					return stableID("depart", tenant, dep.eventID, contact)
-				})
-			}
-			d.recycle()
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("sweep %s: %w", tenant, err)
+		if err := p.sweepTenant(ctx, tenant); err != nil {
+			errs = append(errs, fmt.Errorf("sweep %s: %w", tenant, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// sweepTenant hands over departed reps' customers and recycles idle ones
+// in one tenant.
+func (p *Pool) sweepTenant(ctx context.Context, tenant string) error {
+	deps, err := p.departures(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	_, err = p.do(ctx, tenant, true, func(d *decision) error {
+		for _, dep := range deps {
+			d.depart(dep.staff, dep.successor, func(contact string) string {
+				return stableID("depart", tenant, dep.eventID, contact)
+			})
+		}
+		d.recycle()
+		return nil
+	})
+	return err
 }
 
 // RunSweeper sweeps every interval until ctx ends, logging failures.
