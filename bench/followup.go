@@ -398,17 +398,19 @@ func poolSeed(ids []string) func(yield func(event.Event) bool) {
 	}
 }
 
-// boardSeed adds the board tenant's customers: the first s.hold by the big
-// rep, the others spread over the other reps; each has a follow-up with a
+// boardSeed adds the board tenant's customers: every (customers/hold)th by
+// the big rep (so its customers are spread over the whole key range, the
+// worst case for the primary-key lookups), the others over the other reps; each has a follow-up with a
 // next time spread over 30 days, so that the board sorts for real.
 func boardSeed(s *followupSizes) func(yield func(event.Event) bool) {
 	at := time.Now().Add(-48 * time.Hour).UTC()
 	return func(yield func(event.Event) bool) {
+		step := max(1, s.customers/max(1, s.hold))
 		for i := range s.customers {
 			id := fmt.Sprintf("c%07d", i)
-			staff := bigRep
-			if i >= s.hold {
-				staff = fmt.Sprintf("r%03d", i%max(1, s.reps-1))
+			staff := fmt.Sprintf("r%03d", i%max(1, s.reps-1))
+			if i%step == 0 && i/step < s.hold {
+				staff = bigRep // spread over the tenant, as customers come
 			}
 			add := event.Event{ID: "add-" + id, Source: "bench", Type: event.ContactAdded, Tenant: boardBenchTen, Subject: id, Time: at}
 			add.Data.Set(event.FStaffID, staff)
