@@ -105,7 +105,9 @@ func newFixture(t *testing.T) *fixture {
 		Metering: metering.NewService(conn, nil),
 		Segments: cdp.NewSegments(conn),
 		Followup: followup.NewReader(conn),
+		Pool:     followup.NewPool(conn, followup.KafkaPublisher(prod, cfg.Topics.Events), followup.DefaultPoolConfig(), testenv.Logger()),
 	}
+	t.Cleanup(f.deps.Pool.Close)
 	f.srv = api.New(f.deps)
 	f.seed(t)
 	return f

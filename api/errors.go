@@ -65,6 +65,9 @@ func toError(err error) *Error {
 	if te, ok := tagError(err); ok {
 		return te
 	}
+	if pe, ok := poolError(err); ok {
+		return pe
+	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"slices"
@@ -137,8 +138,8 @@ func (s *Server) followupEvent(c *fiber.Ctx, typ event.Type, bodyStaff string) (
 }
 
 // followupCustomer checks the caller's role and returns the tenant and the
-// customer, which must exist; a rep must hold a live relation with it (404
-// otherwise, as for GET /v1/customers/{id}).
+// customer, which must exist; a rep must hold a live relation with it or be
+// its assignee (404 otherwise, as for GET /v1/customers/{id}).
 func (s *Server) followupCustomer(c *fiber.Ctx) (string, string, error) {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
@@ -153,7 +154,9 @@ func (s *Server) followupCustomer(c *fiber.Ctx) (string, string, error) {
 		return "", "", err
 	}
 	if p := principal(c); p.Role == auth.RoleRep && !pr.HasRelation(p.StaffID) {
-		return "", "", cdp.ErrNotFound
+		if ok, err := s.isAssignee(c, tenant, contact, p.StaffID); err != nil || !ok {
+			return "", "", cmp.Or(err, cdp.ErrNotFound)
+		}
 	}
 	return tenant, contact, nil
 }

@@ -58,6 +58,9 @@ type Deps struct {
 	Segments *cdp.Segments
 	// Followup reads timelines and follow-up boards; without it the follow-up routes answer 404.
 	Followup *followup.Reader
+	// Pool decides claims, assignments, transfers and hand-overs; without
+	// it the pool routes answer 404.
+	Pool *followup.Pool
 }
 
 // Server is the API.
@@ -122,6 +125,7 @@ func (s *Server) routes() {
 	s.meterRoutes(v1)
 	s.segmentRoutes(v1)
 	s.followupRoutes(v1)
+	s.poolRoutes(v1)
 	s.app.Use(func(c *fiber.Ctx) error {
 		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
 	})

@@ -53,6 +53,10 @@ func (h *harness) figureGroups() []figureGroup {
 			{"WeCom callbacks", h.measureWeCom},
 		}},
 		{"profiles", []step{{"profile reads by any id", h.measureProfiles}}},
+		{"followup", []step{
+			{"pool claims", h.measurePoolClaims},
+			{"board first page", h.measureBoard},
+		}},
 	}
 }
 

@@ -47,6 +47,7 @@ type config struct {
 	wecomClients   int
 	wecomCallbacks int
 	command        string // how the harness was invoked, for the report
+	fu             *followupSizes
 }
 
 // parseFlags reads args into a config; --quick shrinks what the user did not set.
@@ -59,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.dir, "dir", ".cache/bench", "work dir: ClickHouse and Kafka data, logs")
 	fs.StringVar(&c.out, "out", "", "write the table here too (default <dir>/results.md)")
 	fs.BoolVar(&c.quick, "quick", false, "a smoke run: 200k events and short durations")
+	c.fu = bindFollowupFlags(fs)
 	figures := fs.String("figures", "", "comma-separated groups of figures to measure (foundation, ...); default all")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -71,6 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		if !set["events"] {
 			c.events = 200_000
 		}
+		c.fu.quick(set)
 	}
 	c.figures = map[string]bool{}
 	for _, g := range strings.Split(*figures, ",") {

@@ -266,6 +266,11 @@ func (d *Decoder) decodeData(obj *fastjson.Object) error {
 	if firstErr != nil {
 		return firstErr
 	}
+	for f, allowed := range mask.enums {
+		if s := *fields[f].str(&ev.Data); ev.Data.Present.Has(f) && !oneOf(s, allowed) {
+			return invalid(dataPaths[f], "must be one of %s, got %q", strings.Join(allowed, ", "), s)
+		}
+	}
 	if lack := mask.required &^ ev.Data.Present; lack != 0 {
 		for f := Field(0); f < numFields; f++ {
 			if lack.Has(f) {

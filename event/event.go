@@ -59,6 +59,23 @@ const (
 	WeComUnmapped Type = "wecom.unmapped"
 )
 
+// Additions for the assignee model and the customer pool (followup/; see
+// docs/decisions.md, "Customer pool").
+const (
+	// AssigneeChanged: the customer's assignee (the one rep responsible
+	// for following up) changed. Subject: contact id; data: reason* (add,
+	// claim, assign, release, recycle, transfer, depart), from_staff_id
+	// (the assignee before; absent: the pool), to_staff_id (after; absent:
+	// the pool), note (why, for release).
+	AssigneeChanged Type = "assignee.changed"
+	// PoolRulesSet: the tenant's customer pool rules, each whole (absent or
+	// 0 = no limit). Subject: tenant; data: contact_cap (most customers a
+	// rep may hold), max_claims_per_day, recycle_days (days without a
+	// follow-up before a customer returns to the pool), cooldown_days
+	// (before a rep may claim again a customer they released).
+	PoolRulesSet Type = "pool.rules_set"
+)
+
 // MaxFutureSkew is how far in the future an event's time may lie.
 const MaxFutureSkew = 24 * time.Hour
 
@@ -126,7 +143,11 @@ type Data struct {
 	Order      int64
 	Seats      int64
 	ContactCap int64
-	NextAtNs   int64
+	// Pool rules (pool.rules_set).
+	MaxClaimsPerDay int64
+	RecycleDays     int64
+	CooldownDays    int64
+	NextAtNs        int64
 
 	StrategyID   int64
 	JoinScene    int64

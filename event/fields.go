@@ -54,6 +54,11 @@ const (
 	FMemChangeCnt
 	FKind
 	FXML
+	// Added for the customer pool (followup/; docs/decisions.md, "Customer
+	// pool"). Append only: the numbers are stored.
+	FMaxClaimsPerDay
+	FRecycleDays
+	FCooldownDays
 	numFields
 )
 
@@ -86,7 +91,7 @@ var fields = [numFields]fieldSpec{
 	FFromStaffID:      {name: "from_staff_id", kind: kindString, str: func(d *Data) *string { return &d.FromStaffID }, id: true},
 	FToStaffID:        {name: "to_staff_id", kind: kindString, str: func(d *Data) *string { return &d.ToStaffID }, id: true},
 	FBy:               {name: "by", kind: kindString, str: func(d *Data) *string { return &d.By }, oneOf: []string{"staff", "customer"}},
-	FReason:           {name: "reason", kind: kindString, str: func(d *Data) *string { return &d.Reason }, oneOf: []string{"resigned", "reassigned"}},
+	FReason:           {name: "reason", kind: kindString, str: func(d *Data) *string { return &d.Reason }}, // enum per type: typeSpec.enums
 	FDirection:        {name: "direction", kind: kindString, str: func(d *Data) *string { return &d.Direction }, oneOf: []string{"in", "out"}},
 	FMsgType:          {name: "msg_type", kind: kindString, str: func(d *Data) *string { return &d.MsgType }},
 	FName:             {name: "name", kind: kindString, str: func(d *Data) *string { return &d.Name }},
@@ -126,6 +131,9 @@ var fields = [numFields]fieldSpec{
 	FMemChangeCnt:     {name: "mem_change_cnt", kind: kindInt, num: func(d *Data) *int64 { return &d.MemChangeCnt }, min: 0},
 	FKind:             {name: "kind", kind: kindString, str: func(d *Data) *string { return &d.Kind }, nonEmpt: true},
 	FXML:              {name: "xml", kind: kindString, str: func(d *Data) *string { return &d.XML }},
+	FMaxClaimsPerDay:  {name: "max_claims_per_day", kind: kindInt, num: func(d *Data) *int64 { return &d.MaxClaimsPerDay }, min: 0},
+	FRecycleDays:      {name: "recycle_days", kind: kindInt, num: func(d *Data) *int64 { return &d.RecycleDays }, min: 0},
+	FCooldownDays:     {name: "cooldown_days", kind: kindInt, num: func(d *Data) *int64 { return &d.CooldownDays }, min: 0},
 }
 
 // Name is the field's JSON name inside data.
@@ -147,7 +155,14 @@ type typeSpec struct {
 	subject  subjectKind
 	required []Field
 	optional []Field
+	// enums restricts a string field to values that depend on the type
+	// (reason means one thing on contact.transferred, another on
+	// assignee.changed).
+	enums map[Field][]string
 }
+
+// AssigneeReasons are the values of reason on assignee.changed.
+var AssigneeReasons = []string{"add", "claim", "assign", "release", "recycle", "transfer", "depart"}
 
 type subjectKind uint8
 
@@ -160,7 +175,7 @@ var types = map[Type]typeSpec{
 	ContactAdded:        {required: []Field{FStaffID}, optional: []Field{FName, FUnionID, FAddWay, FState, FCorpName, FGender, FWelcomeCode}},
 	ContactUpdated:      {required: []Field{FStaffID}, optional: []Field{FName, FRemark, FDescription, FPhone, FCorpName, FUnionID}},
 	ContactRemoved:      {required: []Field{FStaffID, FBy}, optional: []Field{FRemovedSource}},
-	ContactTransferred:  {required: []Field{FFromStaffID, FToStaffID}, optional: []Field{FReason}},
+	ContactTransferred:  {required: []Field{FFromStaffID, FToStaffID}, optional: []Field{FReason}, enums: map[Field][]string{FReason: {"resigned", "reassigned"}}},
 	ChatMessage:         {required: []Field{FStaffID, FDirection}, optional: []Field{FMsgType, FChars}},
 	TagDefined:          {required: []Field{FName}, optional: []Field{FGroup, FOrder, FDeleted}},
 	TagAdded:            {required: []Field{FTagID}, optional: []Field{FStaffID}},
@@ -178,6 +193,10 @@ var types = map[Type]typeSpec{
 	GroupUpdated:          {required: []Field{FUpdateDetail}, optional: []Field{FStaffID, FJoinScene, FQuitScene, FMemChangeCnt}},
 	GroupDismissed:        {optional: []Field{FStaffID}},
 	WeComUnmapped:         {subject: subjectTenant, required: []Field{FKind, FXML}, optional: []Field{FNote}},
+
+	AssigneeChanged: {required: []Field{FReason}, optional: []Field{FFromStaffID, FToStaffID, FNote},
+		enums: map[Field][]string{FReason: AssigneeReasons}},
+	PoolRulesSet: {subject: subjectTenant, optional: []Field{FContactCap, FMaxClaimsPerDay, FRecycleDays, FCooldownDays}},
 }
 
 // Known reports whether t is in the catalogue.
@@ -199,13 +218,20 @@ func Additions() []Type {
 		GroupDismissed, WeComUnmapped}
 }
 
+// PoolTypes lists the types added for the assignee model and the customer
+// pool (followup/), in a stable order.
+func PoolTypes() []Type { return []Type{AssigneeChanged, PoolRulesSet} }
+
 // fieldMasks precomputes, per type, the bit sets of required and allowed fields.
-type fieldMask struct{ required, allowed Presence }
+type fieldMask struct {
+	required, allowed Presence
+	enums             map[Field][]string
+}
 
 var masks = func() map[Type]fieldMask {
 	m := make(map[Type]fieldMask, len(types))
 	for t, s := range types {
-		var fm fieldMask
+		fm := fieldMask{enums: s.enums}
 		for _, f := range s.required {
 			fm.required |= 1 << f
 		}

@@ -2,10 +2,11 @@
 // moves through, the follow-up channels, a customer's timeline and a rep's
 // follow-up board, all read from events and their rollups.
 //
-// This is the first slice: stages are the default list (per-tenant stages
-// are not built yet), and the board lists the customers a rep holds a live
-// WeCom friend relation with (the assignee model, with pools, claims and
-// hand-over, is not built yet).
+// Each customer has at most one assignee, the rep responsible for following
+// up (assignee.go): the board lists a rep's assigned customers, and the
+// customer pool (pool.go) decides claims, assignments, transfers, releases,
+// recycling and hand-over in one place per tenant (claims.go). WeCom friend
+// relations are separate: a rep can be a friend without being the assignee.
 package followup
 
 import (

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
@@ -29,6 +30,8 @@ var rollups = []string{
 	`SELECT tenant, contact_id, toString(day), toString(uniqExactIfMerge(msgs_in)), toString(uniqExactIfMerge(msgs_out)), toString(uniqExactIfMerge(followups)), toString(argMaxIfMerge(gender)), argMaxIfMerge(phone) FROM contact_day_state GROUP BY tenant, contact_id, day ORDER BY tenant, contact_id, day`,
 	`SELECT DISTINCT tenant, node, peer, kind, toString(dir) FROM identity_links ORDER BY tenant, node, peer, kind, dir`,
 	`SELECT tenant, contact_id, toString(minMerge(first_ns)), toString(maxMerge(last_ns)), argMaxIfMerge(name), argMaxIfMerge(unionid), toString(uniqExactIfMerge(msgs_in)), toString(uniqExactIfMerge(msgs_out)), argMaxIfMerge(stage), toString(argMaxIfMerge(next_followup_ns)) FROM profile_state GROUP BY tenant, contact_id ORDER BY tenant, contact_id`,
+	`SELECT tenant, contact_id, argMinIfMerge(first_staff), argMaxIfMerge(last_to), toString(argMaxIfMerge(last_key)), toString(maxIfMerge(last_followup_ns)) FROM assignee_state GROUP BY tenant, contact_id ORDER BY tenant, contact_id`,
+	`SELECT DISTINCT tenant, staff, contact_id, toString(time_ns), id, reason, toString(holds) FROM assignee_events ORDER BY tenant, staff, contact_id, time_ns, id, holds`,
 }
 
 // TestBackfillRollups: a database that stored events before the rollup
@@ -44,6 +47,7 @@ func TestBackfillRollups(t *testing.T) {
 	for g.Next(&e) {
 		evs = append(evs, e.Clone())
 	}
+	evs = append(evs, assigneeChanges(evs)...)
 
 	old := openDB(t, ctx)
 	_, err = store.MigrateTo(ctx, old, testenv.Logger(), 4) // before any rollup
@@ -60,6 +64,27 @@ func TestBackfillRollups(t *testing.T) {
 		require.NotEmpty(t, want, q)
 		require.Equal(t, want, got, q)
 	}
+}
+
+// assigneeChanges moves every tenth added customer to the pool and every
+// twentieth to another rep (the load generator has no assignee.changed).
+func assigneeChanges(evs []event.Event) []event.Event {
+	var out []event.Event
+	for i, e := range evs {
+		if e.Type != event.ContactAdded || i%10 != 0 {
+			continue
+		}
+		ch := event.Event{ID: fmt.Sprintf("assign-%d", i), Source: "test", Type: event.AssigneeChanged,
+			Tenant: e.Tenant, Subject: e.Subject, Time: e.Time.Add(time.Minute)}
+		ch.Data.Set(event.FReason, "release")
+		ch.Data.Set(event.FFromStaffID, e.Data.StaffID)
+		if i%20 == 0 {
+			ch.Data.Set(event.FReason, "assign")
+			ch.Data.Set(event.FToStaffID, "s-other")
+		}
+		out = append(out, ch)
+	}
+	return out
 }
 
 func openDB(t *testing.T, ctx context.Context) driver.Conn {

@@ -72,12 +72,13 @@ var mappers = map[string]mapper{
 	"change_external_chat/create":                       groupChanged(event.GroupCreated),
 	"change_external_chat/update":                       groupUpdated,
 	"change_external_chat/dismiss":                      groupChanged(event.GroupDismissed),
+	"change_contact/delete_user":                        staffDeparted,
 }
 
 // producedTypes are the event types callbacks map to.
 var producedTypes = []event.Type{event.ContactAdded, event.ContactUpdated, event.ContactRemoved,
 	event.ContactTransferFailed, event.TagChanged, event.TagReordered, event.GroupCreated,
-	event.GroupUpdated, event.GroupDismissed, event.WeComUnmapped}
+	event.GroupUpdated, event.GroupDismissed, event.WeComUnmapped, event.StaffDeparted}
 
 // Map turns a decrypted message (raw, parsed into m) into an event. A kind
 // Siyu does not map, or a mapped kind without the ids it needs, becomes a
@@ -155,6 +156,17 @@ func transferFailed(m *Message, out *Mapped) string {
 		return p
 	}
 	setOptional(&out.Event.Data, event.FFailReason, m.FailReason)
+	return ""
+}
+
+// staffDeparted maps the address book's deletion of a member: the rep left.
+// WeCom names no successor: the pool's hand-over moves the rep's customers
+// to the pool (followup.Pool.Sweep).
+func staffDeparted(m *Message, out *Mapped) string {
+	if p := needID("UserID", m.UserID); p != "" {
+		return p
+	}
+	out.Event.Type, out.Event.Subject = event.StaffDeparted, m.UserID
 	return ""
 }
 

@@ -99,6 +99,8 @@ var mappingCases = []struct {
 	<ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mACAAA]]></ExternalUserID>
 	<State><![CDATA[teststate]]></State>
 </xml>`},
+	{name: "delete_user", wantType: event.StaffDeparted, xml: callbackXML(`<Event><![CDATA[change_contact]]></Event>
+<ChangeType><![CDATA[delete_user]]></ChangeType><UserID><![CDATA[zhangsan]]></UserID>`)},
 	{name: "unknown_change_type", wantType: event.WeComUnmapped, xml: callbackXML(`<Event><![CDATA[change_external_contact]]></Event>
 <ChangeType><![CDATA[msg_audit_approved]]></ChangeType><UserID><![CDATA[zhangsan]]></UserID>`)},
 	{name: "unknown_event", wantType: event.WeComUnmapped, xml: callbackXML(`<Event><![CDATA[enter_agent]]></Event><AgentID>1</AgentID>`)},

@@ -47,6 +47,10 @@ func openKafka(ctx context.Context, brokers []string, topics kafka.Topics) (*kgo
 	return cl, nil
 }
 
+// poolSweepEvery is how often `siyu serve` recycles idle customers to the
+// pool and hands over departed reps' customers.
+const poolSweepEvery = 5 * time.Minute
+
 // serveAPI runs the API on addr until ctx ends.
 func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafka.Topics, addr string,
 	reg *prometheus.Registry, log *slog.Logger) error {
@@ -57,6 +61,9 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	if err != nil {
 		return err
 	}
+	pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topics.Events), followup.DefaultPoolConfig(), log)
+	defer pool.Close()
+	go pool.RunSweeper(ctx, poolSweepEvery)
 	srv := api.New(api.Deps{
 		Keys:     auth.NewKeys(conn, 10*time.Second),
 		Profiles: cdp.NewProfiles(conn),
@@ -72,6 +79,7 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		Metering: metering.NewService(conn, nil),
 		Segments: cdp.NewSegments(conn),
 		Followup: followup.NewReader(conn),
+		Pool:     pool,
 	})
 	log.Info("api listening", "addr", "http://"+addr)
 	if err := srv.Listen(ctx, addr); err != nil {

@@ -1,6 +1,8 @@
--- One page of a rep's follow-up board: the customers the rep holds a live
--- relation with (last writer wins on (time_ns, id, source) in
--- relation_events, as profile_relations), with their profile summary.
+-- One page of a rep's follow-up board: the customers assigned to the rep
+-- (candidates from assignee_events, checked against the fold in
+-- assignee_state, as assignee_tenant), with their profile summary. The
+-- check filters the folded profiles rather than nesting inside the
+-- profile_state lookup: nested, ClickHouse 18.16 takes twice as long.
 -- Ordered by sort_key, contact_id: the next follow-up time (never
 -- scheduled: last), or for view "recent" the last event time, newest first
 -- (-last_ns). Views: due_today [day_start_ns, day_end_ns), overdue before
@@ -25,16 +27,25 @@ FROM (
             maxMerge(last_ns) AS last_ns
         FROM profile_state
         WHERE tenant = @tenant AND contact_id IN (
-            SELECT contact_id
-            FROM (
-                SELECT contact_id, argMax(live, (time_ns, id, source)) AS is_live
-                FROM relation_events
-                WHERE tenant = @tenant AND staff_id = @staff_id
-                GROUP BY contact_id
-            )
-            WHERE is_live = 1
+            SELECT contact_id FROM assignee_events
+            WHERE tenant = @tenant AND staff = @staff_id AND holds = 1
         )
         GROUP BY contact_id
+    )
+    WHERE contact_id IN (
+        SELECT contact_id
+        FROM (
+            SELECT contact_id,
+                   if(tupleElement(argMaxIfMerge(last_key), 2) != '', argMaxIfMerge(last_to),
+                      argMinIfMerge(first_staff)) AS assignee
+            FROM assignee_state
+            WHERE tenant = @tenant AND contact_id IN (
+                SELECT contact_id FROM assignee_events
+                WHERE tenant = @tenant AND staff = @staff_id AND holds = 1
+            )
+            GROUP BY contact_id
+        )
+        WHERE assignee = @staff_id
     )
 )
 WHERE (@view IN ('all', 'recent')

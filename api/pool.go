@@ -1,0 +1,323 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/followup"
+)
+
+// Who may do what with the customer pool: reps claim and release for
+// themselves; managers and admins also assign, transfer and hand over;
+// admins set the rules.
+var (
+	poolRoles    = []auth.Role{auth.RoleAdmin, auth.RoleManager, auth.RoleRep}
+	managerRoles = []auth.Role{auth.RoleAdmin, auth.RoleManager}
+	adminRoles   = []auth.Role{auth.RoleAdmin}
+)
+
+// maxPoolIDs bounds the customers of one claim or transfer.
+const (
+	maxPoolIDs       = 100
+	maxReleaseReason = 500
+	maxRuleValue     = 1_000_000
+)
+
+func (s *Server) poolRoutes(v1 fiber.Router) {
+	v1.Get("/pool", s.requirePool, s.getPool)
+	v1.Post("/pool/claim", s.requirePool, s.claimFromPool)
+	v1.Get("/pool/rules", s.requirePool, s.getPoolRules)
+	v1.Put("/pool/rules", s.requirePool, s.putPoolRules)
+	v1.Post("/customers/transfer", s.requirePool, s.transferCustomers)
+	v1.Post("/customers/:id/release", s.requirePool, s.releaseCustomer)
+	v1.Post("/customers/:id/assign", s.requirePool, s.assignCustomer)
+	v1.Post("/staff/:id/depart", s.requirePool, s.departStaff)
+}
+
+func (s *Server) requirePool(c *fiber.Ctx) error {
+	if s.Pool == nil {
+		return notFound("the customer pool is not enabled on this server")
+	}
+	return c.Next()
+}
+
+func (s *Server) getPool(c *fiber.Ctx) error {
+	tenant, err := authorize(c, poolRoles)
+	if err != nil {
+		return err
+	}
+	limit, err := pageLimit(c)
+	if err != nil {
+		return err
+	}
+	page, err := s.Pool.Page(c.UserContext(), tenant, c.Query("cursor"), limit)
+	if err != nil {
+		return cursorError(err)
+	}
+	return c.JSON(page)
+}
+
+type claimRequest struct {
+	CustomerIDs []string `json:"customer_ids"`
+}
+
+type claimResponse struct {
+	StaffID string             `json:"staff_id"`
+	Claimed []string           `json:"claimed"`
+	Refused []followup.Refusal `json:"refused"`
+}
+
+// claimFromPool claims customers for the key's own staff member; each
+// refusal names its rule.
+func (s *Server) claimFromPool(c *fiber.Ctx) error {
+	tenant, err := authorize(c, poolRoles)
+	if err != nil {
+		return err
+	}
+	staff := principal(c).StaffID
+	if staff == "" {
+		return badRequest("staff_id", "this key has no staff id: a claim is for the key's own staff member (managers assign with POST /v1/customers/{id}/assign)")
+	}
+	var req claimRequest
+	if err := decodeBody(c, &req, `send {"customer_ids": [...]} as JSON`); err != nil {
+		return err
+	}
+	if err := checkIDs("customer_ids", req.CustomerIDs); err != nil {
+		return err
+	}
+	out, err := s.Pool.Claim(c.UserContext(), tenant, staff, req.CustomerIDs)
+	if err != nil {
+		return err
+	}
+	return c.JSON(claimResponse{StaffID: staff, Claimed: nonNil(out.Accepted), Refused: nonNilRefusals(out.Refused)})
+}
+
+type releaseRequest struct {
+	Reason string `json:"reason"`
+}
+
+// releaseCustomer returns a customer to the pool: a rep only their own.
+func (s *Server) releaseCustomer(c *fiber.Ctx) error {
+	tenant, err := authorize(c, poolRoles)
+	if err != nil {
+		return err
+	}
+	contact, err := pathID(c, "id", "a customer id")
+	if err != nil {
+		return err
+	}
+	var req releaseRequest
+	if len(c.Body()) > 0 {
+		if err := decodeBody(c, &req, `send {"reason": "..."} as JSON`); err != nil {
+			return err
+		}
+	}
+	if len(req.Reason) > maxReleaseReason {
+		return badRequest("reason", "at most "+strconv.Itoa(maxReleaseReason)+" bytes")
+	}
+	p := principal(c)
+	if err := s.Pool.Release(c.UserContext(), tenant, p.StaffID, p.Role == auth.RoleRep, contact, req.Reason); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"customer_id": contact, "assignee": nil})
+}
+
+type assignRequest struct {
+	StaffID string `json:"staff_id"`
+}
+
+// assignCustomer makes a staff member the customer's assignee (managers).
+func (s *Server) assignCustomer(c *fiber.Ctx) error {
+	tenant, err := authorize(c, managerRoles)
+	if err != nil {
+		return err
+	}
+	contact, err := pathID(c, "id", "a customer id")
+	if err != nil {
+		return err
+	}
+	var req assignRequest
+	if err := decodeBody(c, &req, `send {"staff_id": "..."} as JSON`); err != nil {
+		return err
+	}
+	if err := checkID("staff_id", req.StaffID); err != nil {
+		return err
+	}
+	if err := s.Pool.Assign(c.UserContext(), tenant, contact, req.StaffID); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"customer_id": contact, "assignee": req.StaffID})
+}
+
+type transferRequest struct {
+	From        string   `json:"from"`
+	To          string   `json:"to"`
+	CustomerIDs []string `json:"customer_ids"`
+}
+
+type transferResponse struct {
+	From        string             `json:"from"`
+	To          string             `json:"to"`
+	Transferred []string           `json:"transferred"`
+	Refused     []followup.Refusal `json:"refused"`
+}
+
+// transferCustomers moves customers between reps, at most twice per
+// customer in 90 days.
+func (s *Server) transferCustomers(c *fiber.Ctx) error {
+	tenant, err := authorize(c, managerRoles)
+	if err != nil {
+		return err
+	}
+	var req transferRequest
+	if err := decodeBody(c, &req, `send {"from", "to", "customer_ids": [...]} as JSON`); err != nil {
+		return err
+	}
+	if err := checkID("from", req.From); err != nil {
+		return err
+	}
+	if err := checkID("to", req.To); err != nil {
+		return err
+	}
+	if req.From == req.To {
+		return badRequest("to", "must differ from \"from\"")
+	}
+	if err := checkIDs("customer_ids", req.CustomerIDs); err != nil {
+		return err
+	}
+	out, err := s.Pool.Transfer(c.UserContext(), tenant, req.From, req.To, req.CustomerIDs)
+	if err != nil {
+		return err
+	}
+	return c.JSON(transferResponse{From: req.From, To: req.To, Transferred: nonNil(out.Accepted), Refused: nonNilRefusals(out.Refused)})
+}
+
+type departRequest struct {
+	Successor string `json:"successor"`
+}
+
+// departStaff records a departure and hands the rep's customers over.
+func (s *Server) departStaff(c *fiber.Ctx) error {
+	tenant, err := authorize(c, managerRoles)
+	if err != nil {
+		return err
+	}
+	staff, err := pathID(c, "id", "a staff id")
+	if err != nil {
+		return err
+	}
+	var req departRequest
+	if len(c.Body()) > 0 {
+		if err := decodeBody(c, &req, `send {"successor": "..."} as JSON (omit it: to the pool)`); err != nil {
+			return err
+		}
+	}
+	if req.Successor != "" {
+		if err := checkID("successor", req.Successor); err != nil {
+			return err
+		}
+		if req.Successor == staff {
+			return badRequest("successor", "must differ from the departing staff member")
+		}
+	}
+	moved, err := s.Pool.Depart(c.UserContext(), tenant, staff, req.Successor)
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(fiber.Map{"staff_id": staff, "successor": req.Successor, "moved": nonNil(moved)})
+}
+
+func (s *Server) getPoolRules(c *fiber.Ctx) error {
+	tenant, err := authorize(c, poolRoles)
+	if err != nil {
+		return err
+	}
+	r, err := s.Pool.Rules(c.UserContext(), tenant)
+	if err != nil {
+		return err
+	}
+	return c.JSON(r)
+}
+
+func (s *Server) putPoolRules(c *fiber.Ctx) error {
+	tenant, err := authorize(c, adminRoles)
+	if err != nil {
+		return err
+	}
+	var r followup.Rules
+	if err := decodeBody(c, &r, `send {"max_hold", "max_claims_per_day", "recycle_days", "cooldown_days"} as JSON integers (0 = no limit)`); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"max_hold", r.MaxHold}, {"max_claims_per_day", r.MaxClaimsPerDay}, {"recycle_days", r.RecycleDays}, {"cooldown_days", r.CooldownDays}} {
+		if f.v < 0 || f.v > maxRuleValue {
+			return badRequest(f.name, "must be an integer from 0 (no limit) to "+strconv.Itoa(maxRuleValue))
+		}
+	}
+	if err := s.Pool.SetRules(c.UserContext(), tenant, r); err != nil {
+		return err
+	}
+	return c.JSON(r)
+}
+
+func checkID(field, id string) error {
+	if id == "" || len(id) > 128 || strings.TrimSpace(id) != id {
+		return badRequest(field, "must be an id of 1–128 characters without surrounding spaces")
+	}
+	return nil
+}
+
+func checkIDs(field string, ids []string) error {
+	if len(ids) == 0 || len(ids) > maxPoolIDs {
+		return badRequest(field, "must list 1 to "+strconv.Itoa(maxPoolIDs)+" customer ids")
+	}
+	for i, id := range ids {
+		if err := checkID(field+"["+strconv.Itoa(i)+"]", id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func nonNilRefusals(r []followup.Refusal) []followup.Refusal {
+	if r == nil {
+		return []followup.Refusal{}
+	}
+	return r
+}
+
+// isAssignee reports whether staff is the customer's assignee (a rep may
+// follow up on customers they claimed without being their WeCom friend).
+func (s *Server) isAssignee(c *fiber.Ctx, tenant, contact, staff string) (bool, error) {
+	a, err := s.Followup.Assignee(c.UserContext(), tenant, contact)
+	return a != "" && a == staff, err
+}
+
+// poolError maps the pool's errors to statuses.
+func poolError(err error) (*Error, bool) {
+	switch {
+	case errors.Is(err, followup.ErrNoCustomer):
+		return notFound(err.Error()), true
+	case errors.Is(err, followup.ErrNotAssignee):
+		return forbidden(err.Error() + ": a rep releases only their own customers"), true
+	case errors.Is(err, followup.ErrAlreadyInPool), errors.Is(err, followup.ErrAlreadyAssigned):
+		return &Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}, true
+	case errors.Is(err, followup.ErrUnavailable):
+		return unavailable(err.Error()), true
+	}
+	return nil, false
+}

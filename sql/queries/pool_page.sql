@@ -1,0 +1,20 @@
+-- One page of the tenant's customer pool: customers with no assignee (the
+-- latest assignee.changed left them to nobody), ordered by contact_id,
+-- with their name and last follow-up. Keyset: pass the last contact_id as
+-- after ('' for the first page).
+-- args: tenant=demo after= limit=50
+SELECT contact_id, changed_ns, last_followup_ns
+FROM (
+    SELECT
+        contact_id,
+        argMaxIfMerge(last_to) AS last_to,
+        argMaxIfMerge(last_key) AS last_key,
+        tupleElement(last_key, 1) AS changed_ns,
+        maxIfMerge(last_followup_ns) AS last_followup_ns
+    FROM assignee_state
+    WHERE tenant = @tenant AND contact_id > @after
+    GROUP BY contact_id
+)
+WHERE tupleElement(last_key, 2) != '' AND last_to = ''
+ORDER BY contact_id
+LIMIT @limit
