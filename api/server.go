@@ -58,6 +58,12 @@ type Deps struct {
 	Segments *cdp.Segments
 	// Followup reads timelines and follow-up boards; without it the follow-up routes answer 404.
 	Followup *followup.Reader
+	// Stages holds the tenants' stage lists; without it the default list
+	// applies and PUT /v1/followups/stages answers 404.
+	Stages *followup.StageLists
+	// Committed tells how far the ingest group has committed; without it a
+	// read with a write token does not wait (Siyu-Consistency: unknown).
+	Committed *kafka.Committed
 }
 
 // Server is the API.
@@ -112,7 +118,7 @@ func (s *Server) routes() {
 	// WeCom authenticates its callbacks by signature, not by API key.
 	s.app.Get("/wecom/callback/:tenant", s.requireWeCom, s.wecomVerify)
 	s.app.Post("/wecom/callback/:tenant", s.requireWeCom, s.wecomCallback)
-	v1 := s.app.Group("/v1", s.authenticate)
+	v1 := s.app.Group("/v1", s.authenticate, s.readAfter)
 	v1.Post("/events", s.postEvents)
 	v1.Get("/customers/:id", s.getCustomer)
 	v1.Put("/wecom/config", s.requireWeCom, s.putWeComConfig)
@@ -122,6 +128,7 @@ func (s *Server) routes() {
 	s.meterRoutes(v1)
 	s.segmentRoutes(v1)
 	s.followupRoutes(v1)
+	s.followupDayRoutes(v1)
 	s.app.Use(func(c *fiber.Ctx) error {
 		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
 	})

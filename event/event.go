@@ -57,6 +57,10 @@ const (
 	// "/ChangeType" when there is one), xml* (the decrypted message), note
 	// (why it is unmapped).
 	WeComUnmapped Type = "wecom.unmapped"
+	// StagesDefined: an admin set the tenant's ordered list of sales
+	// stages. Subject: tenant; data: stages* (the names joined by ","),
+	// staff_id (who set it, when the key has a staff id).
+	StagesDefined Type = "stages.defined"
 )
 
 // MaxFutureSkew is how far in the future an event's time may lie.
@@ -119,6 +123,7 @@ type Data struct {
 	UpdateDetail     string
 	Kind             string
 	XML              string
+	Stages           string
 
 	AddWay     int64
 	Gender     int64

@@ -54,6 +54,9 @@ const (
 	FMemChangeCnt
 	FKind
 	FXML
+	// Added for the rep's day (followup/): the ordered stage list of
+	// stages.defined. Append only.
+	FStages
 	numFields
 )
 
@@ -126,6 +129,7 @@ var fields = [numFields]fieldSpec{
 	FMemChangeCnt:     {name: "mem_change_cnt", kind: kindInt, num: func(d *Data) *int64 { return &d.MemChangeCnt }, min: 0},
 	FKind:             {name: "kind", kind: kindString, str: func(d *Data) *string { return &d.Kind }, nonEmpt: true},
 	FXML:              {name: "xml", kind: kindString, str: func(d *Data) *string { return &d.XML }},
+	FStages:           {name: "stages", kind: kindString, str: func(d *Data) *string { return &d.Stages }, nonEmpt: true},
 }
 
 // Name is the field's JSON name inside data.
@@ -178,6 +182,7 @@ var types = map[Type]typeSpec{
 	GroupUpdated:          {required: []Field{FUpdateDetail}, optional: []Field{FStaffID, FJoinScene, FQuitScene, FMemChangeCnt}},
 	GroupDismissed:        {optional: []Field{FStaffID}},
 	WeComUnmapped:         {subject: subjectTenant, required: []Field{FKind, FXML}, optional: []Field{FNote}},
+	StagesDefined:         {subject: subjectTenant, required: []Field{FStages}, optional: []Field{FStaffID}},
 }
 
 // Known reports whether t is in the catalogue.
@@ -196,7 +201,7 @@ func Types() []Type {
 // allows), in a stable order: those of the WeCom callback receiver.
 func Additions() []Type {
 	return []Type{ContactTransferFailed, TagChanged, TagReordered, GroupCreated, GroupUpdated,
-		GroupDismissed, WeComUnmapped}
+		GroupDismissed, WeComUnmapped, StagesDefined}
 }
 
 // fieldMasks precomputes, per type, the bit sets of required and allowed fields.

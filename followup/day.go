@@ -1,0 +1,175 @@
+package followup
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	siyusql "github.com/siyu-dev/siyu/sql"
+)
+
+var (
+	qStageChanges = siyusql.Query("followup_stage_changes")
+	qRepChatDays  = siyusql.Query("followup_rep_chat_days")
+	qDue          = siyusql.Query("followup_due")
+)
+
+// DueEntry is a customer whose next follow-up is scheduled, for one rep.
+type DueEntry struct {
+	StaffID        string    `json:"staff_id"`
+	ContactID      string    `json:"contact_id"`
+	Name           string    `json:"name"`
+	Stage          string    `json:"stage"`
+	NextFollowupAt time.Time `json:"next_followup_at"`
+	Overdue        bool      `json:"overdue"`
+}
+
+// Due returns, per rep holding a live relation with them (staff "" = every
+// rep of the tenant), the customers whose next follow-up is before before,
+// ordered by rep, then next follow-up time. Overdue is set for those before
+// overdueBefore.
+func (r *Reader) Due(ctx context.Context, tenant, staff string, before, overdueBefore time.Time) ([]DueEntry, error) {
+	rows, err := r.conn.Query(ctx, qDue, clickhouse.Named("tenant", tenant), clickhouse.Named("staff_id", staff),
+		clickhouse.Named("before_ns", before.UnixNano()))
+	if err != nil {
+		return nil, fmt.Errorf("read due follow-ups: %w", err)
+	}
+	defer rows.Close()
+	out := []DueEntry{}
+	cut := overdueBefore.UnixNano()
+	for rows.Next() {
+		var e DueEntry
+		var next int64
+		if err := rows.Scan(&e.StaffID, &e.ContactID, &e.Name, &e.Stage, &next); err != nil {
+			return nil, fmt.Errorf("read due follow-ups: %w", err)
+		}
+		e.NextFollowupAt, e.Overdue = time.Unix(0, next).UTC(), next < cut
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read due follow-ups: %w", err)
+	}
+	return out, nil
+}
+
+// ChatDays returns the rollup rows of [from, to] (days in Asia/Shanghai);
+// staff "" = every rep.
+func (r *Reader) ChatDays(ctx context.Context, tenant, staff string, from, to time.Time) ([]ChatDay, error) {
+	rows, err := r.conn.Query(ctx, qRepChatDays, clickhouse.Named("tenant", tenant), clickhouse.Named("staff_id", staff),
+		clickhouse.Named("from", from.Format(time.DateOnly)), clickhouse.Named("to", to.Format(time.DateOnly)))
+	if err != nil {
+		return nil, fmt.Errorf("read rep chat days: %w", err)
+	}
+	defer rows.Close()
+	var out []ChatDay
+	for rows.Next() {
+		var d ChatDay
+		var added, removed uint8
+		if err := rows.Scan(&d.StaffID, &d.Day, &d.ContactID, &d.FirstInNs, &d.FirstOutNs, &d.FirstDirection,
+			&d.OutMessages, &added, &removed); err != nil {
+			return nil, fmt.Errorf("read rep chat days: %w", err)
+		}
+		d.Added, d.RemovedByCustomer = added == 1, removed == 1
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read rep chat days: %w", err)
+	}
+	return out, nil
+}
+
+// Stats returns WeCom's rep statistics per rep per day of [from, to].
+func (r *Reader) Stats(ctx context.Context, tenant, staff string, from, to time.Time) ([]RepDay, error) {
+	rows, err := r.ChatDays(ctx, tenant, staff, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var always []string
+	if staff != "" {
+		always = []string{staff}
+	}
+	out := ComputeStats(rows, from, to, always...)
+	if out == nil {
+		out = []RepDay{}
+	}
+	return out, nil
+}
+
+// StageChanges returns the tenant's stage changes before toNs.
+func (r *Reader) StageChanges(ctx context.Context, tenant string, toNs int64) ([]StageChange, error) {
+	rows, err := r.conn.Query(ctx, qStageChanges, clickhouse.Named("tenant", tenant), clickhouse.Named("to_ns", toNs))
+	if err != nil {
+		return nil, fmt.Errorf("read stage changes: %w", err)
+	}
+	defer rows.Close()
+	var out []StageChange
+	for rows.Next() {
+		var c StageChange
+		if err := rows.Scan(&c.ContactID, &c.TimeNs, &c.ID, &c.Source, &c.StaffID, &c.Stage); err != nil {
+			return nil, fmt.Errorf("read stage changes: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read stage changes: %w", err)
+	}
+	return out, nil
+}
+
+// Funnel computes the funnel of q over the tenant's stage history; from
+// and to are days in Asia/Shanghai, inclusive.
+func (r *Reader) Funnel(ctx context.Context, tenant string, stages []string, staff string, from, to time.Time) (*Funnel, error) {
+	q := FunnelQuery{Stages: stages, StaffID: staff, FromNs: DayStart(from), ToNs: DayStart(to.AddDate(0, 0, 1))}
+	changes, err := r.StageChanges(ctx, tenant, q.ToNs)
+	if err != nil {
+		return nil, err
+	}
+	cur, conv := ComputeFunnel(q, changes)
+	return &Funnel{StaffID: staff, From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
+		Stages: stages, Current: cur, Conversions: conv}, nil
+}
+
+// DayStart is the first instant of d's calendar day in Asia/Shanghai, in
+// Unix nanoseconds (d's own zone is ignored: only its date counts).
+func DayStart(d time.Time) int64 {
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, Shanghai).UnixNano()
+}
+
+// RepDigest is one rep's due and overdue follow-ups of a day.
+type RepDigest struct {
+	StaffID      string     `json:"staff_id"`
+	DueCount     int        `json:"due_count"`
+	OverdueCount int        `json:"overdue_count"`
+	Due          []DueEntry `json:"due"`
+	Overdue      []DueEntry `json:"overdue"`
+}
+
+// MaxDigestItems bounds the customers listed per rep and kind in a digest
+// (the counts are exact).
+const MaxDigestItems = 100
+
+// Digest groups due entries (as Due returns them, overdue before the day)
+// per rep; reps without any are left out.
+func Digest(entries []DueEntry) []RepDigest {
+	out := []RepDigest{}
+	for _, e := range entries {
+		if len(out) == 0 || out[len(out)-1].StaffID != e.StaffID {
+			out = append(out, RepDigest{StaffID: e.StaffID, Due: []DueEntry{}, Overdue: []DueEntry{}})
+		}
+		d := &out[len(out)-1]
+		if e.Overdue {
+			d.OverdueCount++
+			if len(d.Overdue) < MaxDigestItems {
+				d.Overdue = append(d.Overdue, e)
+			}
+			continue
+		}
+		d.DueCount++
+		if len(d.Due) < MaxDigestItems {
+			d.Due = append(d.Due, e)
+		}
+	}
+	return out
+}
