@@ -219,22 +219,11 @@ func (s *Server) getDigest(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	reps, err := DailyDigest(c.UserContext(), s.Followup, tenant, staff, date)
+	reps, err := s.Followup.DailyDigest(c.UserContext(), tenant, staff, date)
 	if err != nil {
 		return err
 	}
 	return c.JSON(digestResponse{Date: date.Format(time.DateOnly), Reps: reps})
-}
-
-// DailyDigest is the digest of date (a day in Asia/Shanghai) for one rep or
-// ("" ) every rep of the tenant: the API route and `siyu followups digest`.
-func DailyDigest(ctx context.Context, r *followup.Reader, tenant, staff string, date time.Time) ([]followup.RepDigest, error) {
-	start := time.Unix(0, followup.DayStart(date))
-	due, err := r.Due(ctx, tenant, staff, start.AddDate(0, 0, 1), start)
-	if err != nil {
-		return nil, err
-	}
-	return followup.Digest(due), nil
 }
 
 // getFunnel is the stage funnel of a rep (or, for managers and admins

@@ -173,3 +173,16 @@ func Digest(entries []DueEntry) []RepDigest {
 	}
 	return out
 }
+
+// DailyDigest is the digest of date (its calendar day, taken as a day in
+// Asia/Shanghai) for one rep or, staff "", every rep of the tenant: due that
+// day, or overdue at its start. GET /v1/followups/digest and
+// `siyu followups digest` both answer it.
+func (r *Reader) DailyDigest(ctx context.Context, tenant, staff string, date time.Time) ([]RepDigest, error) {
+	start := time.Unix(0, DayStart(date))
+	due, err := r.Due(ctx, tenant, staff, start.AddDate(0, 0, 1), start)
+	if err != nil {
+		return nil, err
+	}
+	return Digest(due), nil
+}
