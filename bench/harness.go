@@ -52,6 +52,9 @@ func (h *harness) figureGroups() []figureGroup {
 			{"POST /v1/events", h.measurePost},
 			{"WeCom callbacks", h.measureWeCom},
 		}},
+		{"followup-day", []step{
+			{"follow-up → board", h.measureFollowupToBoard},
+		}},
 	}
 }
 

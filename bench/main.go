@@ -47,11 +47,15 @@ type config struct {
 	wecomClients   int
 	wecomCallbacks int
 	command        string // how the harness was invoked, for the report
+	// The follow-up → board figure: customers of the rep, samples.
+	fdayCustomers int
+	fdaySamples   int
 }
 
 // parseFlags reads args into a config; --quick shrinks what the user did not set.
 func parseFlags(args []string, stderr io.Writer) (config, error) {
-	c := config{freshRate: 20_000, postClients: 4, postBatch: 1000, wecomClients: 16, wecomCallbacks: 20_000}
+	c := config{freshRate: 20_000, postClients: 4, postBatch: 1000, wecomClients: 16, wecomCallbacks: 20_000,
+		fdayCustomers: 20_000, fdaySamples: 300}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.siyu, "siyu", "bin/siyu", "the built siyu binary")
@@ -71,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		if !set["events"] {
 			c.events = 200_000
 		}
+		c.fdayCustomers, c.fdaySamples = 2_000, 50
 	}
 	c.figures = map[string]bool{}
 	for _, g := range strings.Split(*figures, ",") {
