@@ -201,8 +201,12 @@ func Types() []Type {
 // allows), in a stable order: those of the WeCom callback receiver.
 func Additions() []Type {
 	return []Type{ContactTransferFailed, TagChanged, TagReordered, GroupCreated, GroupUpdated,
-		GroupDismissed, WeComUnmapped, StagesDefined}
+		GroupDismissed, WeComUnmapped}
 }
+
+// FollowupAdditions lists the types the follow-up domain added to the
+// catalogue (the API is their only producer).
+func FollowupAdditions() []Type { return []Type{StagesDefined} }
 
 // fieldMasks precomputes, per type, the bit sets of required and allowed fields.
 type fieldMask struct{ required, allowed Presence }
