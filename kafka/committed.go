@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -122,6 +123,9 @@ func (c *Committed) current(ctx context.Context) (map[int32]int64, error) {
 	resp, err := c.adm.FetchOffsets(ctx, c.group)
 	if err == nil {
 		err = resp.Error()
+	}
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		err = nil // no commits yet (kfake says so; Kafka answers no offsets)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("fetch committed offsets of %s: %w", c.group, err)
