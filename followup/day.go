@@ -12,6 +12,7 @@ import (
 
 var (
 	qStageChanges = siyusql.Query("followup_stage_changes")
+	qStageCurrent = siyusql.Query("followup_stage_current")
 	qRepChatDays  = siyusql.Query("followup_rep_chat_days")
 	qDue          = siyusql.Query("followup_due")
 )
@@ -97,9 +98,11 @@ func (r *Reader) Stats(ctx context.Context, tenant, staff string, from, to time.
 	return out, nil
 }
 
-// StageChanges returns the tenant's stage changes before toNs.
-func (r *Reader) StageChanges(ctx context.Context, tenant string, toNs int64) ([]StageChange, error) {
-	rows, err := r.conn.Query(ctx, qStageChanges, clickhouse.Named("tenant", tenant), clickhouse.Named("to_ns", toNs))
+// StageChanges returns the history before toNs of the tenant's customers
+// with a stage change in [fromNs, toNs).
+func (r *Reader) StageChanges(ctx context.Context, tenant string, fromNs, toNs int64) ([]StageChange, error) {
+	rows, err := r.conn.Query(ctx, qStageChanges, clickhouse.Named("tenant", tenant),
+		clickhouse.Named("from_ns", fromNs), clickhouse.Named("to_ns", toNs))
 	if err != nil {
 		return nil, fmt.Errorf("read stage changes: %w", err)
 	}
@@ -118,17 +121,44 @@ func (r *Reader) StageChanges(ctx context.Context, tenant string, toNs int64) ([
 	return out, nil
 }
 
-// Funnel computes the funnel of q over the tenant's stage history; from
-// and to are days in Asia/Shanghai, inclusive.
+// currentStages counts customers per stage at endNs (see ComputeFunnel).
+func (r *Reader) currentStages(ctx context.Context, tenant, staff string, endNs int64) (map[string]int, error) {
+	rows, err := r.conn.Query(ctx, qStageCurrent, clickhouse.Named("tenant", tenant),
+		clickhouse.Named("staff_id", staff), clickhouse.Named("end_ns", endNs))
+	if err != nil {
+		return nil, fmt.Errorf("read current stages: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var stage string
+		var n uint64
+		if err := rows.Scan(&stage, &n); err != nil {
+			return nil, fmt.Errorf("read current stages: %w", err)
+		}
+		out[stage] = int(n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read current stages: %w", err)
+	}
+	return out, nil
+}
+
+// Funnel computes the funnel over [from, to] (days in Asia/Shanghai,
+// inclusive) as ComputeFunnel defines it: current counts in ClickHouse,
+// conversions replayed in Go over the customers active in the period.
 func (r *Reader) Funnel(ctx context.Context, tenant string, stages []string, staff string, from, to time.Time) (*Funnel, error) {
 	q := FunnelQuery{Stages: stages, StaffID: staff, FromNs: DayStart(from), ToNs: DayStart(to.AddDate(0, 0, 1))}
-	changes, err := r.StageChanges(ctx, tenant, q.ToNs)
+	current, err := r.currentStages(ctx, tenant, staff, q.ToNs)
 	if err != nil {
 		return nil, err
 	}
-	cur, conv := ComputeFunnel(q, changes)
+	changes, err := r.StageChanges(ctx, tenant, q.FromNs, q.ToNs)
+	if err != nil {
+		return nil, err
+	}
 	return &Funnel{StaffID: staff, From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
-		Stages: stages, Current: cur, Conversions: conv}, nil
+		Stages: stages, Current: CurrentCounts(stages, current), Conversions: ComputeConversions(q, changes)}, nil
 }
 
 // DayStart is the first instant of d's calendar day in Asia/Shanghai, in

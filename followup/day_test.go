@@ -100,25 +100,35 @@ func TestStatsMatchReference(t *testing.T) {
 		require.Equal(t, reference.RepStats(all, "p1", "", day, day), got)
 	})
 
-	t.Run("funnel replays the stored stage changes", func(t *testing.T) {
-		f, err := reader.Funnel(ctx, "p0", followup.Stages, "", from, to)
-		require.NoError(t, err)
-		var changes []followup.StageChange
-		for _, e := range all {
-			if e.Tenant == "p0" && e.Type == event.FollowupStageChange {
-				changes = append(changes, followup.StageChange{ContactID: e.Subject, TimeNs: e.TimeNs(), ID: e.ID,
-					Source: e.Source, StaffID: e.Data.StaffID, Stage: e.Data.Stage})
+	t.Run("funnel matches its definition over the stored history", func(t *testing.T) {
+		day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+		for _, tn := range tenants {
+			var changes []followup.StageChange
+			for _, e := range all {
+				if e.Tenant == tn && e.Type == event.FollowupStageChange {
+					changes = append(changes, followup.StageChange{ContactID: e.Subject, TimeNs: e.TimeNs(), ID: e.ID,
+						Source: e.Source, StaffID: e.Data.StaffID, Stage: e.Data.Stage})
+				}
 			}
+			for _, staff := range []string{"", "s0", "s1"} {
+				for _, period := range [][2]time.Time{{from, to}, {day, day}, {to, to}} {
+					f, err := reader.Funnel(ctx, tn, followup.Stages, staff, period[0], period[1])
+					require.NoError(t, err)
+					cur, conv := followup.ComputeFunnel(followup.FunnelQuery{Stages: followup.Stages, StaffID: staff,
+						FromNs: followup.DayStart(period[0]), ToNs: followup.DayStart(period[1].AddDate(0, 0, 1))}, changes)
+					require.Equal(t, cur, f.Current, "%s %s %v", tn, staff, period)
+					require.Equal(t, conv, f.Conversions, "%s %s %v", tn, staff, period)
+				}
+			}
+			f, err := reader.Funnel(ctx, tn, followup.Stages, "", from, to)
+			require.NoError(t, err)
+			total := 0
+			for _, c := range f.Current {
+				total += c.Count
+			}
+			require.Positive(t, total)
+			require.Positive(t, f.Conversions[0].Entered)
 		}
-		cur, conv := followup.ComputeFunnel(followup.FunnelQuery{Stages: followup.Stages,
-			FromNs: followup.DayStart(from), ToNs: followup.DayStart(to.AddDate(0, 0, 1))}, changes)
-		require.Equal(t, cur, f.Current)
-		require.Equal(t, conv, f.Conversions)
-		total := 0
-		for _, c := range f.Current {
-			total += c.Count
-		}
-		require.Positive(t, total)
 	})
 }
 

@@ -70,27 +70,47 @@ type FunnelQuery struct {
 // from each one's first such entry, Reached[T] counts those with a later
 // change (by time, id, source) into T before ToNs, for every stage T after S
 // in the list, whoever made it.
+//
+// The reader computes Current in SQL (followup_stage_current) and replays
+// only the customers with a change in the period; this is the whole
+// definition in one place, and the tests hold the reader to it.
 func ComputeFunnel(q FunnelQuery, changes []StageChange) ([]StageCount, []Conversion) {
+	current := map[string]int{}
+	for _, cs := range replayOrder(q, changes) {
+		if last := cs[len(cs)-1]; q.StaffID == "" || last.StaffID == q.StaffID {
+			current[last.Stage]++
+		}
+	}
+	return CurrentCounts(q.Stages, current), ComputeConversions(q, changes)
+}
+
+// ComputeConversions is the conversions part of ComputeFunnel; changes must
+// hold the whole history (before q.ToNs) of every customer with a change in
+// the period.
+func ComputeConversions(q FunnelQuery, changes []StageChange) []Conversion {
+	entered := make([]int, len(q.Stages))
+	reached := make([][]int, len(q.Stages))
+	for i := range reached {
+		reached[i] = make([]int, len(q.Stages))
+	}
+	for _, cs := range replayOrder(q, changes) {
+		countConversions(q, cs, entered, reached)
+	}
+	return conversions(q.Stages, entered, reached)
+}
+
+// replayOrder groups the changes before q.ToNs per customer, each sorted.
+func replayOrder(q FunnelQuery, changes []StageChange) map[string][]StageChange {
 	byContact := map[string][]StageChange{}
 	for _, c := range changes {
 		if c.TimeNs < q.ToNs {
 			byContact[c.ContactID] = append(byContact[c.ContactID], c)
 		}
 	}
-	current := map[string]int{}
-	entered := make([]int, len(q.Stages))
-	reached := make([][]int, len(q.Stages))
-	for i := range reached {
-		reached[i] = make([]int, len(q.Stages))
-	}
 	for _, cs := range byContact {
 		sort.Slice(cs, func(i, j int) bool { return cs[i].before(cs[j]) })
-		if last := cs[len(cs)-1]; q.StaffID == "" || last.StaffID == q.StaffID {
-			current[last.Stage]++
-		}
-		countConversions(q, cs, entered, reached)
 	}
-	return currentCounts(q.Stages, current), conversions(q.Stages, entered, reached)
+	return byContact
 }
 
 // countConversions adds one customer's sorted changes to the tallies.
@@ -111,7 +131,9 @@ func countConversions(q FunnelQuery, cs []StageChange, entered []int, reached []
 	}
 }
 
-func currentCounts(stages []string, current map[string]int) []StageCount {
+// CurrentCounts lists the customers per stage: the listed stages in order,
+// zeros included, then the others by name.
+func CurrentCounts(stages []string, current map[string]int) []StageCount {
 	out := make([]StageCount, 0, len(stages)+len(current))
 	for _, s := range stages {
 		out = append(out, StageCount{Stage: s, Count: current[s]})

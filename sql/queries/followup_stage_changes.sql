@@ -1,8 +1,11 @@
--- Every stage change of the tenant before to_ns, in replay order; duplicates
--- (unmerged ReplacingMergeTree rows) are dropped by DISTINCT. The funnel
--- replays them in Go (followup.ComputeFunnel).
--- args: tenant=demo to_ns=9223372036854775807
+-- The stage history, before to_ns, of the customers with a stage change in
+-- [from_ns, to_ns): what the funnel's conversions replay in Go
+-- (followup.ComputeConversions). Duplicates (unmerged ReplacingMergeTree
+-- rows) are dropped by DISTINCT.
+-- args: tenant=demo from_ns=0 to_ns=9223372036854775807
 SELECT DISTINCT contact_id, time_ns, id, source, staff_id, stage
 FROM stage_changes
-WHERE tenant = @tenant AND time_ns < @to_ns
+WHERE tenant = @tenant AND time_ns < @to_ns AND contact_id IN (
+    SELECT contact_id FROM stage_changes
+    WHERE tenant = @tenant AND time_ns >= @from_ns AND time_ns < @to_ns)
 ORDER BY contact_id, time_ns, id, source
