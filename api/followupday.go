@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -143,25 +144,52 @@ func (s *Server) publishPositions(ctx context.Context, ev event.Event) ([]kafka.
 	return ps, nil
 }
 
-// dayStaff is the rep a day read is about: a rep's own (asking for another
-// is 403), or for managers and admins the one named, "" = everyone unless
-// required.
-func dayStaff(c *fiber.Ctx, required bool) (string, error) {
+// dayScope is whose follow-ups a day read covers. A rep: their own
+// (another staff_id: 403). A manager whose key has a staff id: their team
+// (staff.manager_set) and themselves, or one rep of it (another: 403).
+// Managers without a staff id, admins and the platform: the whole tenant,
+// or the staff_id named. required: the read is about one rep (the key's own
+// when none is named).
+func (s *Server) dayScope(c *fiber.Ctx, tenant string, required bool) (followup.Scope, error) {
 	p := principal(c)
 	staff := strings.Clone(c.Query("staff_id"))
 	switch {
 	case len(staff) > 128:
-		return "", badRequest("staff_id", "a staff id is 1–128 characters")
+		return followup.Scope{}, badRequest("staff_id", "a staff id is 1–128 characters")
 	case p.Role == auth.RoleRep && staff != "" && staff != p.StaffID:
-		return "", forbidden("a rep sees only their own follow-ups")
+		return followup.Scope{}, forbidden("a rep sees only their own follow-ups")
 	case p.Role == auth.RoleRep:
-		return p.StaffID, nil
-	case staff == "" && p.StaffID != "" && required:
-		return p.StaffID, nil
+		return followup.Scope{StaffID: p.StaffID}, nil
+	case p.Role == auth.RoleManager && p.StaffID != "":
+		return s.teamScope(c, tenant, staff, required)
+	case staff == "" && required && p.StaffID != "":
+		return followup.Scope{StaffID: p.StaffID}, nil
 	case staff == "" && required:
-		return "", badRequest("staff_id", "this key has no staff id: add ?staff_id=<id>")
+		return followup.Scope{}, badRequest("staff_id", "this key has no staff id: add ?staff_id=<id>")
 	}
-	return staff, nil
+	return followup.Scope{StaffID: staff}, nil
+}
+
+// teamScope is dayScope for a manager with a staff id.
+func (s *Server) teamScope(c *fiber.Ctx, tenant, staff string, required bool) (followup.Scope, error) {
+	me := principal(c).StaffID
+	team, err := s.Followup.Team(c.UserContext(), tenant, me)
+	if err != nil {
+		return followup.Scope{}, err
+	}
+	if !slices.Contains(team, me) {
+		team = append(team, me)
+		slices.Sort(team)
+	}
+	switch {
+	case staff != "" && !slices.Contains(team, staff):
+		return followup.Scope{}, forbidden("a manager sees their team only; " + strconv.Quote(staff) + " is not in " + strconv.Quote(me) + "'s team")
+	case staff != "":
+		return followup.Scope{StaffID: staff}, nil
+	case required:
+		return followup.Scope{StaffID: me}, nil
+	}
+	return followup.Scope{Team: team}, nil
 }
 
 type remindersResponse struct {
@@ -179,10 +207,11 @@ func (s *Server) getReminders(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	staff, err := dayStaff(c, true)
+	scope, err := s.dayScope(c, tenant, true)
 	if err != nil {
 		return err
 	}
+	staff := scope.StaffID
 	within, err := time.ParseDuration(c.Query("within", "1h"))
 	if err != nil || within <= 0 || within > maxReminderWindow {
 		return badRequest("within", "a duration from 1s to 168h, e.g. 30m, 1h, 24h")
@@ -211,7 +240,7 @@ func (s *Server) getDigest(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	staff, err := dayStaff(c, false)
+	scope, err := s.dayScope(c, tenant, false)
 	if err != nil {
 		return err
 	}
@@ -219,7 +248,7 @@ func (s *Server) getDigest(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	reps, err := s.Followup.DailyDigest(c.UserContext(), tenant, staff, date)
+	reps, err := s.Followup.DailyDigest(c.UserContext(), tenant, scope, date)
 	if err != nil {
 		return err
 	}
@@ -233,7 +262,7 @@ func (s *Server) getFunnel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	staff, err := dayStaff(c, false)
+	scope, err := s.dayScope(c, tenant, false)
 	if err != nil {
 		return err
 	}
@@ -245,7 +274,7 @@ func (s *Server) getFunnel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f, err := s.Followup.Funnel(c.UserContext(), tenant, list.Stages, staff, from, to)
+	f, err := s.Followup.Funnel(c.UserContext(), tenant, list.Stages, scope, from, to)
 	if err != nil {
 		return err
 	}
@@ -264,7 +293,7 @@ func (s *Server) getStats(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	staff, err := dayStaff(c, false)
+	scope, err := s.dayScope(c, tenant, false)
 	if err != nil {
 		return err
 	}
@@ -272,7 +301,7 @@ func (s *Server) getStats(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	days, err := s.Followup.Stats(c.UserContext(), tenant, staff, from, to)
+	days, err := s.Followup.Stats(c.UserContext(), tenant, scope, from, to)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/siyu-dev/siyu/api"
+	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/testenv"
@@ -346,4 +348,80 @@ func TestFunnelAndStats(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestTeams(t *testing.T) {
+	f := withFollowupDay(t)
+	secret, err := f.deps.Keys.Create(f.ctx, auth.NewKeyRequest{Tenant: "acme", Role: auth.RoleManager, StaffID: "m1", Name: "m1"})
+	require.NoError(t, err)
+	f.keys["acme-manager-m1"] = secret
+
+	refusals := []struct {
+		name, method, path, key, body, field string
+		status                               int
+	}{
+		{"rep sets", http.MethodPut, "/v1/staff/s1/manager", "acme-rep-s1", `{"manager_id": "m1"}`, "", http.StatusForbidden},
+		{"manager sets", http.MethodPut, "/v1/staff/s1/manager", "acme-manager-m1", `{"manager_id": "m1"}`, "", http.StatusForbidden},
+		{"no manager", http.MethodPut, "/v1/staff/s1/manager", "acme-admin", `{}`, "manager_id", http.StatusBadRequest},
+		{"own manager", http.MethodPut, "/v1/staff/s1/manager", "acme-admin", `{"manager_id": "s1"}`, "manager_id", http.StatusBadRequest},
+		{"unknown field", http.MethodPut, "/v1/staff/s1/manager", "acme-admin", `{"manager": "m1"}`, "body", http.StatusBadRequest},
+		{"admin names no manager", http.MethodGet, "/v1/followups/team", "acme-admin", "", "manager_id", http.StatusBadRequest},
+		{"another manager's team", http.MethodGet, "/v1/followups/team?manager_id=m2", "acme-manager-m1", "", "", http.StatusForbidden},
+		{"rep reads a team", http.MethodGet, "/v1/followups/team", "acme-rep-s1", "", "", http.StatusForbidden},
+	}
+	for _, tt := range refusals {
+		t.Run(tt.name, func(t *testing.T) {
+			var body []byte
+			if tt.body != "" {
+				body = []byte(tt.body)
+			}
+			status, out := f.do(t, tt.method, tt.path, tt.key, body)
+			require.Equal(t, tt.status, status, "%s", out)
+			if tt.field != "" {
+				require.Equal(t, tt.field, decodeError(t, out).Field)
+			}
+		})
+	}
+
+	status, h, body := f.call(t, http.MethodPut, "/v1/staff/s1/manager", "acme-admin", nil, []byte(`{"manager_id": "m1"}`))
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	after := http.Header{api.ReadAfterHeader: {h.Get(api.WriteTokenHeader)}}
+	status, _, body = f.call(t, http.MethodGet, "/v1/followups/team", "acme-manager-m1", after, nil)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	require.JSONEq(t, `{"manager_id": "m1", "members": ["s1"]}`, string(body))
+	require.Equal(t, []string{}, getJSON[struct{ Members []string }](t, f, "globex-admin", "/v1/followups/team?manager_id=m1").Members, "tenant wall")
+
+	// s1 logs a follow-up due in 30 minutes; s2 one overdue.
+	soon := time.Now().Add(30 * time.Minute).Truncate(time.Second)
+	for _, w := range []struct{ key, contact string }{{"acme-rep-s1", "c1"}, {"acme-rep-s2", "c2"}} {
+		status, h, body := f.call(t, http.MethodPost, "/v1/customers/"+w.contact+"/followups", w.key, nil,
+			mustJSON(t, map[string]any{"channel": "call", "next_at": soon.Format(time.RFC3339)}))
+		require.Equal(t, http.StatusCreated, status, "%s", body)
+		after[api.ReadAfterHeader] = append(after[api.ReadAfterHeader], h.Get(api.WriteTokenHeader))
+	}
+	after = http.Header{api.ReadAfterHeader: {strings.Join(after[api.ReadAfterHeader], ",")}}
+	status, h, body = f.call(t, http.MethodGet, "/v1/followups/digest?date="+soon.In(followup.Shanghai).Format(time.DateOnly), "acme-manager-m1", after, nil)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	require.Equal(t, "fresh", h.Get(api.ConsistencyHeader))
+	var d digestBody
+	require.NoError(t, json.Unmarshal(body, &d))
+	require.Len(t, d.Reps, 1, "m1's team is s1 (and m1): s2's follow-ups are not theirs")
+	require.Equal(t, "s1", d.Reps[0].StaffID)
+	require.Len(t, getJSON[digestBody](t, f, "acme-manager", "/v1/followups/digest?date="+soon.In(followup.Shanghai).Format(time.DateOnly)).Reps, 2,
+		"a manager key without a staff id reads the tenant")
+
+	status, body = f.do(t, http.MethodGet, "/v1/followups/reminders?staff_id=s2", "acme-manager-m1", nil)
+	require.Equal(t, http.StatusForbidden, status, "%s", body)
+	require.Len(t, getJSON[remindersBody](t, f, "acme-manager-m1", "/v1/followups/reminders?staff_id=s1").Items, 1)
+	stats := getJSON[statsBody](t, f, "acme-manager-m1", "/v1/followups/stats?from=2026-03-01&to=2026-03-02").Days
+	require.Len(t, stats, 4, "two days of m1 and s1")
+	require.Equal(t, []string{"m1", "s1"}, getJSON[followup.Funnel](t, f, "acme-manager-m1", "/v1/followups/funnel").Team)
+
+	status, h, body = f.call(t, http.MethodDelete, "/v1/staff/s1/manager", "acme-admin", nil, nil)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	status, _, body = f.call(t, http.MethodGet, "/v1/followups/team", "acme-manager-m1", http.Header{api.ReadAfterHeader: {h.Get(api.WriteTokenHeader)}}, nil)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	require.JSONEq(t, `{"manager_id": "m1", "members": []}`, string(body))
+	status, body = f.do(t, http.MethodGet, "/v1/followups/stats?staff_id=s1", "acme-manager-m1", nil)
+	require.Equal(t, http.StatusForbidden, status, "%s", body)
 }

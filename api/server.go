@@ -129,6 +129,7 @@ func (s *Server) routes() {
 	s.segmentRoutes(v1)
 	s.followupRoutes(v1)
 	s.followupDayRoutes(v1)
+	s.teamRoutes(v1)
 	s.app.Use(func(c *fiber.Ctx) error {
 		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
 	})

@@ -61,6 +61,10 @@ const (
 	// stages. Subject: tenant; data: stages* (the names joined by ","),
 	// staff_id (who set it, when the key has a staff id).
 	StagesDefined Type = "stages.defined"
+	// StaffManagerSet: an admin put a rep in a manager's team. Subject: the
+	// rep's staff id; data: staff_id (the manager's staff id), deleted
+	// (true: the rep has no manager any more). Last writer wins per rep.
+	StaffManagerSet Type = "staff.manager_set"
 )
 
 // MaxFutureSkew is how far in the future an event's time may lie.

@@ -183,6 +183,7 @@ var types = map[Type]typeSpec{
 	GroupDismissed:        {optional: []Field{FStaffID}},
 	WeComUnmapped:         {subject: subjectTenant, required: []Field{FKind, FXML}, optional: []Field{FNote}},
 	StagesDefined:         {subject: subjectTenant, required: []Field{FStages}, optional: []Field{FStaffID}},
+	StaffManagerSet:       {optional: []Field{FStaffID, FDeleted}},
 }
 
 // Known reports whether t is in the catalogue.
@@ -206,7 +207,7 @@ func Additions() []Type {
 
 // FollowupAdditions lists the types the follow-up domain added to the
 // catalogue (the API is their only producer).
-func FollowupAdditions() []Type { return []Type{StagesDefined} }
+func FollowupAdditions() []Type { return []Type{StagesDefined, StaffManagerSet} }
 
 // fieldMasks precomputes, per type, the bit sets of required and allowed fields.
 type fieldMask struct{ required, allowed Presence }

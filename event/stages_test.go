@@ -42,3 +42,17 @@ func TestStagesDefined(t *testing.T) {
 	}
 	require.Contains(t, event.FollowupAdditions(), event.StagesDefined)
 }
+
+func TestStaffManagerSet(t *testing.T) {
+	now := func() time.Time { return time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC) }
+	for _, data := range []string{`{"staff_id":"m1"}`, `{"deleted":true}`} {
+		e, err := event.NewDecoder(now).Decode([]byte(`{"specversion":"1.0","id":"e1","source":"siyu-api","type":"staff.manager_set","time":"2026-11-20T09:30:00Z","tenant":"acme","subject":"s1","data":` + data + `}`))
+		require.NoError(t, err, data)
+		require.Equal(t, event.StaffManagerSet, e.Type)
+	}
+	_, err := event.NewDecoder(now).Decode([]byte(`{"specversion":"1.0","id":"e1","source":"siyu-api","type":"staff.manager_set","time":"2026-11-20T09:30:00Z","tenant":"acme","subject":"s1","data":{"deleted":"yes"}}`))
+	ve, ok := event.AsValidation(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, "data.deleted", ve.Field)
+	require.Contains(t, event.FollowupAdditions(), event.StaffManagerSet)
+}

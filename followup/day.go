@@ -3,6 +3,7 @@ package followup
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -81,15 +82,18 @@ func (r *Reader) ChatDays(ctx context.Context, tenant, staff string, from, to ti
 	return out, nil
 }
 
-// Stats returns WeCom's rep statistics per rep per day of [from, to].
-func (r *Reader) Stats(ctx context.Context, tenant, staff string, from, to time.Time) ([]RepDay, error) {
-	rows, err := r.ChatDays(ctx, tenant, staff, from, to)
+// Stats returns WeCom's rep statistics per rep per day of [from, to], for
+// the reps of scope (the one asked for, or every rep of a team, listed even
+// without activity).
+func (r *Reader) Stats(ctx context.Context, tenant string, scope Scope, from, to time.Time) ([]RepDay, error) {
+	rows, err := r.ChatDays(ctx, tenant, scope.StaffID, from, to)
 	if err != nil {
 		return nil, err
 	}
-	var always []string
-	if staff != "" {
-		always = []string{staff}
+	rows = slices.DeleteFunc(rows, func(d ChatDay) bool { return !scope.Covers(d.StaffID) })
+	always := scope.Team
+	if scope.StaffID != "" {
+		always = []string{scope.StaffID}
 	}
 	out := ComputeStats(rows, from, to, always...)
 	if out == nil {
@@ -121,22 +125,24 @@ func (r *Reader) StageChanges(ctx context.Context, tenant string, fromNs, toNs i
 	return out, nil
 }
 
-// currentStages counts customers per stage at endNs (see ComputeFunnel).
-func (r *Reader) currentStages(ctx context.Context, tenant, staff string, endNs int64) (map[string]int, error) {
-	rows, err := r.conn.Query(ctx, qStageCurrent, clickhouse.Named("tenant", tenant),
-		clickhouse.Named("staff_id", staff), clickhouse.Named("end_ns", endNs))
+// currentStages counts the customers of scope per stage at endNs (see
+// ComputeFunnel).
+func (r *Reader) currentStages(ctx context.Context, tenant string, scope Scope, endNs int64) (map[string]int, error) {
+	rows, err := r.conn.Query(ctx, qStageCurrent, clickhouse.Named("tenant", tenant), clickhouse.Named("end_ns", endNs))
 	if err != nil {
 		return nil, fmt.Errorf("read current stages: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]int{}
 	for rows.Next() {
-		var stage string
+		var stage, staff string
 		var n uint64
-		if err := rows.Scan(&stage, &n); err != nil {
+		if err := rows.Scan(&stage, &staff, &n); err != nil {
 			return nil, fmt.Errorf("read current stages: %w", err)
 		}
-		out[stage] = int(n)
+		if scope.Covers(staff) {
+			out[stage] += int(n)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read current stages: %w", err)
@@ -147,9 +153,9 @@ func (r *Reader) currentStages(ctx context.Context, tenant, staff string, endNs 
 // Funnel computes the funnel over [from, to] (days in Asia/Shanghai,
 // inclusive) as ComputeFunnel defines it: current counts in ClickHouse,
 // conversions replayed in Go over the customers active in the period.
-func (r *Reader) Funnel(ctx context.Context, tenant string, stages []string, staff string, from, to time.Time) (*Funnel, error) {
-	q := FunnelQuery{Stages: stages, StaffID: staff, FromNs: DayStart(from), ToNs: DayStart(to.AddDate(0, 0, 1))}
-	current, err := r.currentStages(ctx, tenant, staff, q.ToNs)
+func (r *Reader) Funnel(ctx context.Context, tenant string, stages []string, scope Scope, from, to time.Time) (*Funnel, error) {
+	q := FunnelQuery{Stages: stages, Scope: scope, FromNs: DayStart(from), ToNs: DayStart(to.AddDate(0, 0, 1))}
+	current, err := r.currentStages(ctx, tenant, scope, q.ToNs)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +163,7 @@ func (r *Reader) Funnel(ctx context.Context, tenant string, stages []string, sta
 	if err != nil {
 		return nil, err
 	}
-	return &Funnel{StaffID: staff, From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
+	return &Funnel{StaffID: scope.StaffID, Team: scope.Team, From: from.Format(time.DateOnly), To: to.Format(time.DateOnly),
 		Stages: stages, Current: CurrentCounts(stages, current), Conversions: ComputeConversions(q, changes)}, nil
 }
 
@@ -205,14 +211,14 @@ func Digest(entries []DueEntry) []RepDigest {
 }
 
 // DailyDigest is the digest of date (its calendar day, taken as a day in
-// Asia/Shanghai) for one rep or, staff "", every rep of the tenant: due that
-// day, or overdue at its start. GET /v1/followups/digest and
-// `siyu followups digest` both answer it.
-func (r *Reader) DailyDigest(ctx context.Context, tenant, staff string, date time.Time) ([]RepDigest, error) {
+// Asia/Shanghai) for the reps of scope: due that day, or overdue at its
+// start. GET /v1/followups/digest and `siyu followups digest` both answer it.
+func (r *Reader) DailyDigest(ctx context.Context, tenant string, scope Scope, date time.Time) ([]RepDigest, error) {
 	start := time.Unix(0, DayStart(date))
-	due, err := r.Due(ctx, tenant, staff, start.AddDate(0, 0, 1), start)
+	due, err := r.Due(ctx, tenant, scope.StaffID, start.AddDate(0, 0, 1), start)
 	if err != nil {
 		return nil, err
 	}
+	due = slices.DeleteFunc(due, func(e DueEntry) bool { return !scope.Covers(e.StaffID) })
 	return Digest(due), nil
 }

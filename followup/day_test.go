@@ -81,7 +81,7 @@ func TestStatsMatchReference(t *testing.T) {
 	for _, tn := range tenants {
 		for _, staff := range []string{"", "s0", "s2", "nobody"} {
 			t.Run(tn+"/"+staff, func(t *testing.T) {
-				got, err := reader.Stats(ctx, tn, staff, from, to)
+				got, err := reader.Stats(ctx, tn, followup.Scope{StaffID: staff}, from, to)
 				require.NoError(t, err)
 				want := reference.RepStats(all, tn, staff, from, to)
 				require.NotEmpty(t, want)
@@ -93,9 +93,16 @@ func TestStatsMatchReference(t *testing.T) {
 		}
 	}
 
+	t.Run("a team is its reps", func(t *testing.T) {
+		got, err := reader.Stats(ctx, "p2", followup.Scope{Team: []string{"s0", "s2", "x"}}, from, to)
+		require.NoError(t, err)
+		want := append(reference.RepStats(all, "p2", "s0", from, to), reference.RepStats(all, "p2", "s2", from, to)...)
+		require.Equal(t, append(want, reference.RepStats(all, "p2", "x", from, to)...), got)
+	})
+
 	t.Run("one day at the midnight edge", func(t *testing.T) {
 		day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-		got, err := reader.Stats(ctx, "p1", "", day, day)
+		got, err := reader.Stats(ctx, "p1", followup.Scope{}, day, day)
 		require.NoError(t, err)
 		require.Equal(t, reference.RepStats(all, "p1", "", day, day), got)
 	})
@@ -110,17 +117,17 @@ func TestStatsMatchReference(t *testing.T) {
 						Source: e.Source, StaffID: e.Data.StaffID, Stage: e.Data.Stage})
 				}
 			}
-			for _, staff := range []string{"", "s0", "s1"} {
+			for _, scope := range []followup.Scope{{}, {StaffID: "s0"}, {StaffID: "s1"}, {Team: []string{"s1", "s2"}}} {
 				for _, period := range [][2]time.Time{{from, to}, {day, day}, {to, to}} {
-					f, err := reader.Funnel(ctx, tn, followup.Stages, staff, period[0], period[1])
+					f, err := reader.Funnel(ctx, tn, followup.Stages, scope, period[0], period[1])
 					require.NoError(t, err)
-					cur, conv := followup.ComputeFunnel(followup.FunnelQuery{Stages: followup.Stages, StaffID: staff,
+					cur, conv := followup.ComputeFunnel(followup.FunnelQuery{Stages: followup.Stages, Scope: scope,
 						FromNs: followup.DayStart(period[0]), ToNs: followup.DayStart(period[1].AddDate(0, 0, 1))}, changes)
-					require.Equal(t, cur, f.Current, "%s %s %v", tn, staff, period)
-					require.Equal(t, conv, f.Conversions, "%s %s %v", tn, staff, period)
+					require.Equal(t, cur, f.Current, "%s %v %v", tn, scope, period)
+					require.Equal(t, conv, f.Conversions, "%s %v %v", tn, scope, period)
 				}
 			}
-			f, err := reader.Funnel(ctx, tn, followup.Stages, "", from, to)
+			f, err := reader.Funnel(ctx, tn, followup.Stages, followup.Scope{}, from, to)
 			require.NoError(t, err)
 			total := 0
 			for _, c := range f.Current {

@@ -42,7 +42,9 @@ type Conversion struct {
 
 // Funnel is a rep's (or the tenant's) stage funnel over a period.
 type Funnel struct {
-	StaffID     string       `json:"staff_id"`
+	StaffID string   `json:"staff_id"`
+	Team    []string `json:"team,omitempty"` // the reps covered, for a manager's team
+
 	From        string       `json:"from"`
 	To          string       `json:"to"`
 	Stages      []string     `json:"stages"`
@@ -51,12 +53,13 @@ type Funnel struct {
 }
 
 // FunnelQuery is what ComputeFunnel needs besides the changes: the stage
-// list, the period [FromNs, ToNs) and the rep ("" = everyone).
+// list, the period [FromNs, ToNs) and whose changes count (one rep, a
+// team, or everyone).
 type FunnelQuery struct {
-	Stages  []string
-	FromNs  int64
-	ToNs    int64
-	StaffID string
+	Stages []string
+	FromNs int64
+	ToNs   int64
+	Scope
 }
 
 // ComputeFunnel replays stage changes (any order, duplicates allowed).
@@ -66,7 +69,7 @@ type FunnelQuery struct {
 // the list first, in order (zeros included), then stages no longer listed.
 //
 // Conversions: for each listed stage S, Entered is the customers with a
-// change into S in [FromNs, ToNs) (made by the rep, when one is asked for);
+// change into S in [FromNs, ToNs) made by a rep in scope;
 // from each one's first such entry, Reached[T] counts those with a later
 // change (by time, id, source) into T before ToNs, for every stage T after S
 // in the list, whoever made it.
@@ -77,7 +80,7 @@ type FunnelQuery struct {
 func ComputeFunnel(q FunnelQuery, changes []StageChange) ([]StageCount, []Conversion) {
 	current := map[string]int{}
 	for _, cs := range replayOrder(q, changes) {
-		if last := cs[len(cs)-1]; q.StaffID == "" || last.StaffID == q.StaffID {
+		if last := cs[len(cs)-1]; q.Covers(last.StaffID) {
 			current[last.Stage]++
 		}
 	}
@@ -117,7 +120,7 @@ func replayOrder(q FunnelQuery, changes []StageChange) map[string][]StageChange 
 func countConversions(q FunnelQuery, cs []StageChange, entered []int, reached [][]int) {
 	for s, stage := range q.Stages {
 		first := slices.IndexFunc(cs, func(c StageChange) bool {
-			return c.Stage == stage && c.TimeNs >= q.FromNs && (q.StaffID == "" || c.StaffID == q.StaffID)
+			return c.Stage == stage && c.TimeNs >= q.FromNs && q.Covers(c.StaffID)
 		})
 		if first < 0 {
 			continue

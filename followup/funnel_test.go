@@ -35,11 +35,21 @@ func TestComputeFunnel(t *testing.T) {
 		{Stage: "lost", Entered: 1, Reached: []StageCount{}},
 	}, conv)
 
-	q.StaffID = "s1"
+	q.Scope = Scope{StaffID: "s1"}
 	cur, conv = ComputeFunnel(q, changes)
 	require.Equal(t, []StageCount{{"new", 0}, {"contacted", 1}, {"won", 0}, {"lost", 0}}, cur, "b is s1's; a was last moved by s2")
 	require.Equal(t, 2, conv[1].Entered, "a and b entered contacted by s1")
 	require.Equal(t, []StageCount{{"won", 1}, {"lost", 0}}, conv[1].Reached, "a reached won, moved there by s2")
+
+	q.Scope = Scope{Team: []string{"s1", "s2"}}
+	teamCur, teamConv := ComputeFunnel(q, changes)
+	q.Scope = Scope{}
+	allCur, allConv := ComputeFunnel(q, changes)
+	require.Equal(t, allCur, teamCur, "s1 and s2 made every change")
+	require.Equal(t, allConv, teamConv)
+	q.Scope = Scope{Team: []string{}}
+	cur, _ = ComputeFunnel(q, changes)
+	require.Equal(t, []StageCount{{"new", 0}, {"contacted", 0}, {"won", 0}, {"lost", 0}}, cur, "an empty team covers no one")
 }
 
 func TestNormalizeStages(t *testing.T) {

@@ -61,7 +61,7 @@ func followupsCommand(stdout, stderr io.Writer) *command {
 				return err
 			}
 			defer conn.Close()
-			reps, err := followup.NewReader(conn).DailyDigest(ctx, tenant, staff, day)
+			reps, err := followup.NewReader(conn).DailyDigest(ctx, tenant, followup.Scope{StaffID: staff}, day)
 			if err != nil {
 				return err
 			}

@@ -1,8 +1,9 @@
--- How many customers are at each stage at end_ns: each customer's latest
--- stage change before end_ns (last writer wins on (time_ns, id, source)),
--- counted for the rep who made it; staff_id '' = every rep of the tenant.
--- args: tenant=demo staff_id= end_ns=9223372036854775807
-SELECT stage, toUInt64(count()) AS customers
+-- How many customers are at each stage at end_ns, per rep: each customer's
+-- latest stage change before end_ns (last writer wins on (time_ns, id,
+-- source)), counted for the rep who made it. The caller keeps the reps it
+-- covers (one, a team, or all).
+-- args: tenant=demo end_ns=9223372036854775807
+SELECT stage, last_staff_id, toUInt64(count()) AS customers
 FROM (
     SELECT
         contact_id,
@@ -12,6 +13,5 @@ FROM (
     WHERE tenant = @tenant AND time_ns < @end_ns
     GROUP BY contact_id
 )
-WHERE @staff_id = '' OR last_staff_id = @staff_id
-GROUP BY stage
-ORDER BY stage
+GROUP BY stage, last_staff_id
+ORDER BY stage, last_staff_id
