@@ -27,14 +27,19 @@ const (
 	ReadAfterWait     = 2 * time.Second
 )
 
-// The longest periods of the day reads.
+// Bounds of the day reads: the longest reminder window and period, and the
+// most reminders one answer lists.
 const (
 	maxReminderWindow = 7 * 24 * time.Hour
 	maxStatsDays      = 92
 	maxReminderItems  = 1000
 )
 
-var stageAdmins = []auth.Role{auth.RoleAdmin, auth.RolePlatform}
+// Who may set stage lists and teams, and who may read stage lists.
+var (
+	stageAdmins  = []auth.Role{auth.RoleAdmin, auth.RolePlatform}
+	stageReaders = []auth.Role{auth.RoleAdmin, auth.RoleManager, auth.RoleRep, auth.RolePlatform}
+)
 
 func (s *Server) followupDayRoutes(v1 fiber.Router) {
 	v1.Get("/followups/stages", s.requireFollowups, s.getStages)
@@ -84,7 +89,7 @@ func (s *Server) stageList(ctx context.Context, tenant string) (followup.StageLi
 }
 
 func (s *Server) getStages(c *fiber.Ctx) error {
-	tenant, err := authorize(c, append(followupRoles, auth.RolePlatform))
+	tenant, err := authorize(c, stageReaders)
 	if err != nil {
 		return err
 	}
@@ -255,8 +260,8 @@ func (s *Server) getDigest(c *fiber.Ctx) error {
 	return c.JSON(digestResponse{Date: date.Format(time.DateOnly), Reps: reps})
 }
 
-// getFunnel is the stage funnel of a rep (or, for managers and admins
-// without staff_id, the tenant) over [from, to].
+// getFunnel is the stage funnel over [from, to] of a rep, a manager's team
+// or the tenant (see dayScope).
 func (s *Server) getFunnel(c *fiber.Ctx) error {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
