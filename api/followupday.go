@@ -18,13 +18,14 @@ import (
 )
 
 // Read-your-writes headers: a write answers WriteTokenHeader; a read sent
-// with ReadAfterHeader waits (at most ReadAfterWait) until the pipeline has
-// committed past it, and says in ConsistencyHeader whether it did.
+// with ReadAfterHeader waits (at most Deps.ReadAfterWait, by default
+// DefaultReadAfterWait) until the pipeline has committed past it, and says
+// in ConsistencyHeader whether it did.
 const (
-	WriteTokenHeader  = "Siyu-Write-Token"
-	ReadAfterHeader   = "Siyu-Read-After"
-	ConsistencyHeader = "Siyu-Consistency"
-	ReadAfterWait     = 2 * time.Second
+	WriteTokenHeader     = "Siyu-Write-Token"
+	ReadAfterHeader      = "Siyu-Read-After"
+	ConsistencyHeader    = "Siyu-Consistency"
+	DefaultReadAfterWait = 2 * time.Second
 )
 
 // Bounds of the day reads: the longest reminder window and period, and the
@@ -63,7 +64,11 @@ func (s *Server) readAfter(c *fiber.Ctx) error {
 	}
 	state := "unknown"
 	if s.Committed != nil {
-		ctx, cancel := context.WithTimeout(c.UserContext(), ReadAfterWait)
+		wait := s.ReadAfterWait
+		if wait <= 0 {
+			wait = DefaultReadAfterWait
+		}
+		ctx, cancel := context.WithTimeout(c.UserContext(), wait)
 		ok, err := s.Committed.Wait(ctx, ps)
 		cancel()
 		switch {

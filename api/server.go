@@ -64,6 +64,8 @@ type Deps struct {
 	// Committed tells how far the ingest group has committed; without it a
 	// read with a write token does not wait (Siyu-Consistency: unknown).
 	Committed *kafka.Committed
+	// ReadAfterWait bounds that wait; 0 means DefaultReadAfterWait (2 s).
+	ReadAfterWait time.Duration
 }
 
 // Server is the API.
