@@ -26,10 +26,8 @@ var rollups = []string{
 	`SELECT DISTINCT tenant, contact_id, staff_id, toString(time_ns), id, toString(live) FROM relation_events ORDER BY tenant, contact_id, staff_id, time_ns, id`,
 	`SELECT tenant, tag_id, argMaxMerge(name), argMaxMerge(tag_group), toString(argMaxMerge(deleted)) FROM tag_library_state GROUP BY tenant, tag_id ORDER BY tenant, tag_id`,
 	`SELECT tenant, contact_id, toString(argMinMerge(add_way)), argMinMerge(channel), argMinMerge(staff_id) FROM acquisition_state GROUP BY tenant, contact_id ORDER BY tenant, contact_id`,
-	`SELECT DISTINCT tenant, contact_id, toString(time_ns), id, staff_id, stage FROM stage_changes ORDER BY tenant, contact_id, time_ns, id`,
 	`SELECT tenant, staff_id, toString(day), contact_id, toString(minIfMerge(first_in_ns)), toString(minIfMerge(first_out_ns)), argMinIfMerge(first_direction), toString(uniqExactIfMerge(out_messages)), toString(maxMerge(added)), toString(maxMerge(removed_by_customer)) FROM rep_chat_days GROUP BY tenant, staff_id, day, contact_id ORDER BY tenant, staff_id, day, contact_id`,
-	`SELECT DISTINCT tenant, toString(time_ns), id, stages FROM stage_lists ORDER BY tenant, time_ns, id`,
-	`SELECT DISTINCT tenant, rep_id, toString(time_ns), id, manager_id, toString(deleted) FROM staff_managers ORDER BY tenant, rep_id, time_ns, id`,
+	`SELECT DISTINCT tenant, type, subject, toString(time_ns), id, staff_id, stage, stages, toString(deleted) FROM followup_facts ORDER BY tenant, type, subject, time_ns, id`,
 }
 
 // TestBackfillRollups: a database that stored events before the rollup

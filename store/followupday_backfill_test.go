@@ -8,7 +8,7 @@ import (
 )
 
 // followupDayEvents are events of the types the load generator does not
-// make whose rollups migrations 0023 and 0024 backfill: stage lists and
+// make whose rollup migration 0023 backfills (followup_facts): stage lists and
 // team changes.
 func followupDayEvents() []event.Event {
 	at := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)

@@ -1,55 +1,43 @@
 -- The rep's day (issue 4): per-tenant stage lists, the history of stage
--- changes (for funnels) and per-(rep, customer, day) chat facts (for WeCom's
--- rep statistics). Every table is idempotent under redelivery and order:
+-- changes (for funnels), teams, and per-(rep, customer, day) chat facts (for
+-- WeCom's rep statistics). Every table is idempotent under redelivery and order:
 -- rows keyed by the event identity (ReplacingMergeTree) or min / argMin /
 -- max / uniqExact states, so a duplicate or late event never moves a figure.
 -- Each view is followed by its backfill from `events` (docs/decisions.md,
 -- "Migrations").
 
--- One row per stages.defined event; readers take the latest by
--- (time_ns, id, source). `stages` is the comma-joined ordered list, kept in
--- the event's data (it is not a lifted column of `events`).
-CREATE TABLE IF NOT EXISTS stage_lists (
+-- The follow-up facts the day reads replay, one row per event, in one table
+-- fed by one view (each view costs every insert): stage changes (funnel;
+-- subject = the customer), stage lists (stages.defined; subject = the
+-- tenant; `stages` is the comma-joined list, kept in the event's data, not
+-- a lifted column of `events`) and team changes (staff.manager_set; subject
+-- = the rep, staff_id = the manager). Readers take the latest by
+-- (time_ns, id, source) or replay in that order.
+CREATE TABLE IF NOT EXISTS followup_facts (
     tenant String,
-    time_ns Int64,
-    id String,
-    source String,
-    stages String
-) ENGINE = ReplacingMergeTree()
-ORDER BY (tenant, time_ns, source, id);
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS stage_lists_mv TO stage_lists AS
-SELECT tenant, time_ns, id, source, visitParamExtractString(data, 'stages') AS stages
-FROM events
-WHERE type = 'stages.defined';
-
-INSERT INTO stage_lists (tenant, time_ns, id, source, stages)
-SELECT tenant, time_ns, id, source, visitParamExtractString(data, 'stages') AS stages
-FROM events
-WHERE type = 'stages.defined';
-
--- One row per followup.stage_changed event: the funnel replays a tenant's
--- stage history in Go.
-CREATE TABLE IF NOT EXISTS stage_changes (
-    tenant String,
-    contact_id String,
+    type String,
+    subject String,
     time_ns Int64,
     id String,
     source String,
     staff_id String,
-    stage String
+    stage String,
+    stages String,
+    deleted UInt8
 ) ENGINE = ReplacingMergeTree()
-ORDER BY (tenant, contact_id, time_ns, source, id);
+ORDER BY (tenant, type, subject, time_ns, source, id);
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS stage_changes_mv TO stage_changes AS
-SELECT tenant, subject AS contact_id, time_ns, id, source, staff_id, stage
+CREATE MATERIALIZED VIEW IF NOT EXISTS followup_facts_mv TO followup_facts AS
+SELECT tenant, type, subject, time_ns, id, source, staff_id, stage,
+       if(type = 'stages.defined', visitParamExtractString(data, 'stages'), '') AS stages, deleted
 FROM events
-WHERE type = 'followup.stage_changed';
+WHERE type IN ('followup.stage_changed', 'stages.defined', 'staff.manager_set');
 
-INSERT INTO stage_changes (tenant, contact_id, time_ns, id, source, staff_id, stage)
-SELECT tenant, subject AS contact_id, time_ns, id, source, staff_id, stage
+INSERT INTO followup_facts (tenant, type, subject, time_ns, id, source, staff_id, stage, stages, deleted)
+SELECT tenant, type, subject, time_ns, id, source, staff_id, stage,
+       if(type = 'stages.defined', visitParamExtractString(data, 'stages'), '') AS stages, deleted
 FROM events
-WHERE type = 'followup.stage_changed';
+WHERE type IN ('followup.stage_changed', 'stages.defined', 'staff.manager_set');
 
 -- One row per (tenant, rep, day, customer): a WeCom chat is a (rep,
 -- customer, day), day in Asia/Shanghai (decision 19). first_direction is the

@@ -6,12 +6,12 @@
 SELECT stage, last_staff_id, toUInt64(count()) AS customers
 FROM (
     SELECT
-        contact_id,
+        subject,
         argMax(stage, (time_ns, id, source)) AS stage,
         argMax(staff_id, (time_ns, id, source)) AS last_staff_id
-    FROM stage_changes
-    WHERE tenant = @tenant AND time_ns < @end_ns
-    GROUP BY contact_id
+    FROM followup_facts
+    WHERE tenant = @tenant AND type = 'followup.stage_changed' AND time_ns < @end_ns
+    GROUP BY subject
 )
 GROUP BY stage, last_staff_id
 ORDER BY stage, last_staff_id

@@ -2,6 +2,6 @@
 -- (time_ns, id, source)); no row when the tenant never set one.
 -- args: tenant=demo
 SELECT argMax(stages, (time_ns, id, source)) AS stages, max(time_ns) AS set_ns
-FROM stage_lists
-WHERE tenant = @tenant
+FROM followup_facts
+WHERE tenant = @tenant AND type = 'stages.defined'
 GROUP BY tenant
