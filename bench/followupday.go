@@ -18,8 +18,9 @@ import (
 	"github.com/siyu-dev/siyu/kafka"
 )
 
-// The rep's-day figure (issue 4): a rep holding many customers logs a
+// The rep's-day figures (issue 4): a rep holding many customers logs a
 // follow-up and reads their board; the follow-up must be on it within 1 s.
+// Then the rep's other day reads are timed (no targets: for the record).
 // It runs on a topic, consumer group and database of its own, so that it
 // neither waits behind nor disturbs the foundation's streams.
 const (
@@ -107,26 +108,90 @@ func (h *harness) measureFollowupToBoard(ctx context.Context) error {
 	)
 	h.say("follow-up → board: p50 %s, p99 %s, max %s; %d of %d fresh on the first read",
 		round(r.p50), round(r.p99), round(r.max), r.firstFresh, r.samples)
-	return nil
+	return h.timeReads(ctx, "http://"+addr, key, n, max(20, h.cfg.fdaySamples/3))
 }
 
-// seedRepBook produces n contact.added events: customers c000001… of the
-// figure's rep.
+// seedRepBook produces the rep's book of n customers c000000…: each added
+// eight days ago, moved to a stage, and in a chat on one of the last seven
+// days (an inbound message, answered minutes later), so that the day reads
+// have something to count.
 func seedRepBook(ctx context.Context, cl *kgo.Client, n int) error {
-	at := time.Now().Add(-24 * time.Hour).UTC()
+	now := time.Now().UTC()
 	recs := make([]*kgo.Record, 0, 1000)
 	for i := range n {
-		e := event.Event{ID: fmt.Sprintf("fday-add-%d", i), Source: "bench", Type: event.ContactAdded,
-			Tenant: fdayTenant, Subject: fdayContact(i), Time: at}
-		e.Data.Set(event.FStaffID, fdayStaff)
-		e.Data.Set(event.FName, "customer "+strconv.Itoa(i))
-		recs = append(recs, &kgo.Record{Topic: fdayTopic, Key: []byte(e.Key()), Value: event.AppendJSON(nil, &e)})
-		if len(recs) == cap(recs) || i == n-1 {
+		day := now.Add(-time.Duration(1+i%7) * 24 * time.Hour)
+		evs := []event.Event{
+			fdayEvent(i, "add", event.ContactAdded, now.Add(-8*24*time.Hour)),
+			fdayEvent(i, "stage", event.FollowupStageChange, day),
+			fdayEvent(i, "in", event.ChatMessage, day.Add(time.Minute)),
+			fdayEvent(i, "out", event.ChatMessage, day.Add(time.Duration(2+i%30)*time.Minute)),
+		}
+		evs[0].Data.Set(event.FName, "customer "+strconv.Itoa(i))
+		evs[1].Data.Set(event.FStage, []string{"contacted", "qualified", "proposal", "won"}[i%4])
+		evs[2].Data.Set(event.FDirection, "in")
+		evs[3].Data.Set(event.FDirection, "out")
+		for j := range evs {
+			recs = append(recs, &kgo.Record{Topic: fdayTopic, Key: []byte(evs[j].Key()), Value: event.AppendJSON(nil, &evs[j])})
+		}
+		if len(recs) >= 996 || i == n-1 {
 			if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 				return fmt.Errorf("seed: %w", err)
 			}
 			recs = recs[:0]
 		}
+	}
+	return nil
+}
+
+func fdayEvent(i int, kind string, typ event.Type, at time.Time) event.Event {
+	e := event.Event{ID: fmt.Sprintf("fday-%s-%d", kind, i), Source: "bench", Type: typ,
+		Tenant: fdayTenant, Subject: fdayContact(i), Time: at}
+	e.Data.Set(event.FStaffID, fdayStaff)
+	return e
+}
+
+// fdayReads are the day reads timed after the follow-up samples.
+var fdayReads = []struct{ name, path string }{
+	{"GET /v1/followups/reminders?within=24h", "/v1/followups/reminders?within=24h"},
+	{"GET /v1/followups/digest", "/v1/followups/digest"},
+	{"GET /v1/followups/funnel (7 days)", "/v1/followups/funnel"},
+	{"GET /v1/followups/stats (7 days)", "/v1/followups/stats"},
+}
+
+// timeReads times n sequential requests of each day read and records p50 / p99.
+func (h *harness) timeReads(ctx context.Context, base, key string, customers, n int) error {
+	hc := &http.Client{Timeout: 30 * time.Second}
+	for _, r := range fdayReads {
+		lat := make([]time.Duration, 0, n)
+		for range n {
+			start := time.Now()
+			if err := getOK(ctx, hc, base+r.path, key); err != nil {
+				return fmt.Errorf("%s: %w", r.name, err)
+			}
+			lat = append(lat, time.Since(start))
+		}
+		p50, p99, _ := quantiles(lat)
+		h.record(info(fmt.Sprintf("%s, p50 / p99 (rep of %s customers, %d reads)", r.name, thousands(customers), n),
+			round(p50)+" / "+round(p99)))
+		h.say("%s: p50 %s, p99 %s", r.name, round(p50), round(p99))
+	}
+	return nil
+}
+
+func getOK(ctx context.Context, hc *http.Client, url, key string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%d %s", resp.StatusCode, b)
 	}
 	return nil
 }
