@@ -2,10 +2,10 @@
 // moves through, the follow-up channels, a customer's timeline and a rep's
 // follow-up board, all read from events and their rollups.
 //
-// This is the first slice: stages are the default list (per-tenant stages
-// are not built yet), and the board lists the customers a rep holds a live
-// WeCom friend relation with (the assignee model, with pools, claims and
-// hand-over, is not built yet).
+// Stages are per tenant (StageLists; Stages is the default list). The board,
+// reminders and digest list the customers a rep holds a live WeCom friend
+// relation with (the assignee model, with pools, claims and hand-over, is
+// built separately).
 package followup
 
 import (
@@ -22,7 +22,7 @@ var Stages = []string{"new", "contacted", "qualified", "proposal", "won", "lost"
 // Channels are the ways a follow-up can happen (the event contract's list).
 var Channels = []string{"call", "visit", "wechat", "meeting", "other"}
 
-// ValidStage reports whether stage is one of Stages.
+// ValidStage reports whether stage is one of the default Stages.
 func ValidStage(stage string) bool { return slices.Contains(Stages, stage) }
 
 // ValidChannel reports whether channel is one of Channels.
