@@ -9,6 +9,7 @@ import (
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/followup"
 )
 
 // Error is an API error, rendered as {"error": {"code", "message", "field"}}.
@@ -67,6 +68,9 @@ func toError(err error) *Error {
 	}
 	if pe, ok := poolError(err); ok {
 		return pe
+	}
+	if fe, ok := followup.AsFieldError(err); ok {
+		return badRequest(fe.Field, fe.Reason)
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/followup"
+	"github.com/siyu-dev/siyu/kafka"
 )
 
 // followupRoles may log follow-ups, change stages and read timelines and
@@ -55,9 +56,10 @@ type stageRequest struct {
 }
 
 type writeResponse struct {
-	ID        string `json:"id"`
-	Type      string `json:"type"`
-	ContactID string `json:"contact_id"`
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	ContactID  string `json:"contact_id"`
+	WriteToken string `json:"write_token"`
 }
 
 // logFollowup records a follow-up as a followup.logged event.
@@ -101,12 +103,16 @@ func (s *Server) changeStage(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req, `send {"stage"} as JSON`); err != nil {
 		return err
 	}
-	if !followup.ValidStage(req.Stage) {
-		return badRequest("stage", "must be one of "+strings.Join(followup.Stages, ", "))
-	}
 	ev, err := s.followupEvent(c, event.FollowupStageChange, req.StaffID)
 	if err != nil {
 		return err
+	}
+	list, err := s.stageList(c.UserContext(), ev.Tenant)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(list.Stages, req.Stage) {
+		return badRequest("stage", "must be one of the tenant's stages: "+strings.Join(list.Stages, ", "))
 	}
 	ev.Data.Set(event.FStage, req.Stage)
 	return s.publishOne(c, ev)
@@ -161,16 +167,16 @@ func (s *Server) followupCustomer(c *fiber.Ctx) (string, string, error) {
 	return tenant, contact, nil
 }
 
-// publishOne produces ev, and answers 201 once Kafka acked it.
+// publishOne produces ev, and answers 201 once Kafka acked it, with the
+// read-your-writes token (header Siyu-Write-Token and write_token).
 func (s *Server) publishOne(c *fiber.Ctx, ev event.Event) error {
-	errs, err := s.publish(c.UserContext(), ev)
+	ps, err := s.publishPositions(c.UserContext(), ev)
 	if err != nil {
 		return err
 	}
-	if errs[0] != nil {
-		return errs[0]
-	}
-	return c.Status(http.StatusCreated).JSON(writeResponse{ID: ev.ID, Type: string(ev.Type), ContactID: ev.Subject})
+	token := kafka.FormatPositions(ps)
+	c.Set(WriteTokenHeader, token)
+	return c.Status(http.StatusCreated).JSON(writeResponse{ID: ev.ID, Type: string(ev.Type), ContactID: ev.Subject, WriteToken: token})
 }
 
 // getTimeline returns a page of the customer's events, newest first.

@@ -41,9 +41,9 @@ func (f *fixture) addKey(t *testing.T, name string, r auth.NewKeyRequest) {
 	f.keys[name] = secret
 }
 
-// call is do for use from many goroutines: it returns errors instead of
+// send is do for use from many goroutines: it returns errors instead of
 // failing the test.
-func (f *fixture) call(method, path, key string, body any) (int, []byte, error) {
+func (f *fixture) send(method, path, key string, body any) (int, []byte, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return 0, nil, err
@@ -376,7 +376,7 @@ func TestConcurrentClaims(t *testing.T) {
 			staff := fmt.Sprintf("r%02d", i%reps)
 			want := []string{ids[(i*7)%customers], ids[(i*13+5)%customers]}
 			<-start
-			status, body, err := f.call(http.MethodPost, "/v1/pool/claim", "rush-"+staff, map[string]any{"customer_ids": want})
+			status, body, err := f.send(http.MethodPost, "/v1/pool/claim", "rush-"+staff, map[string]any{"customer_ids": want})
 			a := answer{staff: staff, err: err}
 			if err == nil && status != http.StatusOK {
 				a.err = fmt.Errorf("status %d: %s", status, body)

@@ -61,6 +61,14 @@ type Deps struct {
 	// Pool decides claims, assignments, transfers and hand-overs; without
 	// it the pool routes answer 404.
 	Pool *followup.Pool
+	// Stages holds the tenants' stage lists; without it the default list
+	// applies and PUT /v1/followups/stages answers 404.
+	Stages *followup.StageLists
+	// Committed tells how far the ingest group has committed; without it a
+	// read with a write token does not wait (Siyu-Consistency: unknown).
+	Committed *kafka.Committed
+	// ReadAfterWait bounds that wait; 0 means DefaultReadAfterWait (2 s).
+	ReadAfterWait time.Duration
 }
 
 // Server is the API.
@@ -115,7 +123,7 @@ func (s *Server) routes() {
 	// WeCom authenticates its callbacks by signature, not by API key.
 	s.app.Get("/wecom/callback/:tenant", s.requireWeCom, s.wecomVerify)
 	s.app.Post("/wecom/callback/:tenant", s.requireWeCom, s.wecomCallback)
-	v1 := s.app.Group("/v1", s.authenticate)
+	v1 := s.app.Group("/v1", s.authenticate, s.readAfter)
 	v1.Post("/events", s.postEvents)
 	v1.Get("/customers/:id", s.getCustomer)
 	v1.Put("/wecom/config", s.requireWeCom, s.putWeComConfig)
@@ -126,6 +134,8 @@ func (s *Server) routes() {
 	s.segmentRoutes(v1)
 	s.followupRoutes(v1)
 	s.poolRoutes(v1)
+	s.followupDayRoutes(v1)
+	s.teamRoutes(v1)
 	s.app.Use(func(c *fiber.Ctx) error {
 		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
 	})

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
@@ -374,25 +373,8 @@ func taggingEvents(tenant, contact, staffID string, at time.Time, results []tagR
 // Kafka's acks. It returns the outcome of each event, or an error (and
 // produces nothing) when an event does not encode.
 func (s *Server) publish(ctx context.Context, evs ...event.Event) ([]error, error) {
-	dec := event.NewDecoder(nil)
-	recs := make([]*kgo.Record, len(evs))
-	for i := range evs {
-		b := event.AppendJSON(nil, &evs[i])
-		if _, err := dec.Decode(b); err != nil {
-			// Our bug, not the caller's fault: %v keeps it a 500.
-			return nil, fmt.Errorf("encode %s event: %v", evs[i].Type, err)
-		}
-		recs[i] = &kgo.Record{Topic: s.Topics.Events, Key: []byte(evs[i].Key()), Value: b}
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	errs := make([]error, len(evs))
-	for i, r := range s.Producer.ProduceSync(ctx, recs...) {
-		if r.Err != nil {
-			errs[i] = unavailable("not stored in Kafka, retry: " + r.Err.Error())
-		}
-	}
-	return errs, nil
+	errs, _, err := s.publishAt(ctx, evs...)
+	return errs, err
 }
 
 // authorize checks the caller's role and returns the tenant it acts on.

@@ -17,8 +17,12 @@ import (
 // is idle with nothing in flight: stopping it earlier would cancel an
 // insert (the rows of events are visible before the views have run).
 func waitCommitted(ctx context.Context, cl *kgo.Client, topic string, limit time.Duration) error {
+	return waitGroupCommitted(ctx, cl, ingest.DefaultConfig().Group, topic, limit)
+}
+
+// waitGroupCommitted is waitCommitted for another consumer group.
+func waitGroupCommitted(ctx context.Context, cl *kgo.Client, group, topic string, limit time.Duration) error {
 	adm := kadm.NewClient(cl)
-	group := ingest.DefaultConfig().Group
 	deadline := time.Now().Add(limit)
 	return pollEvery(ctx, 100*time.Millisecond, func() (bool, error) {
 		behind, err := uncommitted(ctx, adm, group, topic)

@@ -57,6 +57,9 @@ func (h *harness) figureGroups() []figureGroup {
 			{"pool claims", h.measurePoolClaims},
 			{"board first page", h.measureBoard},
 		}},
+		{"followup-day", []step{
+			{"follow-up → board", h.measureFollowupToBoard},
+		}},
 	}
 }
 

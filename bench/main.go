@@ -48,11 +48,15 @@ type config struct {
 	wecomCallbacks int
 	command        string // how the harness was invoked, for the report
 	fu             *followupSizes
+	// The follow-up → board figure: customers of the rep, samples.
+	fdayCustomers int
+	fdaySamples   int
 }
 
 // parseFlags reads args into a config; --quick shrinks what the user did not set.
 func parseFlags(args []string, stderr io.Writer) (config, error) {
-	c := config{freshRate: 20_000, postClients: 4, postBatch: 1000, wecomClients: 16, wecomCallbacks: 20_000}
+	c := config{freshRate: 20_000, postClients: 4, postBatch: 1000, wecomClients: 16, wecomCallbacks: 20_000,
+		fdayCustomers: 20_000, fdaySamples: 300}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.siyu, "siyu", "bin/siyu", "the built siyu binary")
@@ -74,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			c.events = 200_000
 		}
 		c.fu.quick(set)
+		c.fdayCustomers, c.fdaySamples = 2_000, 50
 	}
 	c.figures = map[string]bool{}
 	for _, g := range strings.Split(*figures, ",") {

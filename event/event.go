@@ -57,6 +57,14 @@ const (
 	// "/ChangeType" when there is one), xml* (the decrypted message), note
 	// (why it is unmapped).
 	WeComUnmapped Type = "wecom.unmapped"
+	// StagesDefined: an admin set the tenant's ordered list of sales
+	// stages. Subject: tenant; data: stages* (the names joined by ","),
+	// staff_id (who set it, when the key has a staff id).
+	StagesDefined Type = "stages.defined"
+	// StaffManagerSet: an admin put a rep in a manager's team. Subject: the
+	// rep's staff id; data: staff_id (the manager's staff id), deleted
+	// (true: the rep has no manager any more). Last writer wins per rep.
+	StaffManagerSet Type = "staff.manager_set"
 )
 
 // Additions for the assignee model and the customer pool (followup/; see
@@ -136,6 +144,7 @@ type Data struct {
 	UpdateDetail     string
 	Kind             string
 	XML              string
+	Stages           string
 
 	AddWay     int64
 	Gender     int64

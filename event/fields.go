@@ -59,6 +59,9 @@ const (
 	FMaxClaimsPerDay
 	FRecycleDays
 	FCooldownDays
+	// Added for the rep's day (followup/): the ordered stage list of
+	// stages.defined. Append only.
+	FStages
 	numFields
 )
 
@@ -134,6 +137,7 @@ var fields = [numFields]fieldSpec{
 	FMaxClaimsPerDay:  {name: "max_claims_per_day", kind: kindInt, num: func(d *Data) *int64 { return &d.MaxClaimsPerDay }, min: 0},
 	FRecycleDays:      {name: "recycle_days", kind: kindInt, num: func(d *Data) *int64 { return &d.RecycleDays }, min: 0},
 	FCooldownDays:     {name: "cooldown_days", kind: kindInt, num: func(d *Data) *int64 { return &d.CooldownDays }, min: 0},
+	FStages:           {name: "stages", kind: kindString, str: func(d *Data) *string { return &d.Stages }, nonEmpt: true},
 }
 
 // Name is the field's JSON name inside data.
@@ -196,7 +200,9 @@ var types = map[Type]typeSpec{
 
 	AssigneeChanged: {required: []Field{FReason}, optional: []Field{FFromStaffID, FToStaffID, FNote},
 		enums: map[Field][]string{FReason: AssigneeReasons}},
-	PoolRulesSet: {subject: subjectTenant, optional: []Field{FContactCap, FMaxClaimsPerDay, FRecycleDays, FCooldownDays}},
+	PoolRulesSet:    {subject: subjectTenant, optional: []Field{FContactCap, FMaxClaimsPerDay, FRecycleDays, FCooldownDays}},
+	StagesDefined:   {subject: subjectTenant, required: []Field{FStages}, optional: []Field{FStaffID}},
+	StaffManagerSet: {optional: []Field{FStaffID, FDeleted}},
 }
 
 // Known reports whether t is in the catalogue.
@@ -221,6 +227,10 @@ func Additions() []Type {
 // PoolTypes lists the types added for the assignee model and the customer
 // pool (followup/), in a stable order.
 func PoolTypes() []Type { return []Type{AssigneeChanged, PoolRulesSet} }
+
+// FollowupAdditions lists the types the follow-up domain added to the
+// catalogue (the API is their only producer).
+func FollowupAdditions() []Type { return []Type{StagesDefined, StaffManagerSet} }
 
 // fieldMasks precomputes, per type, the bit sets of required and allowed fields.
 type fieldMask struct {

@@ -20,7 +20,7 @@ func FuzzDecode(f *testing.F) {
 	for _, tc := range catalogue {
 		f.Add([]byte(tc.in))
 	}
-	for _, typ := range append(event.Types(), event.Additions()...) {
+	for _, typ := range append(append(event.Types(), event.Additions()...), event.FollowupAdditions()...) {
 		f.Add(typed(typ))
 	}
 	for _, s := range []string{

@@ -1,4 +1,4 @@
-package followup
+package followup_test
 
 import (
 	"context"
@@ -10,11 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/internal/reference"
 	"github.com/siyu-dev/siyu/internal/testenv"
 )
-
-func TestMain(m *testing.M) { testenv.Main(m) }
 
 // randomAssigneeEvents makes adds and changes over few customers, staff and
 // times, so that ties on time (broken by id) and changes before the first
@@ -57,10 +56,10 @@ func dedupeIdentity(evs []event.Event) []event.Event {
 	return out
 }
 
-func factsOf(evs []event.Event) []AssigneeFact {
-	out := make([]AssigneeFact, len(evs))
+func factsOf(evs []event.Event) []followup.AssigneeFact {
+	out := make([]followup.AssigneeFact, len(evs))
 	for i, e := range evs {
-		f := AssigneeFact{Contact: e.Subject, Added: e.Type == event.ContactAdded, Key: EventKey{TimeNs: e.TimeNs(), ID: e.ID, Source: e.Source}}
+		f := followup.AssigneeFact{Contact: e.Subject, Added: e.Type == event.ContactAdded, Key: followup.EventKey{TimeNs: e.TimeNs(), ID: e.ID, Source: e.Source}}
 		if f.Added {
 			f.Staff = e.Data.StaffID
 		} else {
@@ -81,7 +80,7 @@ func shuffledWithRepeats(r *rand.Rand, evs []event.Event) []event.Event {
 	return out
 }
 
-func assigneesOf(holdings map[string]Holding, tenant string) map[string]string {
+func assigneesOf(holdings map[string]followup.Holding, tenant string) map[string]string {
 	out := map[string]string{}
 	for c, h := range holdings {
 		out[tenant+"/"+c] = h.Assignee()
@@ -97,7 +96,7 @@ func TestFoldAssigneesProperty(t *testing.T) {
 		evs := randomAssigneeEvents(r, "acme", 5+r.IntN(40))
 		want := reference.Assignees(evs)
 		for range 3 {
-			got := assigneesOf(FoldAssignees(factsOf(shuffledWithRepeats(r, evs))), "acme")
+			got := assigneesOf(followup.FoldAssignees(factsOf(shuffledWithRepeats(r, evs))), "acme")
 			require.Equal(t, want, got, "seed %d", seed)
 		}
 	}
@@ -128,10 +127,10 @@ func TestAssigneeRollupProperty(t *testing.T) {
 	got := map[string]string{}
 	for seed := range 8 {
 		tenant := fmt.Sprintf("t%d", seed)
-		rows, err := readStates(ctx, conn, tenant, "")
+		assignees, err := followup.AssigneesForTest(ctx, conn, tenant)
 		require.NoError(t, err)
-		for _, s := range rows {
-			got[tenant+"/"+s.contact] = s.holding.Assignee()
+		for contact, staff := range assignees {
+			got[tenant+"/"+contact] = staff
 		}
 	}
 	require.Equal(t, want, got)

@@ -7,6 +7,9 @@
 // customer pool (pool.go) decides claims, assignments, transfers, releases,
 // recycling and hand-over in one place per tenant (claims.go). WeCom friend
 // relations are separate: a rep can be a friend without being the assignee.
+//
+// Stages are per tenant (StageLists; Stages is the default list); reminders,
+// the daily digest, funnels and rep statistics read rollups of the events.
 package followup
 
 import (
@@ -23,7 +26,7 @@ var Stages = []string{"new", "contacted", "qualified", "proposal", "won", "lost"
 // Channels are the ways a follow-up can happen (the event contract's list).
 var Channels = []string{"call", "visit", "wechat", "meeting", "other"}
 
-// ValidStage reports whether stage is one of Stages.
+// ValidStage reports whether stage is one of the default Stages.
 func ValidStage(stage string) bool { return slices.Contains(Stages, stage) }
 
 // ValidChannel reports whether channel is one of Channels.

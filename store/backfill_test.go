@@ -32,6 +32,8 @@ var rollups = []string{
 	`SELECT tenant, contact_id, toString(minMerge(first_ns)), toString(maxMerge(last_ns)), argMaxIfMerge(name), argMaxIfMerge(unionid), toString(uniqExactIfMerge(msgs_in)), toString(uniqExactIfMerge(msgs_out)), argMaxIfMerge(stage), toString(argMaxIfMerge(next_followup_ns)) FROM profile_state GROUP BY tenant, contact_id ORDER BY tenant, contact_id`,
 	`SELECT tenant, contact_id, argMinIfMerge(first_staff), argMaxIfMerge(last_to), toString(argMaxIfMerge(last_key)), toString(maxIfMerge(last_followup_ns)) FROM assignee_state GROUP BY tenant, contact_id ORDER BY tenant, contact_id`,
 	`SELECT DISTINCT tenant, staff, contact_id, toString(time_ns), id, reason, toString(holds) FROM assignee_events ORDER BY tenant, staff, contact_id, time_ns, id, holds`,
+	`SELECT tenant, staff_id, toString(day), contact_id, toString(minIfMerge(first_in_ns)), toString(minIfMerge(first_out_ns)), argMinIfMerge(first_direction), toString(uniqExactIfMerge(out_messages)), toString(maxMerge(added)), toString(maxMerge(removed_by_customer)) FROM rep_chat_days GROUP BY tenant, staff_id, day, contact_id ORDER BY tenant, staff_id, day, contact_id`,
+	`SELECT DISTINCT tenant, type, subject, toString(time_ns), id, staff_id, stage, stages, toString(deleted) FROM followup_facts ORDER BY tenant, type, subject, time_ns, id`,
 }
 
 // TestBackfillRollups: a database that stored events before the rollup
@@ -48,6 +50,7 @@ func TestBackfillRollups(t *testing.T) {
 		evs = append(evs, e.Clone())
 	}
 	evs = append(evs, assigneeChanges(evs)...)
+	evs = append(evs, followupDayEvents()...)
 
 	old := openDB(t, ctx)
 	_, err = store.MigrateTo(ctx, old, testenv.Logger(), 4) // before any rollup

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/store"
 )
 
@@ -23,7 +24,7 @@ func serveCommand(stderr io.Writer) *command {
 	var st storageFlags
 	var kf kafkaFlags
 	var lf logFlags
-	var httpAddr string
+	var httpAddr, group string
 	return &command{
 		name: "serve", summary: "run the HTTP API only (production)", usage: "[flags]",
 		detail: "Serves the API against an existing ClickHouse (migrated with `siyu migrate up`) and Kafka.\n" +
@@ -33,6 +34,7 @@ func serveCommand(stderr io.Writer) *command {
 			kf.bind(fs)
 			lf.bind(fs)
 			fs.StringVar(&httpAddr, "http-addr", defaultHTTPAddr, "address the API listens on")
+			fs.StringVar(&group, "group", ingest.DefaultConfig().Group, "consumer group of the ingest processes (reads after a write wait for its commits)")
 		},
 		run: func(ctx context.Context, _ []string) error {
 			c, err := connect(ctx, &st, &kf, &lf, stderr)
@@ -40,7 +42,7 @@ func serveCommand(stderr io.Writer) *command {
 				return err
 			}
 			defer c.close()
-			return serveAPI(ctx, c.conn, c.kafka, kf.topics(), httpAddr, newRegistry(), c.log)
+			return serveAPI(ctx, c.conn, c.kafka, kf.topics(), group, httpAddr, newRegistry(), c.log)
 		},
 	}
 }

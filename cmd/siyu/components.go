@@ -52,7 +52,8 @@ func openKafka(ctx context.Context, brokers []string, topics kafka.Topics) (*kgo
 const poolSweepEvery = 5 * time.Minute
 
 // serveAPI runs the API on addr until ctx ends.
-func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafka.Topics, addr string,
+// group is the ingest consumer group, whose commits read-your-writes waits for.
+func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafka.Topics, group, addr string,
 	reg *prometheus.Registry, log *slog.Logger) error {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("%w: --http-addr %q: want host:port, e.g. 127.0.0.1:8080", errUsage, addr)
@@ -80,6 +81,9 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		Segments: cdp.NewSegments(conn),
 		Followup: followup.NewReader(conn),
 		Pool:     pool,
+		Stages:   followup.NewStageLists(conn),
+		// 20 ms: a waiting read sees a commit within about one batch wait.
+		Committed: kafka.NewCommitted(cl, group, topics.Events, 20*time.Millisecond),
 	})
 	log.Info("api listening", "addr", "http://"+addr)
 	if err := srv.Listen(ctx, addr); err != nil {

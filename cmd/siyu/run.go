@@ -131,7 +131,7 @@ func runServices(ctx context.Context, f runFlags, conn driver.Conn, cl *kgo.Clie
 	reg := newRegistry()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runIngest(gctx, conn, f.bf.config(brokers, f.kf.topics()), reg, log) })
-	g.Go(func() error { return serveAPI(gctx, conn, cl, f.kf.topics(), f.httpAddr, reg, log) })
+	g.Go(func() error { return serveAPI(gctx, conn, cl, f.kf.topics(), f.bf.group, f.httpAddr, reg, log) })
 	if chDone != nil {
 		g.Go(func() error {
 			select {

@@ -1,0 +1,381 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/followup"
+	"github.com/siyu-dev/siyu/kafka"
+)
+
+// Read-your-writes headers: a write answers WriteTokenHeader; a read sent
+// with ReadAfterHeader waits (at most Deps.ReadAfterWait, by default
+// DefaultReadAfterWait) until the pipeline has committed past it, and says
+// in ConsistencyHeader whether it did.
+const (
+	WriteTokenHeader     = "Siyu-Write-Token"
+	ReadAfterHeader      = "Siyu-Read-After"
+	ConsistencyHeader    = "Siyu-Consistency"
+	DefaultReadAfterWait = 2 * time.Second
+)
+
+// Bounds of the day reads: the longest reminder window and period, and the
+// most reminders one answer lists.
+const (
+	maxReminderWindow = 7 * 24 * time.Hour
+	maxStatsDays      = 92
+	maxReminderItems  = 1000
+)
+
+// Who may set stage lists and teams, and who may read stage lists.
+var (
+	stageAdmins  = []auth.Role{auth.RoleAdmin, auth.RolePlatform}
+	stageReaders = []auth.Role{auth.RoleAdmin, auth.RoleManager, auth.RoleRep, auth.RolePlatform}
+)
+
+func (s *Server) followupDayRoutes(v1 fiber.Router) {
+	v1.Get("/followups/stages", s.requireFollowups, s.getStages)
+	v1.Put("/followups/stages", s.requireFollowups, s.putStages)
+	v1.Get("/followups/reminders", s.requireFollowups, s.getReminders)
+	v1.Get("/followups/digest", s.requireFollowups, s.getDigest)
+	v1.Get("/followups/funnel", s.requireFollowups, s.getFunnel)
+	v1.Get("/followups/stats", s.requireFollowups, s.getStats)
+}
+
+// readAfter makes a GET carrying a write token wait until the pipeline has
+// committed past it (bounded), and answers Siyu-Consistency.
+func (s *Server) readAfter(c *fiber.Ctx) error {
+	token := c.Get(ReadAfterHeader)
+	if token == "" || c.Method() != fiber.MethodGet {
+		return c.Next()
+	}
+	ps, err := kafka.ParsePositions(token)
+	if err != nil {
+		return badRequest(ReadAfterHeader, err.Error())
+	}
+	state := "unknown"
+	if s.Committed != nil {
+		wait := s.ReadAfterWait
+		if wait <= 0 {
+			wait = DefaultReadAfterWait
+		}
+		ctx, cancel := context.WithTimeout(c.UserContext(), wait)
+		ok, err := s.Committed.Wait(ctx, ps)
+		cancel()
+		switch {
+		case ok:
+			state = "fresh"
+		case err != nil:
+			s.log.Warn("read-your-writes: cannot read committed offsets", "err", err)
+			state = "stale"
+		default:
+			state = "stale"
+		}
+	}
+	c.Set(ConsistencyHeader, state)
+	return c.Next()
+}
+
+// stageList is the tenant's stage list (the default without a store).
+func (s *Server) stageList(ctx context.Context, tenant string) (followup.StageList, error) {
+	if s.Stages == nil {
+		return followup.StageList{Stages: followup.Stages, Default: true}, nil
+	}
+	return s.Stages.Get(ctx, tenant)
+}
+
+func (s *Server) getStages(c *fiber.Ctx) error {
+	tenant, err := authorize(c, stageReaders)
+	if err != nil {
+		return err
+	}
+	list, err := s.stageList(c.UserContext(), tenant)
+	if err != nil {
+		return err
+	}
+	return c.JSON(list)
+}
+
+type stagesRequest struct {
+	Stages []string `json:"stages"`
+}
+
+// putStages sets the tenant's ordered stage list as a stages.defined event.
+func (s *Server) putStages(c *fiber.Ctx) error {
+	tenant, err := authorize(c, stageAdmins)
+	if err != nil {
+		return err
+	}
+	if s.Stages == nil {
+		return notFound("configurable stages are not enabled on this server")
+	}
+	var req stagesRequest
+	if err := decodeBody(c, &req, `send {"stages": ["new", "contacted", ...]} as JSON`); err != nil {
+		return err
+	}
+	stages, err := followup.NormalizeStages(req.Stages)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	ev := event.Event{ID: newEventID(), Source: apiSource, Type: event.StagesDefined, Tenant: tenant, Subject: tenant, Time: now}
+	ev.Data.Set(event.FStages, followup.JoinStages(stages))
+	if staff := principal(c).StaffID; staff != "" {
+		ev.Data.Set(event.FStaffID, staff)
+	}
+	ps, err := s.publishPositions(c.UserContext(), ev)
+	if err != nil {
+		return err
+	}
+	list := followup.StageList{Stages: stages, SetAt: &now}
+	s.Stages.Remember(tenant, list)
+	c.Set(WriteTokenHeader, kafka.FormatPositions(ps))
+	return c.JSON(list)
+}
+
+// publishPositions produces ev and returns where it landed, once acked.
+func (s *Server) publishPositions(ctx context.Context, ev event.Event) ([]kafka.Position, error) {
+	errs, ps, err := s.publishAt(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	if errs[0] != nil {
+		return nil, errs[0]
+	}
+	return ps, nil
+}
+
+// dayScope is whose follow-ups a day read covers. A rep: their own
+// (another staff_id: 403). A manager whose key has a staff id: their team
+// (staff.manager_set) and themselves, or one rep of it (another: 403).
+// Managers without a staff id, admins and the platform: the whole tenant,
+// or the staff_id named. required: the read is about one rep (the key's own
+// when none is named).
+func (s *Server) dayScope(c *fiber.Ctx, tenant string, required bool) (followup.Scope, error) {
+	p := principal(c)
+	staff := strings.Clone(c.Query("staff_id"))
+	switch {
+	case len(staff) > 128:
+		return followup.Scope{}, badRequest("staff_id", "a staff id is 1–128 characters")
+	case p.Role == auth.RoleRep && staff != "" && staff != p.StaffID:
+		return followup.Scope{}, forbidden("a rep sees only their own follow-ups")
+	case p.Role == auth.RoleRep:
+		return followup.Scope{StaffID: p.StaffID}, nil
+	case p.Role == auth.RoleManager && p.StaffID != "":
+		return s.teamScope(c, tenant, staff, required)
+	case staff == "" && required && p.StaffID != "":
+		return followup.Scope{StaffID: p.StaffID}, nil
+	case staff == "" && required:
+		return followup.Scope{}, badRequest("staff_id", "this key has no staff id: add ?staff_id=<id>")
+	}
+	return followup.Scope{StaffID: staff}, nil
+}
+
+// teamScope is dayScope for a manager with a staff id.
+func (s *Server) teamScope(c *fiber.Ctx, tenant, staff string, required bool) (followup.Scope, error) {
+	me := principal(c).StaffID
+	team, err := s.Followup.Team(c.UserContext(), tenant, me)
+	if err != nil {
+		return followup.Scope{}, err
+	}
+	if !slices.Contains(team, me) {
+		team = append(team, me)
+		slices.Sort(team)
+	}
+	switch {
+	case staff != "" && !slices.Contains(team, staff):
+		return followup.Scope{}, forbidden("a manager sees their team only; " + strconv.Quote(staff) + " is not in " + strconv.Quote(me) + "'s team")
+	case staff != "":
+		return followup.Scope{StaffID: staff}, nil
+	case required:
+		return followup.Scope{StaffID: me}, nil
+	}
+	return followup.Scope{Team: team}, nil
+}
+
+type remindersResponse struct {
+	StaffID   string              `json:"staff_id"`
+	Now       time.Time           `json:"now"`
+	Until     time.Time           `json:"until"`
+	Items     []followup.DueEntry `json:"items"`
+	Truncated bool                `json:"truncated"`
+}
+
+// getReminders lists the rep's customers whose next follow-up falls before
+// now+within: overdue ones (before now) flagged, earliest first.
+func (s *Server) getReminders(c *fiber.Ctx) error {
+	tenant, err := authorize(c, followupRoles)
+	if err != nil {
+		return err
+	}
+	scope, err := s.dayScope(c, tenant, true)
+	if err != nil {
+		return err
+	}
+	staff := scope.StaffID
+	within, err := time.ParseDuration(c.Query("within", "1h"))
+	if err != nil || within <= 0 || within > maxReminderWindow {
+		return badRequest("within", "a duration from 1s to 168h, e.g. 30m, 1h, 24h")
+	}
+	now := time.Now().UTC()
+	due, err := s.Followup.Due(c.UserContext(), tenant, staff, now.Add(within), now)
+	if err != nil {
+		return err
+	}
+	resp := remindersResponse{StaffID: staff, Now: now, Until: now.Add(within), Items: due}
+	if len(due) > maxReminderItems {
+		resp.Items, resp.Truncated = due[:maxReminderItems], true
+	}
+	return c.JSON(resp)
+}
+
+type digestResponse struct {
+	Date string               `json:"date"`
+	Reps []followup.RepDigest `json:"reps"`
+}
+
+// getDigest is the daily digest of a date: per rep, the follow-ups due that
+// day and those overdue at its start.
+func (s *Server) getDigest(c *fiber.Ctx) error {
+	tenant, err := authorize(c, followupRoles)
+	if err != nil {
+		return err
+	}
+	scope, err := s.dayScope(c, tenant, false)
+	if err != nil {
+		return err
+	}
+	date, err := queryDate(c, "date", time.Now())
+	if err != nil {
+		return err
+	}
+	reps, err := s.Followup.DailyDigest(c.UserContext(), tenant, scope, date)
+	if err != nil {
+		return err
+	}
+	return c.JSON(digestResponse{Date: date.Format(time.DateOnly), Reps: reps})
+}
+
+// getFunnel is the stage funnel over [from, to] of a rep, a manager's team
+// or the tenant (see dayScope).
+func (s *Server) getFunnel(c *fiber.Ctx) error {
+	tenant, err := authorize(c, followupRoles)
+	if err != nil {
+		return err
+	}
+	scope, err := s.dayScope(c, tenant, false)
+	if err != nil {
+		return err
+	}
+	from, to, err := queryPeriod(c)
+	if err != nil {
+		return err
+	}
+	list, err := s.stageList(c.UserContext(), tenant)
+	if err != nil {
+		return err
+	}
+	f, err := s.Followup.Funnel(c.UserContext(), tenant, list.Stages, scope, from, to)
+	if err != nil {
+		return err
+	}
+	return c.JSON(f)
+}
+
+type statsResponse struct {
+	From string            `json:"from"`
+	To   string            `json:"to"`
+	Days []followup.RepDay `json:"days"`
+}
+
+// getStats is WeCom's rep statistics per rep per day of [from, to].
+func (s *Server) getStats(c *fiber.Ctx) error {
+	tenant, err := authorize(c, followupRoles)
+	if err != nil {
+		return err
+	}
+	scope, err := s.dayScope(c, tenant, false)
+	if err != nil {
+		return err
+	}
+	from, to, err := queryPeriod(c)
+	if err != nil {
+		return err
+	}
+	days, err := s.Followup.Stats(c.UserContext(), tenant, scope, from, to)
+	if err != nil {
+		return err
+	}
+	return c.JSON(statsResponse{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), Days: days})
+}
+
+// queryDate parses a YYYY-MM-DD parameter; absent: def's day in Shanghai.
+func queryDate(c *fiber.Ctx, name string, def time.Time) (time.Time, error) {
+	q := c.Query(name)
+	if q == "" {
+		d := def.In(followup.Shanghai)
+		return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC), nil
+	}
+	d, err := time.Parse(time.DateOnly, q)
+	if err != nil {
+		return time.Time{}, badRequest(name, "a date, YYYY-MM-DD (a day in Asia/Shanghai)")
+	}
+	return d, nil
+}
+
+// queryPeriod parses from and to (inclusive days); to defaults to today,
+// from to six days before to.
+func queryPeriod(c *fiber.Ctx) (time.Time, time.Time, error) {
+	to, err := queryDate(c, "to", time.Now())
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	from, err := queryDate(c, "from", to.AddDate(0, 0, -6))
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	switch {
+	case from.After(to):
+		return time.Time{}, time.Time{}, badRequest("from", "must not be after to")
+	case to.Sub(from) >= maxStatsDays*24*time.Hour:
+		return time.Time{}, time.Time{}, badRequest("from", "a period is at most "+strconv.Itoa(maxStatsDays)+" days")
+	}
+	return from, to, nil
+}
+
+// publishAt produces evs synchronously (checked with the contract's decoder
+// first) and returns, per event, its error (503 when Kafka did not ack it)
+// and where it landed.
+func (s *Server) publishAt(ctx context.Context, evs ...event.Event) ([]error, []kafka.Position, error) {
+	dec := event.NewDecoder(nil)
+	recs := make([]*kgo.Record, len(evs))
+	for i := range evs {
+		b := event.AppendJSON(nil, &evs[i])
+		if _, err := dec.Decode(b); err != nil {
+			// Our bug, not the caller's fault: %v keeps it a 500.
+			return nil, nil, fmt.Errorf("encode %s event: %v", evs[i].Type, err)
+		}
+		recs[i] = &kgo.Record{Topic: s.Topics.Events, Key: []byte(evs[i].Key()), Value: b}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	errs := make([]error, len(evs))
+	var ps []kafka.Position
+	for i, r := range s.Producer.ProduceSync(ctx, recs...) {
+		if r.Err != nil {
+			errs[i] = unavailable("not stored in Kafka, retry: " + r.Err.Error())
+			continue
+		}
+		ps = append(ps, kafka.Position{Partition: r.Record.Partition, Offset: r.Record.Offset})
+	}
+	return errs, ps, nil
+}
