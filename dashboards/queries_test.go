@@ -100,6 +100,11 @@ func TestPanelsOnClickHouse(t *testing.T) {
 	}
 	require.Greater(t, nonZero, 200, "the comparison must not be vacuous")
 
+	t.Run("preview", func(t *testing.T) {
+		all := requests(from, to)[""]
+		checkPreview(t, ctx, conn, all.From, all.To)
+	})
+
 	// A chosen plan filters tenants by their latest plan; that SQL must run
 	// too (its figures differ from the API's per-day plan by design).
 	for _, p := range dashboards.Adoption().Panels {

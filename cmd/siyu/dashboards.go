@@ -19,10 +19,11 @@ const folderUID = "siyu"
 func dashboardsCommand(stdout, stderr io.Writer) *command {
 	var dir string
 	var ch dashboards.ClickHouse
+	var pv previewFlags
 	g := dashboards.Grafana{FolderUID: folderUID}
 	return &command{
 		name: "dashboards", summary: "export or apply the Grafana dashboards",
-		usage: "export --dir DIR | apply --grafana-url URL --token TOKEN [--folder NAME]",
+		usage: "export --dir DIR | apply --grafana-url URL --token TOKEN [--folder NAME] | preview --dir DIR [--from DAY] [--to DAY] [--tenant T]",
 		detail: "export writes DIR/dashboards/<uid>.json for each dashboard, and Grafana provisioning files:\n" +
 			"DIR/provisioning/datasources/siyu.yaml (the ClickHouse data source, uid " + dashboards.Datasource.UID + ")\n" +
 			"and DIR/provisioning/dashboards/siyu.yaml (a file provider reading DIR/dashboards).\n" +
@@ -30,7 +31,10 @@ func dashboardsCommand(stdout, stderr io.Writer) *command {
 			"apply creates or updates, through Grafana's HTTP API, the ClickHouse data source, the folder\n" +
 			"(uid " + folderUID + ") and every dashboard; unchanged objects are not written, so applying twice\n" +
 			"changes nothing. TOKEN is a service account token (Editor for dashboards, Admin for data sources);\n" +
-			"the data source password is read from $SIYU_GRAFANA_CLICKHOUSE_PASSWORD.",
+			"the data source password is read from $SIYU_GRAFANA_CLICKHOUSE_PASSWORD.\n\n" +
+			"preview runs every panel's SQL on ClickHouse (--clickhouse-dsn, or the server of --data-dir) for\n" +
+			"the days --from … --to (Asia/Shanghai, default the last 30 days) and writes one PNG per panel,\n" +
+			"DIR/<dashboard uid>-<panel id>.png, and DIR/index.html listing them.",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&dir, "dir", "", "directory to write into (export)")
 			fs.StringVar(&g.URL, "grafana-url", "", "Grafana base URL (apply)")
@@ -40,6 +44,7 @@ func dashboardsCommand(stdout, stderr io.Writer) *command {
 			fs.IntVar(&ch.Port, "grafana-clickhouse-port", 9000, "ClickHouse native port as Grafana reaches it")
 			fs.StringVar(&ch.Database, "grafana-clickhouse-database", defaultDatabase, "ClickHouse database Grafana reads")
 			fs.StringVar(&ch.Username, "grafana-clickhouse-username", "default", "ClickHouse user Grafana connects as (use a read-only one)")
+			pv.bind(fs)
 		},
 		run: func(ctx context.Context, args []string) error {
 			if err := ch.Validate(); err != nil {
@@ -51,8 +56,10 @@ func dashboardsCommand(stdout, stderr io.Writer) *command {
 			case len(args) == 1 && args[0] == "apply":
 				g.Password = os.Getenv("SIYU_GRAFANA_CLICKHOUSE_PASSWORD")
 				return applyDashboards(ctx, g, ch, stdout)
+			case len(args) == 1 && args[0] == "preview":
+				return previewDashboards(ctx, dir, pv, stdout, stderr)
 			}
-			return fmt.Errorf("%w: want `siyu dashboards export --dir DIR` or `siyu dashboards apply --grafana-url URL --token TOKEN`", errUsage)
+			return fmt.Errorf("%w: want `siyu dashboards export --dir DIR` or `siyu dashboards apply --grafana-url URL --token TOKEN` or `siyu dashboards preview --dir DIR`", errUsage)
 		},
 	}
 }
