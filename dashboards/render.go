@@ -115,7 +115,8 @@ func isString(v any) bool { _, ok := v.(string); return ok }
 var plot = image.Rect(80, 70, previewW-24, previewH-48)
 
 func renderSeries(img *image.RGBA, p Panel, ss []series) {
-	times, maxV := span(ss)
+	bars := p.FieldConfig.Defaults.Custom != nil && p.FieldConfig.Defaults.Custom.DrawStyle == "bars"
+	times, maxV := span(ss, bars)
 	if len(times) == 0 {
 		text(img, plot.Min.X, plot.Min.Y+40, "No data in this range", faint, 2)
 		return
@@ -123,11 +124,11 @@ func renderSeries(img *image.RGBA, p Panel, ss []series) {
 	top := niceCeil(maxV)
 	yAxis(img, top, p.FieldConfig.Defaults.Unit)
 	xAxis(img, times)
-	bars := p.FieldConfig.Defaults.Custom != nil && p.FieldConfig.Defaults.Custom.DrawStyle == "bars"
+	base := map[int64]float64{} // stacked bars: the top of the bars below
 	for i, s := range ss {
 		c := palette[i%len(palette)]
 		if bars {
-			drawBars(img, s, times, top, c, i, len(ss))
+			drawBars(img, s, times, top, c, base)
 		} else {
 			drawLine(img, s, times, top, c)
 		}
@@ -135,18 +136,22 @@ func renderSeries(img *image.RGBA, p Panel, ss []series) {
 	legend(img, ss)
 }
 
-// span returns the sorted distinct times of all series and the largest value.
-func span(ss []series) ([]int64, float64) {
-	seen := map[int64]bool{}
+// span returns the sorted distinct times of all series and the largest
+// value, or the largest sum per time when the series are stacked.
+func span(ss []series, stacked bool) ([]int64, float64) {
+	sums := map[int64]float64{}
 	var times []int64
 	maxV := 0.0
 	for _, s := range ss {
 		for t, v := range s.Points {
-			if !seen[t] {
-				seen[t] = true
+			if _, ok := sums[t]; !ok {
 				times = append(times, t)
 			}
+			sums[t] += v
 			maxV = math.Max(maxV, v)
+			if stacked {
+				maxV = math.Max(maxV, sums[t])
+			}
 		}
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
@@ -221,30 +226,31 @@ func drawLine(img *image.RGBA, s series, times []int64, top float64, c color.RGB
 	}
 }
 
-// drawBars draws series k of n side by side within each time's slot.
-func drawBars(img *image.RGBA, s series, times []int64, top float64, c color.RGBA, k, n int) {
-	slot := plot.Dx() / (len(times) + 1)
-	w := max(1, slot*3/4/n)
+// drawBars stacks s on the bars already drawn at each time (base).
+func drawBars(img *image.RGBA, s series, times []int64, top float64, c color.RGBA, base map[int64]float64) {
+	w := max(1, plot.Dx()/(len(times)+1)*3/4)
 	for _, t := range times {
 		v, ok := s.Points[t]
-		if !ok {
+		if !ok || v == 0 {
 			continue
 		}
-		x := xOf(times, t) - slot*3/8 + k*w
-		fill(img, image.Rect(x, yOf(v, top), x+w, plot.Max.Y), c)
+		x := xOf(times, t) - w/2
+		fill(img, image.Rect(x, yOf(base[t]+v, top), x+w, yOf(base[t], top)), c)
+		base[t] += v
 	}
 }
 
+// legend names the series in one row, "…" when they do not fit.
 func legend(img *image.RGBA, ss []series) {
 	x := plot.Min.X
 	for i, s := range ss {
-		c := palette[i%len(palette)]
-		fill(img, image.Rect(x, 44, x+12, 56), c)
+		if x+16+7*len(s.Name) > previewW-90 {
+			text(img, x, 55, fmt.Sprintf("+%d more", len(ss)-i), faint, 1)
+			return
+		}
+		fill(img, image.Rect(x, 44, x+12, 56), palette[i%len(palette)])
 		text(img, x+16, 55, s.Name, ink, 1)
 		x += 16 + 7*len(s.Name) + 20
-		if x > previewW-100 {
-			break
-		}
 	}
 }
 
