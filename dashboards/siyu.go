@@ -26,7 +26,7 @@ func dayTime(col string) string {
 // is selected (the plan now, not the plan of each day: see Adoption).
 const (
 	tenantCond = "$__conditionalAll(tenant IN (${tenant:singlequote}), $tenant)"
-	planCond   = "$__conditionalAll(tenant IN (SELECT tenant FROM subscription_changes GROUP BY tenant " +
+	planCond   = "$__conditionalAll(tenant GLOBAL IN (SELECT tenant FROM subscription_changes GROUP BY tenant " +
 		"HAVING argMax(plan, time_ns) IN (${plan:singlequote})), $plan)"
 )
 

@@ -94,6 +94,7 @@ func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		srv, err := store.StartServer(ctx, store.ServerConfig{
 			Dir: filepath.Join(f.st.dataDir, "clickhouse"), TCPPort: f.clickhousePort, HTTPPort: f.clickhouseHTTP,
 			Binary: f.clickhouseBin, Install: true, InstallOutput: stderr,
+			GrafanaDatabase: grafanaDatabase(f.st.database), GrafanaPassword: os.Getenv(grafanaPasswordEnv),
 		}, log)
 		if err != nil {
 			return err
@@ -110,6 +111,9 @@ func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	}
 	defer conn.Close()
 	if _, err := store.Migrate(ctx, conn, log); err != nil {
+		return err
+	}
+	if err := grantGrafana(ctx, conn, f.st, log); err != nil {
 		return err
 	}
 	cl, err := openKafka(ctx, brokers, topics)
