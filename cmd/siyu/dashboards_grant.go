@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/siyu-dev/siyu/dashboards"
@@ -43,12 +44,17 @@ func grantDashboards(ctx context.Context, st storageFlags, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
+	opts, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		return fmt.Errorf("parse ClickHouse DSN: %w", err)
+	}
+	db := opts.Auth.Database // the DSN's, which --database names for a data dir
 	conn, err := store.Open(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	a := dashboards.Access{Database: st.database, GrafanaDatabase: grafanaDatabase(st.database), Password: os.Getenv(grafanaPasswordEnv)}
+	a := dashboards.Access{Database: db, GrafanaDatabase: grafanaDatabase(db), Password: os.Getenv(grafanaPasswordEnv)}
 	rbac, stmts, err := dashboards.Grant(ctx, conn, a)
 	if err != nil {
 		return err
@@ -58,7 +64,7 @@ func grantDashboards(ctx context.Context, st storageFlags, stdout, stderr io.Wri
 	}
 	if rbac {
 		fmt.Fprintf(stderr, "granted: user %s may SELECT %d rollup table(s) of %s; point Grafana at database %s\n",
-			store.GrafanaUser, len(dashboards.GrafanaTables), st.database, st.database)
+			store.GrafanaUser, len(dashboards.GrafanaTables), db, db)
 		return nil
 	}
 	fmt.Fprintf(stderr, "granted: %d Distributed table(s) in %s; the server's users.xml must have user %s with "+
