@@ -20,6 +20,8 @@ var meterPanels = map[string]metering.Meter{
 	"New contacts by channel": metering.ContactsNew, // summed over channels
 	"Lost contacts":           metering.ContactsLost,
 	"Contacts":                metering.ContactsTotal,
+	"Contacts now":            metering.ContactsTotal, // a stat: its last value
+	"Over cap now":            metering.ContactsOverCap,
 	"Contacts over cap":       metering.ContactsOverCap,
 	"Link acquisitions":       metering.LinkAcquisitions,
 }

@@ -234,6 +234,7 @@ func TestPanelsOnChDB(t *testing.T) {
 			"Reply rate":              "2026-09-02 00:00:00\t1\n",
 			"Average reply time":      "2026-09-02 00:00:00\t300\n",
 			"Contacts":                "2026-09-01 00:00:00\t2\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t1\n",
+			"Contacts now":            "2026-09-01 00:00:00\t2\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t1\n",
 			"Contacts over cap":       "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t0\n2026-09-03 00:00:00\t0\n",
 			"Link acquisitions":       "2026-09-01 00:00:00\t1\n",
 			"Contacts against cap":    "t0001\t1\t1\t0\n",

@@ -8,11 +8,12 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 )
 
@@ -47,7 +48,7 @@ var (
 func Render(p Panel, res Result) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, previewW, previewH))
 	draw.Draw(img, img.Bounds(), image.NewUniform(white), image.Point{}, draw.Src)
-	text(img, 16, 24, p.Title, ink, 2)
+	text(img, 16, 28, p.Title, ink, 20)
 	switch p.Type {
 	case "stat":
 		renderStat(img, p, res)
@@ -118,7 +119,7 @@ func renderSeries(img *image.RGBA, p Panel, ss []series) {
 	bars := p.FieldConfig.Defaults.Custom != nil && p.FieldConfig.Defaults.Custom.DrawStyle == "bars"
 	times, maxV := span(ss, bars)
 	if len(times) == 0 {
-		text(img, plot.Min.X, plot.Min.Y+40, "No data in this range", faint, 2)
+		text(img, plot.Min.X, plot.Min.Y+40, "No data in this range", faint, 18)
 		return
 	}
 	top := niceCeil(maxV)
@@ -189,7 +190,7 @@ func yAxis(img *image.RGBA, top float64, unit string) {
 		y := yOf(v, top)
 		hline(img, plot.Min.X, plot.Max.X, y, rule)
 		label := formatValue(v, unit)
-		text(img, plot.Min.X-8-7*len(label), y+4, label, faint, 1)
+		text(img, plot.Min.X-8-width(label, 12), y+4, label, faint, 12)
 	}
 	vline(img, plot.Min.X, plot.Min.Y, plot.Max.Y, ink)
 	hline(img, plot.Min.X, plot.Max.X, plot.Max.Y, ink)
@@ -202,7 +203,7 @@ func xAxis(img *image.RGBA, times []int64) {
 		x := xOf(times, times[i])
 		vline(img, x, plot.Max.Y, plot.Max.Y+5, ink)
 		label := time.Unix(times[i], 0).In(reportingZone).Format("01-02")
-		text(img, x-7*len(label)/2, plot.Max.Y+20, label, faint, 1)
+		text(img, x-width(label, 12)/2, plot.Max.Y+20, label, faint, 12)
 	}
 }
 
@@ -244,13 +245,13 @@ func drawBars(img *image.RGBA, s series, times []int64, top float64, c color.RGB
 func legend(img *image.RGBA, ss []series) {
 	x := plot.Min.X
 	for i, s := range ss {
-		if x+16+7*len(s.Name) > previewW-90 {
-			text(img, x, 55, fmt.Sprintf("+%d more", len(ss)-i), faint, 1)
+		if x+16+width(s.Name, 12) > previewW-90 {
+			text(img, x, 55, fmt.Sprintf("+%d more", len(ss)-i), faint, 12)
 			return
 		}
-		fill(img, image.Rect(x, 44, x+12, 56), palette[i%len(palette)])
-		text(img, x+16, 55, s.Name, ink, 1)
-		x += 16 + 7*len(s.Name) + 20
+		fill(img, image.Rect(x, 45, x+12, 55), palette[i%len(palette)])
+		text(img, x+16, 55, s.Name, ink, 12)
+		x += 16 + width(s.Name, 12) + 20
 	}
 }
 
@@ -270,16 +271,16 @@ func renderStat(img *image.RGBA, p Panel, res Result) {
 	if have {
 		label = formatValue(v, p.FieldConfig.Defaults.Unit)
 	}
-	scale := 16
-	for scale > 2 && 7*scale*len(label) > previewW-40 {
-		scale--
+	size := 160.0
+	for size > 16 && width(label, size) > previewW-60 {
+		size -= 8
 	}
 	c := palette[0]
 	if !have {
 		c = faint
 	}
-	text(img, (previewW-7*scale*len(label))/2, previewH/2+13*scale/2-20, label, c, scale)
-	text(img, 16, previewH-20, p.Description, faint, 1)
+	text(img, (previewW-width(label, size))/2, previewH/2+int(size*0.35), label, c, size)
+	text(img, 16, previewH-20, p.Description, faint, 12)
 }
 
 // renderTable draws the columns and as many rows as fit.
@@ -291,26 +292,31 @@ func renderTable(img *image.RGBA, res Result) {
 	colW := (previewW - 32) / len(res.Columns)
 	fill(img, image.Rect(16, top, previewW-16, top+rowH), rule)
 	for j, c := range res.Columns {
-		text(img, 24+j*colW, top+15, clip(c, colW), ink, 1)
+		text(img, 24+j*colW, top+16, clip(c, colW-8), ink, 13)
 	}
 	for i, row := range res.Rows {
 		y := top + (i+1)*rowH
 		if y+rowH > previewH-8 {
-			text(img, 24, y+15, fmt.Sprintf("… %d more row(s)", len(res.Rows)-i), faint, 1)
+			text(img, 24, y+16, fmt.Sprintf("… %d more row(s)", len(res.Rows)-i), faint, 13)
 			break
 		}
 		for j, v := range row {
-			text(img, 24+j*colW, y+15, clip(cell(v), colW), ink, 1)
+			text(img, 24+j*colW, y+16, clip(cell(v), colW-8), ink, 13)
 		}
 		hline(img, 16, previewW-16, y+rowH, rule)
 	}
 }
 
+// clip shortens s with "…" until it fits w pixels at the table's size.
 func clip(s string, w int) string {
-	if n := w/7 - 1; len(s) > n && n > 1 {
-		return s[:n-1] + "~"
+	if width(s, 13) <= w {
+		return s
 	}
-	return s
+	r := []rune(s)
+	for len(r) > 1 && width(string(r)+"…", 13) > w {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
 }
 
 func cell(v any) string {
@@ -352,30 +358,48 @@ func trimDigits(v float64) int {
 	return 0
 }
 
-// text draws s with its baseline at y, in basicfont scaled by an integer.
-func text(img *image.RGBA, x, y int, s string, c color.RGBA, scale int) {
-	s = strings.Map(func(r rune) rune {
-		if r > 126 || r < 32 {
-			return '?'
-		}
-		return r
-	}, s)
-	face := basicfont.Face7x13
-	if scale == 1 {
-		d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: face, Dot: fixed.P(x, y)}
-		d.DrawString(s)
-		return
+// goRegular is the Go font, parsed once; faces are made per size and
+// cached. Faces are not safe for concurrent use, hence the lock.
+var (
+	goRegular = mustParseFont(goregular.TTF)
+	facesMu   sync.Mutex
+	faces     = map[float64]font.Face{}
+)
+
+func mustParseFont(ttf []byte) *opentype.Font {
+	f, err := opentype.Parse(ttf)
+	if err != nil {
+		panic(fmt.Sprintf("dashboards: parse the Go font: %v", err))
 	}
-	small := image.NewAlpha(image.Rect(0, 0, 7*len(s), 13))
-	d := font.Drawer{Dst: small, Src: image.Opaque, Face: face, Dot: fixed.P(0, 11)}
+	return f
+}
+
+// faceOf returns the cached face of a size; facesMu must be held.
+func faceOf(size float64) font.Face {
+	if f, ok := faces[size]; ok {
+		return f
+	}
+	f, err := opentype.NewFace(goRegular, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
+	if err != nil {
+		panic(fmt.Sprintf("dashboards: Go font at %v pt: %v", size, err))
+	}
+	faces[size] = f
+	return f
+}
+
+// text draws s with its baseline at y, in the Go font at size pixels.
+func text(img *image.RGBA, x, y int, s string, c color.RGBA, size float64) {
+	facesMu.Lock()
+	defer facesMu.Unlock()
+	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: faceOf(size), Dot: fixed.P(x, y)}
 	d.DrawString(s)
-	for sy := 0; sy < 13; sy++ {
-		for sx := 0; sx < small.Rect.Dx(); sx++ {
-			if small.AlphaAt(sx, sy).A > 127 {
-				fill(img, image.Rect(x+sx*scale, y-11*scale+sy*scale, x+(sx+1)*scale, y-11*scale+(sy+1)*scale), c)
-			}
-		}
-	}
+}
+
+// width is how wide s draws at size.
+func width(s string, size float64) int {
+	facesMu.Lock()
+	defer facesMu.Unlock()
+	return font.MeasureString(faceOf(size), s).Ceil()
 }
 
 func fill(img *image.RGBA, r image.Rectangle, c color.RGBA) {

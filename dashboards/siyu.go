@@ -89,6 +89,15 @@ func bars(title, description, unit, sql string) Panel {
 	return p
 }
 
+// stat is a stat panel: the last value of a daily series, in large type.
+func stat(title, description, unit, sql string) Panel {
+	p := timeseries(title, description, unit, sql)
+	p.Type = "stat"
+	p.Options = &PanelOptions{ColorMode: "value", GraphMode: "area"}
+	p.Options.ReduceOptions.Calcs = []string{"lastNotNull"}
+	return p
+}
+
 // table is a table panel with one SQL target.
 func table(title, description, unit, sql string) Panel {
 	p := timeseries(title, description, unit, sql)
@@ -170,6 +179,10 @@ func Metering() Dashboard {
 		"Contacts against each tenant's cap, link acquisitions and month-to-date usage, as billing computes them.",
 		tenantVar())
 	d.Panels = []Panel{
+		stat("Contacts now", "Contacts with at least one live relation at the end of the range's last day, summed over tenants.",
+			"short", contactLevels(cust, "sum(contacts) AS contacts")),
+		stat("Over cap now", "Contacts beyond the tenants' caps at the end of the range's last day, summed over tenants.",
+			"short", contactLevels(cust, "sum(over) AS over_cap")),
 		timeseries("Contacts", "Contacts with at least one live relation at the end of each day (contacts_total), summed over tenants.",
 			"short", contactLevels(cust, "sum(contacts) AS contacts")),
 		timeseries("Contacts over cap", "Contacts beyond each tenant's contact cap at the end of each day (contacts_over_cap), summed over tenants.",

@@ -26,6 +26,7 @@ var rollups = []string{
 	`SELECT DISTINCT tenant, contact_id, staff_id, toString(time_ns), id, toString(live) FROM relation_events ORDER BY tenant, contact_id, staff_id, time_ns, id`,
 	`SELECT tenant, tag_id, argMaxMerge(name), argMaxMerge(tag_group), toString(argMaxMerge(deleted)) FROM tag_library_state GROUP BY tenant, tag_id ORDER BY tenant, tag_id`,
 	`SELECT tenant, contact_id, toString(argMinMerge(add_way)), argMinMerge(channel), argMinMerge(staff_id) FROM acquisition_state GROUP BY tenant, contact_id ORDER BY tenant, contact_id`,
+	`SELECT DISTINCT tenant, toString(day), staff_id, contact_id, direction, toString(time_ns) FROM dash_chat_messages ORDER BY tenant, day, staff_id, contact_id, direction, time_ns`,
 }
 
 // TestBackfillRollups: a database that stored events before the rollup
