@@ -91,11 +91,14 @@ func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	dsn := f.st.dsn
 	var chDone <-chan error
 	if dsn == "" {
-		srv, err := store.StartServer(ctx, store.ServerConfig{
+		cfg := store.ServerConfig{
 			Dir: filepath.Join(f.st.dataDir, "clickhouse"), TCPPort: f.clickhousePort, HTTPPort: f.clickhouseHTTP,
 			Binary: f.clickhouseBin, Install: true, InstallOutput: stderr,
-			GrafanaDatabase: grafanaDatabase(f.st.database), GrafanaPassword: os.Getenv(grafanaPasswordEnv),
-		}, log)
+		}
+		if pw := os.Getenv(grafanaPasswordEnv); pw != "" { // else no grafana user
+			cfg.GrafanaDatabase, cfg.GrafanaPassword = grafanaDatabase(f.st.database), pw
+		}
+		srv, err := store.StartServer(ctx, cfg, log)
 		if err != nil {
 			return err
 		}
