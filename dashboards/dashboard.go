@@ -90,7 +90,20 @@ type Panel struct {
 	Datasource  DatasourceRef `json:"datasource"`
 	GridPos     GridPos       `json:"gridPos"`
 	FieldConfig FieldConfig   `json:"fieldConfig"`
+	Options     *PanelOptions `json:"options,omitempty"`
 	Targets     []Target      `json:"targets"`
+}
+
+// PanelOptions are a stat panel's options: how its series is reduced to
+// one number.
+type PanelOptions struct {
+	ReduceOptions struct {
+		Calcs  []string `json:"calcs"`
+		Fields string   `json:"fields"`
+		Values bool     `json:"values"`
+	} `json:"reduceOptions"`
+	ColorMode string `json:"colorMode"`
+	GraphMode string `json:"graphMode"`
 }
 
 // GridPos places a panel on the 24-column grid.
@@ -104,9 +117,15 @@ type GridPos struct {
 // FieldConfig carries the panel's unit.
 type FieldConfig struct {
 	Defaults struct {
-		Unit string `json:"unit"`
+		Unit   string  `json:"unit"`
+		Custom *Custom `json:"custom,omitempty"`
 	} `json:"defaults"`
 	Overrides []any `json:"overrides"`
+}
+
+// Custom holds the time-series panel's drawing options.
+type Custom struct {
+	DrawStyle string `json:"drawStyle"` // "line" or "bars"
 }
 
 // QueryType is the plugin's query type; Format must match it.

@@ -76,6 +76,9 @@ func TestPanelsOnClickHouse(t *testing.T) {
 	nonZero := 0
 	for _, d := range dashboards.All() {
 		for _, p := range d.Panels {
+			if _, ok := panelMetric[p.Title]; !ok {
+				continue // the contact panels: checkContactPanels
+			}
 			for tenant, req := range requests(from, to) {
 				t.Run(d.UID+"/"+p.Title+"/"+tenant, func(t *testing.T) {
 					q, err := dashboards.Expand(p.Targets[0].RawSQL, req)
@@ -99,6 +102,13 @@ func TestPanelsOnClickHouse(t *testing.T) {
 		}
 	}
 	require.Greater(t, nonZero, 200, "the comparison must not be vacuous")
+
+	t.Run("contacts", func(t *testing.T) { checkContactPanels(t, ctx, conn, evs, from, to) })
+
+	t.Run("preview", func(t *testing.T) {
+		all := requests(from, to)[""]
+		checkPreview(t, ctx, conn, all.From, all.To)
+	})
 
 	// A chosen plan filters tenants by their latest plan; that SQL must run
 	// too (its figures differ from the API's per-day plan by design).
@@ -151,7 +161,40 @@ func generate(t *testing.T) []event.Event {
 	for g.Next(&e) {
 		out = append(out, e.Clone())
 	}
-	return out
+	// A cap below t0001's contacts from day 20, so that contacts over cap
+	// are not all zero (the generator's caps are generous).
+	c := event.Event{ID: "cap-20", Source: "test", Type: event.SubscriptionChanged, Tenant: "t0001", Subject: "t0001",
+		Time: start.AddDate(0, 0, 20)}
+	c.Data.Set(event.FPlan, "pro")
+	c.Data.SetBool(event.FPaid, true)
+	c.Data.SetInt(event.FContactCap, 20)
+	return append(out, c)
+}
+
+// seedContacts writes a few contact rollup rows: on 09-01 t0001 adds c1
+// through a link (state qr) and c2, under a cap of 1 set on 08-31; on 09-02
+// c2's customer removes the rep, and s1 answers c1 five minutes after its
+// message; t0002 adds c1 through a link on 09-02.
+func seedContacts(run func(string) string) {
+	at := func(day, hour, minute int) int64 {
+		return time.Date(2026, time.September, day, hour, minute, 0, 0, cst).UnixNano()
+	}
+	run(fmt.Sprintf(`INSERT INTO relation_events VALUES
+		('t0001', 'c1', 's1', %d, 'e1', 'test', 'contact.added', 1, '', 16),
+		('t0001', 'c2', 's1', %d, 'e2', 'test', 'contact.added', 1, '', 0),
+		('t0001', 'c2', 's1', %d, 'e3', 'test', 'contact.removed', 0, 'customer', 0),
+		('t0002', 'c1', 's1', %d, 'e4', 'test', 'contact.added', 1, '', 16)`, at(1, 10, 0), at(1, 11, 0), at(2, 10, 0), at(2, 9, 0)))
+	run(fmt.Sprintf(`INSERT INTO subscription_changes VALUES ('t0001', %d, 'y', 'test', 'pro', 1, 1, 0)`, at(0, 12, 0)))
+	run(fmt.Sprintf(`INSERT INTO dash_chat_messages VALUES ('t0001', '2026-09-02', 's1', 'c1', 'in', %d),
+		('t0001', '2026-09-02', 's1', 'c1', 'out', %d)`, at(2, 10, 0), at(2, 10, 5)))
+	for _, c := range []struct {
+		contact, state string
+		way, ns        int64
+	}{{"c1", "qr", 16, at(1, 10, 0)}, {"c2", "", 0, at(1, 11, 0)}} {
+		run(fmt.Sprintf(`INSERT INTO acquisition_state SELECT 't0001', '%s', argMinState(toInt64(%d), (toInt64(%d), 'e', 'test')),
+			argMinState('%s', (toInt64(%d), 'e', 'test')), argMinState('s1', (toInt64(%d), 'e', 'test')), minState(toInt64(%d))`,
+			c.contact, c.way, c.ns, c.state, c.ns, c.ns, c.ns))
+	}
 }
 
 // TestPanelsOnChDB runs every panel's SQL, expanded for one tenant and for
@@ -178,13 +221,24 @@ func TestPanelsOnChDB(t *testing.T) {
 		('t0001', '2026-09-03', 's2'), ('t0002', '2026-09-02', 's1')`)
 	run(`INSERT INTO customer_active_days VALUES ('t0001', '2026-09-02', 'c1'), ('t0002', '2026-09-02', 'c1')`)
 	run(`INSERT INTO subscription_changes VALUES ('t0001', 1, 'x', 'test', 'pro', 1, 0, 0)`)
+	seedContacts(run)
 
 	day, err := metrics.ParseDay("2026-09-01")
 	require.NoError(t, err)
 	want := map[string]map[string]string{
 		"t0001": {"DAU": "2026-09-01 00:00:00\t1\n2026-09-03 00:00:00\t2\n",
-			"MAU":          "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t2\n",
-			"Customer DAU": "2026-09-02 00:00:00\t1\n"},
+			"MAU":                     "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t2\n",
+			"Customer DAU":            "2026-09-02 00:00:00\t1\n",
+			"New contacts by channel": "2026-09-01 00:00:00\t(no state) / add_way 0\t1\n2026-09-01 00:00:00\tqr / add_way 16\t1\n",
+			"Lost contacts":           "2026-09-02 00:00:00\t1\n",
+			"Reply rate":              "2026-09-02 00:00:00\t1\n",
+			"Average reply time":      "2026-09-02 00:00:00\t300\n",
+			"Contacts":                "2026-09-01 00:00:00\t2\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t1\n",
+			"Contacts now":            "2026-09-01 00:00:00\t2\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t1\n",
+			"Contacts over cap":       "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t0\n2026-09-03 00:00:00\t0\n",
+			"Link acquisitions":       "2026-09-01 00:00:00\t1\n",
+			"Contacts against cap":    "t0001\t1\t1\t0\n",
+			"Month-to-date usage":     "t0001\t2\t1\t1\n"},
 		"": {"DAU": "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t2\n",
 			"MAU":          "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t2\n2026-09-03 00:00:00\t3\n",
 			"Customer DAU": "2026-09-02 00:00:00\t2\n"},
@@ -196,7 +250,10 @@ func TestPanelsOnChDB(t *testing.T) {
 					q, err := dashboards.Expand(p.Targets[0].RawSQL, req)
 					require.NoError(t, err)
 					// Times print in the session zone: read them as reporting days.
-					out := run("SELECT toString(time, 'Asia/Shanghai'), * EXCEPT time FROM (" + q + ")")
+					out := run(q)
+					if p.Type != "table" {
+						out = run("SELECT toString(time, 'Asia/Shanghai'), * EXCEPT time FROM (" + q + ")")
+					}
 					require.NotEmpty(t, strings.TrimSpace(out))
 					if w, ok := want[tenant][p.Title]; ok {
 						require.Equal(t, w, out)

@@ -73,7 +73,7 @@ func TestPanelsComplete(t *testing.T) {
 			require.Equal(t, map[dashboards.QueryType]int{dashboards.TimeSeries: 0, dashboards.Table: 1}[tg.QueryType], tg.Format)
 			require.Contains(t, []dashboards.QueryType{dashboards.TimeSeries, dashboards.Table}, tg.QueryType)
 			require.Contains(t, tg.RawSQL, "$__conditionalAll(tenant IN (${tenant:singlequote}), $tenant)")
-			require.Contains(t, tg.RawSQL, "$__fromTime")
+			require.Regexp(t, `\$__(from|to)Time`, tg.RawSQL, "a panel follows the dashboard's range")
 		}
 	}
 	require.True(t, uids["siyu-adoption"] && uids["siyu-engagement"])

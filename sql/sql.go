@@ -18,7 +18,7 @@ import (
 	"strings"
 )
 
-//go:embed migrations/*.sql queries/*.sql
+//go:embed migrations/*.sql queries/*.sql access/*.sql
 var files embed.FS
 
 // Migration is one numbered schema change.

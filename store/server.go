@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,6 +30,10 @@ type ServerConfig struct {
 	// found (needs root and apt-get). Output goes to InstallOutput.
 	Install       bool
 	InstallOutput io.Writer
+	// GrafanaDatabase, when set, adds the read-only user GrafanaUser with
+	// GrafanaPassword, who may read that database only (see GrafanaCluster).
+	GrafanaDatabase string
+	GrafanaPassword string
 }
 
 // Validate checks the config.
@@ -40,9 +45,16 @@ func (c ServerConfig) Validate() error {
 		return fmt.Errorf("clickhouse server: TCP port %d is out of range", c.TCPPort)
 	case c.HTTPPort <= 0 || c.HTTPPort > 65535:
 		return fmt.Errorf("clickhouse server: HTTP port %d is out of range", c.HTTPPort)
+	case c.GrafanaDatabase != "" && c.GrafanaPassword == "":
+		return errors.New("clickhouse server: the grafana user needs a password")
+	case c.GrafanaDatabase != "" && !identifier.MatchString(c.GrafanaDatabase):
+		return fmt.Errorf("clickhouse server: grafana database %q: want letters, digits and _", c.GrafanaDatabase)
 	}
 	return nil
 }
+
+// identifier is a database or table name that needs no quoting.
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Server is a running private ClickHouse server.
 type Server struct {

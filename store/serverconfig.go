@@ -1,11 +1,24 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"text/template"
 )
+
+// GrafanaCluster is the cluster of the private server's config whose one
+// replica is the server itself, reached as the default user over loopback.
+// On ClickHouse 18.16, which has no GRANT, Grafana's read-only user reads
+// the rollups through Distributed tables over this cluster, in a database
+// of their own (docs/decisions.md, "Dashboards"): a view would be checked
+// against the underlying database, which that user may not read.
+const GrafanaCluster = "siyu_grafana"
+
+// GrafanaUser is the read-only user Grafana connects as.
+const GrafanaUser = "grafana"
 
 // The root element is <yandex>: ClickHouse 18.16 needs it and current
 // releases still accept it.
@@ -35,6 +48,11 @@ var serverConfigTmpl = template.Must(template.New("config").Parse(`<?xml version
   <max_concurrent_queries>200</max_concurrent_queries>
   <max_connections>1024</max_connections>
   <keep_alive_timeout>10</keep_alive_timeout>
+  <remote_servers>
+    <{{.Cluster}}>
+      <shard><replica><host>127.0.0.1</host><port>{{.TCPPort}}</port><user>default</user></replica></shard>
+    </{{.Cluster}}>
+  </remote_servers>
   <merge_tree>
     <parts_to_delay_insert>300</parts_to_delay_insert>
     <parts_to_throw_insert>600</parts_to_throw_insert>
@@ -42,7 +60,7 @@ var serverConfigTmpl = template.Must(template.New("config").Parse(`<?xml version
 </yandex>
 `))
 
-const serverUsers = `<?xml version="1.0"?>
+var serverUsersTmpl = template.Must(template.New("users").Parse(`<?xml version="1.0"?>
 <!-- Written by siyu: the default user may connect from loopback only. -->
 <yandex>
   <profiles>
@@ -53,6 +71,14 @@ const serverUsers = `<?xml version="1.0"?>
     <readonly>
       <readonly>1</readonly>
     </readonly>
+    <!-- Grafana's: read-only, and Distributed reads always go through the
+         cluster's connection (as default, to the rollups only) rather than
+         running locally with this user's rights, which would be refused.
+         readonly=1 also keeps the user from changing that setting. -->
+    <grafana>
+      <readonly>1</readonly>
+      <prefer_localhost_replica>0</prefer_localhost_replica>
+    </grafana>
   </profiles>
   <users>
     <default>
@@ -60,7 +86,14 @@ const serverUsers = `<?xml version="1.0"?>
       <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
       <profile>default</profile>
       <quota>default</quota>
-    </default>
+    </default>{{if .GrafanaDatabase}}
+    <grafana>
+      <password_sha256_hex>{{.GrafanaPasswordSHA256}}</password_sha256_hex>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>grafana</profile>
+      <quota>default</quota>
+      <allow_databases><database>{{.GrafanaDatabase}}</database></allow_databases>
+    </grafana>{{end}}
   </users>
   <quotas>
     <default>
@@ -75,7 +108,7 @@ const serverUsers = `<?xml version="1.0"?>
     </default>
   </quotas>
 </yandex>
-`
+`))
 
 func writeServerConfig(cfg ServerConfig) error {
 	for _, sub := range []string{"config", "data", "tmp", "log", "user_files", "format_schemas"} {
@@ -88,11 +121,23 @@ func writeServerConfig(cfg ServerConfig) error {
 		return fmt.Errorf("write clickhouse config: %w", err)
 	}
 	defer f.Close()
-	if err := serverConfigTmpl.Execute(f, cfg); err != nil {
+	if err := serverConfigTmpl.Execute(f, struct {
+		ServerConfig
+		Cluster string
+	}{cfg, GrafanaCluster}); err != nil {
 		return fmt.Errorf("write clickhouse config: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(cfg.Dir, "config", "users.xml"), []byte(serverUsers), 0o644); err != nil {
+	u, err := os.Create(filepath.Join(cfg.Dir, "config", "users.xml"))
+	if err != nil {
 		return fmt.Errorf("write clickhouse users: %w", err)
 	}
-	return nil
+	defer u.Close()
+	sum := sha256.Sum256([]byte(cfg.GrafanaPassword))
+	err = serverUsersTmpl.Execute(u, map[string]string{
+		"GrafanaDatabase": cfg.GrafanaDatabase, "GrafanaPasswordSHA256": hex.EncodeToString(sum[:]),
+	})
+	if err != nil {
+		return fmt.Errorf("write clickhouse users: %w", err)
+	}
+	return u.Close()
 }

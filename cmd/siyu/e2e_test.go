@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -159,6 +160,7 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	dataDir := t.TempDir()
 	httpPort, kafkaPort, chPort, chHTTPPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
+	t.Setenv("SIYU_GRAFANA_CLICKHOUSE_PASSWORD", "grafana-pw") // siyu run adds and grants the grafana user
 	p := startRun(t, dataDir, httpPort, kafkaPort, chPort, chHTTPPort)
 	key := p.siyu(t, "keys", "create", "--data-dir", dataDir, "--tenant", "acme", "--role", "admin")
 	require.True(t, strings.HasPrefix(key, "siyu_"), key)
@@ -204,6 +206,7 @@ func TestRunEndToEnd(t *testing.T) {
 	require.Equal(t, "李雷", pr.Name)
 	require.Equal(t, 1, pr.Chat.In, "the redelivered message counts once")
 	require.Len(t, pr.Relations, 1)
+	requireGrafanaReadsRollupsOnly(t, chPort)
 
 	dead := consumeAll(t, p.kafka, "siyu.events.dlq", 1)
 	require.Len(t, dead, 1)
@@ -333,4 +336,20 @@ func TestDemoRepHoldsCustomers(t *testing.T) {
 			require.NotEmpty(t, contact)
 		})
 	}
+}
+
+// requireGrafanaReadsRollupsOnly connects as the grafana user that siyu run
+// created: it reads the rollups (the contact's relation) in siyu_grafana and
+// is refused the events (docs/decisions.md, D5).
+func requireGrafanaReadsRollupsOnly(t *testing.T, chPort int) {
+	t.Helper()
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{"127.0.0.1:" + strconv.Itoa(chPort)},
+		Auth: clickhouse.Auth{Database: "siyu_grafana", Username: "grafana", Password: "grafana-pw"}})
+	require.NoError(t, err)
+	defer conn.Close()
+	var n uint64
+	require.NoError(t, conn.QueryRow(context.Background(), "SELECT count() FROM relation_events WHERE tenant = 'acme'").Scan(&n))
+	require.Positive(t, n)
+	err = conn.QueryRow(context.Background(), "SELECT count() FROM siyu.events").Scan(&n)
+	require.ErrorContains(t, err, "Access denied")
 }

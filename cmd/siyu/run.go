@@ -91,10 +91,14 @@ func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	dsn := f.st.dsn
 	var chDone <-chan error
 	if dsn == "" {
-		srv, err := store.StartServer(ctx, store.ServerConfig{
+		cfg := store.ServerConfig{
 			Dir: filepath.Join(f.st.dataDir, "clickhouse"), TCPPort: f.clickhousePort, HTTPPort: f.clickhouseHTTP,
 			Binary: f.clickhouseBin, Install: true, InstallOutput: stderr,
-		}, log)
+		}
+		if pw := os.Getenv(grafanaPasswordEnv); pw != "" { // else no grafana user
+			cfg.GrafanaDatabase, cfg.GrafanaPassword = grafanaDatabase(f.st.database), pw
+		}
+		srv, err := store.StartServer(ctx, cfg, log)
 		if err != nil {
 			return err
 		}
@@ -110,6 +114,9 @@ func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	}
 	defer conn.Close()
 	if _, err := store.Migrate(ctx, conn, log); err != nil {
+		return err
+	}
+	if err := grantGrafana(ctx, conn, f.st, log); err != nil {
 		return err
 	}
 	cl, err := openKafka(ctx, brokers, topics)
