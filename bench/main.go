@@ -47,6 +47,7 @@ type config struct {
 	wecomClients   int
 	wecomCallbacks int
 	command        string // how the harness was invoked, for the report
+	metricsEvents  int    // size of the metrics group's dataset
 }
 
 // parseFlags reads args into a config; --quick shrinks what the user did not set.
@@ -59,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.dir, "dir", ".cache/bench", "work dir: ClickHouse and Kafka data, logs")
 	fs.StringVar(&c.out, "out", "", "write the table here too (default <dir>/results.md)")
 	fs.BoolVar(&c.quick, "quick", false, "a smoke run: 200k events and short durations")
+	fs.IntVar(&c.metricsEvents, "metrics-events", 50_000_000, "events of the metrics figures' dataset (2,000 tenants at 50M; 25,000 events per tenant)")
 	figures := fs.String("figures", "", "comma-separated groups of figures to measure (foundation, ...); default all")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -70,6 +72,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		c.freshFor, c.postFor, c.wecomFor = 15*time.Second, 5*time.Second, 5*time.Second
 		if !set["events"] {
 			c.events = 200_000
+		}
+		if !set["metrics-events"] {
+			c.metricsEvents = 500_000
 		}
 	}
 	c.figures = map[string]bool{}
