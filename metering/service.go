@@ -34,10 +34,10 @@ func NewService(conn driver.Conn, now func() time.Time) *Service {
 }
 
 var (
-	qChanges   = siyusql.Query("metering_daily_changes")
-	qTenants   = siyusql.Query("metering_tenants")
-	qCaps      = siyusql.Query("metering_caps")
-	qExports   = siyusql.Query("billing_exports")
+	qChanges = siyusql.Query("metering_daily_changes")
+	qTenants = siyusql.Query("metering_tenants")
+	qCaps    = siyusql.Query("metering_caps")
+	qExports = siyusql.Query("billing_exports")
 )
 
 const insertExport = "INSERT INTO billing_exports (tenant, period, meter, seq, value, exported_at)"
