@@ -36,9 +36,9 @@ func NewService(conn driver.Conn, now func() time.Time) *Service {
 }
 
 var (
-	qStaffDays     = siyusql.Query("metrics_staff_days")
-	qCustomerDays  = siyusql.Query("metrics_customer_days")
-	qStaffFirst    = siyusql.Query("metrics_staff_first_days")
+	qStaffDays     = siyusql.Query("metrics_staff_bits")
+	qCustomerDays  = siyusql.Query("metrics_customer_bits")
+	qStaffFirst    = siyusql.Query("metrics_staff_first_bits")
 	qSubscriptions = siyusql.Query("metrics_subscription_changes")
 	qLastDay       = siyusql.Query("metrics_last_day")
 )
@@ -97,29 +97,27 @@ func (s *Service) lastDay(ctx context.Context) (Day, error) {
 	return min(DateDay(t), DayOf(s.now())), nil
 }
 
-func rangeArgs(tenant string, from, to Day) []any {
-	return []any{clickhouse.Named("tenant", tenant), clickhouse.Named("from", from.String()),
-		clickhouse.Named("to", to.String())}
-}
-
+// activeDays reads the active days in [from, to] of each actor of the
+// query's table (staff or customers): bits per block of 64 days
+// (migration 0012), turned into sorted days here.
 func (s *Service) activeDays(ctx context.Context, query, tenant string, from, to Day) ([]ActiveDays, error) {
-	rows, err := s.conn.Query(ctx, query, rangeArgs(tenant, from, to)...)
+	rows, err := s.conn.Query(ctx, query, clickhouse.Named("tenant", tenant),
+		clickhouse.Named("from_block", blockOf(from)), clickhouse.Named("to_block", blockOf(to)))
 	if err != nil {
 		return nil, fmt.Errorf("read active days: %w", err)
 	}
 	defer rows.Close()
 	var out []ActiveDays
+	var blocks []uint16
+	var bits []uint64
 	for rows.Next() {
 		var a ActiveDays
-		var days []time.Time
-		if err := rows.Scan(&a.Tenant, &a.ID, &days); err != nil {
+		if err := rows.Scan(&a.Tenant, &a.ID, &blocks, &bits); err != nil {
 			return nil, fmt.Errorf("scan active days: %w", err)
 		}
-		a.Days = make([]Day, len(days))
-		for i, d := range days {
-			a.Days[i] = DateDay(d)
+		if a.Days = DaysOfBits(blocks, bits, from, to); len(a.Days) > 0 {
+			out = append(out, a)
 		}
-		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read active days: %w", err)
@@ -128,7 +126,8 @@ func (s *Service) activeDays(ctx context.Context, query, tenant string, from, to
 }
 
 func (s *Service) firstDays(ctx context.Context, tenant string, from, to Day) ([]FirstDay, error) {
-	rows, err := s.conn.Query(ctx, qStaffFirst, rangeArgs(tenant, from, to)...)
+	rows, err := s.conn.Query(ctx, qStaffFirst, clickhouse.Named("tenant", tenant),
+		clickhouse.Named("from", int64(from)), clickhouse.Named("to", int64(to)))
 	if err != nil {
 		return nil, fmt.Errorf("read first days: %w", err)
 	}
@@ -136,11 +135,11 @@ func (s *Service) firstDays(ctx context.Context, tenant string, from, to Day) ([
 	var out []FirstDay
 	for rows.Next() {
 		var f FirstDay
-		var d time.Time
+		var d uint32
 		if err := rows.Scan(&f.Tenant, &f.ID, &d); err != nil {
 			return nil, fmt.Errorf("scan first days: %w", err)
 		}
-		f.Day = DateDay(d)
+		f.Day = Day(d)
 		out = append(out, f)
 	}
 	if err := rows.Err(); err != nil {

@@ -1,0 +1,28 @@
+package metrics
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestDaysOfBits(t *testing.T) {
+	tests := []struct {
+		name     string
+		blocks   []uint16
+		masks    []uint64
+		from, to Day
+		want     []Day
+	}{
+		{"one block", []uint16{2}, []uint64{0b1011}, 0, 1000, []Day{128, 129, 131}},
+		{"clipped to the range", []uint16{2}, []uint64{0b1011}, 129, 130, []Day{129}},
+		{"blocks out of order", []uint16{3, 2}, []uint64{1, 1 << 63}, 0, 1000, []Day{191, 192}},
+		{"a repeated block ORs", []uint16{2, 2}, []uint64{1, 3}, 0, 1000, []Day{128, 129}},
+		{"none", nil, nil, 0, 1000, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, DaysOfBits(tt.blocks, tt.masks, tt.from, tt.to))
+		})
+	}
+}
