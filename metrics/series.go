@@ -20,11 +20,13 @@ const (
 	NewDAU      Metric = "new_dau"
 	CustomerDAU Metric = "customer_dau"
 	CustomerMAU Metric = "customer_mau"
+	// CalendarMAU is one point per calendar month (see Compute).
+	CalendarMAU Metric = "calendar_mau"
 )
 
 // Metrics lists every series, in documentation order.
 func Metrics() []Metric {
-	return []Metric{DAU, WAU, MAU, PaidDAU, PaidMAU, Stickiness, NewDAU, CustomerDAU, CustomerMAU}
+	return []Metric{DAU, WAU, MAU, PaidDAU, PaidMAU, Stickiness, NewDAU, CustomerDAU, CustomerMAU, CalendarMAU}
 }
 
 // GroupBy names a breakdown of a series.
@@ -143,9 +145,12 @@ type Input struct {
 // pairs, so a count over several tenants is the sum of theirs: every count
 // is kept per (tenant, day) and summed into groups.
 func Compute(q Query, in Input) Result {
-	n := int(q.To-q.From) + 1
+	days := q.PointDays()
+	n := len(days)
 	num, den := map[string][]float64{}, map[string][]float64{}
 	switch q.Metric {
+	case CalendarMAU:
+		countMonths(num, in.Active, days)
 	case NewDAU:
 		countFirstDays(num, in.First, q.From, n)
 	case Stickiness:
@@ -156,12 +161,12 @@ func Compute(q Query, in Input) Result {
 	default:
 		countWindows(num, in.Active, q.Metric.window(), q.From, n, nil)
 	}
-	groups := sumGroups(q, in.Plans, num, den, n)
+	groups := sumGroups(q, in.Plans, num, den, days)
 	res := Result{Metric: q.Metric, From: q.From, To: q.To}
 	if q.GroupBy == "" {
 		res.Series = groups[""]
 		if res.Series == nil {
-			res.Series = points(q.From, make([]float64, n), nil)
+			res.Series = points(days, make([]float64, n), nil)
 		}
 		return res
 	}
@@ -241,7 +246,8 @@ func countFirstDays(into map[string][]float64, first []FirstDay, from Day, n int
 // sumGroups sums per-tenant counts into the groups of q (key "" without a
 // GroupBy), applying the tenant and plan filters, and divides num by den
 // when den is given (stickiness).
-func sumGroups(q Query, tl Timeline, num, den map[string][]float64, n int) map[string][]Point {
+func sumGroups(q Query, tl Timeline, num, den map[string][]float64, days []Day) map[string][]Point {
+	n := len(days)
 	gnum, gden := map[string][]float64{}, map[string][]float64{}
 	add := func(into map[string][]float64, key string, i int, v float64) {
 		if into[key] == nil {
@@ -261,7 +267,7 @@ func sumGroups(q Query, tl Timeline, num, den map[string][]float64, n int) map[s
 			continue
 		}
 		for i := 0; i < n; i++ {
-			plan, _ := tl.On(t, q.From+Day(i))
+			plan, _ := tl.On(t, days[i])
 			if q.Plan != "" && plan != q.Plan {
 				continue
 			}
@@ -281,9 +287,9 @@ func sumGroups(q Query, tl Timeline, num, den map[string][]float64, n int) map[s
 	out := map[string][]Point{}
 	for key, v := range gnum {
 		if q.Metric == Stickiness {
-			out[key] = points(q.From, v, gden[key])
+			out[key] = points(days, v, gden[key])
 		} else {
-			out[key] = points(q.From, v, nil)
+			out[key] = points(days, v, nil)
 		}
 	}
 	return out
@@ -298,10 +304,10 @@ func at(v []float64, i int) float64 {
 
 // points builds a series of v, or of v/den where den is given (null where
 // den is 0).
-func points(from Day, v, den []float64) []Point {
+func points(days []Day, v, den []float64) []Point {
 	out := make([]Point, len(v))
 	for i := range v {
-		out[i].Day = from + Day(i)
+		out[i].Day = days[i]
 		x := v[i]
 		if den != nil {
 			if den[i] == 0 {

@@ -39,6 +39,7 @@ var (
 	qStaffDays     = siyusql.Query("metrics_staff_bits")
 	qCustomerDays  = siyusql.Query("metrics_customer_bits")
 	qStaffFirst    = siyusql.Query("metrics_staff_first_bits")
+	qCustomerFirst = siyusql.Query("metrics_customer_first_bits")
 	qSubscriptions = siyusql.Query("metrics_subscription_changes")
 	qLastDay       = siyusql.Query("metrics_last_day")
 )
@@ -53,14 +54,14 @@ func (s *Service) Active(ctx context.Context, q Query) (Result, error) {
 	if in.Plans, err = s.timeline(ctx, q.Tenant); err != nil {
 		return Result{}, err
 	}
-	from := q.From - Day(q.Metric.window()) + 1
+	from, to := q.activeRange()
 	switch {
 	case q.Metric == NewDAU:
-		in.First, err = s.firstDays(ctx, q.Tenant, q.From, q.To)
+		in.First, err = s.firstDays(ctx, qStaffFirst, q.Tenant, q.From, q.To)
 	case q.Metric.customers():
-		in.Active, err = s.activeDays(ctx, qCustomerDays, q.Tenant, from, q.To)
+		in.Active, err = s.activeDays(ctx, qCustomerDays, q.Tenant, from, to)
 	default:
-		in.Active, err = s.activeDays(ctx, qStaffDays, q.Tenant, from, q.To)
+		in.Active, err = s.activeDays(ctx, qStaffDays, q.Tenant, from, to)
 	}
 	if err != nil {
 		return Result{}, err
@@ -73,11 +74,15 @@ func (s *Service) Retention(ctx context.Context, q RetentionQuery) ([]Cohort, er
 	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("retention query: %w", err)
 	}
-	first, err := s.firstDays(ctx, q.Tenant, q.From, q.To)
+	firstQuery, daysQuery := qStaffFirst, qStaffDays
+	if q.Customers {
+		firstQuery, daysQuery = qCustomerFirst, qCustomerDays
+	}
+	first, err := s.firstDays(ctx, firstQuery, q.Tenant, q.From, q.To)
 	if err != nil {
 		return nil, err
 	}
-	active, err := s.activeDays(ctx, qStaffDays, q.Tenant, q.From, q.To+Day(q.maxN()))
+	active, err := s.activeDays(ctx, daysQuery, q.Tenant, q.From, q.To+Day(q.maxN()))
 	if err != nil {
 		return nil, err
 	}
@@ -125,8 +130,8 @@ func (s *Service) activeDays(ctx context.Context, query, tenant string, from, to
 	return out, nil
 }
 
-func (s *Service) firstDays(ctx context.Context, tenant string, from, to Day) ([]FirstDay, error) {
-	rows, err := s.conn.Query(ctx, qStaffFirst, clickhouse.Named("tenant", tenant),
+func (s *Service) firstDays(ctx context.Context, query, tenant string, from, to Day) ([]FirstDay, error) {
+	rows, err := s.conn.Query(ctx, query, clickhouse.Named("tenant", tenant),
 		clickhouse.Named("from", int64(from)), clickhouse.Named("to", int64(to)))
 	if err != nil {
 		return nil, fmt.Errorf("read first days: %w", err)
