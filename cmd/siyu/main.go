@@ -31,6 +31,7 @@ func commands(stdout, stderr io.Writer) []*command {
 		loadgenCommand(stdout, stderr),
 		billingCommand(stdout, stderr),
 		dashboardsCommand(stdout, stderr),
+		metricsCommand(stdout, stderr),
 		{name: "version", summary: "print the version", run: func(context.Context, []string) error {
 			fmt.Fprintln(stdout, "siyu", version)
 			return nil
