@@ -36,12 +36,14 @@ func NewService(conn driver.Conn, now func() time.Time) *Service {
 }
 
 var (
-	qStaffDays     = siyusql.Query("metrics_staff_bits")
-	qCustomerDays  = siyusql.Query("metrics_customer_bits")
-	qStaffFirst    = siyusql.Query("metrics_staff_first_bits")
-	qCustomerFirst = siyusql.Query("metrics_customer_first_bits")
-	qSubscriptions = siyusql.Query("metrics_subscription_changes")
-	qLastDay       = siyusql.Query("metrics_last_day")
+	qStaffDays      = siyusql.Query("metrics_staff_bits")
+	qCustomerDays   = siyusql.Query("metrics_customer_bits")
+	qStaffFirst     = siyusql.Query("metrics_staff_first_bits")
+	qCustomerFirst  = siyusql.Query("metrics_customer_first_bits")
+	qStaffSeries    = siyusql.Query("metrics_staff_bits_by_tenant")
+	qCustomerSeries = siyusql.Query("metrics_customer_bits_by_tenant")
+	qSubscriptions  = siyusql.Query("metrics_subscription_changes")
+	qLastDay        = siyusql.Query("metrics_last_day")
 )
 
 // Active returns the daily series of q.
@@ -59,9 +61,9 @@ func (s *Service) Active(ctx context.Context, q Query) (Result, error) {
 	case q.Metric == NewDAU:
 		in.First, err = s.firstDays(ctx, qStaffFirst, q.Tenant, q.From, q.To)
 	case q.Metric.customers():
-		in.Active, err = s.activeDays(ctx, qCustomerDays, q.Tenant, from, to)
+		in.Active, err = s.tenantDays(ctx, qCustomerSeries, q.Tenant, from, to)
 	default:
-		in.Active, err = s.activeDays(ctx, qStaffDays, q.Tenant, from, to)
+		in.Active, err = s.tenantDays(ctx, qStaffSeries, q.Tenant, from, to)
 	}
 	if err != nil {
 		return Result{}, err
@@ -122,6 +124,35 @@ func (s *Service) activeDays(ctx context.Context, query, tenant string, from, to
 		}
 		if a.Days = DaysOfBits(blocks, bits, from, to); len(a.Days) > 0 {
 			out = append(out, a)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read active days: %w", err)
+	}
+	return out, nil
+}
+
+// tenantDays is activeDays without actor ids (a series counts, it does
+// not join): ClickHouse sends one row per tenant.
+func (s *Service) tenantDays(ctx context.Context, query, tenant string, from, to Day) ([]ActiveDays, error) {
+	rows, err := s.conn.Query(ctx, query, clickhouse.Named("tenant", tenant),
+		clickhouse.Named("from_block", blockOf(from)), clickhouse.Named("to_block", blockOf(to)))
+	if err != nil {
+		return nil, fmt.Errorf("read active days: %w", err)
+	}
+	defer rows.Close()
+	var out []ActiveDays
+	for rows.Next() {
+		var tn string
+		var blocks [][]uint16
+		var bits [][]uint64
+		if err := rows.Scan(&tn, &blocks, &bits); err != nil {
+			return nil, fmt.Errorf("scan active days: %w", err)
+		}
+		for i := range blocks {
+			if days := DaysOfBits(blocks[i], bits[i], from, to); len(days) > 0 {
+				out = append(out, ActiveDays{Actor: Actor{Tenant: tn}, Days: days})
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
