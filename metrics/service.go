@@ -1,12 +1,13 @@
 // Package metrics serves the adoption (staff) and engagement (customer)
 // metrics of shared/spec/metrics.md: daily series and retention cohorts.
 //
-// ClickHouse folds events as they arrive into small, idempotent rollups
-// (sql/migrations/0005_activity.sql): the days each staff member and customer
-// was active, their first active day, and the subscription changes. Reads
-// fetch those rollups only, never raw events, and the pure functions here
-// (Compute, Retention, Timeline) turn them into exact distinct counts: a
-// window count is a sum of disjoint covered days per (tenant, actor) pair.
+// ClickHouse folds events as they arrive into small, idempotent rollups: the
+// days each staff member and customer was active, as bits per block of 64
+// days (sql/migrations/0012_active_bits.sql; first days are the lowest bits),
+// and the subscription changes (0005). Reads fetch those rollups only, never
+// raw events, and the pure functions here (Compute, Retention, Timeline) turn
+// them into exact distinct counts: a window count is a sum of disjoint
+// covered days per (tenant, actor) pair.
 package metrics
 
 import (
@@ -36,8 +37,8 @@ func NewService(conn driver.Conn, now func() time.Time) *Service {
 }
 
 var (
-	qStaffDays      = siyusql.Query("metrics_staff_bits")
-	qCustomerDays   = siyusql.Query("metrics_customer_bits")
+	qStaffBits      = siyusql.Query("metrics_staff_bits")
+	qCustomerBits   = siyusql.Query("metrics_customer_bits")
 	qStaffFirst     = siyusql.Query("metrics_staff_first_bits")
 	qCustomerFirst  = siyusql.Query("metrics_customer_first_bits")
 	qStaffSeries    = siyusql.Query("metrics_staff_bits_by_tenant")
@@ -76,9 +77,9 @@ func (s *Service) Retention(ctx context.Context, q RetentionQuery) ([]Cohort, er
 	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("retention query: %w", err)
 	}
-	firstQuery, daysQuery := qStaffFirst, qStaffDays
+	firstQuery, daysQuery := qStaffFirst, qStaffBits
 	if q.Customers {
-		firstQuery, daysQuery = qCustomerFirst, qCustomerDays
+		firstQuery, daysQuery = qCustomerFirst, qCustomerBits
 	}
 	first, err := s.firstDays(ctx, firstQuery, q.Tenant, q.From, q.To)
 	if err != nil {
