@@ -45,3 +45,18 @@ func dedupe(days []Day) []Day {
 	}
 	return days[:w]
 }
+
+// FirstOfBits is the first day whose bit is set (false: none).
+func FirstOfBits(blocks []uint16, masks []uint64) (Day, bool) {
+	first, ok := Day(0), false
+	for i, b := range blocks {
+		if masks[i] == 0 {
+			continue
+		}
+		d := Day(int(b)*BlockDays + bits.TrailingZeros64(masks[i]))
+		if !ok || d < first {
+			first, ok = d, true
+		}
+	}
+	return first, ok
+}

@@ -26,3 +26,24 @@ func TestDaysOfBits(t *testing.T) {
 		})
 	}
 }
+
+func TestFirstOfBits(t *testing.T) {
+	tests := []struct {
+		name   string
+		blocks []uint16
+		masks  []uint64
+		want   Day
+		ok     bool
+	}{
+		{"lowest bit of the lowest block", []uint16{3, 2}, []uint64{1, 0b1100}, 130, true},
+		{"an empty mask is no day", []uint16{1, 2}, []uint64{0, 1 << 63}, 191, true},
+		{"none", nil, nil, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := FirstOfBits(tt.blocks, tt.masks)
+			require.Equal(t, tt.ok, ok)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}

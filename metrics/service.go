@@ -13,6 +13,7 @@ package metrics
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -37,14 +38,11 @@ func NewService(conn driver.Conn, now func() time.Time) *Service {
 }
 
 var (
-	qStaffBits      = siyusql.Query("metrics_staff_bits")
-	qCustomerBits   = siyusql.Query("metrics_customer_bits")
-	qStaffFirst     = siyusql.Query("metrics_staff_first_bits")
-	qCustomerFirst  = siyusql.Query("metrics_customer_first_bits")
-	qStaffSeries    = siyusql.Query("metrics_staff_bits_by_tenant")
-	qCustomerSeries = siyusql.Query("metrics_customer_bits_by_tenant")
-	qSubscriptions  = siyusql.Query("metrics_subscription_changes")
-	qLastDay        = siyusql.Query("metrics_last_day")
+	qStaffFirst    = siyusql.Query("metrics_staff_first_bits")
+	qStaffBits     = siyusql.Query("metrics_staff_bits_by_tenant")
+	qCustomerBits  = siyusql.Query("metrics_customer_bits_by_tenant")
+	qSubscriptions = siyusql.Query("metrics_subscription_changes")
+	qLastDay       = siyusql.Query("metrics_last_day")
 )
 
 // Active returns the daily series of q.
@@ -62,9 +60,9 @@ func (s *Service) Active(ctx context.Context, q Query) (Result, error) {
 	case q.Metric == NewDAU:
 		in.First, err = s.firstDays(ctx, qStaffFirst, q.Tenant, q.From, q.To)
 	case q.Metric.customers():
-		in.Active, err = s.tenantDays(ctx, qCustomerSeries, q.Tenant, from, to)
+		in.Active, err = s.tenantDays(ctx, qCustomerBits, q.Tenant, from, to)
 	default:
-		in.Active, err = s.tenantDays(ctx, qStaffSeries, q.Tenant, from, to)
+		in.Active, err = s.tenantDays(ctx, qStaffBits, q.Tenant, from, to)
 	}
 	if err != nil {
 		return Result{}, err
@@ -77,15 +75,11 @@ func (s *Service) Retention(ctx context.Context, q RetentionQuery) ([]Cohort, er
 	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("retention query: %w", err)
 	}
-	firstQuery, daysQuery := qStaffFirst, qStaffBits
+	query := qStaffBits
 	if q.Customers {
-		firstQuery, daysQuery = qCustomerFirst, qCustomerBits
+		query = qCustomerBits
 	}
-	first, err := s.firstDays(ctx, firstQuery, q.Tenant, q.From, q.To)
-	if err != nil {
-		return nil, err
-	}
-	active, err := s.activeDays(ctx, daysQuery, q.Tenant, q.From, q.To+Day(q.maxN()))
+	first, active, err := s.cohorts(ctx, query, q)
 	if err != nil {
 		return nil, err
 	}
@@ -105,61 +99,62 @@ func (s *Service) lastDay(ctx context.Context) (Day, error) {
 	return min(DateDay(t), DayOf(s.now())), nil
 }
 
-// activeDays reads the active days in [from, to] of each actor of the
-// query's table (staff or customers): bits per block of 64 days
-// (migration 0012), turned into sorted days here.
-func (s *Service) activeDays(ctx context.Context, query, tenant string, from, to Day) ([]ActiveDays, error) {
+// eachActor reads the active-bits rollup of query (staff or customers,
+// migration 0012) in the blocks holding [from, to], one row per tenant
+// (actor ids never travel: a series counts and a cohort table joins an
+// actor's first day with its own days), and calls fn per actor.
+func (s *Service) eachActor(ctx context.Context, query, tenant string, from, to Day, fn func(tenant string, blocks []uint16, masks []uint64)) error {
 	rows, err := s.conn.Query(ctx, query, clickhouse.Named("tenant", tenant),
 		clickhouse.Named("from_block", blockOf(from)), clickhouse.Named("to_block", blockOf(to)))
 	if err != nil {
-		return nil, fmt.Errorf("read active days: %w", err)
+		return fmt.Errorf("read active days: %w", err)
 	}
 	defer rows.Close()
-	var out []ActiveDays
-	var blocks []uint16
-	var bits []uint64
-	for rows.Next() {
-		var a ActiveDays
-		if err := rows.Scan(&a.Tenant, &a.ID, &blocks, &bits); err != nil {
-			return nil, fmt.Errorf("scan active days: %w", err)
-		}
-		if a.Days = DaysOfBits(blocks, bits, from, to); len(a.Days) > 0 {
-			out = append(out, a)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read active days: %w", err)
-	}
-	return out, nil
-}
-
-// tenantDays is activeDays without actor ids (a series counts, it does
-// not join): ClickHouse sends one row per tenant.
-func (s *Service) tenantDays(ctx context.Context, query, tenant string, from, to Day) ([]ActiveDays, error) {
-	rows, err := s.conn.Query(ctx, query, clickhouse.Named("tenant", tenant),
-		clickhouse.Named("from_block", blockOf(from)), clickhouse.Named("to_block", blockOf(to)))
-	if err != nil {
-		return nil, fmt.Errorf("read active days: %w", err)
-	}
-	defer rows.Close()
-	var out []ActiveDays
 	for rows.Next() {
 		var tn string
 		var blocks [][]uint16
-		var bits [][]uint64
-		if err := rows.Scan(&tn, &blocks, &bits); err != nil {
-			return nil, fmt.Errorf("scan active days: %w", err)
+		var masks [][]uint64
+		if err := rows.Scan(&tn, &blocks, &masks); err != nil {
+			return fmt.Errorf("scan active days: %w", err)
 		}
 		for i := range blocks {
-			if days := DaysOfBits(blocks[i], bits[i], from, to); len(days) > 0 {
-				out = append(out, ActiveDays{Actor: Actor{Tenant: tn}, Days: days})
-			}
+			fn(tn, blocks[i], masks[i])
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read active days: %w", err)
+		return fmt.Errorf("read active days: %w", err)
 	}
-	return out, nil
+	return nil
+}
+
+// tenantDays are the active days in [from, to] of every actor.
+func (s *Service) tenantDays(ctx context.Context, query, tenant string, from, to Day) ([]ActiveDays, error) {
+	var out []ActiveDays
+	err := s.eachActor(ctx, query, tenant, from, to, func(tn string, blocks []uint16, masks []uint64) {
+		if days := DaysOfBits(blocks, masks, from, to); len(days) > 0 {
+			out = append(out, ActiveDays{Actor: Actor{Tenant: tn}, Days: days})
+		}
+	})
+	return out, err
+}
+
+// cohorts reads every actor's days from the first up to q.To + max N and
+// keeps those whose first day lies in [q.From, q.To], each under a made-up
+// id that pairs its first day with its days.
+func (s *Service) cohorts(ctx context.Context, query string, q RetentionQuery) ([]FirstDay, []ActiveDays, error) {
+	var first []FirstDay
+	var active []ActiveDays
+	end := q.To + Day(q.maxN())
+	err := s.eachActor(ctx, query, q.Tenant, 0, end, func(tn string, blocks []uint16, masks []uint64) {
+		f, ok := FirstOfBits(blocks, masks)
+		if !ok || f < q.From || f > q.To {
+			return
+		}
+		a := Actor{Tenant: tn, ID: strconv.Itoa(len(first))}
+		first = append(first, FirstDay{Actor: a, Day: f})
+		active = append(active, ActiveDays{Actor: a, Days: DaysOfBits(blocks, masks, f, end)})
+	})
+	return first, active, err
 }
 
 func (s *Service) firstDays(ctx context.Context, query, tenant string, from, to Day) ([]FirstDay, error) {
