@@ -26,6 +26,8 @@ var rollups = []string{
 	`SELECT DISTINCT tenant, contact_id, staff_id, toString(time_ns), id, toString(live) FROM relation_events ORDER BY tenant, contact_id, staff_id, time_ns, id`,
 	`SELECT tenant, tag_id, argMaxMerge(name), argMaxMerge(tag_group), toString(argMaxMerge(deleted)) FROM tag_library_state GROUP BY tenant, tag_id ORDER BY tenant, tag_id`,
 	`SELECT tenant, contact_id, toString(argMinMerge(add_way)), argMinMerge(channel), argMinMerge(staff_id) FROM acquisition_state GROUP BY tenant, contact_id ORDER BY tenant, contact_id`,
+	`SELECT tenant, staff_id, toString(block), toString(groupBitOrMerge(bits)) FROM staff_active_bits GROUP BY tenant, staff_id, block ORDER BY tenant, staff_id, block`,
+	`SELECT tenant, contact_id, toString(block), toString(groupBitOrMerge(bits)) FROM customer_active_bits GROUP BY tenant, contact_id, block ORDER BY tenant, contact_id, block`,
 }
 
 // TestBackfillRollups: a database that stored events before the rollup
