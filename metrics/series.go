@@ -157,7 +157,8 @@ func Compute(q Query, in Input) Result {
 		countWindows(num, in.Active, 1, q.From, n, nil)
 		countWindows(den, in.Active, 30, q.From, n, nil)
 	case PaidDAU, PaidMAU:
-		countWindows(num, in.Active, q.Metric.window(), q.From, n, paidOn(in.Plans))
+		paid := newPaidDays(in.Plans, q.From-Day(q.Metric.window())+1, q.To)
+		countWindows(num, in.Active, q.Metric.window(), q.From, n, paid)
 	default:
 		countWindows(num, in.Active, q.Metric.window(), q.From, n, nil)
 	}
@@ -180,23 +181,24 @@ func Compute(q Query, in Input) Result {
 	return res
 }
 
-func paidOn(tl Timeline) func(string, Day) bool {
-	return func(tenant string, d Day) bool { _, paid := tl.On(tenant, d); return paid }
-}
-
 // countWindows adds, per tenant and target day D in [from, from+n), the
 // actors active on at least one kept day in [D−w+1, D]. Each kept active day
 // a_i covers the target days [a_i, min(a_{i+1}−1, a_i+w−1)]: the ranges of
 // one actor are disjoint, so summing covered days counts distinct actors.
-func countWindows(into map[string][]float64, active []ActiveDays, w int, from Day, n int, keep func(string, Day) bool) {
+func countWindows(into map[string][]float64, active []ActiveDays, w int, from Day, n int, paid *paidDays) {
 	to := from + Day(n) - 1
+	var kept []Day
 	for _, a := range active {
 		diff := into[a.Tenant]
 		if diff == nil {
 			diff = make([]float64, n+1)
 			into[a.Tenant] = diff
 		}
-		days := keptDays(a, keep)
+		days := a.Days
+		if paid != nil {
+			kept = paid.keep(kept[:0], a.Tenant, a.Days)
+			days = kept
+		}
 		for i, d := range days {
 			end := d + Day(w) - 1
 			if i+1 < len(days) {
@@ -214,19 +216,6 @@ func countWindows(into map[string][]float64, active []ActiveDays, w int, from Da
 			diff[i] += diff[i-1]
 		}
 	}
-}
-
-func keptDays(a ActiveDays, keep func(string, Day) bool) []Day {
-	if keep == nil {
-		return a.Days
-	}
-	kept := make([]Day, 0, len(a.Days))
-	for _, d := range a.Days {
-		if keep(a.Tenant, d) {
-			kept = append(kept, d)
-		}
-	}
-	return kept
 }
 
 func countFirstDays(into map[string][]float64, first []FirstDay, from Day, n int) {
@@ -248,6 +237,10 @@ func countFirstDays(into map[string][]float64, first []FirstDay, from Day, n int
 // when den is given (stickiness).
 func sumGroups(q Query, tl Timeline, num, den map[string][]float64, days []Day) map[string][]Point {
 	n := len(days)
+	ends := make([]int64, n)
+	for i, d := range days {
+		ends[i] = d.EndNs()
+	}
 	gnum, gden := map[string][]float64{}, map[string][]float64{}
 	add := func(into map[string][]float64, key string, i int, v float64) {
 		if into[key] == nil {
@@ -267,7 +260,7 @@ func sumGroups(q Query, tl Timeline, num, den map[string][]float64, days []Day) 
 			continue
 		}
 		for i := 0; i < n; i++ {
-			plan, _ := tl.On(t, days[i])
+			plan, _ := tl.onEnd(t, ends[i])
 			if q.Plan != "" && plan != q.Plan {
 				continue
 			}
