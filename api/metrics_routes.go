@@ -115,6 +115,13 @@ func (s *Server) getRetention(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	switch subject := c.Query("subject", "staff"); subject {
+	case "staff":
+	case "customer":
+		q.Customers = true
+	default:
+		return badRequest("subject", "subject must be staff or customer")
+	}
 	if q.Tenant, err = metricsTenant(c); err != nil {
 		return err
 	}

@@ -140,6 +140,7 @@ func TestMetricsRoutes(t *testing.T) {
 			{key: "platform", path: "/v1/metrics/active?metric=dau&group_by=staff&" + rng, wantStatus: 400, wantField: "group_by"},
 			{key: "acme-exec", path: "/v1/metrics/retention?cohort_to=2026-01-02", wantStatus: 400, wantField: "cohort_from"},
 			{key: "acme-exec", path: "/v1/metrics/retention?cohort_from=2026-01-01&cohort_to=2026-01-02&days=1,2", wantStatus: 400, wantField: "days"},
+			{key: "acme-exec", path: "/v1/metrics/retention?cohort_from=2026-01-01&cohort_to=2026-01-02&subject=contact", wantStatus: 400, wantField: "subject"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.key+" "+tt.path, func(t *testing.T) {

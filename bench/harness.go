@@ -60,6 +60,7 @@ func (h *harness) figureGroups() []figureGroup {
 		{"followup-day", []step{
 			{"follow-up → board", h.measureFollowupToBoard},
 		}},
+		{"metrics", h.metricsSteps()},
 	}
 }
 

@@ -51,6 +51,7 @@ type config struct {
 	// The follow-up → board figure: customers of the rep, samples.
 	fdayCustomers int
 	fdaySamples   int
+	metricsEvents int // size of the metrics group's dataset
 }
 
 // parseFlags reads args into a config; --quick shrinks what the user did not set.
@@ -65,6 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.out, "out", "", "write the table here too (default <dir>/results.md)")
 	fs.BoolVar(&c.quick, "quick", false, "a smoke run: 200k events and short durations")
 	c.fu = bindFollowupFlags(fs)
+	fs.IntVar(&c.metricsEvents, "metrics-events", 50_000_000, "events of the metrics figures' dataset (2,000 tenants at 50M; 25,000 events per tenant)")
 	figures := fs.String("figures", "", "comma-separated groups of figures to measure (foundation, ...); default all")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -79,6 +81,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 		c.fu.quick(set)
 		c.fdayCustomers, c.fdaySamples = 2_000, 50
+		if !set["metrics-events"] {
+			c.metricsEvents = 500_000
+		}
 	}
 	c.figures = map[string]bool{}
 	for _, g := range strings.Split(*figures, ",") {

@@ -34,9 +34,10 @@ func NewService(conn driver.Conn, now func() time.Time) *Service {
 }
 
 var (
-	qRelations = siyusql.Query("metering_relations")
-	qCaps      = siyusql.Query("metering_caps")
-	qExports   = siyusql.Query("billing_exports")
+	qChanges = siyusql.Query("metering_daily_changes")
+	qTenants = siyusql.Query("metering_tenants")
+	qCaps    = siyusql.Query("metering_caps")
+	qExports = siyusql.Query("billing_exports")
 )
 
 const insertExport = "INSERT INTO billing_exports (tenant, period, meter, seq, value, exported_at)"
@@ -47,7 +48,11 @@ func (s *Service) Daily(ctx context.Context, tenant string, from, to metrics.Day
 	if from > to {
 		return nil, fmt.Errorf("%w: from after to", ErrInvalid)
 	}
-	rows, err := s.relations(ctx, tenant, to.EndNs())
+	changes, err := s.changes(ctx, tenant, from, to)
+	if err != nil {
+		return nil, err
+	}
+	tenants, err := s.tenants(ctx, tenant, to.EndNs())
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +60,7 @@ func (s *Service) Daily(ctx context.Context, tenant string, from, to metrics.Day
 	if err != nil {
 		return nil, err
 	}
-	return Compute(rows, caps, from, to), nil
+	return FromChanges(changes, tenants, caps, from, to), nil
 }
 
 // Series is meter m over [from, to] in windows w, for one tenant or (""),
@@ -105,24 +110,49 @@ func (s *Service) Usage(ctx context.Context, tenant string, p Period) (Usage, er
 	return u, nil
 }
 
-func (s *Service) relations(ctx context.Context, tenant string, endNs int64) ([]Row, error) {
-	rows, err := s.conn.Query(ctx, qRelations, clickhouse.Named("tenant", tenant), clickhouse.Named("end_ns", endNs))
+// changes reads the daily changes of the meters up to the end of to,
+// folded in ClickHouse (docs/decisions.md, M7).
+func (s *Service) changes(ctx context.Context, tenant string, from, to metrics.Day) ([]Change, error) {
+	rows, err := s.conn.Query(ctx, qChanges, clickhouse.Named("tenant", tenant),
+		clickhouse.Named("from", from.String()), clickhouse.Named("end_ns", to.EndNs()))
 	if err != nil {
-		return nil, fmt.Errorf("read relation events: %w", err)
+		return nil, fmt.Errorf("read meter changes: %w", err)
 	}
 	defer rows.Close()
-	var out []Row
+	var out []Change
 	for rows.Next() {
-		var r Row
-		var live uint8
-		if err := rows.Scan(&r.Tenant, &r.Contact, &r.Staff, &r.TimeNs, &r.ID, &r.Source, &r.Type, &live, &r.RemovedBy, &r.AddWay); err != nil {
-			return nil, fmt.Errorf("scan relation events: %w", err)
+		var c Change
+		var day time.Time
+		var lost, added, linked uint64
+		if err := rows.Scan(&c.Tenant, &day, &c.TotalChange, &lost, &added, &linked); err != nil {
+			return nil, fmt.Errorf("scan meter changes: %w", err)
 		}
-		r.Live = live != 0
-		out = append(out, r)
+		c.Day, c.Lost, c.New, c.Linked = metrics.DateDay(day), int64(lost), int64(added), int64(linked)
+		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read relation events: %w", err)
+		return nil, fmt.Errorf("read meter changes: %w", err)
+	}
+	return out, nil
+}
+
+// tenants lists the tenants with a relation event before endNs.
+func (s *Service) tenants(ctx context.Context, tenant string, endNs int64) ([]string, error) {
+	rows, err := s.conn.Query(ctx, qTenants, clickhouse.Named("tenant", tenant), clickhouse.Named("end_ns", endNs))
+	if err != nil {
+		return nil, fmt.Errorf("read metered tenants: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, fmt.Errorf("scan metered tenants: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read metered tenants: %w", err)
 	}
 	return out, nil
 }

@@ -118,10 +118,12 @@ func checkAll(t *testing.T, ctx context.Context, svc *metrics.Service, ref *refe
 
 	today := metrics.DayOf(time.Now())
 	for _, tn := range []string{"", "t0001", "t0002"} {
-		q := metrics.RetentionQuery{From: from, To: to, Tenant: tn, Days: metrics.RetentionDays}
-		got, err := svc.Retention(ctx, q)
-		require.NoError(t, err)
-		require.Equal(t, ref.Retention(q, today), got, "retention %+v", q)
+		for _, customers := range []bool{false, true} {
+			q := metrics.RetentionQuery{From: from, To: to, Tenant: tn, Days: metrics.RetentionDays, Customers: customers}
+			got, err := svc.Retention(ctx, q)
+			require.NoError(t, err)
+			require.Equal(t, ref.Retention(q, today), got, "retention %+v", q)
+		}
 	}
 }
 

@@ -11,11 +11,14 @@ var RetentionDays = []int{1, 7, 30, 60, 90, 120}
 
 // RetentionQuery asks for the cohorts whose first active day lies in
 // [From, To]. Tenant "" means every tenant (cohorts of (tenant, staff) pairs).
+// Customers asks for cohorts of customers (active: sent a message) instead
+// of staff; the last day with data is still the last day of staff activity.
 type RetentionQuery struct {
-	From   Day
-	To     Day
-	Tenant string
-	Days   []int
+	From      Day
+	To        Day
+	Tenant    string
+	Days      []int
+	Customers bool
 }
 
 // Validate reports the first problem with q.

@@ -20,11 +20,13 @@ const (
 	NewDAU      Metric = "new_dau"
 	CustomerDAU Metric = "customer_dau"
 	CustomerMAU Metric = "customer_mau"
+	// CalendarMAU is one point per calendar month (see Compute).
+	CalendarMAU Metric = "calendar_mau"
 )
 
 // Metrics lists every series, in documentation order.
 func Metrics() []Metric {
-	return []Metric{DAU, WAU, MAU, PaidDAU, PaidMAU, Stickiness, NewDAU, CustomerDAU, CustomerMAU}
+	return []Metric{DAU, WAU, MAU, PaidDAU, PaidMAU, Stickiness, NewDAU, CustomerDAU, CustomerMAU, CalendarMAU}
 }
 
 // GroupBy names a breakdown of a series.
@@ -143,25 +145,29 @@ type Input struct {
 // pairs, so a count over several tenants is the sum of theirs: every count
 // is kept per (tenant, day) and summed into groups.
 func Compute(q Query, in Input) Result {
-	n := int(q.To-q.From) + 1
+	days := q.PointDays()
+	n := len(days)
 	num, den := map[string][]float64{}, map[string][]float64{}
 	switch q.Metric {
+	case CalendarMAU:
+		countMonths(num, in.Active, days)
 	case NewDAU:
 		countFirstDays(num, in.First, q.From, n)
 	case Stickiness:
 		countWindows(num, in.Active, 1, q.From, n, nil)
 		countWindows(den, in.Active, 30, q.From, n, nil)
 	case PaidDAU, PaidMAU:
-		countWindows(num, in.Active, q.Metric.window(), q.From, n, paidOn(in.Plans))
+		paid := newPaidDays(in.Plans, q.From-Day(q.Metric.window())+1, q.To)
+		countWindows(num, in.Active, q.Metric.window(), q.From, n, paid)
 	default:
 		countWindows(num, in.Active, q.Metric.window(), q.From, n, nil)
 	}
-	groups := sumGroups(q, in.Plans, num, den, n)
+	groups := sumGroups(q, in.Plans, num, den, days)
 	res := Result{Metric: q.Metric, From: q.From, To: q.To}
 	if q.GroupBy == "" {
 		res.Series = groups[""]
 		if res.Series == nil {
-			res.Series = points(q.From, make([]float64, n), nil)
+			res.Series = points(days, make([]float64, n), nil)
 		}
 		return res
 	}
@@ -175,23 +181,24 @@ func Compute(q Query, in Input) Result {
 	return res
 }
 
-func paidOn(tl Timeline) func(string, Day) bool {
-	return func(tenant string, d Day) bool { _, paid := tl.On(tenant, d); return paid }
-}
-
 // countWindows adds, per tenant and target day D in [from, from+n), the
 // actors active on at least one kept day in [D−w+1, D]. Each kept active day
 // a_i covers the target days [a_i, min(a_{i+1}−1, a_i+w−1)]: the ranges of
 // one actor are disjoint, so summing covered days counts distinct actors.
-func countWindows(into map[string][]float64, active []ActiveDays, w int, from Day, n int, keep func(string, Day) bool) {
+func countWindows(into map[string][]float64, active []ActiveDays, w int, from Day, n int, paid *paidDays) {
 	to := from + Day(n) - 1
+	var kept []Day
 	for _, a := range active {
 		diff := into[a.Tenant]
 		if diff == nil {
 			diff = make([]float64, n+1)
 			into[a.Tenant] = diff
 		}
-		days := keptDays(a, keep)
+		days := a.Days
+		if paid != nil {
+			kept = paid.keep(kept[:0], a.Tenant, a.Days)
+			days = kept
+		}
 		for i, d := range days {
 			end := d + Day(w) - 1
 			if i+1 < len(days) {
@@ -211,19 +218,6 @@ func countWindows(into map[string][]float64, active []ActiveDays, w int, from Da
 	}
 }
 
-func keptDays(a ActiveDays, keep func(string, Day) bool) []Day {
-	if keep == nil {
-		return a.Days
-	}
-	kept := make([]Day, 0, len(a.Days))
-	for _, d := range a.Days {
-		if keep(a.Tenant, d) {
-			kept = append(kept, d)
-		}
-	}
-	return kept
-}
-
 func countFirstDays(into map[string][]float64, first []FirstDay, from Day, n int) {
 	for _, f := range first {
 		if f.Day < from || int(f.Day-from) >= n {
@@ -241,7 +235,12 @@ func countFirstDays(into map[string][]float64, first []FirstDay, from Day, n int
 // sumGroups sums per-tenant counts into the groups of q (key "" without a
 // GroupBy), applying the tenant and plan filters, and divides num by den
 // when den is given (stickiness).
-func sumGroups(q Query, tl Timeline, num, den map[string][]float64, n int) map[string][]Point {
+func sumGroups(q Query, tl Timeline, num, den map[string][]float64, days []Day) map[string][]Point {
+	n := len(days)
+	ends := make([]int64, n)
+	for i, d := range days {
+		ends[i] = d.EndNs()
+	}
 	gnum, gden := map[string][]float64{}, map[string][]float64{}
 	add := func(into map[string][]float64, key string, i int, v float64) {
 		if into[key] == nil {
@@ -261,7 +260,7 @@ func sumGroups(q Query, tl Timeline, num, den map[string][]float64, n int) map[s
 			continue
 		}
 		for i := 0; i < n; i++ {
-			plan, _ := tl.On(t, q.From+Day(i))
+			plan, _ := tl.onEnd(t, ends[i])
 			if q.Plan != "" && plan != q.Plan {
 				continue
 			}
@@ -281,9 +280,9 @@ func sumGroups(q Query, tl Timeline, num, den map[string][]float64, n int) map[s
 	out := map[string][]Point{}
 	for key, v := range gnum {
 		if q.Metric == Stickiness {
-			out[key] = points(q.From, v, gden[key])
+			out[key] = points(days, v, gden[key])
 		} else {
-			out[key] = points(q.From, v, nil)
+			out[key] = points(days, v, nil)
 		}
 	}
 	return out
@@ -298,10 +297,10 @@ func at(v []float64, i int) float64 {
 
 // points builds a series of v, or of v/den where den is given (null where
 // den is 0).
-func points(from Day, v, den []float64) []Point {
+func points(days []Day, v, den []float64) []Point {
 	out := make([]Point, len(v))
 	for i := range v {
-		out[i].Day = from + Day(i)
+		out[i].Day = days[i]
 		x := v[i]
 		if den != nil {
 			if den[i] == 0 {

@@ -1,17 +1,19 @@
 // Package metrics serves the adoption (staff) and engagement (customer)
 // metrics of shared/spec/metrics.md: daily series and retention cohorts.
 //
-// ClickHouse folds events as they arrive into small, idempotent rollups
-// (sql/migrations/0005_activity.sql): the days each staff member and customer
-// was active, their first active day, and the subscription changes. Reads
-// fetch those rollups only, never raw events, and the pure functions here
-// (Compute, Retention, Timeline) turn them into exact distinct counts: a
-// window count is a sum of disjoint covered days per (tenant, actor) pair.
+// ClickHouse folds events as they arrive into small, idempotent rollups: the
+// days each staff member and customer was active, as bits per block of 64
+// days (sql/migrations/0012_active_bits.sql; first days are the lowest bits),
+// and the subscription changes (0005). Reads fetch those rollups only, never
+// raw events, and the pure functions here (Compute, Retention, Timeline) turn
+// them into exact distinct counts: a window count is a sum of disjoint
+// covered days per (tenant, actor) pair.
 package metrics
 
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -36,9 +38,9 @@ func NewService(conn driver.Conn, now func() time.Time) *Service {
 }
 
 var (
-	qStaffDays     = siyusql.Query("metrics_staff_days")
-	qCustomerDays  = siyusql.Query("metrics_customer_days")
-	qStaffFirst    = siyusql.Query("metrics_staff_first_days")
+	qStaffFirst    = siyusql.Query("metrics_staff_first_bits")
+	qStaffBits     = siyusql.Query("metrics_staff_bits_by_tenant")
+	qCustomerBits  = siyusql.Query("metrics_customer_bits_by_tenant")
 	qSubscriptions = siyusql.Query("metrics_subscription_changes")
 	qLastDay       = siyusql.Query("metrics_last_day")
 )
@@ -53,14 +55,14 @@ func (s *Service) Active(ctx context.Context, q Query) (Result, error) {
 	if in.Plans, err = s.timeline(ctx, q.Tenant); err != nil {
 		return Result{}, err
 	}
-	from := q.From - Day(q.Metric.window()) + 1
+	from, to := q.activeRange()
 	switch {
 	case q.Metric == NewDAU:
-		in.First, err = s.firstDays(ctx, q.Tenant, q.From, q.To)
+		in.First, err = s.firstDays(ctx, qStaffFirst, q.Tenant, q.From, q.To)
 	case q.Metric.customers():
-		in.Active, err = s.activeDays(ctx, qCustomerDays, q.Tenant, from, q.To)
+		in.Active, err = s.tenantDays(ctx, qCustomerBits, q.Tenant, from, to)
 	default:
-		in.Active, err = s.activeDays(ctx, qStaffDays, q.Tenant, from, q.To)
+		in.Active, err = s.tenantDays(ctx, qStaffBits, q.Tenant, from, to)
 	}
 	if err != nil {
 		return Result{}, err
@@ -73,11 +75,11 @@ func (s *Service) Retention(ctx context.Context, q RetentionQuery) ([]Cohort, er
 	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("retention query: %w", err)
 	}
-	first, err := s.firstDays(ctx, q.Tenant, q.From, q.To)
-	if err != nil {
-		return nil, err
+	query := qStaffBits
+	if q.Customers {
+		query = qCustomerBits
 	}
-	active, err := s.activeDays(ctx, qStaffDays, q.Tenant, q.From, q.To+Day(q.maxN()))
+	first, active, err := s.cohorts(ctx, query, q)
 	if err != nil {
 		return nil, err
 	}
@@ -97,38 +99,67 @@ func (s *Service) lastDay(ctx context.Context) (Day, error) {
 	return min(DateDay(t), DayOf(s.now())), nil
 }
 
-func rangeArgs(tenant string, from, to Day) []any {
-	return []any{clickhouse.Named("tenant", tenant), clickhouse.Named("from", from.String()),
-		clickhouse.Named("to", to.String())}
-}
-
-func (s *Service) activeDays(ctx context.Context, query, tenant string, from, to Day) ([]ActiveDays, error) {
-	rows, err := s.conn.Query(ctx, query, rangeArgs(tenant, from, to)...)
+// eachActor reads the active-bits rollup of query (staff or customers,
+// migration 0012) in the blocks holding [from, to], one row per tenant
+// (actor ids never travel: a series counts and a cohort table joins an
+// actor's first day with its own days), and calls fn per actor.
+func (s *Service) eachActor(ctx context.Context, query, tenant string, from, to Day, fn func(tenant string, blocks []uint16, masks []uint64)) error {
+	rows, err := s.conn.Query(ctx, query, clickhouse.Named("tenant", tenant),
+		clickhouse.Named("from_block", blockOf(from)), clickhouse.Named("to_block", blockOf(to)))
 	if err != nil {
-		return nil, fmt.Errorf("read active days: %w", err)
+		return fmt.Errorf("read active days: %w", err)
 	}
 	defer rows.Close()
-	var out []ActiveDays
 	for rows.Next() {
-		var a ActiveDays
-		var days []time.Time
-		if err := rows.Scan(&a.Tenant, &a.ID, &days); err != nil {
-			return nil, fmt.Errorf("scan active days: %w", err)
+		var tn string
+		var blocks [][]uint16
+		var masks [][]uint64
+		if err := rows.Scan(&tn, &blocks, &masks); err != nil {
+			return fmt.Errorf("scan active days: %w", err)
 		}
-		a.Days = make([]Day, len(days))
-		for i, d := range days {
-			a.Days[i] = DateDay(d)
+		for i := range blocks {
+			fn(tn, blocks[i], masks[i])
 		}
-		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read active days: %w", err)
+		return fmt.Errorf("read active days: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
-func (s *Service) firstDays(ctx context.Context, tenant string, from, to Day) ([]FirstDay, error) {
-	rows, err := s.conn.Query(ctx, qStaffFirst, rangeArgs(tenant, from, to)...)
+// tenantDays are the active days in [from, to] of every actor.
+func (s *Service) tenantDays(ctx context.Context, query, tenant string, from, to Day) ([]ActiveDays, error) {
+	var out []ActiveDays
+	err := s.eachActor(ctx, query, tenant, from, to, func(tn string, blocks []uint16, masks []uint64) {
+		if days := DaysOfBits(blocks, masks, from, to); len(days) > 0 {
+			out = append(out, ActiveDays{Actor: Actor{Tenant: tn}, Days: days})
+		}
+	})
+	return out, err
+}
+
+// cohorts reads every actor's days from the first up to q.To + max N and
+// keeps those whose first day lies in [q.From, q.To], each under a made-up
+// id that pairs its first day with its days.
+func (s *Service) cohorts(ctx context.Context, query string, q RetentionQuery) ([]FirstDay, []ActiveDays, error) {
+	var first []FirstDay
+	var active []ActiveDays
+	end := q.To + Day(q.maxN())
+	err := s.eachActor(ctx, query, q.Tenant, 0, end, func(tn string, blocks []uint16, masks []uint64) {
+		f, ok := FirstOfBits(blocks, masks)
+		if !ok || f < q.From || f > q.To {
+			return
+		}
+		a := Actor{Tenant: tn, ID: strconv.Itoa(len(first))}
+		first = append(first, FirstDay{Actor: a, Day: f})
+		active = append(active, ActiveDays{Actor: a, Days: DaysOfBits(blocks, masks, f, end)})
+	})
+	return first, active, err
+}
+
+func (s *Service) firstDays(ctx context.Context, query, tenant string, from, to Day) ([]FirstDay, error) {
+	rows, err := s.conn.Query(ctx, query, clickhouse.Named("tenant", tenant),
+		clickhouse.Named("from", int64(from)), clickhouse.Named("to", int64(to)))
 	if err != nil {
 		return nil, fmt.Errorf("read first days: %w", err)
 	}
@@ -136,11 +167,11 @@ func (s *Service) firstDays(ctx context.Context, tenant string, from, to Day) ([
 	var out []FirstDay
 	for rows.Next() {
 		var f FirstDay
-		var d time.Time
+		var d uint32
 		if err := rows.Scan(&f.Tenant, &f.ID, &d); err != nil {
 			return nil, fmt.Errorf("scan first days: %w", err)
 		}
-		f.Day = DateDay(d)
+		f.Day = Day(d)
 		out = append(out, f)
 	}
 	if err := rows.Err(); err != nil {

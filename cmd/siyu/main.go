@@ -32,6 +32,7 @@ func commands(stdout, stderr io.Writer) []*command {
 		billingCommand(stdout, stderr),
 		dashboardsCommand(stdout, stderr),
 		followupsCommand(stdout, stderr),
+		metricsCommand(stdout, stderr),
 		{name: "version", summary: "print the version", run: func(context.Context, []string) error {
 			fmt.Fprintln(stdout, "siyu", version)
 			return nil

@@ -173,6 +173,9 @@ func (m *Metrics) value(metric metrics.Metric, tenant string, d metrics.Day) (fl
 
 // Series is the brute-force answer to q, in the shape metrics.Compute gives.
 func (m *Metrics) Series(q metrics.Query) metrics.Result {
+	if q.Metric == metrics.CalendarMAU {
+		return m.calendarSeries(q)
+	}
 	n := int(q.To-q.From) + 1
 	num, den := map[string][]float64{}, map[string][]float64{}
 	for t := range m.tenants {
@@ -239,7 +242,11 @@ func (m *Metrics) Retention(q metrics.RetentionQuery, today metrics.Day) []metri
 	for d0 := q.From; d0 <= q.To; d0++ {
 		c := metrics.Cohort{Day: d0, Retained: make([]*float64, len(q.Days))}
 		hits := make([]int, len(q.Days))
-		for k, days := range m.staff {
+		actors := m.staff
+		if q.Customers {
+			actors = m.customers
+		}
+		for k, days := range actors {
 			if (q.Tenant != "" && k[0] != q.Tenant) || m.firstDay(days) != d0 {
 				continue
 			}
@@ -259,4 +266,71 @@ func (m *Metrics) Retention(q metrics.RetentionQuery, today metrics.Day) []metri
 		out = append(out, c)
 	}
 	return out
+}
+
+// calendarSeries is calendar MAU(M) for every calendar month M holding a day
+// of [q.From, q.To], on the month's first day; the plan filter and
+// breakdown take the tenant's plan on that day.
+func (m *Metrics) calendarSeries(q metrics.Query) metrics.Result {
+	var months []metrics.Day
+	for d := q.From; d <= q.To; d++ {
+		if first := metrics.MonthStart(d); len(months) == 0 || months[len(months)-1] != first {
+			months = append(months, first)
+		}
+	}
+	num := map[string][]float64{}
+	for t := range m.tenants {
+		if q.Tenant != "" && t != q.Tenant {
+			continue
+		}
+		for i, first := range months {
+			plan, _ := m.subscription(t, first)
+			if q.Plan != "" && plan != q.Plan {
+				continue
+			}
+			key := map[metrics.GroupBy]string{"": "", metrics.ByTenant: t, metrics.ByPlan: plan}[q.GroupBy]
+			if num[key] == nil {
+				num[key] = make([]float64, len(months))
+			}
+			for k, days := range m.staff {
+				if k[0] != t {
+					continue
+				}
+				for d := first; d <= metrics.MonthEnd(first); d++ {
+					if days[d] {
+						num[key][i]++
+						break
+					}
+				}
+			}
+		}
+	}
+	series := func(key string) []metrics.Point {
+		out := make([]metrics.Point, len(months))
+		for i := range out {
+			v := 0.0
+			if num[key] != nil {
+				v = num[key][i]
+			}
+			out[i] = metrics.Point{Day: months[i], Value: &v}
+		}
+		return out
+	}
+	res := metrics.Result{Metric: q.Metric, From: q.From, To: q.To}
+	if q.GroupBy == "" {
+		res.Series = series("")
+		return res
+	}
+	res.Groups = []metrics.Group{}
+	for key := range num {
+		s := series(key)
+		for _, p := range s {
+			if *p.Value != 0 {
+				res.Groups = append(res.Groups, metrics.Group{Key: key, Series: s})
+				break
+			}
+		}
+	}
+	sort.Slice(res.Groups, func(i, j int) bool { return res.Groups[i].Key < res.Groups[j].Key })
+	return res
 }
