@@ -65,6 +65,9 @@ func toError(err error) *Error {
 	if te, ok := tagError(err); ok {
 		return te
 	}
+	if se, ok := segmentError(err); ok {
+		return se
+	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 }
 

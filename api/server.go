@@ -58,6 +58,10 @@ type Deps struct {
 	Segments *cdp.Segments
 	// Followup reads timelines and follow-up boards; without it the follow-up routes answer 404.
 	Followup *followup.Reader
+	// SavedSegments and Jobs keep saved segments and run their bulk jobs
+	// (with Segments and Tags); without them those routes answer 404.
+	SavedSegments *cdp.SavedSegments
+	Jobs          *cdp.Jobs
 }
 
 // Server is the API.
@@ -122,6 +126,7 @@ func (s *Server) routes() {
 	s.meterRoutes(v1)
 	s.segmentRoutes(v1)
 	s.followupRoutes(v1)
+	s.savedSegmentRoutes(v1)
 	s.app.Use(func(c *fiber.Ctx) error {
 		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
 	})

@@ -42,6 +42,14 @@ func (c CompiledSegment) PageSQL() string {
 		") AND contact_id > @after ORDER BY contact_id LIMIT @limit"
 }
 
+// StreamSQL is the query of every member after @after, by contact id: an
+// export or a bulk job reads it as a stream.
+func (c CompiledSegment) StreamSQL() string {
+	return "SELECT contact_id, name, corp_name, stage, channel, msgs_in, msgs_out, first_ns, last_ns, " +
+		"last_in_ns, live_staff, tag_ids FROM (" + qSegmentBase + ") WHERE (" + c.Where +
+		") AND contact_id > @after ORDER BY contact_id"
+}
+
 type compiler struct {
 	now  int64
 	args []any

@@ -54,6 +54,10 @@ const (
 	FMemChangeCnt
 	FKind
 	FXML
+	// Added for saved segments and bulk jobs (cdp/, see docs/decisions.md,
+	// "Segments"). Append only.
+	FProcessed
+	FTotal
 	numFields
 )
 
@@ -126,6 +130,8 @@ var fields = [numFields]fieldSpec{
 	FMemChangeCnt:     {name: "mem_change_cnt", kind: kindInt, num: func(d *Data) *int64 { return &d.MemChangeCnt }, min: 0},
 	FKind:             {name: "kind", kind: kindString, str: func(d *Data) *string { return &d.Kind }, nonEmpt: true},
 	FXML:              {name: "xml", kind: kindString, str: func(d *Data) *string { return &d.XML }},
+	FProcessed:        {name: "processed", kind: kindInt, num: func(d *Data) *int64 { return &d.Processed }, min: 0},
+	FTotal:            {name: "total", kind: kindInt, num: func(d *Data) *int64 { return &d.Total }, min: 0},
 }
 
 // Name is the field's JSON name inside data.
@@ -178,6 +184,10 @@ var types = map[Type]typeSpec{
 	GroupUpdated:          {required: []Field{FUpdateDetail}, optional: []Field{FStaffID, FJoinScene, FQuitScene, FMemChangeCnt}},
 	GroupDismissed:        {optional: []Field{FStaffID}},
 	WeComUnmapped:         {subject: subjectTenant, required: []Field{FKind, FXML}, optional: []Field{FNote}},
+
+	SegmentSaved: {required: []Field{FName, FNote}, optional: []Field{FStaffID, FDeleted}},
+	JobProgressed: {required: []Field{FKind, FStage, FProcessed, FTotal},
+		optional: []Field{FTagID, FStaffID, FNote, FFailReason}},
 }
 
 // Known reports whether t is in the catalogue.
@@ -198,6 +208,10 @@ func Additions() []Type {
 	return []Type{ContactTransferFailed, TagChanged, TagReordered, GroupCreated, GroupUpdated,
 		GroupDismissed, WeComUnmapped}
 }
+
+// CDPTypes lists the types the API writes for saved segments and their
+// bulk jobs (see docs/decisions.md, "Segments"), in a stable order.
+func CDPTypes() []Type { return []Type{SegmentSaved, JobProgressed} }
 
 // fieldMasks precomputes, per type, the bit sets of required and allowed fields.
 type fieldMask struct{ required, allowed Presence }

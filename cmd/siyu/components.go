@@ -57,6 +57,9 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	if err != nil {
 		return err
 	}
+	segments := cdp.NewSegments(conn)
+	jobs := cdp.NewJobs(conn, segments, api.Publisher(cl, topics), api.JobSource, log)
+	defer jobs.Close()
 	srv := api.New(api.Deps{
 		Keys:     auth.NewKeys(conn, 10*time.Second),
 		Profiles: cdp.NewProfiles(conn),
@@ -70,8 +73,11 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		Metrics:  metrics.NewService(conn, nil),
 		Tags:     cdp.NewTagLibrary(conn),
 		Metering: metering.NewService(conn, nil),
-		Segments: cdp.NewSegments(conn),
+		Segments: segments,
 		Followup: followup.NewReader(conn),
+
+		SavedSegments: cdp.NewSavedSegments(conn),
+		Jobs:          jobs,
 	})
 	log.Info("api listening", "addr", "http://"+addr)
 	if err := srv.Listen(ctx, addr); err != nil {
