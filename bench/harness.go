@@ -52,6 +52,7 @@ func (h *harness) figureGroups() []figureGroup {
 			{"POST /v1/events", h.measurePost},
 			{"WeCom callbacks", h.measureWeCom},
 		}},
+		{"cdp", h.cdpSteps()},
 	}
 }
 

@@ -47,6 +47,7 @@ type config struct {
 	wecomClients   int
 	wecomCallbacks int
 	command        string // how the harness was invoked, for the report
+	cdpContacts    int    // the CDP figures' tenant size
 }
 
 // parseFlags reads args into a config; --quick shrinks what the user did not set.
@@ -59,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.dir, "dir", ".cache/bench", "work dir: ClickHouse and Kafka data, logs")
 	fs.StringVar(&c.out, "out", "", "write the table here too (default <dir>/results.md)")
 	fs.BoolVar(&c.quick, "quick", false, "a smoke run: 200k events and short durations")
+	fs.IntVar(&c.cdpContacts, "cdp-contacts", 1_000_000, "contacts of the CDP figures' tenant (--quick: 50,000)")
 	figures := fs.String("figures", "", "comma-separated groups of figures to measure (foundation, ...); default all")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -70,6 +72,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		c.freshFor, c.postFor, c.wecomFor = 15*time.Second, 5*time.Second, 5*time.Second
 		if !set["events"] {
 			c.events = 200_000
+		}
+		if !set["cdp-contacts"] {
+			c.cdpContacts = 50_000
 		}
 	}
 	c.figures = map[string]bool{}
@@ -90,6 +95,9 @@ func (c config) wants(g string) bool { return len(c.figures) == 0 || c.figures[g
 
 // resolve checks the config and makes the binary's path absolute.
 func (c *config) resolve() error {
+	if c.cdpContacts < 1000 {
+		return fmt.Errorf("--cdp-contacts must be at least 1000, got %d", c.cdpContacts)
+	}
 	if c.events < 1000 {
 		return fmt.Errorf("--events must be at least 1000, got %d", c.events)
 	}
