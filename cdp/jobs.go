@@ -269,8 +269,8 @@ func (r *tagRun) tag(ctx context.Context) error {
 		}
 		return r.record(ctx)
 	}
-	err = r.jobs.segments.Each(ctx, r.tenant, r.seg, r.at, "", func(m *SegmentMember) error {
-		batch = append(batch, r.tagEvent(m.ContactID))
+	err = r.jobs.segments.EachID(ctx, r.tenant, r.seg, r.at, "", func(contact string) error {
+		batch = append(batch, r.tagEvent(contact))
 		if len(batch) < tagJobBatch {
 			return nil
 		}
