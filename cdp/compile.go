@@ -20,6 +20,7 @@ var (
 	qGroupMembers = siyusql.Query("segment_group_members")
 	qStaffMembers = siyusql.Query("segment_staff_members")
 	qHeldMembers  = siyusql.Query("segment_held_members")
+	qUnknownTags  = siyusql.Query("segment_unknown_tag_members")
 	qMembers      = siyusql.Query("segment_members")
 )
 
@@ -100,7 +101,11 @@ func (c *compiler) expr(n *node) string {
 	case nodeHasTag:
 		return "contact_id IN (" + c.subquery(qTagMembers, "tag", n.strs[0]) + ")"
 	case nodeHasGroup:
-		return "contact_id IN (" + c.subquery(qGroupMembers, "tag_group", n.strs[0]) + ")"
+		in := "contact_id IN (" + c.subquery(qGroupMembers, "tag_group", n.strs[0]) + ")"
+		if n.strs[0] == "" {
+			in = "(" + in + " OR contact_id IN (" + qUnknownTags + "))"
+		}
+		return in
 	case nodeStaff:
 		return "contact_id IN (" + c.subquery(qStaffMembers, "staff_id", n.strs[0]) + ")"
 	case nodeLost:

@@ -85,6 +85,14 @@ func TestSegmentsExact(t *testing.T) {
 	}
 	require.Greater(t, nonEmpty, 60, "the random segments should mostly select someone")
 
+	t.Run("the group of no group", func(t *testing.T) {
+		// Tags of the library without a group and tags it does not know.
+		for _, tenant := range v.tenants {
+			check(t, tenant, &gcond{kind: "group", strs: []string{""}})
+			check(t, tenant, &gcond{kind: "not", kids: []*gcond{{kind: "group", strs: []string{""}}}})
+		}
+	})
+
 	t.Run("an injection string is a value", func(t *testing.T) {
 		g := &gcond{kind: "field", field: "name", op: "=", sval: evilName}
 		check(t, "t0001", g)

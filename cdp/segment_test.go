@@ -103,7 +103,7 @@ var placeholders = regexp.MustCompile(`@p[0-9]+`)
 // placeholders by "@P".
 func withoutSubqueries(where string) string {
 	where = placeholders.ReplaceAllString(where, "@P")
-	for q, name := range map[string]string{qTagMembers: "tag", qGroupMembers: "tag_group", qStaffMembers: "staff_id", qHeldMembers: ""} {
+	for q, name := range map[string]string{qTagMembers: "tag", qGroupMembers: "tag_group", qStaffMembers: "staff_id", qHeldMembers: "", qUnknownTags: ""} {
 		if name != "" {
 			q = regexp.MustCompile("@"+name+`\b`).ReplaceAllLiteralString(q, "@P")
 		}

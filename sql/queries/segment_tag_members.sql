@@ -4,10 +4,10 @@
 -- args: tenant=demo tag=t1
 SELECT contact_id
 FROM (
-    SELECT contact_id, tag_id, argMaxMerge(present) AS is_on
-    FROM contact_tag_state
+    SELECT tag_id, contact_id, argMaxMerge(present) AS is_on
+    FROM tag_member_state
     WHERE tenant = @tenant AND tag_id = @tag
-    GROUP BY contact_id, tag_id
+    GROUP BY tag_id, contact_id
 )
 WHERE is_on = 1 AND tag_id NOT IN (
     SELECT tag_id
