@@ -131,7 +131,7 @@ func (c *cdpRun) load(ctx context.Context) error {
 // settle merges the rollups the segments read, as background merges
 // would a while after a bulk load: the figures are of a settled tenant.
 func settle(ctx context.Context, conn driver.Conn) error {
-	for _, t := range []string{"profile_state", "contact_tag_state", "relation_events", "acquisition_state", "tag_library_state"} {
+	for _, t := range []string{"profile_state", "contact_tag_state", "relation_events", "acquisition_state", "tag_library_state", "tag_member_state"} {
 		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+t+" FINAL"); err != nil {
 			return fmt.Errorf("optimize %s: %w", t, err)
 		}
