@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -245,22 +246,36 @@ func (s *Server) exportSegment(c *fiber.Ctx) error {
 	now := time.Now()
 	c.Set(fiber.HeaderContentType, map[string]string{"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}[format])
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.%s"`, saved.ID, format))
+	conn := c.Context().Conn()
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
 		defer cancel()
-		if err := s.streamMembers(ctx, w, format, tenant, seg, now); err != nil {
+		if err := s.streamMembers(ctx, w, format, tenant, seg, now, conn); err != nil {
 			s.log.Error("segment export cut short", "tenant", tenant, "segment", saved.ID, "err", err)
 		}
 	})
 	return nil
 }
 
-func (s *Server) streamMembers(ctx context.Context, w *bufio.Writer, format, tenant string, seg *cdp.Segment, now time.Time) error {
+// exportWriteWindow is how long the client may take to read what an export
+// wrote: the server's WriteTimeout bounds a whole response, so a long
+// export moves the connection's write deadline on as it makes progress (a
+// client that stops reading still times out).
+const exportWriteWindow = time.Minute
+
+func (s *Server) streamMembers(ctx context.Context, w *bufio.Writer, format, tenant string, seg *cdp.Segment,
+	now time.Time, conn net.Conn) error {
 	mw, err := cdp.NewMemberWriter(format, w)
 	if err != nil {
 		return err
 	}
-	err = s.Segments.Each(ctx, tenant, seg, now, "", func(m *cdp.SegmentMember) error { return mw.Write(m) })
+	n := 0
+	err = s.Segments.Each(ctx, tenant, seg, now, "", func(m *cdp.SegmentMember) error {
+		if n++; n%1000 == 1 && conn != nil {
+			_ = conn.SetWriteDeadline(time.Now().Add(exportWriteWindow))
+		}
+		return mw.Write(m)
+	})
 	if err != nil {
 		return err
 	}
