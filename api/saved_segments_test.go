@@ -19,10 +19,12 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/testenv"
 )
 
@@ -331,6 +333,7 @@ type jobBody struct {
 	Processed int64  `json:"processed"`
 	Total     int64  `json:"total"`
 	Error     string `json:"error"`
+	CreatedAt string `json:"created_at"`
 }
 
 // waitJob polls GET /v1/jobs/{id} until the job is done.
@@ -445,14 +448,19 @@ func TestSegmentTagJob(t *testing.T) {
 		})
 		status, body := post(t, "acme-marketer", `{"tag_id":"`+tag.ID+`"}`, nil)
 		require.Equal(t, http.StatusAccepted, status, "%s", body)
+		var resumed jobBody
+		require.NoError(t, json.Unmarshal(body, &resumed))
+		require.Equal(t, job.CreatedAt, resumed.CreatedAt, "a resumed job keeps its start")
 		f.waitJob(t, "acme-marketer", job.ID)
+		// Every event of the second run is acknowledged; once the
+		// pipeline committed them all, they are stored.
+		adm := kadm.NewClient(f.deps.Producer)
 		testenv.Eventually(t, 20*time.Second, func() error {
-			rows, ids := f.tagRows(t, tag.ID)
-			if rows != uint64(len(want)) || ids != uint64(len(want)) {
-				return fmt.Errorf("%d rows, %d ids of %s; want %d", rows, ids, tag.ID, len(want))
-			}
-			return nil
+			return testenv.Committed(f.ctx, adm, ingest.DefaultConfig().Group)
 		})
+		rows, ids := f.tagRows(t, tag.ID)
+		require.Equal(t, uint64(len(want)), rows, "tag.added rows of %s", tag.ID)
+		require.Equal(t, uint64(len(want)), ids, "tag.added ids of %s", tag.ID)
 	})
 
 	t.Run("an idempotency key makes a new job once", func(t *testing.T) {

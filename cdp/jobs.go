@@ -308,7 +308,12 @@ func (r *tagRun) update(change func(*Job)) {
 func (r *tagRun) record(ctx context.Context) error {
 	r.jobs.mu.Lock()
 	now := r.jobs.Now().UTC()
-	if r.job.UpdatedAt != nil && !now.After(*r.job.UpdatedAt) {
+	switch {
+	case r.job.UpdatedAt == nil:
+		// The first record is at the job's start exactly: job_state's
+		// first time is then the time a resumed run evaluates and tags at.
+		now = r.at
+	case !now.After(*r.job.UpdatedAt):
 		now = r.job.UpdatedAt.Add(time.Nanosecond)
 	}
 	r.job.UpdatedAt = &now
