@@ -90,6 +90,10 @@ func (g *Segments) ids(ctx context.Context, query string, args []any) ([]string,
 // default is 256 KiB).
 const membersQueryBytes = 16 << 20
 
+// membersASTElements bounds the syntax tree of a members query (ClickHouse's
+// default, 50,000, is less than four tuples of a chunk of ids).
+const membersASTElements = 1 << 20
+
 // members reads the columns of the customers ids (sorted) of tenant and
 // passes each to fn, by contact id.
 func (g *Segments) members(ctx context.Context, tenant string, ids []string, fn func(m *SegmentMember) error) error {
@@ -101,7 +105,9 @@ func (g *Segments) members(ctx context.Context, tenant string, ids []string, fn 
 		set[i] = id
 	}
 	// The ids are in the query text, four times: allow a chunk of them.
-	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_query_size": membersQueryBytes}))
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+		"max_query_size": membersQueryBytes, "max_ast_elements": membersASTElements,
+		"max_expanded_ast_elements": membersASTElements}))
 	rows, err := g.conn.Query(ctx, MembersSQL(), clickhouse.Named("tenant", tenant),
 		clickhouse.Named("ids", clickhouse.GroupSet{Value: set}))
 	if err != nil {
