@@ -72,6 +72,9 @@ func toError(err error) *Error {
 	if fe, ok := followup.AsFieldError(err); ok {
 		return badRequest(fe.Field, fe.Reason)
 	}
+	if se, ok := segmentError(err); ok {
+		return se
+	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 }
 

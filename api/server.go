@@ -69,6 +69,10 @@ type Deps struct {
 	Committed *kafka.Committed
 	// ReadAfterWait bounds that wait; 0 means DefaultReadAfterWait (2 s).
 	ReadAfterWait time.Duration
+	// SavedSegments and Jobs keep saved segments and run their bulk jobs
+	// (with Segments and Tags); without them those routes answer 404.
+	SavedSegments *cdp.SavedSegments
+	Jobs          *cdp.Jobs
 }
 
 // Server is the API.
@@ -136,6 +140,7 @@ func (s *Server) routes() {
 	s.poolRoutes(v1)
 	s.followupDayRoutes(v1)
 	s.teamRoutes(v1)
+	s.savedSegmentRoutes(v1)
 	s.app.Use(func(c *fiber.Ctx) error {
 		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
 	})

@@ -61,6 +61,7 @@ func (h *harness) figureGroups() []figureGroup {
 			{"follow-up → board", h.measureFollowupToBoard},
 		}},
 		{"metrics", h.metricsSteps()},
+		{"cdp", h.cdpSteps()},
 	}
 }
 

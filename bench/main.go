@@ -52,6 +52,7 @@ type config struct {
 	fdayCustomers int
 	fdaySamples   int
 	metricsEvents int // size of the metrics group's dataset
+	cdpContacts   int // the CDP figures' tenant size
 }
 
 // parseFlags reads args into a config; --quick shrinks what the user did not set.
@@ -67,6 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.quick, "quick", false, "a smoke run: 200k events and short durations")
 	c.fu = bindFollowupFlags(fs)
 	fs.IntVar(&c.metricsEvents, "metrics-events", 50_000_000, "events of the metrics figures' dataset (2,000 tenants at 50M; 25,000 events per tenant)")
+	fs.IntVar(&c.cdpContacts, "cdp-contacts", 1_000_000, "contacts of the CDP figures' tenant (--quick: 50,000)")
 	figures := fs.String("figures", "", "comma-separated groups of figures to measure (foundation, ...); default all")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -83,6 +85,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		c.fdayCustomers, c.fdaySamples = 2_000, 50
 		if !set["metrics-events"] {
 			c.metricsEvents = 500_000
+		}
+		if !set["cdp-contacts"] {
+			c.cdpContacts = 50_000
 		}
 	}
 	c.figures = map[string]bool{}
@@ -103,6 +108,9 @@ func (c config) wants(g string) bool { return len(c.figures) == 0 || c.figures[g
 
 // resolve checks the config and makes the binary's path absolute.
 func (c *config) resolve() error {
+	if c.cdpContacts < 1000 {
+		return fmt.Errorf("--cdp-contacts must be at least 1000, got %d", c.cdpContacts)
+	}
 	if c.events < 1000 {
 		return fmt.Errorf("--events must be at least 1000, got %d", c.events)
 	}

@@ -2,6 +2,7 @@ package cdp
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -10,13 +11,25 @@ import (
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
-// qSegmentBase is the per-customer fact table every segment filters.
-var qSegmentBase = siyusql.Query("segment_base")
+// The queries a segment compiles to: the scalar facts of each customer,
+// one query per set-valued condition (a tag, a tag group, a staff member,
+// anyone), and the member columns of chosen customers.
+var (
+	qFilterBase   = siyusql.Query("segment_filter_base")
+	qTagMembers   = siyusql.Query("segment_tag_members")
+	qGroupMembers = siyusql.Query("segment_group_members")
+	qStaffMembers = siyusql.Query("segment_staff_members")
+	qHeldMembers  = siyusql.Query("segment_held_members")
+	qUnknownTags  = siyusql.Query("segment_unknown_tag_members")
+	qMembers      = siyusql.Query("segment_members")
+)
 
 // CompiledSegment is a segment as a ClickHouse boolean expression over the
-// columns of segment_base. The SQL text is made only of whitelisted column
-// names, operators and placeholders (@p0, @p1, ...); every value of the
-// definition is in Args, bound by clickhouse-go, never pasted.
+// columns of segment_filter_base, its set-valued conditions as
+// `contact_id IN (...)` over the segment_*_members queries. The SQL text is
+// made only of whitelisted column names, operators, those queries and
+// placeholders (@p0, @p1, ...); every value of the definition is in Args,
+// bound by clickhouse-go, never pasted.
 type CompiledSegment struct {
 	Where string
 	Args  []any
@@ -31,20 +44,37 @@ func CompileSegment(s *Segment, now time.Time) CompiledSegment {
 
 // CountSQL is the query counting the members of the segment in @tenant.
 func (c CompiledSegment) CountSQL() string {
-	return "SELECT count() FROM (" + qSegmentBase + ") WHERE " + c.Where
+	return "SELECT count() FROM (" + qFilterBase + ") WHERE " + c.Where
 }
 
-// PageSQL is the query of the members after @after, by contact id, at most
-// @limit of them: keyset paging.
+// PageSQL is the query of the contact ids of the members after @after, by
+// contact id, at most @limit of them: keyset paging. MembersSQL reads
+// their columns.
 func (c CompiledSegment) PageSQL() string {
-	return "SELECT contact_id, name, corp_name, stage, channel, msgs_in, msgs_out, first_ns, last_ns, " +
-		"last_in_ns, live_staff, tag_ids FROM (" + qSegmentBase + ") WHERE (" + c.Where +
-		") AND contact_id > @after ORDER BY contact_id LIMIT @limit"
+	return c.StreamSQL() + " LIMIT @limit"
 }
+
+// StreamSQL is the query of the contact ids of every member after @after,
+// by contact id: an export or a bulk job reads it as a stream.
+func (c CompiledSegment) StreamSQL() string {
+	return "SELECT contact_id FROM (" + qFilterBase + ") WHERE (" + c.Where +
+		") AND contact_id > @after ORDER BY contact_id"
+}
+
+// MembersSQL is the query of the member columns of the customers @ids of
+// @tenant, by contact id.
+func MembersSQL() string { return qMembers }
 
 type compiler struct {
 	now  int64
 	args []any
+}
+
+// subquery returns q with its placeholder @name bound to v under a
+// placeholder of its own (each condition's value is a parameter).
+func (c *compiler) subquery(q, name string, v any) string {
+	ph := c.param(v)
+	return regexp.MustCompile("@"+name+`\b`).ReplaceAllLiteralString(q, ph)
 }
 
 // param binds v and returns its placeholder.
@@ -69,16 +99,20 @@ func (c *compiler) expr(n *node) string {
 	case nodeNot:
 		return "NOT (" + c.expr(n.kids[0]) + ")"
 	case nodeHasTag:
-		return "has(tag_ids, " + c.param(n.strs[0]) + ")"
+		return "contact_id IN (" + c.subquery(qTagMembers, "tag", n.strs[0]) + ")"
 	case nodeHasGroup:
-		return "has(tag_groups, " + c.param(n.strs[0]) + ")"
+		in := "contact_id IN (" + c.subquery(qGroupMembers, "tag_group", n.strs[0]) + ")"
+		if n.strs[0] == "" {
+			in = "(" + in + " OR contact_id IN (" + qUnknownTags + "))"
+		}
+		return in
 	case nodeStaff:
-		return "has(live_staff, " + c.param(n.strs[0]) + ")"
+		return "contact_id IN (" + c.subquery(qStaffMembers, "staff_id", n.strs[0]) + ")"
 	case nodeLost:
 		if n.flag {
-			return "empty(live_staff)"
+			return "contact_id NOT IN (" + qHeldMembers + ")"
 		}
-		return "notEmpty(live_staff)"
+		return "contact_id IN (" + qHeldMembers + ")"
 	case nodeTimeWindow:
 		return c.window(n)
 	}

@@ -62,7 +62,7 @@ const (
 )
 
 // segmentField is a whitelisted profile field and the column of the
-// segment_base query that holds it.
+// segment_filter_base query that holds it.
 type segmentField struct {
 	kind   fieldKind
 	column string

@@ -40,11 +40,12 @@ func TestSegmentsExact(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	events := segmentEvents(t)
-	conn := ingestAll(t, ctx, events)
 	contacts := reference.Contacts(events)
+	v := newVocab(contacts)
+	saved := savedSegmentEvents(t, v)
+	conn := ingestAll(t, ctx, append(events, saved.events...))
 	now := loadgen.DefaultEnd.Add(-5 * 24 * time.Hour)
 	segs := cdp.NewSegments(conn)
-	v := newVocab(contacts)
 	r := rand.New(rand.NewPCG(7, 11))
 
 	check := func(t *testing.T, tenant string, g *gcond) {
@@ -84,6 +85,14 @@ func TestSegmentsExact(t *testing.T) {
 	}
 	require.Greater(t, nonEmpty, 60, "the random segments should mostly select someone")
 
+	t.Run("the group of no group", func(t *testing.T) {
+		// Tags of the library without a group and tags it does not know.
+		for _, tenant := range v.tenants {
+			check(t, tenant, &gcond{kind: "group", strs: []string{""}})
+			check(t, tenant, &gcond{kind: "not", kids: []*gcond{{kind: "group", strs: []string{""}}}})
+		}
+	})
+
 	t.Run("an injection string is a value", func(t *testing.T) {
 		g := &gcond{kind: "field", field: "name", op: "=", sval: evilName}
 		check(t, "t0001", g)
@@ -92,6 +101,58 @@ func TestSegmentsExact(t *testing.T) {
 		n, err := segs.Count(ctx, "t0001", seg, now)
 		require.NoError(t, err)
 		require.Equal(t, uint64(1), n)
+	})
+
+	t.Run("saved segments page to the brute-force members", func(t *testing.T) {
+		store := cdp.NewSavedSegments(conn)
+		pr := rand.New(rand.NewPCG(3, 5))
+		for _, sv := range saved.segments {
+			var want []string
+			for _, c := range contacts {
+				if c.Tenant == sv.tenant && sv.cond.eval(c, now) {
+					want = append(want, c.ContactID)
+				}
+			}
+			got, err := store.Get(ctx, sv.tenant, sv.id)
+			require.NoError(t, err)
+			seg, err := got.Parse()
+			require.NoError(t, err, "%s", got.Definition)
+			limit := 1 + pr.IntN(40)
+			var paged []string
+			after := ""
+			for {
+				p, err := segs.Page(ctx, sv.tenant, seg, now, after, limit)
+				require.NoError(t, err)
+				for _, m := range p {
+					paged = append(paged, m.ContactID)
+				}
+				if len(p) < limit {
+					break
+				}
+				after = p[len(p)-1].ContactID
+			}
+			var streamed []string
+			require.NoError(t, segs.Each(ctx, sv.tenant, seg, now, "", func(m *cdp.SegmentMember) error {
+				streamed = append(streamed, m.ContactID)
+				return nil
+			}))
+			require.Equal(t, strings.Join(want, " "), strings.Join(paged, " "), "pages of %d of %s in %s", limit, got.Definition, sv.tenant)
+			require.Equal(t, strings.Join(want, " "), strings.Join(streamed, " "), "stream of %s in %s", got.Definition, sv.tenant)
+		}
+		// A deleted segment is gone; the others are listed once each.
+		_, err := store.Get(ctx, "t0001", saved.deleted)
+		require.ErrorIs(t, err, cdp.ErrSegmentNotFound)
+		for _, tenant := range v.tenants {
+			list, err := store.List(ctx, tenant)
+			require.NoError(t, err)
+			n := 0
+			for _, sv := range saved.segments {
+				if sv.tenant == tenant {
+					n++
+				}
+			}
+			require.Len(t, list, n, "segments of %s", tenant)
+		}
 	})
 
 	t.Run("keyset pages concatenate to the whole", func(t *testing.T) {
@@ -115,6 +176,54 @@ func TestSegmentsExact(t *testing.T) {
 			require.Equal(t, all[i].ContactID, paged[i].ContactID)
 		}
 	})
+}
+
+// savedSegment is a random definition saved as segment.saved events.
+type savedSegment struct {
+	tenant, id string
+	cond       *gcond
+}
+
+type savedSet struct {
+	segments []savedSegment
+	deleted  string // a segment id of t0001 whose latest event deletes it
+	events   []event.Event
+}
+
+// savedSegmentEvents saves random segments: each with an older definition
+// that the latest must win over, the latest redelivered, and the events
+// shuffled; plus one segment saved and then deleted.
+func savedSegmentEvents(t *testing.T, v *vocab) savedSet {
+	r := rand.New(rand.NewPCG(13, 17))
+	base := loadgen.DefaultEnd.Add(-3 * 24 * time.Hour)
+	var out savedSet
+	saveEv := func(tenant, id, suffix string, g *gcond, at time.Time, deleted bool) event.Event {
+		def, err := json.Marshal(g.json())
+		require.NoError(t, err)
+		ev := event.Event{ID: id + "-" + suffix, Source: "segment-test", Type: event.SegmentSaved, Tenant: tenant,
+			Subject: id, Time: at.UTC()}
+		ev.Data.Set(event.FName, "segment "+id)
+		ev.Data.Set(event.FNote, string(def))
+		if deleted {
+			ev.Data.SetBool(event.FDeleted, true)
+		}
+		return ev
+	}
+	for i := range 24 {
+		tenant := v.tenants[i%len(v.tenants)]
+		id := fmt.Sprintf("seg_%02d", i)
+		g := v.cond(r, tenant, 0)
+		at := base.Add(time.Duration(i) * time.Minute)
+		latest := saveEv(tenant, id, "v2", g, at, false)
+		out.events = append(out.events, saveEv(tenant, id, "v1", v.cond(r, tenant, 0), at.Add(-time.Hour), false), latest, latest)
+		out.segments = append(out.segments, savedSegment{tenant: tenant, id: id, cond: g})
+	}
+	out.deleted = "seg_gone"
+	g := &gcond{kind: "lost", flag: false}
+	out.events = append(out.events, saveEv("t0001", out.deleted, "v1", g, base, false),
+		saveEv("t0001", out.deleted, "v2", g, base.Add(time.Minute), true))
+	r.Shuffle(len(out.events), func(i, j int) { out.events[i], out.events[j] = out.events[j], out.events[i] })
+	return out
 }
 
 // segmentEvents is a small loadgen stream plus hand-made events for what

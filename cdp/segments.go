@@ -48,7 +48,8 @@ func (g *Segments) Count(ctx context.Context, tenant string, s *Segment, now tim
 }
 
 // Page returns at most limit members of s with a contact id greater than
-// after ("" for the first page), by contact id.
+// after ("" for the first page), by contact id: the page's ids are chosen
+// first, then their columns read.
 func (g *Segments) Page(ctx context.Context, tenant string, s *Segment, now time.Time, after string, limit int) ([]SegmentMember, error) {
 	out := []SegmentMember{}
 	if limit <= 0 {
@@ -57,20 +58,76 @@ func (g *Segments) Page(ctx context.Context, tenant string, s *Segment, now time
 	c := CompileSegment(s, now)
 	args := append(c.Args, clickhouse.Named("tenant", tenant), clickhouse.Named("after", after),
 		clickhouse.Named("limit", min(limit, MaxSegmentPage)))
-	rows, err := g.conn.Query(ctx, c.PageSQL(), args...)
+	ids, err := g.ids(ctx, c.PageSQL(), args)
 	if err != nil {
 		return nil, fmt.Errorf("page segment: %w", err)
 	}
+	err = g.members(ctx, tenant, ids, func(m *SegmentMember) error {
+		out = append(out, *m)
+		return nil
+	})
+	return out, err
+}
+
+func (g *Segments) ids(ctx context.Context, query string, args []any) ([]string, error) {
+	rows, err := g.conn.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
+	var ids []string
 	for rows.Next() {
-		var m SegmentMember
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// membersQueryBytes bounds the text of a members query (ClickHouse's
+// default is 256 KiB).
+const membersQueryBytes = 16 << 20
+
+// membersASTElements bounds the syntax tree of a members query (ClickHouse's
+// default, 50,000, is less than four tuples of a chunk of ids).
+const membersASTElements = 1 << 20
+
+// members reads the columns of the customers ids (sorted) of tenant and
+// passes each to fn, by contact id.
+func (g *Segments) members(ctx context.Context, tenant string, ids []string, fn func(m *SegmentMember) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	set := make([]any, len(ids))
+	for i, id := range ids {
+		set[i] = id
+	}
+	// The ids are in the query text, four times: allow a chunk of them.
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+		"max_query_size": membersQueryBytes, "max_ast_elements": membersASTElements,
+		"max_expanded_ast_elements": membersASTElements}))
+	rows, err := g.conn.Query(ctx, MembersSQL(), clickhouse.Named("tenant", tenant),
+		clickhouse.Named("ids", clickhouse.GroupSet{Value: set}))
+	if err != nil {
+		return fmt.Errorf("read segment members: %w", err)
+	}
+	defer rows.Close()
+	var m SegmentMember
+	for rows.Next() {
 		var first, last, lastIn int64
 		if err := rows.Scan(&m.ContactID, &m.Name, &m.CorpName, &m.Stage, &m.Channel, &m.MessagesIn,
 			&m.MessagesOut, &first, &last, &lastIn, &m.Staff, &m.TagIDs); err != nil {
-			return nil, fmt.Errorf("page segment: %w", err)
+			return fmt.Errorf("read segment members: %w", err)
 		}
 		m.FirstEventAt, m.LastEventAt, m.LastInboundAt = nsTime(first), nsTime(last), nsTime(lastIn)
-		out = append(out, m)
+		if err := fn(&m); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read segment members: %w", err)
+	}
+	return nil
 }

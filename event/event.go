@@ -84,6 +84,20 @@ const (
 	PoolRulesSet Type = "pool.rules_set"
 )
 
+// Additions made for saved segments and their bulk jobs (cdp/, api/; see
+// docs/decisions.md, "Segments").
+const (
+	// SegmentSaved: the whole definition of a saved segment at its time
+	// (last writer wins). Subject: the segment id; data: name*, note* (the
+	// segment definition, JSON text), staff_id (who saved it), deleted.
+	SegmentSaved Type = "segment.saved"
+	// JobProgressed: the state of a bulk job at its time. Subject: the job
+	// id; data: kind* (e.g. segment_tag), stage* (queued, running, done,
+	// failed), processed*, total*, tag_id and note (the job's target: tag
+	// and segment id), staff_id (who asked), fail_reason (why it failed).
+	JobProgressed Type = "job.progressed"
+)
+
 // MaxFutureSkew is how far in the future an event's time may lie.
 const MaxFutureSkew = 24 * time.Hour
 
@@ -162,6 +176,9 @@ type Data struct {
 	JoinScene    int64
 	QuitScene    int64
 	MemChangeCnt int64
+
+	Processed int64
+	Total     int64
 
 	Deleted bool
 	Paid    bool

@@ -62,6 +62,10 @@ const (
 	// Added for the rep's day (followup/): the ordered stage list of
 	// stages.defined. Append only.
 	FStages
+	// Added for saved segments and bulk jobs (cdp/, see docs/decisions.md,
+	// "Segments"). Append only.
+	FProcessed
+	FTotal
 	numFields
 )
 
@@ -138,6 +142,8 @@ var fields = [numFields]fieldSpec{
 	FRecycleDays:      {name: "recycle_days", kind: kindInt, num: func(d *Data) *int64 { return &d.RecycleDays }, min: 0},
 	FCooldownDays:     {name: "cooldown_days", kind: kindInt, num: func(d *Data) *int64 { return &d.CooldownDays }, min: 0},
 	FStages:           {name: "stages", kind: kindString, str: func(d *Data) *string { return &d.Stages }, nonEmpt: true},
+	FProcessed:        {name: "processed", kind: kindInt, num: func(d *Data) *int64 { return &d.Processed }, min: 0},
+	FTotal:            {name: "total", kind: kindInt, num: func(d *Data) *int64 { return &d.Total }, min: 0},
 }
 
 // Name is the field's JSON name inside data.
@@ -203,6 +209,9 @@ var types = map[Type]typeSpec{
 	PoolRulesSet:    {subject: subjectTenant, optional: []Field{FContactCap, FMaxClaimsPerDay, FRecycleDays, FCooldownDays}},
 	StagesDefined:   {subject: subjectTenant, required: []Field{FStages}, optional: []Field{FStaffID}},
 	StaffManagerSet: {optional: []Field{FStaffID, FDeleted}},
+	SegmentSaved:    {required: []Field{FName, FNote}, optional: []Field{FStaffID, FDeleted}},
+	JobProgressed: {required: []Field{FKind, FStage, FProcessed, FTotal},
+		optional: []Field{FTagID, FStaffID, FNote, FFailReason}},
 }
 
 // Known reports whether t is in the catalogue.
@@ -231,6 +240,10 @@ func PoolTypes() []Type { return []Type{AssigneeChanged, PoolRulesSet} }
 // FollowupAdditions lists the types the follow-up domain added to the
 // catalogue (the API is their only producer).
 func FollowupAdditions() []Type { return []Type{StagesDefined, StaffManagerSet} }
+
+// CDPTypes lists the types the API writes for saved segments and their
+// bulk jobs (see docs/decisions.md, "Segments"), in a stable order.
+func CDPTypes() []Type { return []Type{SegmentSaved, JobProgressed} }
 
 // fieldMasks precomputes, per type, the bit sets of required and allowed fields.
 type fieldMask struct {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
 
@@ -167,7 +168,9 @@ func runCompiledSegment(t *testing.T, e *chdb.Engine) {
 		args[nv.Name] = nv.Value
 	}
 	require.Equal(t, "1\n", exec(t, e, renderBound(t, c.CountSQL(), args)))
-	require.True(t, strings.HasPrefix(exec(t, e, renderBound(t, c.PageSQL(), args)), "wm_c1\t"))
+	require.Equal(t, "wm_c1\n", exec(t, e, renderBound(t, c.PageSQL(), args)))
+	members := map[string]any{"tenant": "demo", "ids": clickhouse.GroupSet{Value: []any{"wm_c1", "x' OR 1=1 --"}}}
+	require.True(t, strings.HasPrefix(exec(t, e, renderBound(t, cdp.MembersSQL(), members)), "wm_c1\t"))
 }
 
 var placeholder = regexp.MustCompile(`@[A-Za-z0-9_]+`)
@@ -178,6 +181,13 @@ func renderBound(t *testing.T, q string, args map[string]any) string {
 		require.True(t, ok, "no value for %s", p)
 		if s, ok := v.(string); ok {
 			return chdb.Literal(s)
+		}
+		if set, ok := v.(clickhouse.GroupSet); ok {
+			lits := make([]string, len(set.Value))
+			for i, s := range set.Value {
+				lits[i] = chdb.Literal(s.(string))
+			}
+			return "(" + strings.Join(lits, ", ") + ")"
 		}
 		return fmt.Sprint(v)
 	})

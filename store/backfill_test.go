@@ -37,6 +37,9 @@ var rollups = []string{
 	`SELECT DISTINCT tenant, toString(day), staff_id, contact_id, direction, toString(time_ns) FROM dash_chat_messages ORDER BY tenant, day, staff_id, contact_id, direction, time_ns`,
 	`SELECT tenant, staff_id, toString(block), toString(groupBitOrMerge(bits)) FROM staff_active_bits GROUP BY tenant, staff_id, block ORDER BY tenant, staff_id, block`,
 	`SELECT tenant, contact_id, toString(block), toString(groupBitOrMerge(bits)) FROM customer_active_bits GROUP BY tenant, contact_id, block ORDER BY tenant, contact_id, block`,
+	`SELECT tenant, tag_id, contact_id, toString(argMaxMerge(present)) FROM tag_member_state GROUP BY tenant, tag_id, contact_id ORDER BY tenant, tag_id, contact_id`,
+	`SELECT tenant, segment_id, argMaxMerge(name), argMaxMerge(definition), toString(argMaxMerge(deleted)) FROM segment_state GROUP BY tenant, segment_id ORDER BY tenant, segment_id`,
+	`SELECT tenant, job_id, argMaxMerge(kind), argMaxMerge(state), toString(argMaxMerge(processed)), toString(argMaxMerge(total)), argMaxMerge(error) FROM job_state GROUP BY tenant, job_id ORDER BY tenant, job_id`,
 }
 
 // TestBackfillRollups: a database that stored events before the rollup
@@ -54,6 +57,7 @@ func TestBackfillRollups(t *testing.T) {
 	}
 	evs = append(evs, assigneeChanges(evs)...)
 	evs = append(evs, followupDayEvents()...)
+	evs = append(evs, segmentAndJobEvents()...)
 
 	old := openDB(t, ctx)
 	_, err = store.MigrateTo(ctx, old, testenv.Logger(), 4) // before any rollup
@@ -135,4 +139,21 @@ func dump(t *testing.T, ctx context.Context, conn driver.Conn, q string) string 
 	}
 	require.NoError(t, rows.Err())
 	return out.String()
+}
+
+// segmentAndJobEvents are what the API writes for a saved segment and its
+// bulk job, which loadgen does not produce.
+func segmentAndJobEvents() []event.Event {
+	at := loadgen.DefaultEnd.Add(-time.Hour)
+	seg := event.Event{ID: "seg-1", Source: "siyu-api", Type: event.SegmentSaved, Tenant: "t0001", Subject: "seg_1", Time: at}
+	seg.Data.Set(event.FName, "live")
+	seg.Data.Set(event.FNote, `{"lost":false}`)
+	job := event.Event{ID: "job-1", Source: "siyu-api", Type: event.JobProgressed, Tenant: "t0001", Subject: "job_1", Time: at}
+	job.Data.Set(event.FKind, "segment_tag")
+	job.Data.Set(event.FStage, "failed")
+	job.Data.SetInt(event.FProcessed, 7)
+	job.Data.SetInt(event.FTotal, 9)
+	job.Data.Set(event.FTagID, "t1")
+	job.Data.Set(event.FFailReason, `stopped: "context canceled"`)
+	return []event.Event{seg, job}
 }

@@ -65,6 +65,9 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topics.Events), followup.DefaultPoolConfig(), log)
 	defer pool.Close()
 	go pool.RunSweeper(ctx, poolSweepEvery)
+	segments := cdp.NewSegments(conn)
+	jobs := cdp.NewJobs(conn, segments, api.Publisher(cl, topics), api.JobSource, log)
+	defer jobs.Close()
 	srv := api.New(api.Deps{
 		Keys:     auth.NewKeys(conn, 10*time.Second),
 		Profiles: cdp.NewProfiles(conn),
@@ -78,12 +81,15 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		Metrics:  metrics.NewService(conn, nil),
 		Tags:     cdp.NewTagLibrary(conn),
 		Metering: metering.NewService(conn, nil),
-		Segments: cdp.NewSegments(conn),
+		Segments: segments,
 		Followup: followup.NewReader(conn),
 		Pool:     pool,
 		Stages:   followup.NewStageLists(conn),
 		// 20 ms: a waiting read sees a commit within about one batch wait.
 		Committed: kafka.NewCommitted(cl, group, topics.Events, 20*time.Millisecond),
+
+		SavedSegments: cdp.NewSavedSegments(conn),
+		Jobs:          jobs,
 	})
 	log.Info("api listening", "addr", "http://"+addr)
 	if err := srv.Listen(ctx, addr); err != nil {

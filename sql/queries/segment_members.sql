@@ -1,14 +1,16 @@
--- One row per customer of a tenant with every fact a segment may test: the
--- profile scalars, the staff holding a live relation, the tags on the
--- customer (a tag its library marks deleted is not on anyone; one the
--- library does not know yet is, with an empty group) and the acquisition.
--- cdp.CompileSegment wraps it: SELECT ... FROM (this) WHERE <segment>.
--- Joins are nested one per level: ClickHouse 18.16 takes one JOIN per SELECT.
--- args: tenant=demo
+-- The columns of a segment member page or export for the customers @ids
+-- (a tuple of contact ids; cdp binds it as a clickhouse.GroupSet) of a
+-- tenant, by contact id: the profile scalars, the staff holding a live
+-- relation, the tags on the customer (a tag its library marks deleted is
+-- not on anyone; one the library does not know yet is) and the
+-- acquisition. Each subquery is narrowed to @ids, so that the primary keys
+-- (tenant, contact_id) select only their rows; members are chosen with
+-- segment_filter_base first. Joins are nested one per level: ClickHouse
+-- 18.16 takes one JOIN per SELECT.
+-- args: tenant=demo ids=wm_c1
 SELECT
-    contact_id, first_ns, last_ns, name, unionid, corp_name, msgs_in, msgs_out,
-    last_in_ns, last_out_ns, stage, last_followup_ns, next_followup_ns,
-    live_staff, tag_ids, tag_groups, add_way, channel, added_by
+    contact_id, name, corp_name, stage, channel, msgs_in, msgs_out, first_ns, last_ns,
+    last_in_ns, live_staff, tag_ids
 FROM (
     SELECT
         contact_id, first_ns, last_ns, name, unionid, corp_name, msgs_in, msgs_out,
@@ -34,7 +36,7 @@ FROM (
                 maxIfMerge(last_followup_ns) AS last_followup_ns,
                 argMaxIfMerge(next_followup_ns) AS next_followup_ns
             FROM profile_state
-            WHERE tenant = @tenant
+            WHERE tenant = @tenant AND contact_id IN @ids
             GROUP BY contact_id
         ) AS profiles
         ANY LEFT JOIN (
@@ -42,7 +44,7 @@ FROM (
             FROM (
                 SELECT contact_id, staff_id, argMax(live, (time_ns, id, source)) AS is_live
                 FROM relation_events
-                WHERE tenant = @tenant
+                WHERE tenant = @tenant AND contact_id IN @ids
                 GROUP BY contact_id, staff_id
             )
             WHERE is_live = 1
@@ -56,7 +58,7 @@ FROM (
             FROM (
                 SELECT contact_id, tag_id, argMaxMerge(present) AS is_on
                 FROM contact_tag_state
-                WHERE tenant = @tenant
+                WHERE tenant = @tenant AND contact_id IN @ids
                 GROUP BY contact_id, tag_id
             ) AS on_contact
             ANY LEFT JOIN (
@@ -80,6 +82,7 @@ ANY LEFT JOIN (
         argMinMerge(channel) AS channel,
         argMinMerge(staff_id) AS added_by
     FROM acquisition_state
-    WHERE tenant = @tenant
+    WHERE tenant = @tenant AND contact_id IN @ids
     GROUP BY contact_id
 ) AS acquisition USING contact_id
+ORDER BY contact_id

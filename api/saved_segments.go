@@ -1,0 +1,391 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/cdp"
+	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/kafka"
+)
+
+// segmentMarketers may save, list, page, export and bulk-tag saved
+// segments (and read the jobs that tag them).
+var segmentMarketers = []auth.Role{auth.RoleAdmin, auth.RoleMarketer, auth.RolePlatform}
+
+// exportTimeout bounds one export stream.
+const exportTimeout = 30 * time.Minute
+
+func (s *Server) savedSegmentRoutes(v1 fiber.Router) {
+	v1.Post("/segments", s.requireSaved, s.saveSegment)
+	v1.Get("/segments", s.requireSaved, s.listSegments)
+	v1.Get("/segments/:id", s.requireSaved, s.getSegment)
+	v1.Delete("/segments/:id", s.requireSaved, s.deleteSegment)
+	v1.Get("/segments/:id/customers", s.requireSaved, s.segmentCustomers)
+	v1.Get("/segments/:id/export", s.requireSaved, s.exportSegment)
+	v1.Post("/segments/:id/tag", s.requireSaved, s.tagSegment)
+	v1.Get("/jobs/:id", s.requireSaved, s.getJob)
+}
+
+func (s *Server) requireSaved(c *fiber.Ctx) error {
+	if s.Segments == nil || s.SavedSegments == nil || s.Jobs == nil {
+		return notFound("saved segments are not enabled on this server")
+	}
+	return c.Next()
+}
+
+type saveSegmentRequest struct {
+	Name       *string         `json:"name"`
+	Definition json.RawMessage `json:"definition"`
+}
+
+// saveSegment saves a new segment under a new id, as a segment.saved event.
+func (s *Server) saveSegment(c *fiber.Ctx) error {
+	tenant, err := authorize(c, segmentMarketers)
+	if err != nil {
+		return err
+	}
+	var req saveSegmentRequest
+	if err := decodeBody(c, &req, `send {"name": "...", "definition": {...}} as JSON`); err != nil {
+		return err
+	}
+	seg, err := checkSaveRequest(req)
+	if err != nil {
+		return err
+	}
+	seg.ID, seg.CreatedBy = "seg_"+randomHex(8), principal(c).StaffID
+	saved, err := s.SavedSegments.Save(c.UserContext(), tenant, seg, nil, s.publishSegment(tenant))
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(saved)
+}
+
+// checkSaveRequest validates the name and the definition of a segment to
+// save, naming the field at fault. The definition is kept compact.
+func checkSaveRequest(req saveSegmentRequest) (cdp.SavedSegment, error) {
+	if req.Name == nil {
+		return cdp.SavedSegment{}, badRequest("name", "a segment needs a name")
+	}
+	name, err := cdp.NormalizeSegmentName(*req.Name)
+	if err != nil {
+		return cdp.SavedSegment{}, badRequest("name", err.(*cdp.SegmentNameError).Reason)
+	}
+	if len(req.Definition) == 0 || string(req.Definition) == "null" {
+		return cdp.SavedSegment{}, badRequest("definition", "a segment definition is required")
+	}
+	if _, err := parseDefinition(req.Definition); err != nil {
+		return cdp.SavedSegment{}, err
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, req.Definition); err != nil {
+		return cdp.SavedSegment{}, badRequest("definition", "not valid JSON: "+err.Error())
+	}
+	return cdp.SavedSegment{Name: name, Definition: json.RawMessage(compact.String())}, nil
+}
+
+// parseDefinition parses a segment definition, mapping a refusal to a 400
+// whose field is the JSON path under "definition".
+func parseDefinition(def []byte) (*cdp.Segment, error) {
+	seg, err := cdp.ParseSegment(def)
+	if se, ok := cdp.AsSegmentError(err); ok {
+		return nil, badRequest(strings.TrimSuffix("definition."+se.Path, "."), se.Error())
+	}
+	return seg, err
+}
+
+type segmentListResponse struct {
+	Segments []cdp.SavedSegment `json:"segments"`
+}
+
+// listSegments returns the tenant's live saved segments, by id.
+func (s *Server) listSegments(c *fiber.Ctx) error {
+	tenant, err := authorize(c, segmentMarketers)
+	if err != nil {
+		return err
+	}
+	list, err := s.SavedSegments.List(c.UserContext(), tenant)
+	if err != nil {
+		return err
+	}
+	return c.JSON(segmentListResponse{Segments: list})
+}
+
+// getSegment returns one live saved segment.
+func (s *Server) getSegment(c *fiber.Ctx) error {
+	_, seg, err := s.savedSegment(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(seg)
+}
+
+// deleteSegment marks a saved segment deleted (a segment.saved with
+// deleted=true): it leaves the list; jobs already started finish.
+func (s *Server) deleteSegment(c *fiber.Ctx) error {
+	tenant, seg, err := s.savedSegment(c)
+	if err != nil {
+		return err
+	}
+	next := seg
+	next.Deleted = true
+	if _, err := s.SavedSegments.Save(c.UserContext(), tenant, next, &seg, s.publishSegment(tenant)); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
+// savedSegment authorizes a segment marketer and reads the segment the
+// path names.
+func (s *Server) savedSegment(c *fiber.Ctx) (string, cdp.SavedSegment, error) {
+	tenant, err := authorize(c, segmentMarketers)
+	if err != nil {
+		return "", cdp.SavedSegment{}, err
+	}
+	id, err := pathID(c, "id", "a segment id")
+	if err != nil {
+		return "", cdp.SavedSegment{}, err
+	}
+	seg, err := s.SavedSegments.Get(c.UserContext(), tenant, id)
+	return tenant, seg, err
+}
+
+// publishSegment stores a definition as a segment.saved event carrying the
+// whole definition (the JSON in note).
+func (s *Server) publishSegment(tenant string) func(context.Context, cdp.SavedSegment) error {
+	return func(ctx context.Context, seg cdp.SavedSegment) error {
+		ev := event.Event{ID: newEventID(), Source: apiSource, Type: event.SegmentSaved,
+			Tenant: tenant, Subject: seg.ID, Time: *seg.UpdatedAt}
+		ev.Data.Set(event.FName, seg.Name)
+		ev.Data.Set(event.FNote, string(seg.Definition))
+		if seg.CreatedBy != "" {
+			ev.Data.Set(event.FStaffID, seg.CreatedBy)
+		}
+		if seg.Deleted {
+			ev.Data.SetBool(event.FDeleted, true)
+		}
+		return firstError(s.publish(ctx, ev))
+	}
+}
+
+type memberPage struct {
+	Customers  []cdp.SegmentMember `json:"customers"`
+	NextCursor string              `json:"next_cursor"`
+}
+
+// segmentCustomers pages through the members of a saved segment by
+// contact id: the cursor is the last contact id of the previous page, and
+// each page is a range read after it (no OFFSET).
+func (s *Server) segmentCustomers(c *fiber.Ctx) error {
+	tenant, saved, err := s.savedSegment(c)
+	if err != nil {
+		return err
+	}
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	seg, err := saved.Parse()
+	if err != nil {
+		return fmt.Errorf("saved segment %s: %v", saved.ID, err)
+	}
+	page, err := s.Segments.Page(c.UserContext(), tenant, seg, time.Now(), strings.Clone(c.Query("cursor")), limit)
+	if err != nil {
+		return err
+	}
+	resp := memberPage{Customers: page}
+	if len(page) == limit {
+		resp.NextCursor = page[len(page)-1].ContactID
+	}
+	return c.JSON(resp)
+}
+
+func queryLimit(c *fiber.Ctx) (int, error) {
+	raw := c.Query("limit")
+	if raw == "" {
+		return defaultSegmentPage, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(raw, "%d", &n); err != nil || fmt.Sprint(n) != raw || n < 1 || n > cdp.MaxSegmentPage {
+		return 0, badRequest("limit", fmt.Sprintf("limit is a whole number 1–%d", cdp.MaxSegmentPage))
+	}
+	return n, nil
+}
+
+// exportSegment streams every member of a saved segment as CSV or Parquet.
+// The rows go from ClickHouse to the client as they come, through a
+// buffered writer: memory is bounded by a ClickHouse block (and, for
+// Parquet, one row group), not by the segment. Once streaming has begun
+// the status is sent; a failure later truncates the file (a Parquet file
+// then has no footer, so it does not parse) and is logged.
+func (s *Server) exportSegment(c *fiber.Ctx) error {
+	tenant, saved, err := s.savedSegment(c)
+	if err != nil {
+		return err
+	}
+	format := c.Query("format", "csv")
+	if format != "csv" && format != "parquet" {
+		return badRequest("format", "format is csv or parquet")
+	}
+	seg, err := saved.Parse()
+	if err != nil {
+		return fmt.Errorf("saved segment %s: %v", saved.ID, err)
+	}
+	now := time.Now()
+	c.Set(fiber.HeaderContentType, map[string]string{"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}[format])
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.%s"`, saved.ID, format))
+	conn := c.Context().Conn()
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
+		defer cancel()
+		if err := s.streamMembers(ctx, w, format, tenant, seg, now, conn); err != nil {
+			s.log.Error("segment export cut short", "tenant", tenant, "segment", saved.ID, "err", err)
+		}
+	})
+	return nil
+}
+
+// exportWriteWindow is how long the client may take to read what an export
+// wrote: the server's WriteTimeout bounds a whole response, so a long
+// export moves the connection's write deadline on as it makes progress (a
+// client that stops reading still times out).
+const exportWriteWindow = time.Minute
+
+func (s *Server) streamMembers(ctx context.Context, w *bufio.Writer, format, tenant string, seg *cdp.Segment,
+	now time.Time, conn net.Conn) error {
+	mw, err := cdp.NewMemberWriter(format, w)
+	if err != nil {
+		return err
+	}
+	n := 0
+	err = s.Segments.Each(ctx, tenant, seg, now, "", func(m *cdp.SegmentMember) error {
+		if n++; n%1000 == 1 && conn != nil {
+			_ = conn.SetWriteDeadline(time.Now().Add(exportWriteWindow))
+		}
+		return mw.Write(m)
+	})
+	if err != nil {
+		return err
+	}
+	if err := mw.Close(); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+type tagSegmentRequest struct {
+	TagID *string `json:"tag_id"`
+}
+
+// tagSegment starts the job adding a library tag to every member of a saved
+// segment: 202 with the job when it starts, 200 with it when the same
+// request already has a job (running or done). The job id follows from the
+// segment's version and the tag, or from the Idempotency-Key header.
+func (s *Server) tagSegment(c *fiber.Ctx) error {
+	tenant, saved, err := s.savedSegment(c)
+	if err != nil {
+		return err
+	}
+	var req tagSegmentRequest
+	if err := decodeBody(c, &req, `send {"tag_id": "..."} as JSON`); err != nil {
+		return err
+	}
+	if req.TagID == nil || *req.TagID == "" || len(*req.TagID) > 128 {
+		return badRequest("tag_id", "a tag id (1–128 characters) is required")
+	}
+	key := c.Get("Idempotency-Key")
+	if len(key) > 128 {
+		return badRequest("Idempotency-Key", "at most 128 characters")
+	}
+	if err := s.checkLiveTag(c.UserContext(), tenant, *req.TagID); err != nil {
+		return err
+	}
+	seg, err := saved.Parse()
+	if err != nil {
+		return fmt.Errorf("saved segment %s: %v", saved.ID, err)
+	}
+	id := cdp.TagJobID(tenant, saved.Version(), *req.TagID, key)
+	job, started, err := s.Jobs.TagSegment(c.UserContext(), tenant, id, seg, saved.ID, *req.TagID)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if started {
+		status = http.StatusAccepted
+	}
+	c.Set(fiber.HeaderLocation, "/v1/jobs/"+job.ID)
+	return c.Status(status).JSON(job)
+}
+
+// checkLiveTag refuses a tag the tenant's library does not hold live.
+func (s *Server) checkLiveTag(ctx context.Context, tenant, id string) error {
+	if s.Tags == nil {
+		return notFound("tags are not enabled on this server")
+	}
+	lib, err := s.Tags.List(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	return resolveTags(lib, []tagResult{{TagID: id, Action: "tag_id"}})
+}
+
+// getJob returns the state of a bulk job.
+func (s *Server) getJob(c *fiber.Ctx) error {
+	tenant, err := authorize(c, segmentMarketers)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id", "a job id")
+	if err != nil {
+		return err
+	}
+	job, err := s.Jobs.Get(c.UserContext(), tenant, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(job)
+}
+
+// segmentError maps the saved segments' and jobs' errors to statuses.
+func segmentError(err error) (*Error, bool) {
+	switch {
+	case errors.Is(err, cdp.ErrSegmentNotFound), errors.Is(err, cdp.ErrJobNotFound):
+		return notFound(err.Error()), true
+	}
+	return nil, false
+}
+
+func firstError(errs []error, err error) error {
+	if err != nil {
+		return err
+	}
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// Publisher is how the bulk jobs (cdp.Jobs) store events: as the API does,
+// checked with the contract's decoder, produced to the events topic, and
+// acknowledged by Kafka.
+func Publisher(cl *kgo.Client, topics kafka.Topics) cdp.Publish {
+	s := &Server{Deps: Deps{Producer: cl, Topics: topics}}
+	return func(ctx context.Context, evs ...event.Event) error { return firstError(s.publish(ctx, evs...)) }
+}
+
+// JobSource is the CloudEvents source of the events bulk jobs write.
+const JobSource = apiSource

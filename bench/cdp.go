@@ -1,0 +1,517 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/ingest"
+	"github.com/siyu-dev/siyu/internal/progress"
+)
+
+// The CDP figures (issue 3): one tenant of --cdp-contacts customers, each
+// with about 20 tags of 300 and 30 days of chats, loaded straight into
+// `events` with the pipeline's Writer (the views build every rollup), then
+// measured through `siyu serve` over HTTP.
+const (
+	cdpDatabase = "bench_cdp"
+	cdpTenant   = "cdp0001"
+	cdpStaff    = 200
+	cdpTags     = 300
+	cdpTagsEach = 20
+	// cdpExportChannel is the channel of about a fifth of the customers:
+	// the export figure's segment (200,000 members of 1,000,000).
+	cdpExportChannel = "ad"
+
+	targetCDPCount   = 150 * time.Millisecond
+	targetCDPPage    = 150 * time.Millisecond
+	targetCDPExport  = 5 * time.Second
+	targetCDPProfile = 20 * time.Millisecond
+)
+
+// cdpChannels are the acquisition channels (contact.added state); the
+// first holds cdpExportChannel's fifth, the others share the rest.
+var cdpChannels = []string{cdpExportChannel, "qr", "referral", "event", "search", "article", "mini_program", "import"}
+
+// cdpCountSegment has three tag conditions, a channel and a recency condition.
+const cdpCountSegment = `{"and": [
+	{"tags": {"any": ["tag001", "tag002", "tag003"]}},
+	{"not": {"tag": {"has": "tag004"}}},
+	{"tag_group": {"has": "group01"}},
+	{"field": "channel", "op": "in", "value": ["ad", "qr", "referral"]},
+	{"field": "last_inbound_at", "op": "within", "value": "7d"}]}`
+
+// cdpExportSegment is every customer acquired through cdpExportChannel.
+const cdpExportSegment = `{"field": "channel", "op": "=", "value": "` + cdpExportChannel + `"}`
+
+// cdpSteps are the CDP group's steps: one, so that the loaded database and
+// its `siyu serve` are released on every way out. A failed figure does not
+// stop the others.
+func (h *harness) cdpSteps() []step {
+	return []step{{"cdp: segments and profiles", func(ctx context.Context) error {
+		c := &cdpRun{h: h}
+		defer c.release(ctx)
+		if err := c.load(ctx); err != nil {
+			return err
+		}
+		var errs []error
+		for _, f := range []func(context.Context) error{c.measureCount, c.measurePage, c.measureExport, c.measureProfiles} {
+			if ctx.Err() != nil {
+				break
+			}
+			errs = append(errs, f(ctx))
+		}
+		if c.srv != nil {
+			errs = append(errs, c.srv.exited())
+		}
+		return errors.Join(errs...)
+	}}}
+}
+
+type cdpRun struct {
+	h        *harness
+	srv      *child
+	base     string // http://addr
+	key      string
+	countSeg string // saved segment ids
+	exportSg string
+}
+
+// load generates the tenant's events, inserts them, settles the rollups,
+// then starts `siyu serve` with an admin key and saves the two segments.
+func (c *cdpRun) load(ctx context.Context) error {
+	h := c.h
+	conn, dsn, err := h.env.database(ctx, cdpDatabase)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	n := h.cfg.cdpContacts
+	start := time.Now()
+	events, err := insertCDP(ctx, conn, n, time.Now(), h.say)
+	if err != nil {
+		return err
+	}
+	h.say("cdp: %s events of %s contacts inserted in %s", thousands(events), thousands(n), round(time.Since(start)))
+	if err := settle(ctx, conn); err != nil {
+		return err
+	}
+	h.say("cdp: rollups merged, %s after the start", round(time.Since(start)))
+	out, err := runChild(ctx, h.cfg.siyu, "keys", "create", "--clickhouse-dsn", dsn, "--tenant", cdpTenant, "--role", "admin")
+	if err != nil {
+		return err
+	}
+	c.key = strings.TrimSpace(out)
+	srv, addr, err := h.startServe(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	c.srv, c.base = srv, "http://"+addr
+	if c.countSeg, err = c.saveSegment(ctx, "count figure", cdpCountSegment); err != nil {
+		return err
+	}
+	c.exportSg, err = c.saveSegment(ctx, "export figure", cdpExportSegment)
+	return err
+}
+
+// settle merges the rollups the segments read, as background merges
+// would a while after a bulk load: the figures are of a settled tenant.
+func settle(ctx context.Context, conn driver.Conn) error {
+	for _, t := range []string{"profile_state", "contact_tag_state", "relation_events", "acquisition_state", "tag_library_state", "tag_member_state"} {
+		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+t+" FINAL"); err != nil {
+			return fmt.Errorf("optimize %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+func (c *cdpRun) release(ctx context.Context) {
+	if c.srv != nil {
+		c.h.release(ctx, c.srv)
+	}
+}
+
+func (c *cdpRun) saveSegment(ctx context.Context, name, def string) (string, error) {
+	body := `{"name": "` + name + `", "definition": ` + def + `}`
+	resp, err := c.do(ctx, http.MethodPost, "/v1/segments", []byte(body))
+	if err != nil {
+		return "", err
+	}
+	var s struct{ ID string }
+	if err := json.Unmarshal(resp, &s); err != nil || s.ID == "" {
+		return "", fmt.Errorf("save segment: %s", resp)
+	}
+	return s.ID, nil
+}
+
+// do sends one request with the admin key and returns the body of a 2xx.
+func (c *cdpRun) do(ctx context.Context, method, path string, body []byte) ([]byte, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, out)
+	}
+	return out, nil
+}
+
+// repeat times n calls of f after one warm-up and returns the sorted latencies.
+func repeat(ctx context.Context, n int, f func(context.Context) error) ([]time.Duration, error) {
+	if err := f(ctx); err != nil {
+		return nil, err
+	}
+	lat := make([]time.Duration, n)
+	for i := range lat {
+		start := time.Now()
+		if err := f(ctx); err != nil {
+			return nil, err
+		}
+		lat[i] = time.Since(start)
+	}
+	slices.Sort(lat)
+	return lat, nil
+}
+
+func (c *cdpRun) rounds() int {
+	if c.h.cfg.quick {
+		return 10
+	}
+	return 30
+}
+
+func (c *cdpRun) measureCount(ctx context.Context) error {
+	var count uint64
+	body := []byte(`{"definition": ` + cdpCountSegment + `, "limit": 0}`)
+	lat, err := repeat(ctx, c.rounds(), func(ctx context.Context) error {
+		out, err := c.do(ctx, http.MethodPost, "/v1/segments/preview", body)
+		if err != nil {
+			return err
+		}
+		var p struct{ Count uint64 }
+		if err := json.Unmarshal(out, &p); err != nil {
+			return err
+		}
+		count = p.Count
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p95 := quantile(lat, 0.95)
+	c.h.say("cdp: segment count %s members, p50 %s, p95 %s", thousands(int(count)), round(quantile(lat, 0.5)), round(p95))
+	c.h.record(row{fmt.Sprintf("cdp: segment count, 3 tag conditions + channel + recency (%s contacts, %s members)",
+		thousands(c.h.cfg.cdpContacts), thousands(int(count))), "p95 " + round(p95), "p95 ≤ " + round(targetCDPCount),
+		pass(p95 <= targetCDPCount && count > 0)})
+	return nil
+}
+
+func (c *cdpRun) measurePage(ctx context.Context) error {
+	path := "/v1/segments/" + c.countSeg + "/customers?limit=100"
+	got := 0
+	lat, err := repeat(ctx, c.rounds(), func(ctx context.Context) error {
+		out, err := c.do(ctx, http.MethodGet, path, nil)
+		if err != nil {
+			return err
+		}
+		var p struct{ Customers []json.RawMessage }
+		if err := json.Unmarshal(out, &p); err != nil {
+			return err
+		}
+		got = len(p.Customers)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p95 := quantile(lat, 0.95)
+	c.h.say("cdp: first page of %d members, p50 %s, p95 %s", got, round(quantile(lat, 0.5)), round(p95))
+	c.h.record(row{fmt.Sprintf("cdp: first page of 100 members (GET /v1/segments/{id}/customers, %d returned)", got),
+		"p95 " + round(p95), "p95 ≤ " + round(targetCDPPage), pass(p95 <= targetCDPPage && got > 0)})
+	return nil
+}
+
+// measureExport times full CSV exports of the export segment and checks
+// that each has one row per member.
+func (c *cdpRun) measureExport(ctx context.Context) error {
+	out, err := c.do(ctx, http.MethodPost, "/v1/segments/preview", []byte(`{"definition": `+cdpExportSegment+`, "limit": 0}`))
+	if err != nil {
+		return err
+	}
+	var p struct{ Count uint64 }
+	if err := json.Unmarshal(out, &p); err != nil {
+		return err
+	}
+	lat, err := repeat(ctx, 3, func(ctx context.Context) error {
+		rows, err := c.exportRows(ctx)
+		if err == nil && rows != int(p.Count) {
+			err = fmt.Errorf("the export has %d rows, the segment %d members", rows, p.Count)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	worst := lat[len(lat)-1]
+	c.h.say("cdp: CSV export of %s members: best %s, worst %s", thousands(int(p.Count)), round(lat[0]), round(worst))
+	c.h.record(row{fmt.Sprintf("cdp: full CSV export (%s members, worst of 3)", thousands(int(p.Count))),
+		round(worst), "≤ " + round(targetCDPExport), pass(worst <= targetCDPExport && p.Count > 0)})
+	return nil
+}
+
+// exportRows streams one CSV export and counts its data rows.
+func (c *cdpRun) exportRows(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/segments/"+c.exportSg+"/export?format=csv", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return 0, fmt.Errorf("export: %d %s", resp.StatusCode, b)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	lines := 0
+	for sc.Scan() {
+		lines++
+	}
+	return lines - 1, sc.Err()
+}
+
+// measureProfiles reads random profiles from 8 keep-alive clients for the
+// figure's duration.
+func (c *cdpRun) measureProfiles(ctx context.Context) error {
+	const clients = 8
+	dur := 15 * time.Second
+	if c.h.cfg.quick {
+		dur = 5 * time.Second
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	var firstErr error
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(dur)
+	start := time.Now()
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine, err := c.readProfiles(ctx, uint64(i), deadline)
+			mu.Lock()
+			defer mu.Unlock()
+			lat = append(lat, mine...)
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return firstErr
+	}
+	if len(lat) == 0 {
+		return fmt.Errorf("no profile read finished")
+	}
+	slices.Sort(lat)
+	p99, rate := quantile(lat, 0.99), perSecond(len(lat), elapsed)
+	c.h.say("cdp: %s profile reads, %s/s, p50 %s, p99 %s", thousands(len(lat)), thousands(int(rate)), round(quantile(lat, 0.5)), round(p99))
+	c.h.record(row{fmt.Sprintf("cdp: GET /v1/customers/{id}, %d clients (%s requests/s)", clients, thousands(int(rate))),
+		"p99 " + round(p99), "p99 ≤ " + round(targetCDPProfile), pass(p99 <= targetCDPProfile)})
+	return nil
+}
+
+func (c *cdpRun) readProfiles(ctx context.Context, seed uint64, deadline time.Time) ([]time.Duration, error) {
+	r := rand.New(rand.NewPCG(seed, 99))
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	var lat []time.Duration
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		path := "/v1/customers/" + cdpContact(r.IntN(c.h.cfg.cdpContacts))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+		if err != nil {
+			return lat, err
+		}
+		req.Header.Set("Authorization", "Bearer "+c.key)
+		start := time.Now()
+		resp, err := hc.Do(req)
+		if err != nil {
+			return lat, err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return lat, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return lat, fmt.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	return lat, nil
+}
+
+func cdpContact(i int) string { return fmt.Sprintf("wm%08d", i) }
+
+// insertCDP generates the tenant — the tag library, then per contact its
+// contact.added, about cdpTagsEach tag.added and 0–6 chats of the last 30
+// days — encodes each event, runs it through the pipeline's decoder and
+// Arrow builder and inserts 100,000-row records with the Writer as they
+// fill. It returns how many events it inserted.
+func insertCDP(ctx context.Context, conn driver.Conn, contacts int, end time.Time, say func(string, ...any)) (int, error) {
+	w := ingest.NewWriter(conn)
+	rb := newRecordBuilder(recordRows)
+	g := newCDPGen(end)
+	bar := progress.New(os.Stderr, "cdp load", contacts)
+	defer bar.Done()
+	total := 0
+	var chunk [][]byte
+	var arena []byte
+	flush := func() error {
+		if err := rb.add(chunk); err != nil {
+			return err
+		}
+		total += len(chunk)
+		chunk, arena = chunk[:0], arena[:0]
+		for _, rec := range rb.recs {
+			err := w.Write(ctx, rec)
+			rec.Release()
+			if err != nil {
+				return fmt.Errorf("insert cdp events: %w", err)
+			}
+		}
+		rb.recs = rb.recs[:0]
+		return nil
+	}
+	emit := func(e *event.Event) {
+		n := len(arena)
+		arena = event.AppendJSON(arena, e)
+		chunk = append(chunk, arena[n:])
+	}
+	g.library(emit)
+	for i := range contacts {
+		g.contact(i, emit)
+		if len(chunk) >= 20_000 {
+			if err := flush(); err != nil {
+				return total, err
+			}
+			bar.Set(i + 1)
+		}
+	}
+	if err := flush(); err != nil {
+		return total, err
+	}
+	for _, rec := range rb.finish() {
+		err := w.Write(ctx, rec)
+		rec.Release()
+		if err != nil {
+			return total, fmt.Errorf("insert cdp events: %w", err)
+		}
+	}
+	bar.Set(contacts)
+	return total, nil
+}
+
+// cdpGen makes the tenant's events from a fixed seed.
+type cdpGen struct {
+	r   *rand.Rand
+	end time.Time
+	ev  event.Event
+	seq int
+}
+
+func newCDPGen(end time.Time) *cdpGen {
+	return &cdpGen{r: rand.New(rand.NewPCG(3, 2026)), end: end.UTC().Truncate(time.Second)}
+}
+
+func (g *cdpGen) next(typ event.Type, subject string, at time.Time) *event.Event {
+	g.seq++
+	g.ev = event.Event{ID: fmt.Sprintf("cdp-%d", g.seq), Source: "bench-cdp", Type: typ, Tenant: cdpTenant,
+		Subject: subject, Time: at}
+	return &g.ev
+}
+
+// library defines the 300 tags, 20 per group.
+func (g *cdpGen) library(emit func(*event.Event)) {
+	at := g.end.Add(-90 * 24 * time.Hour)
+	for t := range cdpTags {
+		e := g.next(event.TagDefined, fmt.Sprintf("tag%03d", t), at)
+		e.Data.Set(event.FName, fmt.Sprintf("标签 %d", t))
+		e.Data.Set(event.FGroup, fmt.Sprintf("group%02d", t/20))
+		emit(e)
+	}
+}
+
+// contact emits the events of contact i.
+func (g *cdpGen) contact(i int, emit func(*event.Event)) {
+	id := cdpContact(i)
+	staff := fmt.Sprintf("s%04d", g.r.IntN(cdpStaff))
+	added := g.end.Add(-time.Duration(g.r.Int64N(int64(60 * 24 * time.Hour))))
+	e := g.next(event.ContactAdded, id, added)
+	e.Data.Set(event.FStaffID, staff)
+	e.Data.Set(event.FName, fmt.Sprintf("客户 %d", i))
+	e.Data.Set(event.FState, g.channel())
+	e.Data.SetInt(event.FAddWay, int64(1+g.r.IntN(3)))
+	emit(e)
+	var tags [cdpTagsEach]int
+	for k := range tags {
+	draw:
+		tags[k] = g.r.IntN(cdpTags)
+		for _, prev := range tags[:k] {
+			if prev == tags[k] {
+				goto draw
+			}
+		}
+		e := g.next(event.TagAdded, id, added.Add(time.Duration(k+1)*time.Second))
+		e.Data.Set(event.FTagID, fmt.Sprintf("tag%03d", tags[k]))
+		emit(e)
+	}
+	for range g.r.IntN(7) {
+		e := g.next(event.ChatMessage, id, g.end.Add(-time.Duration(g.r.Int64N(int64(30*24*time.Hour)))))
+		e.Data.Set(event.FStaffID, staff)
+		e.Data.Set(event.FDirection, []string{"in", "out"}[g.r.IntN(2)])
+		emit(e)
+	}
+}
+
+// channel picks cdpExportChannel a fifth of the time, else another.
+func (g *cdpGen) channel() string {
+	if g.r.IntN(5) == 0 {
+		return cdpChannels[0]
+	}
+	return cdpChannels[1+g.r.IntN(len(cdpChannels)-1)]
+}
