@@ -55,6 +55,7 @@ func TestGrantStatements(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "CREATE DATABASE IF NOT EXISTS siyu_grafana", dist[0])
 	require.Contains(t, dist, "CREATE TABLE siyu_grafana.relation_events AS siyu.relation_events ENGINE = Distributed(siyu_grafana, siyu, relation_events)")
+	require.Contains(t, dist, "DROP TABLE IF EXISTS siyu_grafana.dash_chat_messages", "a retired rollup's table goes")
 
 	for _, bad := range []dashboards.Access{
 		{Database: "siyu; DROP", GrafanaDatabase: "g", Password: "x"},
