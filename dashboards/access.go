@@ -19,8 +19,13 @@ import (
 // A panel reading any other table fails TestPanelsReadOnlyGrafanaTables.
 var GrafanaTables = []string{
 	"staff_active_days", "customer_active_days", "subscription_changes",
-	"acquisition_state", "relation_events", "dash_chat_messages",
+	"acquisition_state", "relation_events", "rep_chat_days", "followup_facts",
+	"followup_logs", "assignee_events",
 }
+
+// RetiredGrafanaTables are rollups the dashboards read before and no
+// longer exist: grant drops their Distributed tables on 18.16.
+var RetiredGrafanaTables = []string{"dash_chat_messages"}
 
 // Access says where Grafana's read-only access is set up.
 type Access struct {
@@ -60,7 +65,7 @@ func GrantStatements(a Access, rbac bool) ([]string, error) {
 			"PasswordSHA256": hex.EncodeToString(sum[:]), "Tables": GrafanaTables})
 	}
 	return siyusql.Access("grafana_distributed", map[string]any{"DB": a.Database, "GrafanaDB": a.GrafanaDatabase,
-		"Cluster": store.GrafanaCluster, "Tables": GrafanaTables})
+		"Cluster": store.GrafanaCluster, "Tables": GrafanaTables, "Retired": RetiredGrafanaTables})
 }
 
 var qHasRBAC = siyusql.Query("server_has_rbac")

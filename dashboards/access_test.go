@@ -55,6 +55,7 @@ func TestGrantStatements(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "CREATE DATABASE IF NOT EXISTS siyu_grafana", dist[0])
 	require.Contains(t, dist, "CREATE TABLE siyu_grafana.relation_events AS siyu.relation_events ENGINE = Distributed(siyu_grafana, siyu, relation_events)")
+	require.Contains(t, dist, "DROP TABLE IF EXISTS siyu_grafana.dash_chat_messages", "a retired rollup's table goes")
 
 	for _, bad := range []dashboards.Access{
 		{Database: "siyu; DROP", GrafanaDatabase: "g", Password: "x"},
@@ -160,10 +161,12 @@ func denied(t *testing.T, ctx context.Context, conn driver.Conn, q, reason strin
 // seedEvents writes 400 events of every kind the rollups read, over two
 // tenants and 17 days, through the materialized views.
 const seedEvents = `INSERT INTO events (tenant, subject, time_ns, source, id, type, present, staff_id, from_staff_id,
-    to_staff_id, removed_by, direction, state, plan, paid, add_way, contact_cap)
+    to_staff_id, removed_by, direction, state, plan, paid, add_way, contact_cap, reason, stage, next_at_ns)
 SELECT if(number % 2 = 0, 't0001', 't0002'), concat('c', toString(intDiv(number, 2) % 40)),
     toInt64(1788192000 + number * 3600) * 1000000000, 'test', concat('e', toString(number)),
-    ['contact.added', 'chat.message', 'chat.message', 'contact.removed', 'staff.active', 'subscription.changed'][number % 6 + 1],
-    toUInt64(0), concat('s', toString(number % 3)), '', '', 'customer', if(number % 12 < 6, 'in', 'out'), 'qr', 'pro', 1,
-    if(number % 4 = 0, 16, 1), 5
+    ['contact.added', 'chat.message', 'chat.message', 'contact.removed', 'staff.active', 'subscription.changed',
+     'followup.logged', 'followup.stage_changed', 'assignee.changed'][number % 9 + 1],
+    toUInt64(0), concat('s', toString(number % 3)), '', 's1', 'customer', if(number % 12 < 6, 'in', 'out'), 'qr', 'pro', 1,
+    if(number % 4 = 0, 16, 1), 5, if(number % 4 < 2, 'claim', 'recycle'), 'contacted',
+    toInt64(1788192000 + number * 3600 + 86400) * 1000000000
 FROM system.numbers LIMIT 400`

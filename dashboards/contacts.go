@@ -7,7 +7,7 @@ import (
 
 // The SQL of the contact panels (engagement and metering). Each reads the
 // rollups of sql/migrations (acquisition_state, relation_events,
-// subscription_changes, dash_chat_messages) and gives the numbers of
+// subscription_changes) and gives the numbers of
 // metering.Compute exactly: relations are replayed per pair in
 // (time_ns, id, source) order, as there (docs/decisions.md, M1–M2).
 
@@ -80,26 +80,6 @@ WHERE day >= %s AND day <= %s
 GROUP BY time
 ORDER BY time`, dayTime("day"), dayOf("tupleElement(r[i], 1)"), endNs(toDay), and(conds), dayOf("time_ns"), fromDay,
 		fromDay, toDay)
-}
-
-// replies reads, per (tenant, day, staff, contact) with an inbound message,
-// the first inbound time and the first outbound time at or after it on the
-// same day (0: no reply), and folds them per day with value.
-func replies(conds []string, where, value string) string {
-	return fmt.Sprintf(`SELECT %s AS time, %s
-FROM (
-    SELECT tenant, day, staff_id, contact_id, minIf(time_ns, direction = 'in') AS first_in,
-        groupArrayIf(time_ns, direction = 'out') AS outs,
-        arrayReduce('min', arrayFilter(t -> t >= first_in, outs)) AS first_out
-    FROM dash_chat_messages
-    WHERE day >= %s AND day <= %s
-      AND %s
-    GROUP BY tenant, day, staff_id, contact_id
-    HAVING countIf(direction = 'in') > 0
-)
-WHERE %s
-GROUP BY time
-ORDER BY time`, dayTime("day"), value, fromDay, toDay, and(conds), where)
 }
 
 // targets spreads each row of a day-stamped history over the target days

@@ -105,6 +105,8 @@ func TestPanelsOnClickHouse(t *testing.T) {
 
 	t.Run("contacts", func(t *testing.T) { checkContactPanels(t, ctx, conn, evs, from, to) })
 
+	t.Run("followup", func(t *testing.T) { checkFollowupPanels(t, ctx, conn, evs, from, to) })
+
 	t.Run("preview", func(t *testing.T) {
 		all := requests(from, to)[""]
 		checkPreview(t, ctx, conn, all.From, all.To)
@@ -168,7 +170,7 @@ func generate(t *testing.T) []event.Event {
 	c.Data.Set(event.FPlan, "pro")
 	c.Data.SetBool(event.FPaid, true)
 	c.Data.SetInt(event.FContactCap, 20)
-	return append(out, c)
+	return append(append(out, c), poolEvents(out)...)
 }
 
 // seedContacts writes a few contact rollup rows: on 09-01 t0001 adds c1
@@ -185,8 +187,11 @@ func seedContacts(run func(string) string) {
 		('t0001', 'c2', 's1', %d, 'e3', 'test', 'contact.removed', 0, 'customer', 0),
 		('t0002', 'c1', 's1', %d, 'e4', 'test', 'contact.added', 1, '', 16)`, at(1, 10, 0), at(1, 11, 0), at(2, 10, 0), at(2, 9, 0)))
 	run(fmt.Sprintf(`INSERT INTO subscription_changes VALUES ('t0001', %d, 'y', 'test', 'pro', 1, 1, 0)`, at(0, 12, 0)))
-	run(fmt.Sprintf(`INSERT INTO dash_chat_messages VALUES ('t0001', '2026-09-02', 's1', 'c1', 'in', %d),
-		('t0001', '2026-09-02', 's1', 'c1', 'out', %d)`, at(2, 10, 0), at(2, 10, 5)))
+	run(fmt.Sprintf(`INSERT INTO rep_chat_days SELECT 't0001', 's1', toDate('2026-09-02'), 'c1',
+		minIfState(toInt64(%d), toUInt8(1)), minIfState(toInt64(%d), toUInt8(1)),
+		argMinIfState('in', (toInt64(%d), 'm1', 'test'), toUInt8(1)), uniqExactIfState('test', 'm2', toUInt8(1)),
+		maxState(toUInt8(0)), maxState(toUInt8(0))`, at(2, 10, 0), at(2, 10, 5), at(2, 10, 0)))
+	seedFollowups(run, at)
 	for _, c := range []struct {
 		contact, state string
 		way, ns        int64
@@ -195,6 +200,20 @@ func seedContacts(run func(string) string) {
 			argMinState('%s', (toInt64(%d), 'e', 'test')), argMinState('s1', (toInt64(%d), 'e', 'test')), minState(toInt64(%d))`,
 			c.contact, c.way, c.ns, c.state, c.ns, c.ns, c.ns))
 	}
+}
+
+// seedFollowups writes a few follow-up rollup rows: s1 follows c1 up on
+// 09-01 with the next follow-up on 09-02 09:00 (overdue on 09-03), moves c2
+// to new on 08-31 and c1 to contacted on 09-02, claims c1 on 09-02 and c2 is
+// recycled on 09-03.
+func seedFollowups(run func(string) string, at func(day, hour, minute int) int64) {
+	run(fmt.Sprintf(`INSERT INTO followup_logs VALUES ('t0001', 'c1', %d, 'f1', 'test', 's1', %d)`, at(1, 15, 0), at(2, 9, 0)))
+	run(fmt.Sprintf(`INSERT INTO followup_facts VALUES
+		('t0001', 'followup.stage_changed', 'c2', %d, 'g1', 'test', 's1', 'new', '', 0),
+		('t0001', 'followup.stage_changed', 'c1', %d, 'g2', 'test', 's1', 'contacted', '', 0)`, at(0, 12, 0), at(2, 12, 0)))
+	run(fmt.Sprintf(`INSERT INTO assignee_events VALUES
+		('t0001', 's1', 'c1', %d, 'a1', 'test', 'assignee.changed', 'claim', 1),
+		('t0001', 's1', 'c2', %d, 'a2', 'test', 'assignee.changed', 'recycle', 0)`, at(2, 11, 0), at(3, 9, 0)))
 }
 
 // TestPanelsOnChDB runs every panel's SQL, expanded for one tenant and for
@@ -227,18 +246,22 @@ func TestPanelsOnChDB(t *testing.T) {
 	require.NoError(t, err)
 	want := map[string]map[string]string{
 		"t0001": {"DAU": "2026-09-01 00:00:00\t1\n2026-09-03 00:00:00\t2\n",
-			"MAU":                     "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t2\n",
-			"Customer DAU":            "2026-09-02 00:00:00\t1\n",
-			"New contacts by channel": "2026-09-01 00:00:00\t(no state) / add_way 0\t1\n2026-09-01 00:00:00\tqr / add_way 16\t1\n",
-			"Lost contacts":           "2026-09-02 00:00:00\t1\n",
-			"Reply rate":              "2026-09-02 00:00:00\t1\n",
-			"Average reply time":      "2026-09-02 00:00:00\t300\n",
-			"Contacts":                "2026-09-01 00:00:00\t2\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t1\n",
-			"Contacts now":            "2026-09-01 00:00:00\t2\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t1\n",
-			"Contacts over cap":       "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t0\n2026-09-03 00:00:00\t0\n",
-			"Link acquisitions":       "2026-09-01 00:00:00\t1\n",
-			"Contacts against cap":    "t0001\t1\t1\t0\n",
-			"Month-to-date usage":     "t0001\t2\t1\t1\n"},
+			"MAU":                      "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t2\n",
+			"Customer DAU":             "2026-09-02 00:00:00\t1\n",
+			"New contacts by channel":  "2026-09-01 00:00:00\t(no state) / add_way 0\t1\n2026-09-01 00:00:00\tqr / add_way 16\t1\n",
+			"Lost contacts":            "2026-09-02 00:00:00\t1\n",
+			"Reply percentage":         "2026-09-02 00:00:00\t100\n",
+			"Average reply time":       "2026-09-02 00:00:00\t5\n",
+			"Follow-ups per rep":       "t0001\ts1\t1\t1\n",
+			"Overdue follow-ups":       "t0001\ts1\t1\t2026-09-02 09:00:00\n",
+			"Stage funnel":             "new\t1\t0\ncontacted\t1\t1\n",
+			"Pool claims and recycles": "2026-09-02 00:00:00\tclaim\t1\n2026-09-03 00:00:00\trecycle\t1\n",
+			"Contacts":                 "2026-09-01 00:00:00\t2\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t1\n",
+			"Contacts now":             "2026-09-01 00:00:00\t2\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t1\n",
+			"Contacts over cap":        "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t0\n2026-09-03 00:00:00\t0\n",
+			"Link acquisitions":        "2026-09-01 00:00:00\t1\n",
+			"Contacts against cap":     "t0001\t1\t1\t0\n",
+			"Month-to-date usage":      "t0001\t2\t1\t1\n"},
 		"": {"DAU": "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t1\n2026-09-03 00:00:00\t2\n",
 			"MAU":          "2026-09-01 00:00:00\t1\n2026-09-02 00:00:00\t2\n2026-09-03 00:00:00\t3\n",
 			"Customer DAU": "2026-09-02 00:00:00\t2\n"},

@@ -338,6 +338,8 @@ func formatValue(v float64, unit string) string {
 		return strconv.FormatFloat(v*100, 'f', trimDigits(v*100), 64) + "%"
 	case "percent":
 		return strconv.FormatFloat(v, 'f', trimDigits(v), 64) + "%"
+	case "m":
+		return strconv.FormatFloat(v, 'f', trimDigits(v), 64) + " min"
 	case "s":
 		if v >= 3600 {
 			return strconv.FormatFloat(v/3600, 'f', 1, 64) + " h"

@@ -161,12 +161,13 @@ func Engagement() Dashboard {
 			"short", newContactsByChannel(cust)),
 		bars("Lost contacts", "Contacts left without any live relation on this day by a customer's removal (metering's contacts_lost).",
 			"short", lostContacts(cust)),
-		timeseries("Reply rate", "Share of (staff, customer) pairs with an inbound message on the day that got an outbound "+
-			"message at or after the first inbound one, the same day.", "percentunit",
-			replies(cust, "1", "countIf(first_out > 0) / count() AS reply_rate")),
-		timeseries("Average reply time", "Mean time from a customer's first inbound message of the day to the staff member's "+
-			"first outbound message at or after it, over the pairs replied to that day.", "s",
-			replies(cust, "first_out > 0", "avg((first_out - first_in) / 1e9) AS avg_reply_s")),
+		timeseries("Reply percentage", "WeCom's reply_percentage over every rep: of the customer-initiated chats "+
+			"(a rep and a customer on a day, the first message inbound), the percent the rep answered the same day "+
+			"(GET /v1/followups/stats, summed over reps before dividing).", "percent",
+			replies(cust, "1", "100 * countIf(first_out > 0) / count() AS reply_percentage")),
+		timeseries("Average reply time", "WeCom's avg_reply_time over every rep: mean minutes from the first inbound "+
+			"message to the rep's first reply, over the customer-initiated chats answered that day.", "m",
+			replies(cust, "first_out > 0", "avg((first_out - first_in) / 60e9) AS avg_reply_minutes")),
 	}
 	return layout(d)
 }
@@ -197,10 +198,27 @@ func Metering() Dashboard {
 	return layout(d)
 }
 
-// The follow-up dashboard (issue 6, 3: follow-ups per rep, overdue, stage
-// funnel, pool claims and recycles) waits for the follow-up rollups of the
-// follow-up issue: add FollowUp() here and to All, with its queries compared
-// with followup's service in queries_test.go.
+// FollowUp is the sales follow-up dashboard: follow-ups per rep, overdue
+// follow-ups, the stage funnel, pool claims and recycles, and WeCom's rep
+// statistics (followup.Reader; docs/decisions.md, "Dashboards" D8).
+func FollowUp() Dashboard {
+	cust := []string{tenantCond}
+	d := base("siyu-followup", "Siyu · Sales follow-up",
+		"Sales reps' follow-ups, overdue follow-ups, the stage funnel and the customer pool, as the follow-up API computes them.",
+		tenantVar())
+	d.Panels = []Panel{
+		table("Follow-ups per rep", "Follow-ups each rep logged in the range (followup.logged) and the distinct customers "+
+			"they were about.", "short", followupsPerRep(cust)),
+		table("Overdue follow-ups", "Per rep, the customers overdue on the range's last day D, as the daily digest of D counts "+
+			"them: the rep holds a live relation with the customer at the end of D and the next follow-up time set by the "+
+			"customer's latest follow-up is before D's start (none logged since).", "short", overdue(cust)),
+		table("Stage funnel", "Per stage: customers at it at the end of the range (latest stage change) and customers "+
+			"with a change into it in the range (the funnel's current and entered, every rep).", "short", funnel(cust)),
+		bars("Pool claims and recycles", "Customers claimed from the pool and recycled into it, per day "+
+			"(assignee.changed with reason claim or recycle).", "short", poolChanges(cust)),
+	}
+	return layout(d)
+}
 
 // All lists the dashboards export writes.
-func All() []Dashboard { return []Dashboard{Adoption(), Engagement(), Metering()} }
+func All() []Dashboard { return []Dashboard{Adoption(), Engagement(), Metering(), FollowUp()} }

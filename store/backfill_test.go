@@ -34,12 +34,12 @@ var rollups = []string{
 	`SELECT DISTINCT tenant, staff, contact_id, toString(time_ns), id, reason, toString(holds) FROM assignee_events ORDER BY tenant, staff, contact_id, time_ns, id, holds`,
 	`SELECT tenant, staff_id, toString(day), contact_id, toString(minIfMerge(first_in_ns)), toString(minIfMerge(first_out_ns)), argMinIfMerge(first_direction), toString(uniqExactIfMerge(out_messages)), toString(maxMerge(added)), toString(maxMerge(removed_by_customer)) FROM rep_chat_days GROUP BY tenant, staff_id, day, contact_id ORDER BY tenant, staff_id, day, contact_id`,
 	`SELECT DISTINCT tenant, type, subject, toString(time_ns), id, staff_id, stage, stages, toString(deleted) FROM followup_facts ORDER BY tenant, type, subject, time_ns, id`,
-	`SELECT DISTINCT tenant, toString(day), staff_id, contact_id, direction, toString(time_ns) FROM dash_chat_messages ORDER BY tenant, day, staff_id, contact_id, direction, time_ns`,
 	`SELECT tenant, staff_id, toString(block), toString(groupBitOrMerge(bits)) FROM staff_active_bits GROUP BY tenant, staff_id, block ORDER BY tenant, staff_id, block`,
 	`SELECT tenant, contact_id, toString(block), toString(groupBitOrMerge(bits)) FROM customer_active_bits GROUP BY tenant, contact_id, block ORDER BY tenant, contact_id, block`,
 	`SELECT tenant, tag_id, contact_id, toString(argMaxMerge(present)) FROM tag_member_state GROUP BY tenant, tag_id, contact_id ORDER BY tenant, tag_id, contact_id`,
 	`SELECT tenant, segment_id, argMaxMerge(name), argMaxMerge(definition), toString(argMaxMerge(deleted)) FROM segment_state GROUP BY tenant, segment_id ORDER BY tenant, segment_id`,
 	`SELECT tenant, job_id, argMaxMerge(kind), argMaxMerge(state), toString(argMaxMerge(processed)), toString(argMaxMerge(total)), argMaxMerge(error) FROM job_state GROUP BY tenant, job_id ORDER BY tenant, job_id`,
+	`SELECT DISTINCT tenant, contact_id, toString(time_ns), id, source, staff_id, toString(next_at_ns) FROM followup_logs ORDER BY tenant, contact_id, time_ns, id, source`,
 }
 
 // TestBackfillRollups: a database that stored events before the rollup
