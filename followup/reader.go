@@ -24,6 +24,8 @@ func NewReader(conn driver.Conn) *Reader { return &Reader{conn: conn} }
 var (
 	qTimeline = siyusql.Query("timeline_page")
 	qBoard    = siyusql.Query("followup_board")
+
+	qBoardProfiles = siyusql.Query("followup_board_profiles")
 )
 
 // Item is one event of a customer's timeline.
@@ -157,17 +159,48 @@ func (r *Reader) Board(ctx context.Context, q BoardQuery) (*BoardPage, error) {
 			break
 		}
 		var e BoardEntry
-		var lastFU, nextFU, lastIn, lastNs int64
-		if err := rows.Scan(&e.ContactID, &e.Name, &e.Stage, &lastFU, &nextFU, &lastIn, &lastNs, &last.Key); err != nil {
+		var lastFU, nextFU, lastNs int64
+		if err := rows.Scan(&e.ContactID, &lastFU, &nextFU, &lastNs, &last.Key); err != nil {
 			return nil, fmt.Errorf("read board: %w", err)
 		}
 		last.ContactID = e.ContactID
-		e.LastFollowupAt, e.NextFollowupAt = nsTime(lastFU), nsTime(nextFU)
-		e.LastInboundAt, e.LastEventAt = nsTime(lastIn), nsTime(lastNs)
+		e.LastFollowupAt, e.NextFollowupAt, e.LastEventAt = nsTime(lastFU), nsTime(nextFU), nsTime(lastNs)
 		page.Items = append(page.Items, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read board: %w", err)
 	}
-	return page, nil
+	return page, r.boardProfiles(ctx, q.Tenant, page.Items)
+}
+
+// boardProfiles fills in the profile summary of a page's entries, read for
+// the page only: a rep's whole book would be a scan of aggregate states.
+func (r *Reader) boardProfiles(ctx context.Context, tenant string, items []BoardEntry) error {
+	if len(items) == 0 {
+		return nil
+	}
+	at := make(map[string]int, len(items))
+	ids := make([]string, len(items))
+	for i, e := range items {
+		at[e.ContactID], ids[i] = i, e.ContactID
+	}
+	rows, err := r.conn.Query(ctx, qBoardProfiles, clickhouse.Named("tenant", tenant), clickhouse.Named("ids", ids))
+	if err != nil {
+		return fmt.Errorf("read board profiles: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, name, stage string
+		var lastIn int64
+		if err := rows.Scan(&id, &name, &stage, &lastIn); err != nil {
+			return fmt.Errorf("read board profiles: %w", err)
+		}
+		if i, ok := at[id]; ok {
+			items[i].Name, items[i].Stage, items[i].LastInboundAt = name, stage, nsTime(lastIn)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read board profiles: %w", err)
+	}
+	return nil
 }
