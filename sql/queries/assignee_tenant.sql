@@ -21,7 +21,7 @@ FROM (
         argMaxIf((key_ns, key_id, key_source), (key_ns, key_id, key_source), kind = 2) AS last_key,
         maxIf(key_ns, kind = 3) AS last_followup_ns
     FROM contact_facts
-    PREWHERE tenant = @tenant AND contact_id >= @contact_id
-         AND contact_id <= if(@contact_id = '', '\xFF', @contact_id) AND kind != 0
+    PREWHERE tenant = @tenant AND kind IN (1, 2, 3) AND sort_ns = 0 AND contact_id >= @contact_id
+         AND contact_id <= if(@contact_id = '', '\xFF', @contact_id)
     GROUP BY contact_id
 )

@@ -24,7 +24,7 @@ FROM (
         argMaxIf(next_ns, (key_ns, key_id, key_source), kind = 3) AS next_followup_ns,
         toInt64(max(last_ns)) AS last_ns
     FROM contact_facts
-    PREWHERE tenant = @tenant AND contact_id IN (
+    PREWHERE tenant = @tenant AND kind IN (0, 1, 2, 3) AND sort_ns = 0 AND contact_id IN (
         SELECT contact_id FROM assignee_events
         WHERE tenant = @tenant AND staff = @staff_id AND holds = 1
     )

@@ -4,7 +4,8 @@
 SELECT contact_id,
        argMaxIfMerge(name) AS name,
        argMaxIfMerge(stage) AS stage,
-       maxIfMerge(last_in_ns) AS last_in_ns
+       maxIfMerge(last_in_ns) AS last_in_ns,
+       maxMerge(last_ns) AS last_ns
 FROM profile_state
 WHERE tenant = @tenant AND contact_id IN (SELECT arrayJoin(@ids))
 GROUP BY contact_id

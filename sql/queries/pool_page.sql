@@ -12,7 +12,7 @@ FROM (
         tupleElement(last_key, 1) AS changed_ns,
         maxIf(key_ns, kind = 3) AS last_followup_ns
     FROM contact_facts
-    PREWHERE tenant = @tenant AND contact_id > @after AND kind != 0
+    PREWHERE tenant = @tenant AND kind IN (2, 3) AND sort_ns = 0 AND contact_id > @after
     GROUP BY contact_id
 )
 WHERE tupleElement(last_key, 2) != '' AND last_to = ''
