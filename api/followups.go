@@ -155,7 +155,7 @@ func (s *Server) followupCustomer(c *fiber.Ctx) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	pr, err := s.Profiles.Get(c.UserContext(), tenant, contact)
+	pr, err := s.Profiles.GetHolders(c.UserContext(), tenant, contact)
 	if err != nil {
 		return "", "", err
 	}

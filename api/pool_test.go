@@ -311,7 +311,7 @@ func TestPoolSweep(t *testing.T) {
 		}
 		var fu int64
 		if err == nil {
-			err = f.conn.QueryRow(f.ctx, "SELECT maxIfMerge(last_followup_ns) FROM assignee_state WHERE tenant = 'acme' AND contact_id = 'o2'").Scan(&fu)
+			err = f.conn.QueryRow(f.ctx, "SELECT maxIf(key_ns, kind = 3) FROM contact_facts WHERE tenant = 'acme' AND contact_id = 'o2'").Scan(&fu)
 		}
 		if err == nil && fu == 0 {
 			err = fmt.Errorf("o2's follow-up is not folded yet")

@@ -309,6 +309,55 @@ func (h *harness) measureBoard(ctx context.Context) error {
 	h.say("board: p99 %s, %s req/s", round(p99), thousands(int(rate)))
 	h.record(row{fmt.Sprintf("board first page, rep of %s in a tenant of %s customers (%d clients)", thousands(s.hold), thousands(s.customers), s.boardClients),
 		fmt.Sprintf("p99 %s, p50 %s, %s req/s", round(p99), round(quantile(lat, 0.5)), thousands(int(rate))), "p99 ≤ 50 ms", ok})
+	return h.measureTimeline(ctx, conn, addr, key)
+}
+
+// timelineEvents is the length of the timeline figure's customer's history.
+const timelineEvents = 5_000
+
+// measureTimeline gives one of the big rep's customers a history of
+// timelineEvents chat messages and reads its timeline's first page from
+// concurrent clients through the same `siyu serve`.
+func (h *harness) measureTimeline(ctx context.Context, conn driver.Conn, addr, key string) error {
+	s := h.cfg.fu
+	const id = "c0000000" // the big rep's first customer (boardSeed)
+	at := time.Now().Add(-24 * time.Hour).UTC()
+	h.say("giving %s a history of %s chat messages", id, thousands(timelineEvents))
+	err := insertEvents(ctx, conn, func(yield func(event.Event) bool) {
+		for i := range timelineEvents {
+			e := event.Event{ID: fmt.Sprintf("msg-%d", i), Source: "bench", Type: event.ChatMessage, Tenant: boardBenchTen,
+				Subject: id, Time: at.Add(time.Duration(i) * time.Second)}
+			e.Data.Set(event.FStaffID, bigRep)
+			e.Data.Set(event.FDirection, []string{"in", "out"}[i%2])
+			if !yield(e) {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	url := "http://" + addr + "/v1/customers/" + id + "/timeline?limit=50"
+	var first followup.TimelinePage
+	if err := httpJSON(ctx, http.MethodGet, url, key, nil, &first); err != nil {
+		return err
+	}
+	if len(first.Items) != 50 || first.NextCursor == "" {
+		return fmt.Errorf("the timeline's first page has %d events, want 50 and a next cursor", len(first.Items))
+	}
+	h.say("reading the timeline's first page from %d clients for %s", s.boardClients, s.boardFor)
+	lat, err := readLoad(ctx, url, key, s.boardClients, s.boardFor)
+	if err != nil {
+		return err
+	}
+	p99 := quantile(lat, 0.99)
+	ok := "yes"
+	if p99 > 30*time.Millisecond {
+		ok = "NO"
+	}
+	h.say("timeline: p99 %s", round(p99))
+	h.record(row{fmt.Sprintf("timeline first page, customer of %s events (%d clients)", thousands(timelineEvents), s.boardClients),
+		fmt.Sprintf("p99 %s, p50 %s, %s req/s", round(p99), round(quantile(lat, 0.5)), thousands(int(perSecond(len(lat), s.boardFor)))), "p99 ≤ 30 ms", ok})
 	return nil
 }
 

@@ -325,3 +325,24 @@ var reportingZone = func() *time.Location {
 	}
 	return z
 }()
+
+// GetHolders returns the part of a profile that access checks read: the
+// scalars (ErrNotFound when the tenant has no such customer) and the live
+// relations. A timeline read checks access first; the whole profile (tags,
+// acquisition, facts, chat window) would cost it several queries more.
+func (p *Profiles) GetHolders(ctx context.Context, tenant, id string) (*Profile, error) {
+	person, err := p.Resolve(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	args := []any{clickhouse.Named("tenant", tenant), clickhouse.Named("ids", person.IDs)}
+	pr := &Profile{Tenant: tenant, ID: person.ID, IDs: person.IDs, ContactID: person.ID,
+		Relations: []Relation{}, Tags: []TagOn{}}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { _, err := p.readScalars(gctx, pr, args); return err })
+	g.Go(func() error { return p.readRelations(gctx, pr, args) })
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return pr, nil
+}

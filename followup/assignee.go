@@ -74,7 +74,7 @@ func (h *Holding) apply(f AssigneeFact) {
 }
 
 // FoldAssignees folds facts into each customer's holding, as the
-// assignee_state rollup does in ClickHouse.
+// contact_facts rollup does in ClickHouse.
 func FoldAssignees(facts []AssigneeFact) map[string]Holding {
 	out := map[string]Holding{}
 	for _, f := range facts {

@@ -102,7 +102,7 @@ func TestFoldAssigneesProperty(t *testing.T) {
 	}
 }
 
-// TestAssigneeRollupProperty: the assignee_state rollup, fed by the real
+// TestAssigneeRollupProperty: the contact_facts rollup, fed by the real
 // pipeline with events shuffled and redelivered, gives the brute-force
 // replay's assignees.
 func TestAssigneeRollupProperty(t *testing.T) {

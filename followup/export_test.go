@@ -3,7 +3,7 @@ package followup
 import "context"
 
 // AssigneesForTest reads the assignee of each of a tenant's customers from
-// the assignee_state rollup, for the external property test.
+// the contact_facts rollup, for the external property test.
 func AssigneesForTest(ctx context.Context, conn queryer, tenant string) (map[string]string, error) {
 	rows, err := readStates(ctx, conn, tenant, "")
 	if err != nil {

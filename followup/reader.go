@@ -23,7 +23,6 @@ func NewReader(conn driver.Conn) *Reader { return &Reader{conn: conn} }
 
 var (
 	qTimeline = siyusql.Query("timeline_page")
-	qBoard    = siyusql.Query("followup_board")
 )
 
 // Item is one event of a customer's timeline.
@@ -130,44 +129,35 @@ type boardCursor struct {
 	ContactID string `json:"c"`
 }
 
-// Board returns a page of the customers q.StaffID holds a live relation
-// with, ordered by next follow-up time (recent: last event, newest first).
-func (r *Reader) Board(ctx context.Context, q BoardQuery) (*BoardPage, error) {
-	pos := boardCursor{Key: -math.MaxInt64}
-	if q.Cursor != "" {
-		if err := decodeCursor(q.Cursor, &pos); err != nil {
-			return nil, err
-		}
+// boardProfiles fills in the profile summary of a page's entries, read for
+// the page only: a rep's whole book would be a scan of aggregate states.
+func (r *Reader) boardProfiles(ctx context.Context, tenant string, items []BoardEntry) error {
+	if len(items) == 0 {
+		return nil
 	}
-	dayStart, dayEnd := DayBounds(q.Now)
-	rows, err := r.conn.Query(ctx, qBoard,
-		clickhouse.Named("tenant", q.Tenant), clickhouse.Named("staff_id", q.StaffID),
-		clickhouse.Named("view", q.View), clickhouse.Named("day_start_ns", dayStart),
-		clickhouse.Named("day_end_ns", dayEnd), clickhouse.Named("after_key", pos.Key),
-		clickhouse.Named("after_id", pos.ContactID), clickhouse.Named("limit", q.Limit+1))
+	at := make(map[string]int, len(items))
+	ids := make([]string, len(items))
+	for i, e := range items {
+		at[e.ContactID], ids[i] = i, e.ContactID
+	}
+	rows, err := r.conn.Query(ctx, qBoardProfiles, clickhouse.Named("tenant", tenant), clickhouse.Named("ids", ids))
 	if err != nil {
-		return nil, fmt.Errorf("read board: %w", err)
+		return fmt.Errorf("read board profiles: %w", err)
 	}
 	defer rows.Close()
-	page := &BoardPage{StaffID: q.StaffID, View: q.View, Items: []BoardEntry{}}
-	var last boardCursor
 	for rows.Next() {
-		if len(page.Items) == q.Limit {
-			page.NextCursor = encodeCursor(last)
-			break
+		var id, name, stage string
+		var lastIn, lastNs int64
+		if err := rows.Scan(&id, &name, &stage, &lastIn, &lastNs); err != nil {
+			return fmt.Errorf("read board profiles: %w", err)
 		}
-		var e BoardEntry
-		var lastFU, nextFU, lastIn, lastNs int64
-		if err := rows.Scan(&e.ContactID, &e.Name, &e.Stage, &lastFU, &nextFU, &lastIn, &lastNs, &last.Key); err != nil {
-			return nil, fmt.Errorf("read board: %w", err)
+		if i, ok := at[id]; ok {
+			items[i].Name, items[i].Stage = name, stage
+			items[i].LastInboundAt, items[i].LastEventAt = nsTime(lastIn), nsTime(lastNs)
 		}
-		last.ContactID = e.ContactID
-		e.LastFollowupAt, e.NextFollowupAt = nsTime(lastFU), nsTime(nextFU)
-		e.LastInboundAt, e.LastEventAt = nsTime(lastIn), nsTime(lastNs)
-		page.Items = append(page.Items, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read board: %w", err)
+		return fmt.Errorf("read board profiles: %w", err)
 	}
-	return page, nil
+	return nil
 }

@@ -7,12 +7,12 @@ SELECT contact_id, changed_ns, last_followup_ns
 FROM (
     SELECT
         contact_id,
-        argMaxIfMerge(last_to) AS last_to,
-        argMaxIfMerge(last_key) AS last_key,
+        argMaxIf(staff, (key_ns, key_id, key_source), kind = 2) AS last_to,
+        argMaxIf((key_ns, key_id, key_source), (key_ns, key_id, key_source), kind = 2) AS last_key,
         tupleElement(last_key, 1) AS changed_ns,
-        maxIfMerge(last_followup_ns) AS last_followup_ns
-    FROM assignee_state
-    WHERE tenant = @tenant AND contact_id > @after
+        maxIf(key_ns, kind = 3) AS last_followup_ns
+    FROM contact_facts
+    PREWHERE tenant = @tenant AND kind IN (2, 3) AND sort_ns = 0 AND contact_id > @after
     GROUP BY contact_id
 )
 WHERE tupleElement(last_key, 2) != '' AND last_to = ''
