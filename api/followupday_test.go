@@ -430,6 +430,10 @@ func TestTeams(t *testing.T) {
 
 	status, body = f.do(t, http.MethodGet, "/v1/followups/reminders?staff_id=s2", "acme-manager-m1", nil)
 	require.Equal(t, http.StatusForbidden, status, "%s", body)
+	status, body = f.do(t, http.MethodGet, "/v1/followups/board?staff_id=s2", "acme-manager-m1", nil)
+	require.Equal(t, http.StatusForbidden, status, "a manager reads the boards of their team only: %s", body)
+	status, body = f.do(t, http.MethodGet, "/v1/followups/board?staff_id=s1", "acme-manager-m1", nil)
+	require.Equal(t, http.StatusOK, status, "%s", body)
 	require.Len(t, getJSON[remindersBody](t, f, "acme-manager-m1", "/v1/followups/reminders?staff_id=s1").Items, 1)
 	stats := getJSON[statsBody](t, f, "acme-manager-m1", "/v1/followups/stats?from=2026-03-01&to=2026-03-02").Days
 	require.Len(t, stats, 4, "two days of m1 and s1")

@@ -2,6 +2,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -107,12 +108,8 @@ func (s *Server) changeStage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.stageList(c.UserContext(), ev.Tenant)
-	if err != nil {
+	if err := s.checkStage(c.UserContext(), ev.Tenant, req.Stage); err != nil {
 		return err
-	}
-	if !slices.Contains(list.Stages, req.Stage) {
-		return badRequest("stage", "must be one of the tenant's stages: "+strings.Join(list.Stages, ", "))
 	}
 	ev.Data.Set(event.FStage, req.Stage)
 	return s.publishOne(c, ev)
@@ -197,23 +194,22 @@ func (s *Server) getTimeline(c *fiber.Ctx) error {
 }
 
 // getBoard returns a page of a staff member's board. A rep sees only their
-// own; managers and admins name the staff member.
+// own, a manager with a staff id their team's, others name the staff member
+// (dayScope).
 func (s *Server) getBoard(c *fiber.Ctx) error {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
 		return err
 	}
-	p := principal(c)
-	staff := strings.Clone(c.Query("staff_id"))
-	switch {
-	case staff == "" && p.StaffID == "":
-		return badRequest("staff_id", "this key has no staff id: add ?staff_id=<id>")
-	case staff == "":
-		staff = p.StaffID
-	case p.Role == auth.RoleRep && staff != p.StaffID:
-		return forbidden("a rep sees only their own board")
-	case len(staff) > 128:
-		return badRequest("staff_id", "a staff id is 1–128 characters")
+	scope, err := s.dayScope(c, tenant, true)
+	if err != nil {
+		return err
+	}
+	stage := strings.Clone(c.Query("stage"))
+	if stage != "" {
+		if err := s.checkStage(c.UserContext(), tenant, stage); err != nil {
+			return err
+		}
 	}
 	view := strings.Clone(c.Query("view", followup.ViewAll))
 	if !slices.Contains(followup.Views, view) {
@@ -223,12 +219,24 @@ func (s *Server) getBoard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.Followup.Board(c.UserContext(), followup.BoardQuery{Tenant: tenant, StaffID: staff,
-		View: view, Cursor: c.Query("cursor"), Limit: limit, Now: time.Now()})
+	page, err := s.Followup.Board(c.UserContext(), followup.BoardQuery{Tenant: tenant, StaffID: scope.StaffID,
+		View: view, Stage: stage, Cursor: c.Query("cursor"), Limit: limit, Now: time.Now()})
 	if err != nil {
 		return cursorError(err)
 	}
 	return c.JSON(page)
+}
+
+// checkStage refuses a stage that is not one of the tenant's.
+func (s *Server) checkStage(ctx context.Context, tenant, stage string) error {
+	list, err := s.stageList(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(list.Stages, stage) {
+		return badRequest("stage", "must be one of the tenant's stages: "+strings.Join(list.Stages, ", "))
+	}
+	return nil
 }
 
 func pageLimit(c *fiber.Ctx) (int, error) {

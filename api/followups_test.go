@@ -109,6 +109,11 @@ func TestFollowups(t *testing.T) {
 			}
 			return nil
 		})
+		staged := f.board(t, "acme-admin", "?staff_id=s1&stage=qualified").Items
+		require.Len(t, staged, 1, "the stage filter keeps c1")
+		require.Equal(t, "c1", staged[0].ContactID)
+		require.Empty(t, f.board(t, "acme-admin", "?staff_id=s1&stage=won").Items, "nobody is at won")
+		require.Empty(t, f.board(t, "acme-admin", "?staff_id=s1&stage=won&view=upcoming").Items, "windows filter too")
 		p := f.timeline(t, "acme-admin", "c1", "?limit=1")
 		require.Equal(t, "s1 moved the customer to stage qualified", p.Items[0].Summary)
 		require.NotEmpty(t, p.NextCursor)
@@ -128,6 +133,7 @@ func TestFollowups(t *testing.T) {
 			{"admin without staff", "POST", "/v1/customers/c1/followups", "acme-admin", `{"channel":"call"}`, "staff_id", 400},
 			{"rep writing as another", "POST", "/v1/customers/c1/followups", "acme-rep-s1", `{"channel":"call","staff_id":"s2"}`, "", 403},
 			{"bad board view", "GET", "/v1/followups/board?view=soon", "acme-rep-s1", ``, "view", 400},
+			{"bad board stage", "GET", "/v1/followups/board?stage=closed", "acme-rep-s1", ``, "stage", 400},
 			{"bad board cursor", "GET", "/v1/followups/board?cursor=xyz", "acme-rep-s1", ``, "cursor", 400},
 			{"bad timeline limit", "GET", "/v1/customers/c1/timeline?limit=0", "acme-rep-s1", ``, "limit", 400},
 			{"bad timeline cursor", "GET", "/v1/customers/c1/timeline?cursor=%21", "acme-rep-s1", ``, "cursor", 400},

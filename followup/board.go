@@ -114,7 +114,8 @@ func (b *boardRead) query(ctx context.Context, query string, extra ...any) error
 	args := append([]any{clickhouse.Named("tenant", b.q.Tenant), clickhouse.Named("staff_id", b.q.StaffID),
 		clickhouse.Named("view", b.q.View), clickhouse.Named("day_start_ns", b.dayStart),
 		clickhouse.Named("day_end_ns", b.dayEnd), clickhouse.Named("after_key", b.pos.Key),
-		clickhouse.Named("after_id", b.pos.ContactID), clickhouse.Named("limit", b.need-len(b.rows))}, extra...)
+		clickhouse.Named("after_id", b.pos.ContactID), clickhouse.Named("stage", b.q.Stage),
+		clickhouse.Named("limit", b.need-len(b.rows))}, extra...)
 	rows, err := b.r.conn.Query(ctx, query, args...)
 	if err != nil {
 		return err

@@ -50,6 +50,10 @@ func randomBoardEvents(r *rand.Rand, tenant string, n int) []event.Event {
 				span := spans[r.IntN(len(spans))]
 				e.Data.SetTime(event.FNextAt, boardNow.Add(time.Duration(r.Int64N(int64(2*span)))-span/4))
 			}
+		case r.IntN(2) == 0:
+			e.Type = event.FollowupStageChange
+			e.Data.Set(event.FStaffID, staff[r.IntN(3)])
+			e.Data.Set(event.FStage, boardStages[1+r.IntN(2)])
 		default:
 			e.Type = event.ChatMessage
 			e.Data.Set(event.FStaffID, staff[r.IntN(3)])
@@ -60,12 +64,17 @@ func randomBoardEvents(r *rand.Rand, tenant string, n int) []event.Event {
 	return dedupeIdentity(evs)
 }
 
-// boardWant is the brute-force board of staff in view: contact ids in order.
-func boardWant(evs []event.Event, tenant, staff, view string) []string {
+// boardStages are the stage filters the property test reads: none, and two
+// stages its events move customers to.
+var boardStages = []string{"", "new", "won"}
+
+// boardWant is the brute-force board of staff in view at stage ("": any):
+// contact ids in order.
+func boardWant(evs []event.Event, tenant, staff, view, stage string) []string {
 	assignees := reference.Assignees(evs)
 	type fold struct {
 		next, last int64
-		fu         event.Event
+		fu, st     event.Event
 		profile    bool
 	}
 	byContact := map[string]*fold{}
@@ -82,6 +91,9 @@ func boardWant(evs []event.Event, tenant, staff, view string) []string {
 		if e.Type == event.FollowupLogged && (f.fu.ID == "" || eventLess(f.fu, e)) {
 			f.fu, f.next = e, e.Data.NextAtNs
 		}
+		if e.Type == event.FollowupStageChange && (f.st.ID == "" || eventLess(f.st, e)) {
+			f.st = e
+		}
 	}
 	dayStart, dayEnd := followup.DayBounds(boardNow)
 	type entry struct {
@@ -90,7 +102,7 @@ func boardWant(evs []event.Event, tenant, staff, view string) []string {
 	}
 	var out []entry
 	for c, f := range byContact {
-		if assignees[tenant+"/"+c] != staff || !f.profile {
+		if assignees[tenant+"/"+c] != staff || !f.profile || (stage != "" && f.st.Data.Stage != stage) {
 			continue
 		}
 		key := f.next
@@ -148,20 +160,22 @@ func TestBoardProperty(t *testing.T) {
 	for tenant, evs := range perTenant {
 		for _, staff := range []string{"s1", "s2", "s3"} {
 			for _, view := range followup.Views {
-				got := []string{}
-				q := followup.BoardQuery{Tenant: tenant, StaffID: staff, View: view, Limit: 3, Now: boardNow}
-				for range 100 {
-					page, err := reader.Board(ctx, q)
-					require.NoError(t, err)
-					for _, e := range page.Items {
-						got = append(got, e.ContactID)
+				for _, stage := range boardStages {
+					got := []string{}
+					q := followup.BoardQuery{Tenant: tenant, StaffID: staff, View: view, Stage: stage, Limit: 3, Now: boardNow}
+					for range 100 {
+						page, err := reader.Board(ctx, q)
+						require.NoError(t, err)
+						for _, e := range page.Items {
+							got = append(got, e.ContactID)
+						}
+						if page.NextCursor == "" {
+							break
+						}
+						q.Cursor = page.NextCursor
 					}
-					if page.NextCursor == "" {
-						break
-					}
-					q.Cursor = page.NextCursor
+					require.Equal(t, boardWant(evs, tenant, staff, view, stage), got, "%s %s %s %q", tenant, staff, view, stage)
 				}
-				require.Equal(t, boardWant(evs, tenant, staff, view), got, "%s %s %s", tenant, staff, view)
 			}
 		}
 	}

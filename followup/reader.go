@@ -119,6 +119,7 @@ type BoardQuery struct {
 	Tenant  string
 	StaffID string
 	View    string // one of Views
+	Stage   string // only customers at this stage; empty: every stage
 	Cursor  string
 	Limit   int
 	Now     time.Time // the day of due_today, overdue and upcoming

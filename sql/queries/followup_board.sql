@@ -11,7 +11,9 @@
 -- for all candidates; the page's profile summaries (name, stage, last
 -- inbound) come after, from followup_board_profiles (docs/decisions.md,
 -- "Board").
--- args: tenant=demo staff_id=s2 view=all day_start_ns=0 day_end_ns=0 after_key=-9223372036854775807 after_id= limit=50
+-- stage: only customers whose current stage (the latest
+-- followup.stage_changed) is @stage; empty: every stage.
+-- args: tenant=demo staff_id=s2 view=all day_start_ns=0 day_end_ns=0 after_key=-9223372036854775807 after_id= stage= limit=50
 SELECT contact_id, last_followup_ns, next_followup_ns, last_ns,
        if(@view = 'recent', -last_ns,
           if(next_followup_ns = 0, toInt64(9223372036854775807), next_followup_ns)) AS sort_key
@@ -36,5 +38,10 @@ WHERE assignee = @staff_id AND last_ns > 0
        OR (@view = 'overdue' AND next_followup_ns > 0 AND next_followup_ns < @day_start_ns)
        OR (@view = 'upcoming' AND next_followup_ns >= @day_end_ns))
   AND (sort_key > @after_key OR (sort_key = @after_key AND contact_id > @after_id))
+  AND (@stage = '' OR contact_id IN (
+        SELECT subject FROM followup_facts
+        WHERE @stage != '' AND tenant = @tenant AND type = 'followup.stage_changed'
+        GROUP BY subject
+        HAVING argMax(stage, (time_ns, id, source)) = @stage))
 ORDER BY sort_key, contact_id
 LIMIT @limit

@@ -8,7 +8,9 @@
 -- reads the tenant's follow-ups of one window of next times, not the
 -- tenant (docs/decisions.md, "Board"). Same columns, filters and keyset as
 -- followup_board; the caller widens the window until the page is full.
--- args: tenant=demo staff_id=s2 view=all day_start_ns=0 day_end_ns=0 after_key=-9223372036854775807 after_id= lo_ns=0 hi_ns=9223372036854775807 limit=50
+-- stage: only customers whose current stage (the latest
+-- followup.stage_changed) is @stage; empty: every stage.
+-- args: tenant=demo staff_id=s2 view=all day_start_ns=0 day_end_ns=0 after_key=-9223372036854775807 after_id= stage= lo_ns=0 hi_ns=9223372036854775807 limit=50
 SELECT contact_id, last_followup_ns, next_followup_ns, toInt64(0) AS last_ns,
        if(next_followup_ns = 0, toInt64(9223372036854775807), next_followup_ns) AS sort_key
 FROM (
@@ -35,5 +37,10 @@ WHERE assignee = @staff_id AND sort_key >= @lo_ns AND sort_key < @hi_ns
        OR (@view = 'overdue' AND next_followup_ns > 0 AND next_followup_ns < @day_start_ns)
        OR (@view = 'upcoming' AND next_followup_ns >= @day_end_ns))
   AND (sort_key > @after_key OR (sort_key = @after_key AND contact_id > @after_id))
+  AND (@stage = '' OR contact_id IN (
+        SELECT subject FROM followup_facts
+        WHERE @stage != '' AND tenant = @tenant AND type = 'followup.stage_changed'
+        GROUP BY subject
+        HAVING argMax(stage, (time_ns, id, source)) = @stage))
 ORDER BY sort_key, contact_id
 LIMIT @limit
