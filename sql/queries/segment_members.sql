@@ -5,7 +5,9 @@
 -- not on anyone; one the library does not know yet is) and the
 -- acquisition. Each subquery is narrowed to @ids, so that the primary keys
 -- (tenant, contact_id) select only their rows; members are chosen with
--- segment_filter_base first. Joins are nested one per level: ClickHouse
+-- segment_filter_base first. The state tables are read with FINAL (each
+-- contact's states merged as background merges would: exact, and cheaper
+-- than a GROUP BY). Joins are nested one per level: ClickHouse
 -- 18.16 takes one JOIN per SELECT.
 -- args: tenant=demo ids=wm_c1
 SELECT
@@ -23,21 +25,20 @@ FROM (
         FROM (
             SELECT
                 contact_id,
-                minMerge(first_ns) AS first_ns,
-                maxMerge(last_ns) AS last_ns,
-                argMaxIfMerge(name) AS name,
-                argMaxIfMerge(unionid) AS unionid,
-                argMaxIfMerge(corp_name) AS corp_name,
-                uniqExactIfMerge(msgs_in) AS msgs_in,
-                uniqExactIfMerge(msgs_out) AS msgs_out,
-                maxIfMerge(last_in_ns) AS last_in_ns,
-                maxIfMerge(last_out_ns) AS last_out_ns,
-                argMaxIfMerge(stage) AS stage,
-                maxIfMerge(last_followup_ns) AS last_followup_ns,
-                argMaxIfMerge(next_followup_ns) AS next_followup_ns
-            FROM profile_state
+                finalizeAggregation(first_ns) AS first_ns,
+                finalizeAggregation(last_ns) AS last_ns,
+                finalizeAggregation(name) AS name,
+                finalizeAggregation(unionid) AS unionid,
+                finalizeAggregation(corp_name) AS corp_name,
+                finalizeAggregation(msgs_in) AS msgs_in,
+                finalizeAggregation(msgs_out) AS msgs_out,
+                finalizeAggregation(last_in_ns) AS last_in_ns,
+                finalizeAggregation(last_out_ns) AS last_out_ns,
+                finalizeAggregation(stage) AS stage,
+                finalizeAggregation(last_followup_ns) AS last_followup_ns,
+                finalizeAggregation(next_followup_ns) AS next_followup_ns
+            FROM profile_state FINAL
             WHERE tenant = @tenant AND contact_id IN @ids
-            GROUP BY contact_id
         ) AS profiles
         ANY LEFT JOIN (
             SELECT contact_id, groupArray(staff_id) AS live_staff
@@ -56,10 +57,9 @@ FROM (
         FROM (
             SELECT contact_id, tag_id, tag_group
             FROM (
-                SELECT contact_id, tag_id, argMaxMerge(present) AS is_on
-                FROM contact_tag_state
+                SELECT contact_id, tag_id, finalizeAggregation(present) AS is_on
+                FROM contact_tag_state FINAL
                 WHERE tenant = @tenant AND contact_id IN @ids
-                GROUP BY contact_id, tag_id
             ) AS on_contact
             ANY LEFT JOIN (
                 SELECT
@@ -78,11 +78,10 @@ FROM (
 ANY LEFT JOIN (
     SELECT
         contact_id,
-        argMinMerge(add_way) AS add_way,
-        argMinMerge(channel) AS channel,
-        argMinMerge(staff_id) AS added_by
-    FROM acquisition_state
+        finalizeAggregation(add_way) AS add_way,
+        finalizeAggregation(channel) AS channel,
+        finalizeAggregation(staff_id) AS added_by
+    FROM acquisition_state FINAL
     WHERE tenant = @tenant AND contact_id IN @ids
-    GROUP BY contact_id
 ) AS acquisition USING contact_id
 ORDER BY contact_id
