@@ -1,5 +1,6 @@
 -- The columns of a segment member page or export for the customers @ids
--- (a tuple of contact ids; cdp binds it as a clickhouse.GroupSet) of a
+-- (an array of contact ids: ClickHouse parses an array of literals as one
+-- literal, ten times faster than a tuple of 20,000 ids) of a
 -- tenant, by contact id: the profile scalars, the staff holding a live
 -- relation, the tags on the customer (a tag its library marks deleted is
 -- not on anyone; one the library does not know yet is) and the
@@ -9,7 +10,7 @@
 -- contact's states merged as background merges would: exact, and cheaper
 -- than a GROUP BY). Joins are nested one per level: ClickHouse
 -- 18.16 takes one JOIN per SELECT.
--- args: tenant=demo ids=wm_c1
+-- args: tenant=demo ids=[wm_c1]
 SELECT
     contact_id, name, corp_name, stage, channel, msgs_in, msgs_out, first_ns, last_ns,
     last_in_ns, live_staff, tag_ids
@@ -38,14 +39,14 @@ FROM (
                 finalizeAggregation(last_followup_ns) AS last_followup_ns,
                 finalizeAggregation(next_followup_ns) AS next_followup_ns
             FROM profile_state FINAL
-            WHERE tenant = @tenant AND contact_id IN @ids
+            WHERE tenant = @tenant AND contact_id IN (SELECT arrayJoin(@ids))
         ) AS profiles
         ANY LEFT JOIN (
             SELECT contact_id, groupArray(staff_id) AS live_staff
             FROM (
                 SELECT contact_id, staff_id, argMax(live, (time_ns, id, source)) AS is_live
                 FROM relation_events
-                WHERE tenant = @tenant AND contact_id IN @ids
+                WHERE tenant = @tenant AND contact_id IN (SELECT arrayJoin(@ids))
                 GROUP BY contact_id, staff_id
             )
             WHERE is_live = 1
@@ -59,7 +60,7 @@ FROM (
             FROM (
                 SELECT contact_id, tag_id, finalizeAggregation(present) AS is_on
                 FROM contact_tag_state FINAL
-                WHERE tenant = @tenant AND contact_id IN @ids
+                WHERE tenant = @tenant AND contact_id IN (SELECT arrayJoin(@ids))
             ) AS on_contact
             ANY LEFT JOIN (
                 SELECT
@@ -82,6 +83,6 @@ ANY LEFT JOIN (
         finalizeAggregation(channel) AS channel,
         finalizeAggregation(staff_id) AS added_by
     FROM acquisition_state FINAL
-    WHERE tenant = @tenant AND contact_id IN @ids
+    WHERE tenant = @tenant AND contact_id IN (SELECT arrayJoin(@ids))
 ) AS acquisition USING contact_id
 ORDER BY contact_id
