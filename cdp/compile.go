@@ -3,6 +3,7 @@ package cdp
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ var (
 	qStaffMembers = siyusql.Query("segment_staff_members")
 	qHeldMembers  = siyusql.Query("segment_held_members")
 	qUnknownTags  = siyusql.Query("segment_unknown_tag_members")
+	qAcquired     = siyusql.Query("segment_acquisition_members")
 	qMembers      = siyusql.Query("segment_members")
 )
 
@@ -119,7 +121,77 @@ func (c *compiler) expr(n *node) string {
 	return c.field(n)
 }
 
+// acquisitionColumns are the fields read from acquisition_state rather
+// than segment_filter_base.
+var acquisitionColumns = map[string]bool{"add_way": true, "channel": true, "added_by": true}
+
+// conditionMarker is where segment_acquisition_members takes its condition.
+const conditionMarker = "/*condition*/ 1"
+
+// field compiles a field condition; one on the acquisition is a set of
+// contact ids over segment_acquisition_members. A contact without a
+// contact.added has no acquisition row and the defaults "" and 0 (as a LEFT
+// JOIN would give): when the condition holds on them, such a contact is a
+// member, so the set is that of the contacts whose acquisition fails it.
 func (c *compiler) field(n *node) string {
+	if !acquisitionColumns[n.field.column] {
+		return c.scalar(n)
+	}
+	cond := c.scalar(n)
+	if holdsOnDefault(n) {
+		return "contact_id NOT IN (" + strings.Replace(qAcquired, conditionMarker, "NOT ("+cond+")", 1) + ")"
+	}
+	return "contact_id IN (" + strings.Replace(qAcquired, conditionMarker, "("+cond+")", 1) + ")"
+}
+
+// holdsOnDefault evaluates a string or number condition on the column's
+// default, "" or 0, as ClickHouse would.
+func holdsOnDefault(n *node) bool {
+	if n.field.kind == kindNumber {
+		return holdsOnZero(n)
+	}
+	switch n.op {
+	case "=":
+		return n.strs[0] == ""
+	case "!=":
+		return n.strs[0] != ""
+	case "in":
+		return slices.Contains(n.strs, "")
+	case "not_in":
+		return !slices.Contains(n.strs, "")
+	case "contains": // position('', x) > 0 only for x = ''
+		return n.strs[0] == ""
+	}
+	panic("cdp: no default rule for string operator " + n.op)
+}
+
+func holdsOnZero(n *node) bool {
+	switch n.op {
+	case "in":
+		return slices.Contains(n.nums, 0)
+	case "not_in":
+		return !slices.Contains(n.nums, 0)
+	}
+	v := n.nums[0]
+	switch n.op {
+	case "=":
+		return v == 0
+	case "!=":
+		return v != 0
+	case "<":
+		return 0 < v
+	case "<=":
+		return 0 <= v
+	case ">":
+		return 0 > v
+	case ">=":
+		return 0 >= v
+	}
+	panic("cdp: no default rule for number operator " + n.op)
+}
+
+// scalar compiles a field condition as an expression over its column.
+func (c *compiler) scalar(n *node) string {
 	col := n.field.column
 	switch {
 	case n.op == "in" || n.op == "not_in":

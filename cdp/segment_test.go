@@ -129,3 +129,35 @@ func TestCompileSegment(t *testing.T) {
 	require.Contains(t, c.CountSQL(), "FROM profile_state")
 	require.NotContains(t, c.CountSQL(), "contact_tag_state\n    WHERE tenant = @tenant\n", "tags are read per condition")
 }
+
+func TestHoldsOnDefault(t *testing.T) {
+	for _, tc := range []struct {
+		def  string
+		want bool
+	}{
+		{`{"field":"channel","op":"=","value":""}`, true},
+		{`{"field":"channel","op":"=","value":"ad"}`, false},
+		{`{"field":"channel","op":"!=","value":"ad"}`, true},
+		{`{"field":"channel","op":"in","value":["ad",""]}`, true},
+		{`{"field":"channel","op":"not_in","value":["ad",""]}`, false},
+		{`{"field":"acquired_by","op":"not_in","value":["s1"]}`, true},
+		{`{"field":"acquired_by","op":"contains","value":"s"}`, false},
+		{`{"field":"add_way","op":"<","value":1}`, true},
+		{`{"field":"add_way","op":">=","value":0}`, true},
+		{`{"field":"add_way","op":">","value":0}`, false},
+		{`{"field":"add_way","op":"in","value":[0,16]}`, true},
+		{`{"field":"add_way","op":"not_in","value":[16]}`, true},
+	} {
+		seg, err := ParseSegment([]byte(tc.def))
+		require.NoError(t, err, tc.def)
+		require.Equal(t, tc.want, holdsOnDefault(seg.root), tc.def)
+		c := CompileSegment(seg, time.Now())
+		in := "contact_id IN ("
+		if tc.want {
+			in = "contact_id NOT IN ("
+		}
+		require.True(t, strings.HasPrefix(c.Where, in), "%s compiles to %s", tc.def, in)
+		require.NotContains(t, c.CountSQL(), "acquisition_state\n    WHERE tenant = @tenant\n    GROUP BY",
+			"the base does not join the acquisition")
+	}
+}

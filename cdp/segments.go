@@ -100,16 +100,12 @@ func (g *Segments) members(ctx context.Context, tenant string, ids []string, fn 
 	if len(ids) == 0 {
 		return nil
 	}
-	set := make([]any, len(ids))
-	for i, id := range ids {
-		set[i] = id
-	}
 	// The ids are in the query text, four times: allow a chunk of them.
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 		"max_query_size": membersQueryBytes, "max_ast_elements": membersASTElements,
 		"max_expanded_ast_elements": membersASTElements}))
 	rows, err := g.conn.Query(ctx, MembersSQL(), clickhouse.Named("tenant", tenant),
-		clickhouse.Named("ids", clickhouse.GroupSet{Value: set}))
+		clickhouse.Named("ids", ids))
 	if err != nil {
 		return fmt.Errorf("read segment members: %w", err)
 	}

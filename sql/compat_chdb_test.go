@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
 
@@ -169,7 +168,7 @@ func runCompiledSegment(t *testing.T, e *chdb.Engine) {
 	}
 	require.Equal(t, "1\n", exec(t, e, renderBound(t, c.CountSQL(), args)))
 	require.Equal(t, "wm_c1\n", exec(t, e, renderBound(t, c.PageSQL(), args)))
-	members := map[string]any{"tenant": "demo", "ids": clickhouse.GroupSet{Value: []any{"wm_c1", "x' OR 1=1 --"}}}
+	members := map[string]any{"tenant": "demo", "ids": []string{"wm_c1", "x' OR 1=1 --"}}
 	require.True(t, strings.HasPrefix(exec(t, e, renderBound(t, cdp.MembersSQL(), members)), "wm_c1\t"))
 }
 
@@ -182,12 +181,12 @@ func renderBound(t *testing.T, q string, args map[string]any) string {
 		if s, ok := v.(string); ok {
 			return chdb.Literal(s)
 		}
-		if set, ok := v.(clickhouse.GroupSet); ok {
-			lits := make([]string, len(set.Value))
-			for i, s := range set.Value {
-				lits[i] = chdb.Literal(s.(string))
+		if set, ok := v.([]string); ok {
+			lits := make([]string, len(set))
+			for i, s := range set {
+				lits[i] = chdb.Literal(s)
 			}
-			return "(" + strings.Join(lits, ", ") + ")"
+			return "[" + strings.Join(lits, ", ") + "]"
 		}
 		return fmt.Sprint(v)
 	})

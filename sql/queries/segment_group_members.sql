@@ -5,8 +5,8 @@
 -- args: tenant=demo tag_group=行业
 SELECT DISTINCT contact_id
 FROM (
-    SELECT tag_id, contact_id, argMaxMerge(present) AS is_on
-    FROM tag_member_state
+    SELECT tag_id, contact_id, finalizeAggregation(present) AS is_on
+    FROM tag_member_state FINAL
     WHERE tenant = @tenant AND tag_id IN (
         SELECT tag_id
         FROM (
@@ -17,6 +17,5 @@ FROM (
         )
         WHERE tag_group = @tag_group AND tag_deleted = 0
     )
-    GROUP BY tag_id, contact_id
 )
 WHERE is_on = 1

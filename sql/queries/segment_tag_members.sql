@@ -4,10 +4,9 @@
 -- args: tenant=demo tag=t1
 SELECT contact_id
 FROM (
-    SELECT tag_id, contact_id, argMaxMerge(present) AS is_on
-    FROM tag_member_state
+    SELECT tag_id, contact_id, finalizeAggregation(present) AS is_on
+    FROM tag_member_state FINAL
     WHERE tenant = @tenant AND tag_id = @tag
-    GROUP BY tag_id, contact_id
 )
 WHERE is_on = 1 AND tag_id NOT IN (
     SELECT tag_id

@@ -4,9 +4,8 @@
 -- args: tenant=demo
 SELECT DISTINCT contact_id
 FROM (
-    SELECT tag_id, contact_id, argMaxMerge(present) AS is_on
-    FROM tag_member_state
+    SELECT tag_id, contact_id, finalizeAggregation(present) AS is_on
+    FROM tag_member_state FINAL
     WHERE tenant = @tenant AND tag_id NOT IN (SELECT tag_id FROM tag_library_state WHERE tenant = @tenant)
-    GROUP BY tag_id, contact_id
 )
 WHERE is_on = 1
