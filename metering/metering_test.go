@@ -41,9 +41,13 @@ func TestMeteringExact(t *testing.T) {
 	now := time.Date(2026, time.December, 1, 0, 0, 0, 0, time.UTC)
 	svc := metering.NewService(conn, func() time.Time { return now })
 
+	stored := metering.NewService(conn, func() time.Time { return now }).WithMargin(testMargin)
+
 	pipe.Produce(ctx, evs)
 	pipe.WaitIngested(ctx, evs)
 	checkDaily(t, ctx, svc, reference.NewMetering(evs))
+	refreshSettled(t, ctx, stored)
+	checkDaily(t, ctx, stored, reference.NewMetering(evs))
 
 	sep, err := metering.ParsePeriod("2026-09")
 	require.NoError(t, err)
@@ -59,6 +63,9 @@ func TestMeteringExact(t *testing.T) {
 	pipe.Produce(ctx, late)
 	all := append(append([]event.Event{}, evs...), late...)
 	pipe.WaitIngested(ctx, all)
+	checkDaily(t, ctx, stored, reference.NewMetering(all)) // stale rows: recomputed on read
+	refreshSettled(t, ctx, stored)
+	checkDaily(t, ctx, stored, reference.NewMetering(all))
 	checkDaily(t, ctx, svc, reference.NewMetering(all))
 	after := export(t, ctx, svc, sep)
 	require.Equal(t, after, export(t, ctx, svc, sep), "adjustments are recorded once")

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -20,8 +22,12 @@ var ErrInvalid = errors.New("invalid metering query")
 
 // Service reads meters and exports usage.
 type Service struct {
-	conn driver.Conn
-	now  func() time.Time
+	conn       driver.Conn
+	now        func() time.Time
+	margin     time.Duration // see metrics.DefaultMargin
+	refreshMu  sync.Mutex    // one Refresh at a time per process
+	refreshing atomic.Bool   // a Refresh holds refreshMu
+	beforeDone func() error  // test hook (export_test.go): a crash before the finished rows
 }
 
 // NewService returns a Service over conn; now decides which periods are
@@ -30,12 +36,18 @@ func NewService(conn driver.Conn, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{conn: conn, now: now}
+	return &Service{conn: conn, now: now, margin: metrics.DefaultMargin}
+}
+
+// WithMargin sets the margin that covers inserts still committing (tests
+// use a short one); see metrics.DefaultMargin.
+func (s *Service) WithMargin(m time.Duration) *Service {
+	s.margin = m
+	return s
 }
 
 var (
 	qChanges = siyusql.Query("metering_daily_changes")
-	qTenants = siyusql.Query("metering_tenants")
 	qCaps    = siyusql.Query("metering_caps")
 	qExports = siyusql.Query("billing_exports")
 )
@@ -48,11 +60,7 @@ func (s *Service) Daily(ctx context.Context, tenant string, from, to metrics.Day
 	if from > to {
 		return nil, fmt.Errorf("%w: from after to", ErrInvalid)
 	}
-	changes, err := s.changes(ctx, tenant, from, to)
-	if err != nil {
-		return nil, err
-	}
-	tenants, err := s.tenants(ctx, tenant, to.EndNs())
+	changes, tenants, err := s.storedChanges(ctx, tenant, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +126,10 @@ func (s *Service) changes(ctx context.Context, tenant string, from, to metrics.D
 	if err != nil {
 		return nil, fmt.Errorf("read meter changes: %w", err)
 	}
+	return scanChanges(rows)
+}
+
+func scanChanges(rows driver.Rows) ([]Change, error) {
 	defer rows.Close()
 	var out []Change
 	for rows.Next() {
@@ -132,27 +144,6 @@ func (s *Service) changes(ctx context.Context, tenant string, from, to metrics.D
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read meter changes: %w", err)
-	}
-	return out, nil
-}
-
-// tenants lists the tenants with a relation event before endNs.
-func (s *Service) tenants(ctx context.Context, tenant string, endNs int64) ([]string, error) {
-	rows, err := s.conn.Query(ctx, qTenants, clickhouse.Named("tenant", tenant), clickhouse.Named("end_ns", endNs))
-	if err != nil {
-		return nil, fmt.Errorf("read metered tenants: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, fmt.Errorf("scan metered tenants: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read metered tenants: %w", err)
 	}
 	return out, nil
 }

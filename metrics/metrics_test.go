@@ -45,13 +45,20 @@ func TestMetricsExact(t *testing.T) {
 	pipe := testenv.StartPipeline(t, ctx, conn, broker, "metrics")
 	svc := metrics.NewService(conn, nil)
 
+	stored := metrics.NewService(conn, nil).WithMargin(testMargin)
+
 	pipe.Produce(ctx, early)
 	pipe.WaitIngested(ctx, early)
 	checkAll(t, ctx, svc, reference.NewMetrics(early))
+	refreshSettled(t, ctx, stored)
+	checkAll(t, ctx, stored, reference.NewMetrics(early))
 
 	pipe.Produce(ctx, late)
 	all := append(append([]event.Event{}, early...), late...)
 	pipe.WaitIngested(ctx, all)
+	checkAll(t, ctx, stored, reference.NewMetrics(all)) // stale rows: recomputed on read
+	refreshSettled(t, ctx, stored)
+	checkAll(t, ctx, stored, reference.NewMetrics(all))
 	checkAll(t, ctx, svc, reference.NewMetrics(all))
 	q := metrics.Query{Metric: metrics.DAU, From: metrics.DayOf(start), To: metrics.DayOf(start) + streamDays}
 	require.NotEqual(t, reference.NewMetrics(early).Series(q), reference.NewMetrics(all).Series(q),

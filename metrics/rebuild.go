@@ -44,6 +44,10 @@ func Rebuild(ctx context.Context, conn driver.Conn, step func(done, total int)) 
 		}
 		step(i+1, len(months))
 	}
+	// The rollups changed without events: the stored results must follow.
+	if err := conn.Exec(ctx, siyusql.Query("metrics_mark_changed")); err != nil {
+		return fmt.Errorf("mark stored metrics results stale: %w", err)
+	}
 	return nil
 }
 

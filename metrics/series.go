@@ -146,23 +146,40 @@ type Input struct {
 // is kept per (tenant, day) and summed into groups.
 func Compute(q Query, in Input) Result {
 	days := q.PointDays()
+	num, den := tenantCounts(q.Metric, in, days)
+	return assemble(q, in.Plans, num, den, days)
+}
+
+// tenantCounts are the per-tenant counts of metric m on days (the
+// numerator, and the denominator for stickiness), each of len(days)+1.
+func tenantCounts(m Metric, in Input, days []Day) (num, den map[string][]float64) {
 	n := len(days)
-	num, den := map[string][]float64{}, map[string][]float64{}
-	switch q.Metric {
+	num, den = map[string][]float64{}, map[string][]float64{}
+	if n == 0 {
+		return num, den
+	}
+	from, to := days[0], days[n-1]
+	switch m {
 	case CalendarMAU:
 		countMonths(num, in.Active, days)
 	case NewDAU:
-		countFirstDays(num, in.First, q.From, n)
+		countFirstDays(num, in.First, from, n)
 	case Stickiness:
-		countWindows(num, in.Active, 1, q.From, n, nil)
-		countWindows(den, in.Active, 30, q.From, n, nil)
+		countWindows(num, in.Active, 1, from, n, nil)
+		countWindows(den, in.Active, 30, from, n, nil)
 	case PaidDAU, PaidMAU:
-		paid := newPaidDays(in.Plans, q.From-Day(q.Metric.window())+1, q.To)
-		countWindows(num, in.Active, q.Metric.window(), q.From, n, paid)
+		paid := newPaidDays(in.Plans, from-Day(m.window())+1, to)
+		countWindows(num, in.Active, m.window(), from, n, paid)
 	default:
-		countWindows(num, in.Active, q.Metric.window(), q.From, n, nil)
+		countWindows(num, in.Active, m.window(), from, n, nil)
 	}
-	groups := sumGroups(q, in.Plans, num, den, days)
+	return num, den
+}
+
+// assemble sums per-tenant counts into the result of q.
+func assemble(q Query, tl Timeline, num, den map[string][]float64, days []Day) Result {
+	n := len(days)
+	groups := sumGroups(q, tl, num, den, days)
 	res := Result{Metric: q.Metric, From: q.From, To: q.To}
 	if q.GroupBy == "" {
 		res.Series = groups[""]

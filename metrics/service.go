@@ -14,6 +14,8 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -24,8 +26,15 @@ import (
 
 // Service reads metrics from ClickHouse.
 type Service struct {
-	conn driver.Conn
-	now  func() time.Time
+	conn       driver.Conn
+	now        func() time.Time
+	margin     time.Duration // see DefaultMargin
+	refreshMu  sync.Mutex    // one Refresh at a time per process
+	refreshing atomic.Bool   // a Refresh holds refreshMu
+	// Test hooks (export_test.go): after a computation, before its
+	// finished-computation rows.
+	afterCompute func()
+	beforeDone   func() error
 }
 
 // NewService returns a Service over conn; now is the clock that decides
@@ -34,7 +43,14 @@ func NewService(conn driver.Conn, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{conn: conn, now: now}
+	return &Service{conn: conn, now: now, margin: DefaultMargin}
+}
+
+// WithMargin sets the margin that covers inserts still committing (tests
+// use a short one); see DefaultMargin.
+func (s *Service) WithMargin(m time.Duration) *Service {
+	s.margin = m
+	return s
 }
 
 var (
@@ -54,6 +70,14 @@ func (s *Service) Active(ctx context.Context, q Query) (Result, error) {
 	var err error
 	if in.Plans, err = s.timeline(ctx, q.Tenant); err != nil {
 		return Result{}, err
+	}
+	days := q.PointDays()
+	num, den, stored, err := s.storedCounts(ctx, q, days)
+	if err != nil {
+		return Result{}, err
+	}
+	if stored {
+		return assemble(q, in.Plans, num, den, days), nil
 	}
 	from, to := q.activeRange()
 	switch {

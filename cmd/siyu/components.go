@@ -51,6 +51,11 @@ func openKafka(ctx context.Context, brokers []string, topics kafka.Topics) (*kgo
 // pool and hands over departed reps' customers.
 const poolSweepEvery = 5 * time.Minute
 
+// metricsRefreshEvery is how often `siyu serve` stores the series results
+// and meter changes of tenants whose events changed (docs/decisions.md,
+// Metrics 32, M9).
+const metricsRefreshEvery = 5 * time.Second
+
 // serveAPI runs the API on addr until ctx ends.
 // group is the ingest consumer group, whose commits read-your-writes waits for.
 func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafka.Topics, group, addr string,
@@ -68,6 +73,10 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	segments := cdp.NewSegments(conn)
 	jobs := cdp.NewJobs(conn, segments, api.Publisher(cl, topics), api.JobSource, log)
 	defer jobs.Close()
+	metricsSvc := metrics.NewService(conn, nil)
+	go metricsSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metrics refresh", "err", err) })
+	meteringSvc := metering.NewService(conn, nil)
+	go meteringSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metering refresh", "err", err) })
 	srv := api.New(api.Deps{
 		Keys:     auth.NewKeys(conn, 10*time.Second),
 		Profiles: cdp.NewProfiles(conn),
@@ -78,9 +87,9 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		Registry: reg,
 		Log:      log,
 		WeCom:    receiver,
-		Metrics:  metrics.NewService(conn, nil),
+		Metrics:  metricsSvc,
 		Tags:     cdp.NewTagLibrary(conn),
-		Metering: metering.NewService(conn, nil),
+		Metering: meteringSvc,
 		Segments: segments,
 		Followup: followup.NewReader(conn),
 		Pool:     pool,

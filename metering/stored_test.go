@@ -1,0 +1,98 @@
+package metering_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/internal/reference"
+	"github.com/siyu-dev/siyu/internal/testenv"
+	"github.com/siyu-dev/siyu/metering"
+)
+
+// testMargin is the margin for inserts still committing in these tests.
+const testMargin = time.Second
+
+// refreshSettled waits until the latest insert is older than the margin
+// (the server clock counts whole seconds), refreshes, and checks that no
+// tenant is left stale, so that the next reads answer from the table (a
+// read in between may already have stored a settled tenant).
+func refreshSettled(t *testing.T, ctx context.Context, svc *metering.Service) {
+	t.Helper()
+	time.Sleep(testMargin + 2*time.Second)
+	_, err := svc.Refresh(ctx)
+	require.NoError(t, err)
+	n, err := svc.Refresh(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "every tenant is fresh after a settled refresh")
+}
+
+// TestStoredChangesRaces: the stored daily changes never answer for a
+// tenant whose events changed after its computation began: an event
+// inserted while a refresh computes, a late event for an old day, a crash
+// between the rows and the finished-computation rows, and a restart all
+// answer what the brute-force reference answers.
+func TestStoredChangesRaces(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline against ClickHouse and Kafka")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	all := deliveries(t)
+	conn, _ := testenv.Database(t)
+	_, broker := testenv.Kafka(t)
+	pipe := testenv.StartPipeline(t, ctx, conn, broker, "metering-stored")
+	now := time.Date(2026, time.December, 1, 0, 0, 0, 0, time.UTC)
+	svc := metering.NewService(conn, func() time.Time { return now }).WithMargin(testMargin)
+	pipe.Produce(ctx, all)
+	pipe.WaitIngested(ctx, all)
+	refreshSettled(t, ctx, svc)
+	checkDaily(t, ctx, svc, reference.NewMetering(all))
+
+	produce := func(evs ...event.Event) {
+		pipe.Produce(ctx, evs)
+		all = append(all, evs...)
+		pipe.WaitIngested(ctx, all)
+	}
+
+	t.Run("event inserted during a recomputation", func(t *testing.T) {
+		produce(added("race-0", "t0002", "race-c0", "s1", "2026-09-03T09:00:00+08:00", metering.LinkAddWay))
+		time.Sleep(testMargin + 2*time.Second)
+		svc.SetBeforeDone(func() error {
+			produce(added("race-1", "t0002", "race-c1", "s1", "2026-09-04T09:00:00+08:00", metering.LinkAddWay))
+			return nil
+		})
+		n, err := svc.Refresh(ctx)
+		svc.SetBeforeDone(nil)
+		require.NoError(t, err)
+		require.Positive(t, n)
+		checkDaily(t, ctx, svc, reference.NewMetering(all))
+	})
+
+	t.Run("late event for an old day", func(t *testing.T) {
+		refreshSettled(t, ctx, svc)
+		produce(added("late-old", "t0001", "late-c", "s2", "2026-09-02T10:00:00+08:00", 0))
+		checkDaily(t, ctx, svc, reference.NewMetering(all))
+		refreshSettled(t, ctx, svc)
+		checkDaily(t, ctx, svc, reference.NewMetering(all))
+	})
+
+	t.Run("crash between rows and completion, then restart", func(t *testing.T) {
+		produce(added("crash-1", "t0003", "crash-c", "s2", "2026-09-05T10:00:00+08:00", 0))
+		time.Sleep(testMargin + 2*time.Second)
+		svc.SetBeforeDone(func() error { return errors.New("crash") })
+		_, err := svc.Refresh(ctx)
+		svc.SetBeforeDone(nil)
+		require.Error(t, err)
+		restarted := metering.NewService(conn, func() time.Time { return now }).WithMargin(testMargin)
+		checkDaily(t, ctx, restarted, reference.NewMetering(all))
+		n, err := restarted.Refresh(ctx)
+		require.NoError(t, err)
+		require.Zero(t, n, "the read stored the settled tenant it recomputed")
+		checkDaily(t, ctx, restarted, reference.NewMetering(all))
+	})
+}

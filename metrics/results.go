@@ -1,0 +1,457 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	siyusql "github.com/siyu-dev/siyu/sql"
+)
+
+// Stored results (docs/decisions.md, Metrics 32): the per-(tenant, day)
+// counts of every series but calendar_mau live in metrics_results
+// (migration 0013), recomputed per tenant when its events change. A read
+// answers a tenant from the table only when the tenant is fresh: its latest
+// finished computation started after its latest insert plus Margin, and
+// covers the days asked for. Every other tenant is recomputed before the
+// answer (and stored when its inputs have settled), so no read answers from
+// a stale row.
+
+// DefaultMargin covers an insert that is still committing: an insert's rows
+// are visible within this long after the time metrics_inputs records for it
+// (the server clock when its block went through the view).
+const DefaultMargin = 15 * time.Second
+
+// horizonDays is how far past the last active day (or today) a computation
+// stores counts: windows ending there still count earlier activity.
+const horizonDays = 31
+
+var (
+	qInputs      = siyusql.Query("metrics_inputs")
+	qResultsDone = siyusql.Query("metrics_results_done")
+	qResultsRead = siyusql.Query("metrics_results_read")
+	qClock       = siyusql.Query("metrics_clock")
+)
+
+const (
+	insertResults = "INSERT INTO metrics_results (tenant, day, computed_ns, dau, wau, mau, paid_dau, paid_mau, new_dau, customer_dau, customer_mau)"
+	insertDone    = "INSERT INTO metrics_results_done (tenant, computed_ns, started, from_day, horizon)"
+)
+
+// storedMetrics are the series metrics_results holds, in its column order.
+var storedMetrics = []Metric{DAU, WAU, MAU, PaidDAU, PaidMAU, NewDAU, CustomerDAU, CustomerMAU}
+
+// storedColumns names the columns that answer m (den only for stickiness);
+// ok is false for a series that is not stored (calendar_mau).
+func storedColumns(m Metric) (num, den string, ok bool) {
+	switch m {
+	case Stickiness:
+		return string(DAU), string(MAU), true
+	case CalendarMAU:
+		return "", "", false
+	}
+	return string(m), "", true
+}
+
+// done is a tenant's latest finished computation.
+type done struct {
+	started  time.Time
+	from, to Day
+	ns       uint64
+}
+
+// freshness is what decides which tenants the table may answer.
+type freshness struct {
+	inserted map[string]time.Time // latest insert per tenant
+	done     map[string]done
+	now      time.Time // server clock
+}
+
+// stale lists the tenants whose stored rows may not answer: never
+// computed, or computed before an insert (minus margin). Sorted. A fresh
+// tenant's rows answer any day: before its first active day and after its
+// horizon (the last active day + 31) every count is zero, which is what a
+// missing row reads as.
+func (f freshness) stale(margin time.Duration) []string {
+	var out []string
+	for t, ins := range f.inserted {
+		d, ok := f.done[t]
+		if !ok || !ins.Before(d.started.Add(-margin)) {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// settled reports whether tenant t's latest insert is older than margin, so
+// that a computation starting now sees all of it.
+func (f freshness) settled(t string, margin time.Duration) bool {
+	return f.inserted[t].Before(f.now.Add(-margin))
+}
+
+func (s *Service) freshness(ctx context.Context, tenant string) (freshness, error) {
+	f := freshness{inserted: map[string]time.Time{}, done: map[string]done{}}
+	rows, err := s.conn.Query(ctx, qInputs, clickhouse.Named("tenant", tenant))
+	if err != nil {
+		return f, fmt.Errorf("read metrics inputs: %w", err)
+	}
+	for rows.Next() {
+		var t string
+		var at, now time.Time
+		if err := rows.Scan(&t, &at, &now); err != nil {
+			rows.Close()
+			return f, fmt.Errorf("scan metrics inputs: %w", err)
+		}
+		f.inserted[t], f.now = at, now
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return f, fmt.Errorf("read metrics inputs: %w", err)
+	}
+	if f.now.IsZero() {
+		if f.now, err = s.clock(ctx); err != nil {
+			return f, err
+		}
+	}
+	rows, err = s.conn.Query(ctx, qResultsDone, clickhouse.Named("tenant", tenant))
+	if err != nil {
+		return f, fmt.Errorf("read metrics computations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		var d done
+		var from, to time.Time
+		if err := rows.Scan(&t, &d.started, &from, &to, &d.ns); err != nil {
+			return f, fmt.Errorf("scan metrics computations: %w", err)
+		}
+		d.from, d.to = DateDay(from), DateDay(to)
+		f.done[t] = d
+	}
+	if err := rows.Err(); err != nil {
+		return f, fmt.Errorf("read metrics computations: %w", err)
+	}
+	return f, nil
+}
+
+func (s *Service) clock(ctx context.Context) (time.Time, error) {
+	var now time.Time
+	if err := s.conn.QueryRow(ctx, qClock).Scan(&now); err != nil {
+		return now, fmt.Errorf("read server clock: %w", err)
+	}
+	return now, nil
+}
+
+// batch is one computation of every stored series for some tenants.
+type batch struct {
+	started time.Time
+	ns      uint64
+	from    Day // first day of the counts
+	to      Day // horizon
+	first   map[string]Day
+	counts  map[Metric]map[string][]float64 // per metric and tenant, index day − from
+}
+
+// compute reads the rollups of tenants (nil: all) and counts every stored
+// series from each tenant's first active day to the horizon. Many tenants
+// are read with one query over all tenants, filtered here; one tenant with
+// a tenant-filtered query.
+func (s *Service) compute(ctx context.Context, tenants []string) (*batch, error) {
+	started, err := s.clock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := &batch{started: started, ns: uint64(started.Unix())*1e9 + uint64(time.Now().Nanosecond()),
+		first: map[string]Day{}, counts: map[Metric]map[string][]float64{}}
+	filter, want := "", map[string]bool{}
+	for _, t := range tenants {
+		want[t] = true
+	}
+	if len(tenants) == 1 {
+		filter = tenants[0]
+	}
+	keep := func(t string) bool { return tenants == nil || want[t] }
+	var in Input
+	var customers []ActiveDays
+	if in.Plans, err = s.timeline(ctx, filter); err != nil {
+		return nil, err
+	}
+	last := DayOf(s.now())
+	read := func(query string, into *[]ActiveDays, firsts bool) error {
+		return s.eachActor(ctx, query, filter, 0, Day(1<<16-1), func(tn string, blocks []uint16, masks []uint64) {
+			if !keep(tn) {
+				return
+			}
+			days := DaysOfBits(blocks, masks, 0, Day(1<<16-1))
+			if len(days) == 0 {
+				return
+			}
+			a := Actor{Tenant: tn}
+			*into = append(*into, ActiveDays{Actor: a, Days: days})
+			if firsts {
+				in.First = append(in.First, FirstDay{Actor: a, Day: days[0]})
+			}
+			if f, ok := b.first[tn]; !ok || days[0] < f {
+				b.first[tn] = days[0]
+			}
+			last = max(last, days[len(days)-1])
+		})
+	}
+	if err := read(qStaffBits, &in.Active, true); err != nil {
+		return nil, err
+	}
+	if err := read(qCustomerBits, &customers, false); err != nil {
+		return nil, err
+	}
+	b.to = last + horizonDays
+	b.from = b.to
+	for _, f := range b.first {
+		b.from = min(b.from, f)
+	}
+	var days []Day
+	for d := b.from; d <= b.to; d++ {
+		days = append(days, d)
+	}
+	for _, m := range storedMetrics {
+		src := in
+		if m.customers() {
+			src.Active = customers
+		}
+		b.counts[m], _ = tenantCounts(m, src, days)
+	}
+	return b, nil
+}
+
+// store writes the rows of b, then one finished-computation row per tenant:
+// a crash in between leaves the tenants stale, never half-stored.
+func (s *Service) store(ctx context.Context, b *batch, tenants []string) error {
+	if len(tenants) == 0 {
+		return nil
+	}
+	batch, err := s.conn.PrepareBatch(ctx, insertResults)
+	if err != nil {
+		return fmt.Errorf("prepare metrics results: %w", err)
+	}
+	defer batch.Abort() //nolint:errcheck // no-op after Send
+	var (
+		tn   []string
+		day  []time.Time
+		ns   []uint64
+		cols = make([][]uint32, len(storedMetrics))
+	)
+	for _, t := range tenants {
+		first, ok := b.first[t]
+		if !ok {
+			continue
+		}
+		for d := first; d <= b.to; d++ {
+			tn, day, ns = append(tn, t), append(day, d.Date()), append(ns, b.ns)
+			for i, m := range storedMetrics {
+				cols[i] = append(cols[i], uint32(at(b.counts[m][t], int(d-b.from))))
+			}
+		}
+	}
+	if len(tn) > 0 {
+		for i, col := range []any{tn, day, ns} {
+			if err := batch.Column(i).Append(col); err != nil {
+				return fmt.Errorf("append metrics results: %w", err)
+			}
+		}
+		for i := range cols {
+			if err := batch.Column(3 + i).Append(cols[i]); err != nil {
+				return fmt.Errorf("append metrics results: %w", err)
+			}
+		}
+		if err := batch.Send(); err != nil {
+			return fmt.Errorf("write metrics results: %w", err)
+		}
+	}
+	if s.beforeDone != nil {
+		if err := s.beforeDone(); err != nil {
+			return err
+		}
+	}
+	var rows [][]any
+	for _, t := range tenants {
+		from := b.to
+		if f, ok := b.first[t]; ok {
+			from = f
+		}
+		rows = append(rows, []any{t, b.ns, b.started, from.Date(), b.to.Date()})
+	}
+	return insertRows(ctx, s, insertDone, rows)
+}
+
+func insertRows(ctx context.Context, s *Service, stmt string, rows [][]any) error {
+	batch, err := s.conn.PrepareBatch(ctx, stmt)
+	if err != nil {
+		return fmt.Errorf("prepare %s: %w", stmt, err)
+	}
+	defer batch.Abort() //nolint:errcheck // no-op after Send
+	for _, r := range rows {
+		if err := batch.Append(r...); err != nil {
+			return fmt.Errorf("append row: %w", err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("write %s: %w", stmt, err)
+	}
+	return nil
+}
+
+// Refresh recomputes and stores the stale tenants whose inputs have
+// settled (tenant "" = all), in one batch; it returns how many it stored.
+func (s *Service) Refresh(ctx context.Context) (int, error) {
+	f, err := s.freshness(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	var due []string
+	for _, t := range f.stale(s.margin) {
+		if f.settled(t, s.margin) {
+			due = append(due, t)
+		}
+	}
+	if len(due) == 0 {
+		return 0, nil
+	}
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	s.refreshing.Store(true)
+	defer s.refreshing.Store(false)
+	b, err := s.compute(ctx, due)
+	if err != nil {
+		return 0, err
+	}
+	if s.afterCompute != nil {
+		s.afterCompute()
+	}
+	return len(due), s.store(ctx, b, due)
+}
+
+// RunRefresher refreshes every interval until ctx ends; errors are passed
+// to report (nil: ignored) and retried on the next round.
+func (s *Service) RunRefresher(ctx context.Context, every time.Duration, report func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.Refresh(ctx); err != nil && report != nil && ctx.Err() == nil {
+			report(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// storedCounts answers the per-tenant counts of q (days = its point days)
+// from the table for fresh tenants and from a computation for the others.
+// ok is false when q's metric is not stored.
+func (s *Service) storedCounts(ctx context.Context, q Query, days []Day) (num, den map[string][]float64, ok bool, err error) {
+	numCol, denCol, ok := storedColumns(q.Metric)
+	if !ok {
+		return nil, nil, false, nil
+	}
+	f, err := s.freshness(ctx, q.Tenant)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	stale := f.stale(s.margin)
+	if len(stale) > 0 && s.refreshing.Load() {
+		// A refresh is computing (after a bulk load, all tenants): wait
+		// for it rather than compute the same tenants twice.
+		s.refreshMu.Lock()
+		s.refreshMu.Unlock() //nolint:staticcheck // only waits
+		if f, err = s.freshness(ctx, q.Tenant); err != nil {
+			return nil, nil, true, err
+		}
+		stale = f.stale(s.margin)
+	}
+	num, den = map[string][]float64{}, map[string][]float64{}
+	isStale := map[string]bool{}
+	for _, t := range stale {
+		isStale[t] = true
+	}
+	if len(stale) < len(f.inserted) {
+		if err := s.readStored(ctx, q, numCol, denCol, isStale, num, den); err != nil {
+			return nil, nil, true, err
+		}
+	}
+	if len(stale) > 0 {
+		b, err := s.compute(ctx, stale)
+		if err != nil {
+			return nil, nil, true, err
+		}
+		var settled []string
+		for _, t := range stale {
+			if f.settled(t, s.margin) {
+				settled = append(settled, t)
+			}
+			num[t] = b.slice(Metric(numCol), t, days)
+			if denCol != "" {
+				den[t] = b.slice(Metric(denCol), t, days)
+			}
+		}
+		if err := s.store(ctx, b, settled); err != nil {
+			return nil, nil, true, err
+		}
+	}
+	return num, den, true, nil
+}
+
+// slice is t's counts of m on days (zero outside the batch's range).
+func (b *batch) slice(m Metric, t string, days []Day) []float64 {
+	out := make([]float64, len(days)+1)
+	c := b.counts[m][t]
+	for i, d := range days {
+		if j := int(d - b.from); d >= b.from && j < len(c) {
+			out[i] = c[j]
+		}
+	}
+	return out
+}
+
+func (s *Service) readStored(ctx context.Context, q Query, numCol, denCol string, skip map[string]bool, num, den map[string][]float64) error {
+	rows, err := s.conn.Query(ctx, qResultsRead, clickhouse.Named("tenant", q.Tenant),
+		clickhouse.Named("num", numCol), clickhouse.Named("den", denCol),
+		clickhouse.Named("from", int64(q.From)), clickhouse.Named("to", int64(q.To)))
+	if err != nil {
+		return fmt.Errorf("read metrics results: %w", err)
+	}
+	defer rows.Close()
+	n := int(q.To-q.From) + 1
+	for rows.Next() {
+		var t string
+		var ds, ns, ms []uint32
+		if err := rows.Scan(&t, &ds, &ns, &ms); err != nil {
+			return fmt.Errorf("scan metrics results: %w", err)
+		}
+		if skip[t] {
+			continue
+		}
+		nv := make([]float64, n+1)
+		var dv []float64
+		if denCol != "" {
+			dv = make([]float64, n+1)
+			den[t] = dv
+		}
+		for i, d := range ds {
+			j := int(Day(d) - q.From)
+			nv[j] = float64(ns[i])
+			if dv != nil {
+				dv[j] = float64(ms[i])
+			}
+		}
+		num[t] = nv
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read metrics results: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,3 @@
+-- The server clock, which stamps metrics_inputs and computations alike.
+-- args:
+SELECT now()
