@@ -12,7 +12,7 @@ import (
 )
 
 // Stored results (docs/decisions.md, Metrics 32): the per-(tenant, day)
-// counts of every series but calendar_mau live in metrics_results
+// counts of every series live in metrics_results
 // (migration 0013), recomputed per tenant when its events change. A read
 // answers a tenant from the table only when the tenant is fresh: its latest
 // finished computation started after its latest insert plus Margin, and
@@ -37,21 +37,18 @@ var (
 )
 
 const (
-	insertResults = "INSERT INTO metrics_results (tenant, day, computed_ns, dau, wau, mau, paid_dau, paid_mau, new_dau, customer_dau, customer_mau)"
+	insertResults = "INSERT INTO metrics_results (tenant, day, computed_ns, dau, wau, mau, paid_dau, paid_mau, new_dau, customer_dau, customer_mau, calendar_mau)"
 	insertDone    = "INSERT INTO metrics_results_done (tenant, computed_ns, started, from_day, horizon)"
 )
 
 // storedMetrics are the series metrics_results holds, in its column order.
-var storedMetrics = []Metric{DAU, WAU, MAU, PaidDAU, PaidMAU, NewDAU, CustomerDAU, CustomerMAU}
+var storedMetrics = []Metric{DAU, WAU, MAU, PaidDAU, PaidMAU, NewDAU, CustomerDAU, CustomerMAU, CalendarMAU}
 
-// storedColumns names the columns that answer m (den only for stickiness);
-// ok is false for a series that is not stored (calendar_mau).
+// storedColumns names the columns that answer m (den only for
+// stickiness); ok is false for a series that is not stored.
 func storedColumns(m Metric) (num, den string, ok bool) {
-	switch m {
-	case Stickiness:
+	if m == Stickiness {
 		return string(DAU), string(MAU), true
-	case CalendarMAU:
-		return "", "", false
 	}
 	return string(m), "", true
 }
@@ -210,7 +207,7 @@ func (s *Service) compute(ctx context.Context, tenants []string) (*batch, error)
 	b.to = last + horizonDays
 	b.from = b.to
 	for _, f := range b.first {
-		b.from = min(b.from, f)
+		b.from = min(b.from, MonthStart(f))
 	}
 	var days []Day
 	for d := b.from; d <= b.to; d++ {
@@ -221,9 +218,37 @@ func (s *Service) compute(ctx context.Context, tenants []string) (*batch, error)
 		if m.customers() {
 			src.Active = customers
 		}
+		if m == CalendarMAU {
+			b.counts[m] = monthsByDay(src.Active, days)
+			continue
+		}
 		b.counts[m], _ = tenantCounts(m, src, days)
 	}
 	return b, nil
+}
+
+// monthsByDay is calendar MAU per tenant on each of days (consecutive): on
+// every day, the count of that day's whole calendar month, so that a row of
+// any day of a month answers the month.
+func monthsByDay(active []ActiveDays, days []Day) map[string][]float64 {
+	var months []Day
+	for d := MonthStart(days[0]); d <= days[len(days)-1]; d = MonthEnd(d) + 1 {
+		months = append(months, d)
+	}
+	perMonth := map[string][]float64{}
+	countMonths(perMonth, active, months)
+	out := make(map[string][]float64, len(perMonth))
+	for t, c := range perMonth {
+		v, m := make([]float64, len(days)), 0
+		for i, d := range days {
+			for d > MonthEnd(months[m]) {
+				m++
+			}
+			v[i] = c[m]
+		}
+		out[t] = v
+	}
+	return out
 }
 
 // store writes the rows of b, then one finished-computation row per tenant:
@@ -248,7 +273,7 @@ func (s *Service) store(ctx context.Context, b *batch, tenants []string) error {
 		if !ok {
 			continue
 		}
-		for d := first; d <= b.to; d++ {
+		for d := MonthStart(first); d <= b.to; d++ {
 			tn, day, ns = append(tn, t), append(day, d.Date()), append(ns, b.ns)
 			for i, m := range storedMetrics {
 				cols[i] = append(cols[i], uint32(at(b.counts[m][t], int(d-b.from))))
@@ -279,7 +304,7 @@ func (s *Service) store(ctx context.Context, b *batch, tenants []string) error {
 	for _, t := range tenants {
 		from := b.to
 		if f, ok := b.first[t]; ok {
-			from = f
+			from = MonthStart(f)
 		}
 		rows = append(rows, []any{t, b.ns, b.started, from.Date(), b.to.Date()})
 	}
@@ -379,7 +404,7 @@ func (s *Service) storedCounts(ctx context.Context, q Query, days []Day) (num, d
 		isStale[t] = true
 	}
 	if len(stale) < len(f.inserted) {
-		if err := s.readStored(ctx, q, numCol, denCol, isStale, num, den); err != nil {
+		if err := s.readStored(ctx, q.Tenant, days, numCol, denCol, isStale, num, den); err != nil {
 			return nil, nil, true, err
 		}
 	}
@@ -417,15 +442,24 @@ func (b *batch) slice(m Metric, t string, days []Day) []float64 {
 	return out
 }
 
-func (s *Service) readStored(ctx context.Context, q Query, numCol, denCol string, skip map[string]bool, num, den map[string][]float64) error {
-	rows, err := s.conn.Query(ctx, qResultsRead, clickhouse.Named("tenant", q.Tenant),
+// readStored reads the stored counts of tenant ("" = all) on days (in
+// order), skipping the tenants in skip.
+func (s *Service) readStored(ctx context.Context, tenant string, days []Day, numCol, denCol string, skip map[string]bool, num, den map[string][]float64) error {
+	if len(days) == 0 {
+		return nil
+	}
+	index := make(map[Day]int, len(days))
+	for i, d := range days {
+		index[d] = i
+	}
+	rows, err := s.conn.Query(ctx, qResultsRead, clickhouse.Named("tenant", tenant),
 		clickhouse.Named("num", numCol), clickhouse.Named("den", denCol),
-		clickhouse.Named("from", int64(q.From)), clickhouse.Named("to", int64(q.To)))
+		clickhouse.Named("from", int64(days[0])), clickhouse.Named("to", int64(days[len(days)-1])))
 	if err != nil {
 		return fmt.Errorf("read metrics results: %w", err)
 	}
 	defer rows.Close()
-	n := int(q.To-q.From) + 1
+	n := len(days)
 	for rows.Next() {
 		var t string
 		var ds, ns, ms []uint32
@@ -442,7 +476,10 @@ func (s *Service) readStored(ctx context.Context, q Query, numCol, denCol string
 			den[t] = dv
 		}
 		for i, d := range ds {
-			j := int(Day(d) - q.From)
+			j, ok := index[Day(d)]
+			if !ok {
+				continue
+			}
 			nv[j] = float64(ns[i])
 			if dv != nil {
 				dv[j] = float64(ms[i])

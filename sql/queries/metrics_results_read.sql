@@ -9,7 +9,7 @@ FROM (
     SELECT tenant, toUInt32(toUInt16(day)) AS d,
         argMax(multiIf(@num = 'dau', dau, @num = 'wau', wau, @num = 'mau', mau, @num = 'paid_dau', paid_dau,
             @num = 'paid_mau', paid_mau, @num = 'new_dau', new_dau, @num = 'customer_dau', customer_dau,
-            @num = 'customer_mau', customer_mau, toUInt32(0)), computed_ns) AS n,
+            @num = 'customer_mau', customer_mau, @num = 'calendar_mau', calendar_mau, toUInt32(0)), computed_ns) AS n,
         argMax(if(@den = 'mau', mau, toUInt32(0)), computed_ns) AS m
     FROM metrics_results
     WHERE (@tenant = '' OR tenant = @tenant)
