@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -22,8 +21,6 @@ import (
 // recomputed first (and stored when its inputs have settled).
 
 var (
-	qInputs      = siyusql.Query("metrics_inputs")
-	qClock       = siyusql.Query("metrics_clock")
 	qSpan        = siyusql.Query("metering_span")
 	qChangesDone = siyusql.Query("metering_changes_done")
 	qChangesRead = siyusql.Query("metering_changes_read")
@@ -45,55 +42,26 @@ type done struct {
 	firstNs int64
 }
 
+// freshness is what decides which tenants the stored changes may answer
+// (the rule of metrics' stored series: docs/decisions.md, M9).
 type freshness struct {
-	inserted map[string]time.Time
-	done     map[string]done
-	now      time.Time
+	metrics.Inputs
+	done map[string]done
 }
 
 // stale lists, sorted, the tenants never computed or computed before an
 // insert minus margin.
 func (f freshness) stale(margin time.Duration) []string {
-	var out []string
-	for t, ins := range f.inserted {
-		d, ok := f.done[t]
-		if !ok || !ins.Before(d.started.Add(-margin)) {
-			out = append(out, t)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-func (f freshness) settled(t string, margin time.Duration) bool {
-	return f.inserted[t].Before(f.now.Add(-margin))
+	return f.Stale(func(t string) (time.Time, bool) { d, ok := f.done[t]; return d.started, ok }, margin)
 }
 
 func (s *Service) freshness(ctx context.Context, tenant string) (freshness, error) {
-	f := freshness{inserted: map[string]time.Time{}, done: map[string]done{}}
-	rows, err := s.conn.Query(ctx, qInputs, clickhouse.Named("tenant", tenant))
+	in, err := metrics.ReadInputs(ctx, s.conn, tenant)
+	f := freshness{Inputs: in, done: map[string]done{}}
 	if err != nil {
-		return f, fmt.Errorf("read metering inputs: %w", err)
+		return f, err
 	}
-	for rows.Next() {
-		var t string
-		var at, now time.Time
-		if err := rows.Scan(&t, &at, &now); err != nil {
-			rows.Close()
-			return f, fmt.Errorf("scan metering inputs: %w", err)
-		}
-		f.inserted[t], f.now = at, now
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return f, fmt.Errorf("read metering inputs: %w", err)
-	}
-	if f.now.IsZero() {
-		if f.now, err = s.clock(ctx); err != nil {
-			return f, err
-		}
-	}
-	rows, err = s.conn.Query(ctx, qChangesDone, clickhouse.Named("tenant", tenant))
+	rows, err := s.conn.Query(ctx, qChangesDone, clickhouse.Named("tenant", tenant))
 	if err != nil {
 		return f, fmt.Errorf("read meter computations: %w", err)
 	}
@@ -113,14 +81,6 @@ func (s *Service) freshness(ctx context.Context, tenant string) (freshness, erro
 	return f, nil
 }
 
-func (s *Service) clock(ctx context.Context) (time.Time, error) {
-	var now time.Time
-	if err := s.conn.QueryRow(ctx, qClock).Scan(&now); err != nil {
-		return now, fmt.Errorf("read server clock: %w", err)
-	}
-	return now, nil
-}
-
 // batch is one computation of the daily changes of some tenants over all
 // their relation events.
 type batch struct {
@@ -133,7 +93,7 @@ type batch struct {
 // compute folds all relation events of tenants: one query over all tenants
 // filtered here when there are several, a tenant-filtered one for one.
 func (s *Service) compute(ctx context.Context, tenants []string) (*batch, error) {
-	started, err := s.clock(ctx)
+	started, err := metrics.ServerClock(ctx, s.conn)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +219,7 @@ func (s *Service) Refresh(ctx context.Context) (int, error) {
 	}
 	var due []string
 	for _, t := range f.stale(s.margin) {
-		if f.settled(t, s.margin) {
+		if f.Settled(t, s.margin) {
 			due = append(due, t)
 		}
 	}
@@ -320,7 +280,7 @@ func (s *Service) storedChanges(ctx context.Context, tenant string, from, to met
 	end := to.EndNs()
 	var changes []Change
 	var tenants []string
-	if len(stale) < len(f.inserted) {
+	if len(stale) < len(f.Inserted) {
 		all, err := s.readStored(ctx, tenant, from, to)
 		if err != nil {
 			return nil, nil, err
@@ -343,7 +303,7 @@ func (s *Service) storedChanges(ctx context.Context, tenant string, from, to met
 		}
 		var settled []string
 		for _, t := range stale {
-			if f.settled(t, s.margin) {
+			if f.Settled(t, s.margin) {
 				settled = append(settled, t)
 			}
 			if sp, ok := b.span[t]; ok && sp[0] < end {

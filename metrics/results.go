@@ -3,7 +3,6 @@ package metrics
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -30,10 +29,8 @@ const DefaultMargin = 15 * time.Second
 const horizonDays = 31
 
 var (
-	qInputs      = siyusql.Query("metrics_inputs")
 	qResultsDone = siyusql.Query("metrics_results_done")
 	qResultsRead = siyusql.Query("metrics_results_read")
-	qClock       = siyusql.Query("metrics_clock")
 )
 
 const (
@@ -62,9 +59,8 @@ type done struct {
 
 // freshness is what decides which tenants the table may answer.
 type freshness struct {
-	inserted map[string]time.Time // latest insert per tenant
-	done     map[string]done
-	now      time.Time // server clock
+	Inputs
+	done map[string]done
 }
 
 // stale lists the tenants whose stored rows may not answer: never
@@ -73,48 +69,16 @@ type freshness struct {
 // horizon (the last active day + 31) every count is zero, which is what a
 // missing row reads as.
 func (f freshness) stale(margin time.Duration) []string {
-	var out []string
-	for t, ins := range f.inserted {
-		d, ok := f.done[t]
-		if !ok || !ins.Before(d.started.Add(-margin)) {
-			out = append(out, t)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// settled reports whether tenant t's latest insert is older than margin, so
-// that a computation starting now sees all of it.
-func (f freshness) settled(t string, margin time.Duration) bool {
-	return f.inserted[t].Before(f.now.Add(-margin))
+	return f.Stale(func(t string) (time.Time, bool) { d, ok := f.done[t]; return d.started, ok }, margin)
 }
 
 func (s *Service) freshness(ctx context.Context, tenant string) (freshness, error) {
-	f := freshness{inserted: map[string]time.Time{}, done: map[string]done{}}
-	rows, err := s.conn.Query(ctx, qInputs, clickhouse.Named("tenant", tenant))
+	in, err := ReadInputs(ctx, s.conn, tenant)
+	f := freshness{Inputs: in, done: map[string]done{}}
 	if err != nil {
-		return f, fmt.Errorf("read metrics inputs: %w", err)
+		return f, err
 	}
-	for rows.Next() {
-		var t string
-		var at, now time.Time
-		if err := rows.Scan(&t, &at, &now); err != nil {
-			rows.Close()
-			return f, fmt.Errorf("scan metrics inputs: %w", err)
-		}
-		f.inserted[t], f.now = at, now
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return f, fmt.Errorf("read metrics inputs: %w", err)
-	}
-	if f.now.IsZero() {
-		if f.now, err = s.clock(ctx); err != nil {
-			return f, err
-		}
-	}
-	rows, err = s.conn.Query(ctx, qResultsDone, clickhouse.Named("tenant", tenant))
+	rows, err := s.conn.Query(ctx, qResultsDone, clickhouse.Named("tenant", tenant))
 	if err != nil {
 		return f, fmt.Errorf("read metrics computations: %w", err)
 	}
@@ -135,14 +99,6 @@ func (s *Service) freshness(ctx context.Context, tenant string) (freshness, erro
 	return f, nil
 }
 
-func (s *Service) clock(ctx context.Context) (time.Time, error) {
-	var now time.Time
-	if err := s.conn.QueryRow(ctx, qClock).Scan(&now); err != nil {
-		return now, fmt.Errorf("read server clock: %w", err)
-	}
-	return now, nil
-}
-
 // batch is one computation of every stored series for some tenants.
 type batch struct {
 	started time.Time
@@ -158,7 +114,7 @@ type batch struct {
 // are read with one query over all tenants, filtered here; one tenant with
 // a tenant-filtered query.
 func (s *Service) compute(ctx context.Context, tenants []string) (*batch, error) {
-	started, err := s.clock(ctx)
+	started, err := ServerClock(ctx, s.conn)
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +293,7 @@ func (s *Service) Refresh(ctx context.Context) (int, error) {
 	}
 	var due []string
 	for _, t := range f.stale(s.margin) {
-		if f.settled(t, s.margin) {
+		if f.Settled(t, s.margin) {
 			due = append(due, t)
 		}
 	}
@@ -403,7 +359,7 @@ func (s *Service) storedCounts(ctx context.Context, q Query, days []Day) (num, d
 	for _, t := range stale {
 		isStale[t] = true
 	}
-	if len(stale) < len(f.inserted) {
+	if len(stale) < len(f.Inserted) {
 		if err := s.readStored(ctx, q.Tenant, days, numCol, denCol, isStale, num, den); err != nil {
 			return nil, nil, true, err
 		}
@@ -415,7 +371,7 @@ func (s *Service) storedCounts(ctx context.Context, q Query, days []Day) (num, d
 		}
 		var settled []string
 		for _, t := range stale {
-			if f.settled(t, s.margin) {
+			if f.Settled(t, s.margin) {
 				settled = append(settled, t)
 			}
 			num[t] = b.slice(Metric(numCol), t, days)

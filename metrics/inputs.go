@@ -1,0 +1,83 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	siyusql "github.com/siyu-dev/siyu/sql"
+)
+
+var (
+	qInputs = siyusql.Query("metrics_inputs")
+	qClock  = siyusql.Query("metrics_clock")
+)
+
+// Inputs is when each tenant's events were last inserted (metrics_inputs,
+// server clock) and the server clock at the read: what decides whether a
+// stored result (these series, metering's daily changes) may answer.
+type Inputs struct {
+	Inserted map[string]time.Time
+	Now      time.Time
+}
+
+// ReadInputs reads the inputs of tenant ("" = all).
+func ReadInputs(ctx context.Context, conn driver.Conn, tenant string) (Inputs, error) {
+	in := Inputs{Inserted: map[string]time.Time{}}
+	rows, err := conn.Query(ctx, qInputs, clickhouse.Named("tenant", tenant))
+	if err != nil {
+		return in, fmt.Errorf("read metrics inputs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		var at, now time.Time
+		if err := rows.Scan(&t, &at, &now); err != nil {
+			return in, fmt.Errorf("scan metrics inputs: %w", err)
+		}
+		in.Inserted[t], in.Now = at, now
+	}
+	if err := rows.Err(); err != nil {
+		return in, fmt.Errorf("read metrics inputs: %w", err)
+	}
+	if in.Now.IsZero() {
+		if in.Now, err = ServerClock(ctx, conn); err != nil {
+			return in, err
+		}
+	}
+	return in, nil
+}
+
+// ServerClock is ClickHouse's clock, which metrics_inputs is stamped with.
+func ServerClock(ctx context.Context, conn driver.Conn) (time.Time, error) {
+	var now time.Time
+	if err := conn.QueryRow(ctx, qClock).Scan(&now); err != nil {
+		return now, fmt.Errorf("read server clock: %w", err)
+	}
+	return now, nil
+}
+
+// Stale lists, sorted, the tenants whose stored rows may not answer: never
+// computed (started has no entry), or computed before their latest insert
+// plus margin.
+func (in Inputs) Stale(started func(tenant string) (time.Time, bool), margin time.Duration) []string {
+	var out []string
+	for t, ins := range in.Inserted {
+		s, ok := started(t)
+		if !ok || !ins.Before(s.Add(-margin)) {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Settled reports whether tenant t's latest insert is older than margin, so
+// that a computation starting now sees all of it.
+func (in Inputs) Settled(t string, margin time.Duration) bool {
+	return in.Inserted[t].Before(in.Now.Add(-margin))
+}
