@@ -50,7 +50,7 @@ func requests(from, to metrics.Day) map[string]dashboards.Request {
 
 // panelMetric is the metrics.Service series each panel must equal.
 var panelMetric = map[string]metrics.Metric{
-	"DAU": metrics.DAU, "WAU": metrics.WAU, "MAU": metrics.MAU, "New DAU": metrics.NewDAU,
+	"DAU": metrics.DAU, "WAU": metrics.WAU, "MAU": metrics.MAU, "New DAU": metrics.NewDAU, "Paid DAU": metrics.PaidDAU,
 	"Stickiness": metrics.Stickiness, "Customer DAU": metrics.CustomerDAU, "Customer MAU": metrics.CustomerMAU,
 }
 
@@ -103,6 +103,8 @@ func TestPanelsOnClickHouse(t *testing.T) {
 	}
 	require.Greater(t, nonZero, 200, "the comparison must not be vacuous")
 
+	t.Run("retention", func(t *testing.T) { checkRetentionPanels(t, ctx, conn, svc, from, to) })
+
 	t.Run("contacts", func(t *testing.T) { checkContactPanels(t, ctx, conn, evs, from, to) })
 
 	t.Run("followup", func(t *testing.T) { checkFollowupPanels(t, ctx, conn, evs, from, to) })
@@ -117,8 +119,65 @@ func TestPanelsOnClickHouse(t *testing.T) {
 	for _, p := range dashboards.Adoption().Panels {
 		q, err := dashboards.Expand(p.Targets[0].RawSQL, planRequest(from, to))
 		require.NoError(t, err)
+		if p.Title == "Retention" {
+			retentionRows(t, ctx, conn, q)
+			continue
+		}
 		series(t, ctx, conn, q)
 	}
+}
+
+// checkRetentionPanels compares the retention panel's columns with the
+// retention API's cohorts, for every tenant and for all.
+func checkRetentionPanels(t *testing.T, ctx context.Context, conn driver.Conn, svc *metrics.Service, from, to metrics.Day) {
+	var panel dashboards.Panel
+	for _, p := range dashboards.Adoption().Panels {
+		if p.Title == "Retention" {
+			panel = p
+		}
+	}
+	require.Equal(t, "Retention", panel.Title)
+	compared := 0
+	for tenant, req := range requests(from, to) {
+		q, err := dashboards.Expand(panel.Targets[0].RawSQL, req)
+		require.NoError(t, err)
+		got := retentionRows(t, ctx, conn, q)
+		cohorts, err := svc.Retention(ctx, metrics.RetentionQuery{From: from, To: to, Tenant: tenant, Days: dashboards.RetentionDays})
+		require.NoError(t, err)
+		for _, c := range cohorts {
+			for i, want := range c.Retained {
+				if c.Size == 0 || want == nil {
+					continue
+				}
+				g := got[c.Day]
+				require.NotNil(t, g, "tenant %q: cohort %s has no row\n%s", tenant, c.Day, q)
+				require.NotNil(t, g[i], "tenant %q: cohort %s day %d is NULL\n%s", tenant, c.Day, dashboards.RetentionDays[i], q)
+				require.InDelta(t, *want, *g[i], 1e-9, "tenant %q, cohort %s, day %d\n%s", tenant, c.Day, dashboards.RetentionDays[i], q)
+				compared++
+			}
+		}
+	}
+	require.Greater(t, compared, 0, "the retention comparison must not be vacuous")
+}
+
+// retentionRows reads (time, day_30, day_60, ...) rows per cohort day.
+func retentionRows(t *testing.T, ctx context.Context, conn driver.Conn, q string) map[metrics.Day][]*float64 {
+	rows, err := conn.Query(ctx, q)
+	require.NoError(t, err, q)
+	defer rows.Close()
+	out := map[metrics.Day][]*float64{}
+	for rows.Next() {
+		var tm time.Time
+		vals := make([]*float64, len(dashboards.RetentionDays))
+		dest := []any{&tm}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		require.NoError(t, rows.Scan(dest...))
+		out[metrics.DayOf(tm)] = vals
+	}
+	require.NoError(t, rows.Err())
+	return out
 }
 
 // planRequest asks for every tenant on plan pro.

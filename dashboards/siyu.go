@@ -48,6 +48,54 @@ ORDER BY time`, dayTime("target"), value, actor, w, table, fromDay, w-1, toDay,
 		strings.Join(conds, "\n      AND "), fromDay, toDay)
 }
 
+// paidActive counts, per day, the staff active that day whose tenant was
+// paid on it: the latest subscription.changed by (time, id, source) with its
+// day (Asia/Shanghai) on or before the day has paid = 1.
+func paidActive(conds []string) string {
+	return fmt.Sprintf(`SELECT %s AS time, uniqExact(tenant, staff_id) AS paid_dau
+FROM staff_active_days
+WHERE day >= %s AND day <= %s
+  AND %s
+  AND (tenant, day) GLOBAL IN (
+    SELECT tenant, d
+    FROM (
+        SELECT tenant, %s + arrayJoin(range(toUInt32(%s - %s + 1))) AS d,
+            argMax(paid, (time_ns, id, source)) AS p
+        FROM subscription_changes
+        WHERE toDate(toDateTime(intDiv(time_ns, 1000000000)), %s) <= d
+        GROUP BY tenant, d
+    )
+    WHERE p = 1
+  )
+GROUP BY time
+ORDER BY time`, dayTime("day"), fromDay, toDay, strings.Join(conds, "\n  AND "), fromDay, toDay, fromDay, zone)
+}
+
+// retention is, per cohort day D0 (the first active day of its staff), the
+// share of the cohort active on D0+N for each N of RetentionDays: one column
+// each, NULL until day D0+N has come (cohorts appear once D0+30 has).
+func retention(conds []string) string {
+	cols := make([]string, len(RetentionDays))
+	for i, n := range RetentionDays {
+		cols[i] = fmt.Sprintf("if(first + %d <= toDate(now(), %s), countIf(has(days, first + %d)) / count(), NULL) AS day_%d",
+			n, zone, n, n)
+	}
+	return fmt.Sprintf(`SELECT %s AS time, %s
+FROM (
+    SELECT tenant, staff_id, min(day) AS first, groupArray(day) AS days
+    FROM staff_active_days
+    WHERE %s
+    GROUP BY tenant, staff_id
+)
+WHERE first >= %s AND first <= %s AND first + %d <= toDate(now(), %s)
+GROUP BY time, first
+ORDER BY time`, dayTime("first"), strings.Join(cols, ",\n       "), strings.Join(conds, "\n      AND "),
+		fromDay, toDay, RetentionDays[0], zone)
+}
+
+// RetentionDays are the day-N retentions the Adoption dashboard shows.
+var RetentionDays = []int{30, 60, 90, 120}
+
 // newActors counts, per day, the staff whose first-ever active day it is.
 func newActors(conds []string) string {
 	return fmt.Sprintf(`SELECT %s AS time, count() AS new_dau
@@ -141,7 +189,12 @@ func Adoption() Dashboard {
 		timeseries("Stickiness", "DAU / MAU of each day: the share of monthly active staff active that day.", "percentunit",
 			windowed("staff_active_days", "staff_id", 30, staff,
 				"uniqExactIf(tenant, actor, i = 0) / uniqExact(tenant, actor) AS stickiness")),
+		timeseries("Paid DAU", "Distinct staff active on each day whose tenant was paid that day (its latest "+
+			"subscription.changed up to the end of the day has paid = true).", "short", paidActive(staff)),
 	}
+	d.Panels = append(d.Panels, timeseries("Retention",
+		"Day-30, 60, 90 and 120 retention: of the staff whose first active day is D0 (the cohort day on the axis), "+
+			"the share active on D0+N; a line starts once its day D0+N has come.", "percentunit", retention(staff)))
 	return layout(d)
 }
 
