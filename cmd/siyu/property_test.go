@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,6 +23,8 @@ import (
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/loadgen"
+	"github.com/siyu-dev/siyu/metering"
+	"github.com/siyu-dev/siyu/metrics"
 )
 
 // TestProfilesExactUnderChaos is the at-least-once property: the same event
@@ -78,9 +82,48 @@ func TestProfilesExactUnderChaos(t *testing.T) {
 	require.Equal(t, strings.Join(clean, "\n"), strings.Join(got, "\n"))
 	t.Logf("%d events (%d deliveries in the chaotic run), %d state lines identical", len(distinct),
 		len(distinct)+int(float64(len(distinct))*0.2+0.5), len(got))
+	checkMetricsAndMeters(t, ctx, chaosConn, distinct)
 }
 
 // collect returns the distinct events of cfg, cloned.
+// checkMetricsAndMeters compares every series (platform-wide and per
+// tenant) and every daily meter that conn answers with the brute-force
+// reference over evs: the metrics and meters, too, are exact across kills.
+func checkMetricsAndMeters(t *testing.T, ctx context.Context, conn driver.Conn, evs []event.Event) {
+	t.Helper()
+	from, to := metrics.DayOf(evs[0].Time), metrics.DayOf(evs[0].Time)
+	tenants := map[string]bool{}
+	for _, e := range evs {
+		from, to = min(from, metrics.DayOf(e.Time)), max(to, metrics.DayOf(e.Time))
+		tenants[e.Tenant] = true
+	}
+	ref, svc := reference.NewMetrics(evs), metrics.NewService(conn, nil)
+	nonZero := 0
+	for _, m := range metrics.Metrics() {
+		for _, tn := range append([]string{""}, slices.Sorted(maps.Keys(tenants))...) {
+			q := metrics.Query{Metric: m, From: from, To: to, Tenant: tn}
+			got, err := svc.Active(ctx, q)
+			require.NoError(t, err)
+			require.Equal(t, ref.Series(q), got, "%+v", q)
+			for _, p := range got.Series {
+				if p.Value != nil && *p.Value != 0 {
+					nonZero++
+				}
+			}
+		}
+	}
+	require.Greater(t, nonZero, 100, "the metrics comparison must not be vacuous")
+	meters := reference.NewMetering(evs)
+	daily, err := metering.NewService(conn, nil).Daily(ctx, "", from, to)
+	require.NoError(t, err)
+	require.Len(t, daily, len(meters.Tenants()))
+	for tn, days := range daily {
+		for _, d := range days {
+			require.Equal(t, meters.Day(tn, d.Day), d, "tenant %s day %s", tn, d.Day)
+		}
+	}
+}
+
 func collect(t *testing.T, cfg loadgen.Config) []event.Event {
 	g, err := loadgen.New(cfg)
 	require.NoError(t, err)
