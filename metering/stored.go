@@ -10,6 +10,7 @@ import (
 
 	"github.com/siyu-dev/siyu/metrics"
 	siyusql "github.com/siyu-dev/siyu/sql"
+	"github.com/siyu-dev/siyu/store"
 )
 
 // Stored daily changes (docs/decisions.md, M9): the output of
@@ -188,21 +189,15 @@ func (s *Service) store(ctx context.Context, b *batch, tenants []string) error {
 			return err
 		}
 	}
-	batch, err := s.conn.PrepareBatch(ctx, insertDone)
-	if err != nil {
-		return fmt.Errorf("prepare meter computations: %w", err)
-	}
-	defer batch.Abort() //nolint:errcheck // no-op after Send
+	rows := make([][]any, 0, len(tenants))
 	for _, t := range tenants {
 		first := int64(noRelations)
 		if sp, ok := b.span[t]; ok {
 			first = sp[0]
 		}
-		if err := batch.Append(t, b.ns, b.started, first); err != nil {
-			return fmt.Errorf("append meter computation: %w", err)
-		}
+		rows = append(rows, []any{t, b.ns, b.started, first})
 	}
-	if err := batch.Send(); err != nil {
+	if err := store.Insert(ctx, s.conn, insertDone, rows...); err != nil {
 		return fmt.Errorf("write meter computations: %w", err)
 	}
 	return nil

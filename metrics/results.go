@@ -8,6 +8,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	siyusql "github.com/siyu-dev/siyu/sql"
+	"github.com/siyu-dev/siyu/store"
 )
 
 // Stored results (docs/decisions.md, Metrics 32): the per-(tenant, day)
@@ -264,22 +265,8 @@ func (s *Service) store(ctx context.Context, b *batch, tenants []string) error {
 		}
 		rows = append(rows, []any{t, b.ns, b.started, from.Date(), b.to.Date()})
 	}
-	return insertRows(ctx, s, insertDone, rows)
-}
-
-func insertRows(ctx context.Context, s *Service, stmt string, rows [][]any) error {
-	batch, err := s.conn.PrepareBatch(ctx, stmt)
-	if err != nil {
-		return fmt.Errorf("prepare %s: %w", stmt, err)
-	}
-	defer batch.Abort() //nolint:errcheck // no-op after Send
-	for _, r := range rows {
-		if err := batch.Append(r...); err != nil {
-			return fmt.Errorf("append row: %w", err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("write %s: %w", stmt, err)
+	if err := store.Insert(ctx, s.conn, insertDone, rows...); err != nil {
+		return fmt.Errorf("write metrics computations: %w", err)
 	}
 	return nil
 }
