@@ -235,18 +235,7 @@ func (s *Service) Refresh(ctx context.Context) (int, error) {
 // RunRefresher refreshes every interval until ctx ends; errors go to
 // report (nil: ignored) and are retried on the next round.
 func (s *Service) RunRefresher(ctx context.Context, every time.Duration, report func(error)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := s.Refresh(ctx); err != nil && report != nil && ctx.Err() == nil {
-			report(err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	metrics.RefreshEvery(ctx, every, s.Refresh, report)
 }
 
 // storedChanges are the changes up to `to` (days before from folded into

@@ -304,10 +304,17 @@ func (s *Service) Refresh(ctx context.Context) (int, error) {
 // RunRefresher refreshes every interval until ctx ends; errors are passed
 // to report (nil: ignored) and retried on the next round.
 func (s *Service) RunRefresher(ctx context.Context, every time.Duration, report func(error)) {
+	RefreshEvery(ctx, every, s.Refresh, report)
+}
+
+// RefreshEvery calls refresh now and then every interval until ctx ends
+// (the loop of the stored series and of metering's stored changes);
+// errors go to report (nil: ignored) and are retried on the next round.
+func RefreshEvery(ctx context.Context, every time.Duration, refresh func(context.Context) (int, error), report func(error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, err := s.Refresh(ctx); err != nil && report != nil && ctx.Err() == nil {
+		if _, err := refresh(ctx); err != nil && report != nil && ctx.Err() == nil {
 			report(err)
 		}
 		select {
