@@ -51,6 +51,15 @@ func (s *Server) followupDayRoutes(v1 fiber.Router) {
 	v1.Get("/followups/stats", s.requireFollowups, s.getStats)
 }
 
+// readAfterKey holds the parsed read-your-writes positions of a request.
+const readAfterKey = "siyu.read_after"
+
+// readAfterPositions are the positions the request's Siyu-Read-After named.
+func readAfterPositions(c *fiber.Ctx) []kafka.Position {
+	ps, _ := c.Locals(readAfterKey).([]kafka.Position)
+	return ps
+}
+
 // readAfter makes a GET carrying a write token wait until the pipeline has
 // committed past it (bounded), and answers Siyu-Consistency.
 func (s *Server) readAfter(c *fiber.Ctx) error {
@@ -62,6 +71,7 @@ func (s *Server) readAfter(c *fiber.Ctx) error {
 	if err != nil {
 		return badRequest(ReadAfterHeader, err.Error())
 	}
+	c.Locals(readAfterKey, ps)
 	state := "unknown"
 	if s.Committed != nil {
 		wait := s.ReadAfterWait

@@ -2,16 +2,21 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/auth"
@@ -446,4 +451,84 @@ func TestTeams(t *testing.T) {
 	require.JSONEq(t, `{"manager_id": "m1", "members": []}`, string(body))
 	status, body = f.do(t, http.MethodGet, "/v1/followups/stats?staff_id=s1", "acme-manager-m1", nil)
 	require.Equal(t, http.StatusForbidden, status, "%s", body)
+}
+
+// TestBoardsFromMemory: with memory boards (followup.Boards, as `siyu
+// serve` runs them), a board read after a write reflects it and is served
+// from memory; an assignment moves the customer between reps' boards; the
+// rep walls hold.
+func TestBoardsFromMemory(t *testing.T) {
+	f := withFollowupDay(t)
+	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{f.broker})...)
+	require.NoError(t, err)
+	t.Cleanup(cl.Close)
+	tail, start, err := kafka.Tail(f.ctx, cl, f.topics.Events)
+	require.NoError(t, err)
+	t.Cleanup(tail.Close)
+	reg := prometheus.NewRegistry()
+	boards := followup.NewBoards(f.conn, f.deps.Followup, f.deps.Committed, reg, testenv.Logger())
+	runCtx, stop := context.WithCancel(f.ctx)
+	t.Cleanup(stop)
+	go func() { _ = boards.Run(runCtx, tail, start) }()
+	f.deps.Boards = boards
+	f.deps.Registry = prometheus.NewRegistry()
+	f.srv = api.New(f.deps)
+
+	board := func(key, query string, h http.Header) followup.BoardPage {
+		t.Helper()
+		status, rh, body := f.call(t, http.MethodGet, "/v1/followups/board"+query, key, h, nil)
+		require.Equal(t, http.StatusOK, status, "%s", body)
+		if h != nil {
+			require.Equal(t, "fresh", rh.Get(api.ConsistencyHeader))
+		}
+		var page followup.BoardPage
+		require.NoError(t, json.Unmarshal(body, &page))
+		return page
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		board("acme-rep-s1", "", nil) // the first read registers the tenant
+		if !boards.Ready("acme") {
+			return errors.New("acme's memory board is loading")
+		}
+		return nil
+	})
+	require.Equal(t, []string{"c1"}, ids(board("acme-rep-s1", "", nil).Items))
+
+	for i := range 3 {
+		next := time.Now().Add(time.Duration(i+1) * time.Hour).Truncate(time.Second)
+		status, h, body := f.call(t, http.MethodPost, "/v1/customers/c1/followups", "acme-rep-s1", nil,
+			mustJSON(t, map[string]any{"channel": "call", "next_at": next.Format(time.RFC3339)}))
+		require.Equal(t, http.StatusCreated, status, "%s", body)
+		memory := testenv.Counter(t, reg, "siyu_board_reads_total", "source", "memory")
+		page := board("acme-rep-s1", "?view=all", http.Header{api.ReadAfterHeader: {h.Get(api.WriteTokenHeader)}})
+		require.Equal(t, memory+1, testenv.Counter(t, reg, "siyu_board_reads_total", "source", "memory"), "served from memory")
+		require.Len(t, page.Items, 1)
+		require.True(t, next.Equal(*page.Items[0].NextFollowupAt), "the first read after write %d reflects it", i)
+		require.Equal(t, acmeC1Name, page.Items[0].Name, "the page's profile summary")
+	}
+
+	status, _, body := f.call(t, http.MethodPost, "/v1/customers/c2/assign", "acme-admin", nil, mustJSON(t, map[string]any{"staff_id": "s1"}))
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := ids(board("acme-rep-s1", "?view=recent", nil).Items); !slices.Equal(got, []string{"c2", "c1"}) && !slices.Equal(got, []string{"c1", "c2"}) {
+			return fmt.Errorf("s1's board %v, want c1 and c2", got)
+		}
+		return nil
+	})
+	require.Empty(t, board("acme-rep-s2", "", nil).Items, "c2 left s2's board")
+	require.Empty(t, board("globex-admin", "?staff_id=s1", nil).Items, "another tenant's board of a staff id of the same name")
+	status, _, body = f.call(t, http.MethodGet, "/v1/followups/board?staff_id=s1", "acme-rep-s2", nil, nil)
+	require.Equal(t, http.StatusForbidden, status, "another rep's board: %s", body)
+	status, _, body = f.call(t, http.MethodGet, "/v1/customers/c2/timeline", "acme-rep-s1", nil, nil)
+	require.Equal(t, http.StatusOK, status, "the assignee reads the timeline: %s", body)
+	status, _, body = f.call(t, http.MethodGet, "/v1/customers/c1/timeline", "acme-rep-s2", nil, nil)
+	require.Equal(t, http.StatusNotFound, status, "neither friend nor assignee: %s", body)
+}
+
+func ids(entries []followup.BoardEntry) []string {
+	out := []string{}
+	for _, e := range entries {
+		out = append(out, e.ContactID)
+	}
+	return out
 }

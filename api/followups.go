@@ -219,8 +219,14 @@ func (s *Server) getBoard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.Followup.Board(c.UserContext(), followup.BoardQuery{Tenant: tenant, StaffID: scope.StaffID,
-		View: view, Stage: stage, Cursor: c.Query("cursor"), Limit: limit, Now: time.Now()})
+	q := followup.BoardQuery{Tenant: tenant, StaffID: scope.StaffID, View: view, Stage: stage,
+		Cursor: c.Query("cursor"), Limit: limit, Now: time.Now(), After: readAfterPositions(c)}
+	var page *followup.BoardPage
+	if s.Boards != nil {
+		page, err = s.Boards.Board(c.UserContext(), q)
+	} else {
+		page, err = s.Followup.Board(c.UserContext(), q)
+	}
 	if err != nil {
 		return cursorError(err)
 	}

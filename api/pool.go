@@ -303,6 +303,11 @@ func nonNilRefusals(r []followup.Refusal) []followup.Refusal {
 // isAssignee reports whether staff is the customer's assignee (a rep may
 // follow up on customers they claimed without being their WeCom friend).
 func (s *Server) isAssignee(c *fiber.Ctx, tenant, contact, staff string) (bool, error) {
+	if s.Boards != nil && len(readAfterPositions(c)) == 0 {
+		if a, _, ok := s.Boards.Assignee(tenant, contact); ok {
+			return a != "" && a == staff, nil
+		}
+	}
 	a, err := s.Followup.Assignee(c.UserContext(), tenant, contact)
 	return a != "" && a == staff, err
 }

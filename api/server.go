@@ -58,6 +58,9 @@ type Deps struct {
 	Segments *cdp.Segments
 	// Followup reads timelines and follow-up boards; without it the follow-up routes answer 404.
 	Followup *followup.Reader
+	// Boards serves boards from memory (followup.Boards); without it boards
+	// are read from ClickHouse through Followup.
+	Boards *followup.Boards
 	// Pool decides claims, assignments, transfers and hand-overs; without
 	// it the pool routes answer 404.
 	Pool *followup.Pool

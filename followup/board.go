@@ -48,16 +48,23 @@ func (r *Reader) Board(ctx context.Context, q BoardQuery) (*BoardPage, error) {
 	if err := b.read(ctx); err != nil {
 		return nil, fmt.Errorf("read board: %w", err)
 	}
+	page := assemblePage(q, b.rows)
+	return page, r.boardProfiles(ctx, q.Tenant, page.Items)
+}
+
+// assemblePage makes the page of up to q.Limit+1 rows in board order: the
+// first q.Limit, and a cursor when there are more.
+func assemblePage(q BoardQuery, rows []boardRow) *BoardPage {
 	page := &BoardPage{StaffID: q.StaffID, View: q.View, Items: []BoardEntry{}}
-	for i, row := range b.rows {
+	for i, row := range rows {
 		if i == q.Limit {
-			prev := b.rows[i-1]
+			prev := rows[i-1]
 			page.NextCursor = encodeCursor(boardCursor{Key: prev.key, ContactID: prev.entry.ContactID})
 			break
 		}
 		page.Items = append(page.Items, row.entry)
 	}
-	return page, r.boardProfiles(ctx, q.Tenant, page.Items)
+	return page
 }
 
 // boardRead collects up to need rows after pos.

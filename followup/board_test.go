@@ -37,6 +37,9 @@ func randomBoardEvents(r *rand.Rand, tenant string, n int) []event.Event {
 		case k < 3:
 			e.Type = event.ContactAdded
 			e.Data.Set(event.FStaffID, staff[r.IntN(3)])
+			if r.IntN(2) == 0 {
+				e.Data.Set(event.FName, fmt.Sprintf("name %d", r.IntN(5)))
+			}
 		case k < 5:
 			e.Type = event.AssigneeChanged
 			e.Data.Set(event.FReason, "assign")
@@ -57,7 +60,7 @@ func randomBoardEvents(r *rand.Rand, tenant string, n int) []event.Event {
 		default:
 			e.Type = event.ChatMessage
 			e.Data.Set(event.FStaffID, staff[r.IntN(3)])
-			e.Data.Set(event.FDirection, "in")
+			e.Data.Set(event.FDirection, []string{"in", "out"}[r.IntN(2)])
 		}
 		evs[i] = e
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/kafka"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
@@ -123,6 +124,9 @@ type BoardQuery struct {
 	Cursor  string
 	Limit   int
 	Now     time.Time // the day of due_today, overdue and upcoming
+	// After: the positions of the client's writes the page must reflect
+	// (the read-your-writes token); Boards waits for its tail to pass them.
+	After []kafka.Position
 }
 
 type boardCursor struct {

@@ -73,6 +73,12 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	segments := cdp.NewSegments(conn)
 	jobs := cdp.NewJobs(conn, segments, api.Publisher(cl, topics), api.JobSource, log)
 	defer jobs.Close()
+	committed := kafka.NewCommitted(cl, group, topics.Events, 20*time.Millisecond)
+	reader := followup.NewReader(conn)
+	boards, err := startBoards(ctx, conn, cl, topics.Events, reader, committed, reg, log)
+	if err != nil {
+		return err
+	}
 	metricsSvc := metrics.NewService(conn, nil)
 	go metricsSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metrics refresh", "err", err) })
 	meteringSvc := metering.NewService(conn, nil)
@@ -91,11 +97,12 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		Tags:     cdp.NewTagLibrary(conn),
 		Metering: meteringSvc,
 		Segments: segments,
-		Followup: followup.NewReader(conn),
+		Followup: reader,
+		Boards:   boards,
 		Pool:     pool,
 		Stages:   followup.NewStageLists(conn),
 		// 20 ms: a waiting read sees a commit within about one batch wait.
-		Committed: kafka.NewCommitted(cl, group, topics.Events, 20*time.Millisecond),
+		Committed: committed,
 
 		SavedSegments: cdp.NewSavedSegments(conn),
 		Jobs:          jobs,
@@ -105,6 +112,22 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		return fmt.Errorf("api on %s: %w", addr, err)
 	}
 	return nil
+}
+
+// startBoards starts the memory boards' tail of the events topic; it ends
+// with ctx.
+func startBoards(ctx context.Context, conn driver.Conn, cl *kgo.Client, topic string, reader *followup.Reader,
+	committed *kafka.Committed, reg prometheus.Registerer, log *slog.Logger) (*followup.Boards, error) {
+	tail, start, err := kafka.Tail(ctx, cl, topic)
+	if err != nil {
+		return nil, err
+	}
+	boards := followup.NewBoards(conn, reader, committed, reg, log)
+	go func() {
+		defer tail.Close()
+		_ = boards.Run(ctx, tail, start)
+	}()
+	return boards, nil
 }
 
 // runIngest runs the pipeline until ctx ends.

@@ -1,0 +1,470 @@
+package followup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/kafka"
+	siyusql "github.com/siyu-dev/siyu/sql"
+)
+
+var (
+	qMemFacts   = siyusql.Query("board_memory_facts")
+	qMemStages  = siyusql.Query("board_memory_stages")
+	qMemNames   = siyusql.Query("board_memory_names")
+	qMemInbound = siyusql.Query("board_memory_inbound")
+)
+
+// Committer tells whether the ingest group has committed past positions:
+// everything before them is then in ClickHouse (kafka.Committed).
+type Committer interface {
+	Passed(ctx context.Context, ps []kafka.Position) (bool, error)
+}
+
+// Boards serves boards from memory (docs/decisions.md, "Board", B8): the
+// first board read of a tenant registers the tenant's memory board, which from then
+// on takes every event of the tenant from the Kafka tail (Run) and, once the
+// ingest group has committed past where the tail stood at registration,
+// joins a snapshot of the tenant's facts from ClickHouse. Until the memory board is
+// complete, and whenever the tail is not running, boards are read from
+// ClickHouse (Reader.Board): the same pages.
+type Boards struct {
+	conn      driver.Conn
+	reader    *Reader
+	committed Committer
+	log       *slog.Logger
+	reads     *prometheus.CounterVec // board reads by where they were served from
+
+	mu      sync.Mutex
+	running bool
+	ctx     context.Context // Run's: loads end with it
+	pos     map[int32]int64 // the next offset the tail reads, per partition
+	moved   chan struct{}   // closed and replaced whenever pos moves
+	tenants map[string]*tenantBoard
+}
+
+// tenantBoard is one tenant's memory board and its lock.
+type tenantBoard struct {
+	mu    sync.RWMutex
+	b     *memBoard
+	ready chan struct{} // closed once the snapshot is joined
+}
+
+// NewBoards returns boards in memory over conn, reading through reader until
+// a tenant's memory board is complete; committed watches the ingest group.
+// It counts board reads by source (memory, clickhouse) in reg, when not nil.
+func NewBoards(conn driver.Conn, reader *Reader, committed Committer, reg prometheus.Registerer, log *slog.Logger) *Boards {
+	reads := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "siyu_board_reads_total",
+		Help: "Board pages served, by source: memory, or clickhouse while a memory board loads or lags a write."},
+		[]string{"source"})
+	if reg != nil {
+		reg.MustRegister(reads)
+	}
+	return &Boards{conn: conn, reader: reader, committed: committed, log: log, reads: reads,
+		tenants: map[string]*tenantBoard{}, moved: make(chan struct{})}
+}
+
+// Run tails the events topic with cl, which consumes it from start (the
+// next offset of each partition, e.g. kafka.Tail's), until ctx ends.
+func (bs *Boards) Run(ctx context.Context, cl *kgo.Client, start map[int32]int64) error {
+	bs.mu.Lock()
+	bs.running, bs.ctx, bs.pos = true, ctx, map[int32]int64{}
+	for p, o := range start {
+		bs.pos[p] = o
+	}
+	bs.mu.Unlock()
+	defer func() {
+		bs.mu.Lock()
+		bs.running = false
+		bs.mu.Unlock()
+	}()
+	var at time.Time // the record time: the decoder's 24 h future check, as the pipeline's
+	dec := event.NewDecoder(func() time.Time { return at })
+	for {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		fetches.EachError(func(topic string, p int32, err error) {
+			bs.log.Warn("board tail: fetch", "topic", topic, "partition", p, "err", err)
+		})
+		bs.take(dec, &at, fetches)
+	}
+}
+
+// take applies one fetch's events to the memory boards of their tenants and moves
+// the tail's positions past it, atomically with respect to registration.
+func (bs *Boards) take(dec *event.Decoder, at *time.Time, fetches kgo.Fetches) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	fetches.EachRecord(func(r *kgo.Record) {
+		bs.pos[r.Partition] = r.Offset + 1
+		if t, _, ok := strings.Cut(string(r.Key), "/"); ok && bs.tenants[t] == nil {
+			return // not a tenant with a memory board: no need to decode
+		}
+		*at = r.Timestamp
+		ev, err := dec.Decode(r.Value)
+		if err != nil {
+			return // the pipeline dead-letters it: it is in no rollup either
+		}
+		tb := bs.tenants[ev.Tenant]
+		if tb == nil {
+			return
+		}
+		f, ok := eventFact(ev)
+		if !ok {
+			return
+		}
+		tb.mu.Lock()
+		tb.b.apply(f)
+		tb.mu.Unlock()
+	})
+	close(bs.moved)
+	bs.moved = make(chan struct{})
+}
+
+// lastNsTypes are the event types that count toward a customer's last
+// event time (contact_facts.last_ns, as profile_state.last_ns).
+var lastNsTypes = map[event.Type]bool{
+	event.ContactAdded: true, event.ContactUpdated: true, event.ContactRemoved: true,
+	event.ContactTransferred: true, event.ChatMessage: true, event.TagAdded: true, event.TagRemoved: true,
+	event.FollowupLogged: true, event.FollowupStageChange: true,
+}
+
+// eventFact is the board fact of ev, as the contact_facts and
+// followup_facts views read it; ok is false for events no board reads.
+func eventFact(ev *event.Event) (fact, bool) {
+	key := EventKey{TimeNs: ev.TimeNs(), ID: strings.Clone(ev.ID), Source: strings.Clone(ev.Source)}
+	f := fact{contact: strings.Clone(ev.Subject), key: key}
+	if lastNsTypes[ev.Type] {
+		f.lastNs = key.TimeNs
+	}
+	switch ev.Type {
+	case event.ContactAdded:
+		f.kind, f.staff = factAdded, strings.Clone(ev.Data.StaffID)
+	case event.AssigneeChanged:
+		f.kind, f.staff = factAssigned, strings.Clone(ev.Data.ToStaffID)
+	case event.FollowupLogged:
+		f.kind, f.nextNs = factFollowup, ev.Data.NextAtNs
+	case event.FollowupStageChange:
+		f.kind, f.stage = factStaged, strings.Clone(ev.Data.Stage)
+	case event.ChatMessage:
+		if ev.Data.Direction == "in" {
+			f.inNs = key.TimeNs
+		}
+	}
+	if f.lastNs == 0 && f.kind == factTouch {
+		return fact{}, false
+	}
+	if f.lastNs != 0 && ev.Data.Present.Has(event.FName) { // profile_state.name: the profile's event types
+		f.named, f.name = true, strings.Clone(ev.Data.Name)
+	}
+	return f, true
+}
+
+// Board returns a page of a rep's board: from the tenant's memory board when it is
+// complete and, for a read after a write (q.After), when the tail has passed
+// the write; otherwise from ClickHouse.
+func (bs *Boards) Board(ctx context.Context, q BoardQuery) (*BoardPage, error) {
+	tb := bs.tenant(q.Tenant)
+	if tb == nil || !isClosed(tb.ready) || !bs.waitPassed(ctx, q.After) {
+		bs.reads.WithLabelValues("clickhouse").Inc()
+		return bs.reader.Board(ctx, q)
+	}
+	bs.reads.WithLabelValues("memory").Inc()
+	pos := boardCursor{Key: -math.MaxInt64}
+	if q.Cursor != "" {
+		if err := decodeCursor(q.Cursor, &pos); err != nil {
+			return nil, err
+		}
+	}
+	tb.mu.RLock()
+	rows := tb.b.page(q, pos, q.Limit+1)
+	tb.mu.RUnlock()
+	return assemblePage(q, rows), nil
+}
+
+// Assignee is a customer's assignee from the tenant's memory board; ok is false when
+// the memory board is not complete (ask ClickHouse) — known is false when it
+// has no such customer.
+func (bs *Boards) Assignee(tenant, contact string) (staff string, known, ok bool) {
+	tb := bs.tenant(tenant)
+	if tb == nil || !isClosed(tb.ready) {
+		return "", false, false
+	}
+	tb.mu.RLock()
+	defer tb.mu.RUnlock()
+	staff, known = tb.b.assignee(contact)
+	return staff, known, true
+}
+
+// Ready reports whether tenant's memory board is complete (for tests and the bench).
+func (bs *Boards) Ready(tenant string) bool {
+	tb := bs.tenant(tenant)
+	return tb != nil && isClosed(tb.ready)
+}
+
+// tenant returns tenant's memory board, registering it when the tail runs; nil when
+// it does not.
+func (bs *Boards) tenant(tenant string) *tenantBoard {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if tb := bs.tenants[tenant]; tb != nil || !bs.running {
+		return tb
+	}
+	tb := &tenantBoard{b: newMemBoard(), ready: make(chan struct{})}
+	bs.tenants[tenant] = tb
+	at := make([]kafka.Position, 0, len(bs.pos))
+	for p, o := range bs.pos {
+		if o > 0 {
+			at = append(at, kafka.Position{Partition: p, Offset: o - 1})
+		}
+	}
+	go bs.load(bs.ctx, tenant, tb, at)
+	return tb
+}
+
+// load joins the tenant's snapshot into its memory board once the ingest group has
+// committed every event the tail had passed at registration (at): events
+// before it come from ClickHouse, events after it from the tail, and
+// overlap is harmless. It retries until it succeeds or ctx ends.
+func (bs *Boards) load(ctx context.Context, tenant string, tb *tenantBoard, at []kafka.Position) {
+	start := time.Now()
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		err := bs.loadOnce(ctx, tenant, tb, at)
+		if err == nil {
+			close(tb.ready)
+			tb.mu.RLock()
+			n := len(tb.b.cards)
+			tb.mu.RUnlock()
+			bs.log.Info("memory board loaded", "tenant", tenant, "customers", n, "took", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		bs.log.Warn("memory board: load failed; boards are read from ClickHouse meanwhile", "tenant", tenant, "attempt", attempt+1, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// errNotCommitted means the ingest group has not yet committed what the
+// tail had passed; the load waits.
+var errNotCommitted = errors.New("the ingest group has not committed the events before the memory board yet")
+
+func (bs *Boards) loadOnce(ctx context.Context, tenant string, tb *tenantBoard, at []kafka.Position) error {
+	if err := bs.waitCommitted(ctx, at); err != nil {
+		return err
+	}
+	batch := &factBatch{tb: tb, facts: make([]fact, 0, 4096)}
+	rows, err := bs.conn.Query(ctx, qMemFacts, clickhouse.Named("tenant", tenant))
+	if err != nil {
+		return fmt.Errorf("read board facts: %w", err)
+	}
+	for rows.Next() {
+		var f fact
+		var kind uint8
+		var lastNs uint64
+		if err := rows.Scan(&f.contact, &kind, &f.key.TimeNs, &f.key.ID, &f.key.Source, &f.staff, &f.nextNs, &lastNs); err != nil {
+			rows.Close()
+			return fmt.Errorf("read board facts: %w", err)
+		}
+		f.kind, f.lastNs = snapshotKind(kind), int64(lastNs)
+		batch.add(f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read board facts: %w", err)
+	}
+	batch.flush()
+	rows, err = bs.conn.Query(ctx, qMemStages, clickhouse.Named("tenant", tenant))
+	if err != nil {
+		return fmt.Errorf("read board stages: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		f := fact{kind: factStaged}
+		if err := rows.Scan(&f.contact, &f.key.TimeNs, &f.key.ID, &f.key.Source, &f.stage); err != nil {
+			return fmt.Errorf("read board stages: %w", err)
+		}
+		batch.add(f)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read board stages: %w", err)
+	}
+	batch.flush()
+	return bs.loadProfiles(ctx, tenant, batch)
+}
+
+// loadProfiles joins the profile facts a board page shows: every named
+// event (name by event key) and each customer's last inbound message.
+func (bs *Boards) loadProfiles(ctx context.Context, tenant string, batch *factBatch) error {
+	rows, err := bs.conn.Query(ctx, qMemNames, clickhouse.Named("tenant", tenant))
+	if err != nil {
+		return fmt.Errorf("read board names: %w", err)
+	}
+	for rows.Next() {
+		f := fact{named: true}
+		if err := rows.Scan(&f.contact, &f.key.TimeNs, &f.key.ID, &f.key.Source, &f.name); err != nil {
+			rows.Close()
+			return fmt.Errorf("read board names: %w", err)
+		}
+		f.lastNs = f.key.TimeNs
+		batch.add(f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read board names: %w", err)
+	}
+	batch.flush()
+	rows, err = bs.conn.Query(ctx, qMemInbound, clickhouse.Named("tenant", tenant))
+	if err != nil {
+		return fmt.Errorf("read board inbound: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f fact
+		if err := rows.Scan(&f.contact, &f.inNs); err != nil {
+			return fmt.Errorf("read board inbound: %w", err)
+		}
+		f.lastNs = f.inNs
+		batch.add(f)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read board inbound: %w", err)
+	}
+	batch.flush()
+	return nil
+}
+
+// factBatch applies snapshot facts to a memory board a few thousand at a
+// time, so that the tail and readers wait only briefly for its lock.
+type factBatch struct {
+	tb    *tenantBoard
+	facts []fact
+}
+
+func (fb *factBatch) add(f fact) {
+	if fb.facts = append(fb.facts, f); len(fb.facts) == cap(fb.facts) {
+		fb.flush()
+	}
+}
+
+func (fb *factBatch) flush() {
+	fb.tb.mu.Lock()
+	for _, f := range fb.facts {
+		fb.tb.b.apply(f)
+	}
+	fb.tb.mu.Unlock()
+	fb.facts = fb.facts[:0]
+}
+
+// snapshotKind maps a contact_facts kind (0 last event, 1 added, 2
+// assigned, 3 follow-up) to a fact kind.
+func snapshotKind(kind uint8) factKind {
+	switch kind {
+	case 1:
+		return factAdded
+	case 2:
+		return factAssigned
+	case 3:
+		return factFollowup
+	}
+	return factTouch
+}
+
+// waitCommitted polls until the ingest group has committed past at.
+func (bs *Boards) waitCommitted(ctx context.Context, at []kafka.Position) error {
+	if len(at) == 0 {
+		return nil
+	}
+	warned := time.Now()
+	for {
+		ok, err := bs.committed.Passed(ctx, at)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Since(warned) > 10*time.Second {
+			bs.log.Warn("memory board waits for the ingest group", "err", errNotCommitted)
+			warned = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// maxTailWait bounds how long a read after a write waits for the tail
+// before it reads ClickHouse instead (which the API has waited for).
+const maxTailWait = time.Second
+
+// waitPassed waits (bounded) until the tail has read past every position;
+// it reports whether it did.
+func (bs *Boards) waitPassed(ctx context.Context, ps []kafka.Position) bool {
+	if len(ps) == 0 {
+		return true
+	}
+	deadline := time.NewTimer(maxTailWait)
+	defer deadline.Stop()
+	for {
+		passed, moved := bs.passed(ps)
+		if passed {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return false
+		case <-moved:
+		}
+	}
+}
+
+// Passed reports whether the tail has read past every position.
+func (bs *Boards) Passed(ps []kafka.Position) bool {
+	ok, _ := bs.passed(ps)
+	return ok
+}
+
+// passed reports whether the tail has read past ps, and gives the channel
+// closed at its next move.
+func (bs *Boards) passed(ps []kafka.Position) (bool, <-chan struct{}) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	for _, p := range ps {
+		if bs.pos[p.Partition] <= p.Offset {
+			return false, bs.moved
+		}
+	}
+	return true, bs.moved
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,221 @@
+package followup
+
+import (
+	"math"
+
+	"github.com/google/btree"
+)
+
+// A memBoard is one tenant's boards in memory: every customer's board facts
+// folded as contact_facts, followup_facts and profile_state (name, last
+// inbound message) fold them in ClickHouse, and,
+// per assignee, the customers ordered by next follow-up time and by last
+// event. Every fold is a join (a minimum or maximum by event key), so a
+// memBoard is the same whatever the order of its facts and however often one
+// repeats: the ClickHouse snapshot and the Kafka tail may overlap
+// (docs/decisions.md, "Board", B8). A memBoard is not safe for concurrent use;
+// Boards guards each with a lock.
+type memBoard struct {
+	cards map[string]*card
+	staff map[string]*shelf
+}
+
+// card is a customer's board facts, and where the customer is shelved.
+type card struct {
+	id      string
+	holding Holding  // first adder and latest assignee change
+	fu      EventKey // the latest followup.logged
+	nextNs  int64    // its next_at (0: none)
+	lastNs  int64    // the last event time as profile_state.last_ns counts it
+	stageAt EventKey // the latest followup.stage_changed
+	stage   string   // its stage
+	nameAt  EventKey // the latest event with a name
+	name    string   // its name
+	lastIn  int64    // the last inbound chat message
+
+	shelved  string // the staff whose shelf holds the card ("": none)
+	sortKey  int64  // the keys it is shelved under
+	recentAt int64
+}
+
+// shelf is one assignee's customers in board order: by next follow-up time
+// (never scheduled last) and, for view recent, by last event, newest first.
+type shelf struct {
+	byNext   *btree.BTreeG[shelved]
+	byRecent *btree.BTreeG[shelved]
+}
+
+// shelved is a card in a shelf's order: (key, contact id).
+type shelved struct {
+	key int64
+	id  string
+	c   *card
+}
+
+func shelvedLess(a, b shelved) bool {
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return a.id < b.id
+}
+
+func newMemBoard() *memBoard { return &memBoard{cards: map[string]*card{}, staff: map[string]*shelf{}} }
+
+// fact is one input of a memBoard: a ClickHouse snapshot row or an event.
+type fact struct {
+	contact string
+	kind    factKind
+	key     EventKey
+	staff   string // added: the adder; assigned: to_staff_id
+	nextNs  int64  // followup: next_at
+	lastNs  int64  // the time this fact gives the last event (0: none)
+	stage   string // staged: the stage
+	named   bool   // the fact gives a name
+	name    string
+	inNs    int64 // the time this fact gives the last inbound message (0: none)
+}
+
+type factKind uint8
+
+const (
+	factTouch    factKind = iota // only the last event time
+	factAdded                    // contact.added
+	factAssigned                 // assignee.changed
+	factFollowup                 // followup.logged
+	factStaged                   // followup.stage_changed
+)
+
+// apply folds f into the memBoard and reshelves its customer when its
+// assignee, next time or last event changed.
+func (b *memBoard) apply(f fact) {
+	c := b.cards[f.contact]
+	if c == nil {
+		c = &card{id: f.contact}
+		b.cards[f.contact] = c
+	}
+	switch f.kind {
+	case factAdded:
+		c.holding.apply(AssigneeFact{Added: true, Staff: f.staff, Key: f.key})
+	case factAssigned:
+		c.holding.apply(AssigneeFact{Staff: f.staff, Key: f.key})
+	case factFollowup:
+		if c.fu.IsZero() || c.fu.Less(f.key) {
+			c.fu, c.nextNs = f.key, f.nextNs
+		}
+	case factStaged:
+		if c.stageAt.IsZero() || c.stageAt.Less(f.key) {
+			c.stageAt, c.stage = f.key, f.stage
+		}
+	}
+	if f.named && (c.nameAt.IsZero() || c.nameAt.Less(f.key)) {
+		c.nameAt, c.name = f.key, f.name
+	}
+	c.lastNs, c.lastIn = max(c.lastNs, f.lastNs), max(c.lastIn, f.inNs)
+	b.reshelve(c)
+}
+
+// sortKey is the board order of every view but recent: the next follow-up
+// time, never scheduled last (as followup_board.sql).
+func (c *card) sortKeyNow() int64 {
+	if c.nextNs == 0 {
+		return math.MaxInt64
+	}
+	return c.nextNs
+}
+
+// reshelve moves c to the shelf of its assignee under its current keys. A
+// customer is on a board when it has an assignee and a last event (as the
+// board query's last_ns > 0).
+func (b *memBoard) reshelve(c *card) {
+	staff := c.holding.Assignee()
+	if c.lastNs == 0 {
+		staff = ""
+	}
+	key, recent := c.sortKeyNow(), -c.lastNs
+	if staff == c.shelved && key == c.sortKey && recent == c.recentAt {
+		return
+	}
+	if c.shelved != "" {
+		s := b.staff[c.shelved]
+		s.byNext.Delete(shelved{key: c.sortKey, id: c.id})
+		s.byRecent.Delete(shelved{key: c.recentAt, id: c.id})
+	}
+	c.shelved, c.sortKey, c.recentAt = staff, key, recent
+	if staff == "" {
+		return
+	}
+	s := b.staff[staff]
+	if s == nil {
+		s = &shelf{byNext: btree.NewG(32, shelvedLess), byRecent: btree.NewG(32, shelvedLess)}
+		b.staff[staff] = s
+	}
+	s.byNext.ReplaceOrInsert(shelved{key: key, id: c.id, c: c})
+	s.byRecent.ReplaceOrInsert(shelved{key: recent, id: c.id, c: c})
+}
+
+// page collects up to need rows of q's board after pos, in board order.
+func (b *memBoard) page(q BoardQuery, pos boardCursor, need int) []boardRow {
+	s := b.staff[q.StaffID]
+	if s == nil {
+		return nil
+	}
+	dayStart, dayEnd := DayBounds(q.Now)
+	tree, from := s.byNext, pos.Key
+	switch q.View {
+	case ViewRecent:
+		tree = s.byRecent
+	case ViewDueToday:
+		from = max(from, dayStart)
+	case ViewUpcoming:
+		from = max(from, dayEnd)
+	}
+	pivot := shelved{key: from}
+	if from == pos.Key {
+		pivot.id = pos.ContactID
+	}
+	var out []boardRow
+	tree.AscendGreaterOrEqual(pivot, func(it shelved) bool {
+		if it.key == pos.Key && it.id <= pos.ContactID {
+			return true // the cursor's own row
+		}
+		c := it.c
+		switch q.View {
+		case ViewDueToday:
+			if it.key >= dayEnd {
+				return false
+			}
+		case ViewOverdue:
+			if it.key >= dayStart {
+				return false
+			}
+			if c.nextNs <= 0 {
+				return true
+			}
+		case ViewUpcoming:
+			if c.nextNs == 0 {
+				return false // never scheduled: the end of the order
+			}
+		}
+		if q.Stage != "" && c.stage != q.Stage {
+			return true
+		}
+		e := BoardEntry{ContactID: c.id, Name: c.name, Stage: c.stage, NextFollowupAt: nsTime(c.nextNs),
+			LastInboundAt: nsTime(c.lastIn), LastEventAt: nsTime(c.lastNs)}
+		if !c.fu.IsZero() {
+			e.LastFollowupAt = nsTime(c.fu.TimeNs)
+		}
+		out = append(out, boardRow{entry: e, key: it.key})
+		return len(out) < need
+	})
+	return out
+}
+
+// assignee is the customer's assignee in the memBoard, and whether it
+// knows the customer.
+func (b *memBoard) assignee(contact string) (string, bool) {
+	c := b.cards[contact]
+	if c == nil {
+		return "", false
+	}
+	return c.holding.Assignee(), true
+}

@@ -1,0 +1,41 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Tail returns a client that reads every partition of topic from its
+// current end, outside any consumer group (a serving process following
+// the events as they arrive), and those end offsets. It reaches the
+// brokers cl was seeded with.
+func Tail(ctx context.Context, cl *kgo.Client, topic string) (*kgo.Client, map[int32]int64, error) {
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("end offsets of %s: %w", topic, err)
+	}
+	start := map[int32]int64{}
+	from := map[int32]kgo.Offset{}
+	ends.Each(func(o kadm.ListedOffset) {
+		start[o.Partition] = o.Offset
+		from[o.Partition] = kgo.NewOffset().At(o.Offset)
+	})
+	if len(start) == 0 {
+		return nil, nil, fmt.Errorf("topic %s has no partitions", topic)
+	}
+	seeds, _ := cl.OptValue(kgo.SeedBrokers).([]string)
+	tail, err := kgo.NewClient(kgo.SeedBrokers(seeds...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
+		kgo.FetchMaxWait(250*time.Millisecond))
+	if err != nil {
+		return nil, nil, fmt.Errorf("kafka tail client: %w", err)
+	}
+	return tail, start, nil
+}
