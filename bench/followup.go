@@ -304,7 +304,7 @@ func (h *harness) measureBoard(ctx context.Context) error {
 		round(loaded), "—", ""})
 	h.say("reading the first page from %d clients for %s", s.boardClients, s.boardFor)
 	cpu := h.meter(map[string]int{"siyu serve": srv.pid()})
-	lat, err := readLoad(ctx, url, key, s.boardClients, s.boardFor)
+	lat, err := readLoad(ctx, url, key, nil, s.boardClients, s.boardFor)
 	h.recordCPU("board first page", cpu)
 	if err != nil {
 		return err
@@ -354,24 +354,35 @@ func (h *harness) measureTimeline(ctx context.Context, conn driver.Conn, addr, k
 	if len(first.Items) != 50 || first.NextCursor == "" {
 		return fmt.Errorf("the timeline's first page has %d events, want 50 and a next cursor", len(first.Items))
 	}
-	h.say("reading the timeline's first page from %d clients for %s", s.boardClients, s.boardFor)
-	lat, err := readLoad(ctx, url, key, s.boardClients, s.boardFor)
-	if err != nil {
-		return err
+	for _, how := range []struct {
+		name, target string
+		hdr          http.Header
+	}{
+		{"timeline first page", "p99 ≤ 30 ms", nil},
+		{"timeline first page, Cache-Control: no-cache (ClickHouse every read)", "—", http.Header{"Cache-Control": {"no-cache"}}},
+	} {
+		h.say("reading the %s from %d clients for %s", how.name, s.boardClients, s.boardFor)
+		lat, err := readLoad(ctx, url, key, how.hdr, s.boardClients, s.boardFor)
+		if err != nil {
+			return err
+		}
+		p99 := quantile(lat, 0.99)
+		ok := ""
+		if how.hdr == nil {
+			ok = "yes"
+			if p99 > 30*time.Millisecond {
+				ok = "NO"
+			}
+		}
+		h.say("%s: p99 %s", how.name, round(p99))
+		h.record(row{fmt.Sprintf("%s, customer of %s events (%d clients)", how.name, thousands(timelineEvents), s.boardClients),
+			fmt.Sprintf("p99 %s, p50 %s, %s req/s", round(p99), round(quantile(lat, 0.5)), thousands(int(perSecond(len(lat), s.boardFor)))), how.target, ok})
 	}
-	p99 := quantile(lat, 0.99)
-	ok := "yes"
-	if p99 > 30*time.Millisecond {
-		ok = "NO"
-	}
-	h.say("timeline: p99 %s", round(p99))
-	h.record(row{fmt.Sprintf("timeline first page, customer of %s events (%d clients)", thousands(timelineEvents), s.boardClients),
-		fmt.Sprintf("p99 %s, p50 %s, %s req/s", round(p99), round(quantile(lat, 0.5)), thousands(int(perSecond(len(lat), s.boardFor)))), "p99 ≤ 30 ms", ok})
 	return nil
 }
 
 // readLoad GETs url from clients for d and returns the sorted latencies.
-func readLoad(ctx context.Context, url, key string, clients int, d time.Duration) ([]time.Duration, error) {
+func readLoad(ctx context.Context, url, key string, hdr http.Header, clients int, d time.Duration) ([]time.Duration, error) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var firstErr error
@@ -383,7 +394,7 @@ func readLoad(ctx context.Context, url, key string, clients int, d time.Duration
 			defer wg.Done()
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				t0 := time.Now()
-				err := httpJSON(ctx, http.MethodGet, url, key, nil, nil)
+				err := httpDo(ctx, http.MethodGet, url, key, hdr, nil, nil)
 				mu.Lock()
 				lat = append(lat, time.Since(t0))
 				if err != nil && firstErr == nil {
@@ -528,6 +539,11 @@ func insertEvents(ctx context.Context, conn driver.Conn, evs func(yield func(eve
 
 // httpJSON sends body as JSON with key and decodes a 2xx answer into out.
 func httpJSON(ctx context.Context, method, url, key string, body, out any) error {
+	return httpDo(ctx, method, url, key, nil, body, out)
+}
+
+// httpDo is httpJSON with extra request headers.
+func httpDo(ctx context.Context, method, url, key string, hdr http.Header, body, out any) error {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -539,6 +555,9 @@ func httpJSON(ctx context.Context, method, url, key string, body, out any) error
 	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
 		return err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")

@@ -21,10 +21,11 @@ import (
 )
 
 var (
-	qMemFacts   = siyusql.Query("board_memory_facts")
-	qMemStages  = siyusql.Query("board_memory_stages")
-	qMemNames   = siyusql.Query("board_memory_names")
-	qMemInbound = siyusql.Query("board_memory_inbound")
+	qMemFacts     = siyusql.Query("board_memory_facts")
+	qMemStages    = siyusql.Query("board_memory_stages")
+	qMemNames     = siyusql.Query("board_memory_names")
+	qMemInbound   = siyusql.Query("board_memory_inbound")
+	qMemRelations = siyusql.Query("board_memory_relations")
 )
 
 // Committer tells whether the ingest group has committed past positions:
@@ -53,6 +54,9 @@ type Boards struct {
 	pos     map[int32]int64 // the next offset the tail reads, per partition
 	moved   chan struct{}   // closed and replaced whenever pos moves
 	tenants map[string]*tenantBoard
+
+	pages    *timelineCache // first timeline pages of memory-board tenants
+	timeline *prometheus.CounterVec
 }
 
 // tenantBoard is one tenant's memory board and its lock.
@@ -69,11 +73,14 @@ func NewBoards(conn driver.Conn, reader *Reader, committed Committer, reg promet
 	reads := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "siyu_board_reads_total",
 		Help: "Board pages served, by source: memory, or clickhouse while a memory board loads or lags a write."},
 		[]string{"source"})
+	timeline := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "siyu_timeline_first_pages_total",
+		Help: "Timeline first pages served, by cache result: hit, miss (read from ClickHouse), bypass (not cacheable)."},
+		[]string{"result"})
 	if reg != nil {
-		reg.MustRegister(reads)
+		reg.MustRegister(reads, timeline)
 	}
-	return &Boards{conn: conn, reader: reader, committed: committed, log: log, reads: reads,
-		tenants: map[string]*tenantBoard{}, moved: make(chan struct{})}
+	return &Boards{conn: conn, reader: reader, committed: committed, log: log, reads: reads, timeline: timeline,
+		tenants: map[string]*tenantBoard{}, moved: make(chan struct{}), pages: newTimelineCache(maxCachedPages)}
 }
 
 // Run tails the events topic with cl, which consumes it from start (the
@@ -123,6 +130,7 @@ func (bs *Boards) take(dec *event.Decoder, at *time.Time, fetches kgo.Fetches) {
 		if tb == nil {
 			return
 		}
+		bs.pages.invalidate(ev.Tenant, ev.Subject)
 		f, ok := eventFact(ev)
 		if !ok {
 			return
@@ -154,6 +162,14 @@ func eventFact(ev *event.Event) (fact, bool) {
 	switch ev.Type {
 	case event.ContactAdded:
 		f.kind, f.staff = factAdded, strings.Clone(ev.Data.StaffID)
+		f.relations = []relationFact{{staff: f.staff, live: true}}
+	case event.ContactRemoved:
+		f.relations = []relationFact{{staff: strings.Clone(ev.Data.StaffID)}}
+	case event.ContactTransferred: // relation_events: the new side, and the old unless the same
+		f.relations = []relationFact{{staff: strings.Clone(ev.Data.ToStaffID), live: true}}
+		if ev.Data.FromStaffID != ev.Data.ToStaffID {
+			f.relations = append(f.relations, relationFact{staff: strings.Clone(ev.Data.FromStaffID)})
+		}
 	case event.AssigneeChanged:
 		f.kind, f.staff = factAssigned, strings.Clone(ev.Data.ToStaffID)
 	case event.FollowupLogged:
@@ -208,6 +224,21 @@ func (bs *Boards) Assignee(tenant, contact string) (staff string, known, ok bool
 	defer tb.mu.RUnlock()
 	staff, known = tb.b.assignee(contact)
 	return staff, known, true
+}
+
+// MayRead reports whether tenant's memory board shows that the customer
+// exists and, when staff is not empty, that staff is its assignee or holds
+// a live relation with it. False means "ask ClickHouse": the memory board
+// may not be loaded, and it knows relations by contact id only, not those
+// of the customer's other ids (cdp.Profiles.GetHolders).
+func (bs *Boards) MayRead(tenant, contact, staff string) bool {
+	tb := bs.tenant(tenant)
+	if tb == nil || !isClosed(tb.ready) {
+		return false
+	}
+	tb.mu.RLock()
+	defer tb.mu.RUnlock()
+	return tb.b.mayRead(contact, staff)
 }
 
 // Ready reports whether tenant's memory board is complete (for tests and the bench).
@@ -308,6 +339,9 @@ func (bs *Boards) loadOnce(ctx context.Context, tenant string, tb *tenantBoard, 
 		return fmt.Errorf("read board stages: %w", err)
 	}
 	batch.flush()
+	if err := bs.loadRelations(ctx, tenant, batch); err != nil {
+		return err
+	}
 	return bs.loadProfiles(ctx, tenant, batch)
 }
 
@@ -347,6 +381,31 @@ func (bs *Boards) loadProfiles(ctx context.Context, tenant string, batch *factBa
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read board inbound: %w", err)
+	}
+	batch.flush()
+	return nil
+}
+
+// loadRelations joins the relation events of the tenant's customers.
+func (bs *Boards) loadRelations(ctx context.Context, tenant string, batch *factBatch) error {
+	rows, err := bs.conn.Query(ctx, qMemRelations, clickhouse.Named("tenant", tenant))
+	if err != nil {
+		return fmt.Errorf("read board relations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f fact
+		var r relationFact
+		var live uint8
+		if err := rows.Scan(&f.contact, &r.staff, &f.key.TimeNs, &f.key.ID, &f.key.Source, &live); err != nil {
+			return fmt.Errorf("read board relations: %w", err)
+		}
+		r.live = live == 1
+		f.relations = []relationFact{r}
+		batch.add(f)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read board relations: %w", err)
 	}
 	batch.flush()
 	return nil

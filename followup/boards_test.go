@@ -7,12 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/followup"
+	"github.com/siyu-dev/siyu/internal/reference"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/kafka"
 )
@@ -35,7 +38,7 @@ func TestMemoryBoardProperty(t *testing.T) {
 	for seed := range uint64(4) {
 		r := rand.New(rand.NewPCG(seed, 41))
 		tenant := fmt.Sprintf("m%d", seed)
-		evs := randomBoardEvents(r, tenant, 200)
+		evs := append(randomBoardEvents(r, tenant, 200), randomRelationEvents(r, tenant, 60)...)
 		perTenant[tenant] = evs
 		all := shuffledWithRepeats(r, evs)
 		half := len(all) / 2
@@ -45,17 +48,8 @@ func TestMemoryBoardProperty(t *testing.T) {
 	p.Produce(ctx, first)
 	p.WaitIngested(ctx, first)
 
-	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{broker})...)
-	require.NoError(t, err)
-	defer cl.Close()
-	tail, start, err := kafka.Tail(ctx, cl, topic)
-	require.NoError(t, err)
-	defer tail.Close()
+	boards, cl := startBoards(t, ctx, conn, broker, topic, nil)
 	reader := followup.NewReader(conn)
-	boards := followup.NewBoards(conn, reader, kafka.NewCommitted(cl, topic, topic, 20*time.Millisecond), nil, testenv.Logger())
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() { _ = boards.Run(runCtx, tail, start) }()
 	testenv.Eventually(t, 10*time.Second, func() error {
 		for tenant := range perTenant { // the first read registers the tenant
 			if _, err := boards.Board(ctx, followup.BoardQuery{Tenant: tenant, StaffID: "s1", View: followup.ViewAll, Limit: 1, Now: boardNow}); err != nil {
@@ -100,7 +94,12 @@ func TestMemoryBoardProperty(t *testing.T) {
 			got, _, ok := boards.Assignee(tenant, id)
 			require.True(t, ok)
 			require.Equal(t, want, got, "%s %s", tenant, id)
+			for _, staff := range []string{"", "s1", "s2", "s3", "s9"} {
+				require.Equal(t, mayReadWant(evs, tenant, id, staff), boards.MayRead(tenant, id, staff), "%s %s %q", tenant, id, staff)
+			}
 		}
+		require.False(t, boards.MayRead(tenant, "nobody", ""))
+		require.False(t, boards.MayRead("m9", "c00", ""), "a tenant without events")
 	}
 }
 
@@ -142,4 +141,173 @@ func endPositions(t *testing.T, ctx context.Context, cl *kgo.Client, topic strin
 		}
 	})
 	return out
+}
+
+// randomRelationEvents: relations ended by removals and moved by transfers
+// (to the same staff member too), on the customers of randomBoardEvents.
+func randomRelationEvents(r *rand.Rand, tenant string, n int) []event.Event {
+	staff := []string{"s1", "s2", "s3"}
+	evs := make([]event.Event, n)
+	for i := range evs {
+		e := event.Event{ID: fmt.Sprintf("r%03d", r.IntN(1000)), Source: "wecom/x", Tenant: tenant,
+			Subject: fmt.Sprintf("c%02d", r.IntN(30)), Time: boardNow.Add(-time.Hour + time.Duration(r.IntN(20))*time.Second)}
+		if r.IntN(2) == 0 {
+			e.Type = event.ContactRemoved
+			e.Data.Set(event.FStaffID, staff[r.IntN(3)])
+			e.Data.Set(event.FBy, "customer")
+		} else {
+			e.Type = event.ContactTransferred
+			e.Data.Set(event.FFromStaffID, staff[r.IntN(3)])
+			e.Data.Set(event.FToStaffID, staff[r.IntN(3)])
+		}
+		evs[i] = e
+	}
+	return dedupeIdentity(evs)
+}
+
+// mayReadWant is the brute-force answer of Boards.MayRead: the customer has
+// a profile event and staff ("" = any role but rep) is its assignee or holds
+// a live relation by the latest relation event of the pair.
+func mayReadWant(evs []event.Event, tenant, contact, staff string) bool {
+	exists := false
+	latest := map[string]event.Event{}
+	live := map[string]bool{}
+	relate := func(e event.Event, s string, l bool) {
+		if prev, ok := latest[s]; !ok || eventLess(prev, e) {
+			latest[s], live[s] = e, l
+		}
+	}
+	for _, e := range evs {
+		if e.Tenant != tenant || e.Subject != contact {
+			continue
+		}
+		exists = exists || e.Type != event.AssigneeChanged
+		switch e.Type {
+		case event.ContactAdded:
+			relate(e, e.Data.StaffID, true)
+		case event.ContactRemoved:
+			relate(e, e.Data.StaffID, false)
+		case event.ContactTransferred:
+			relate(e, e.Data.ToStaffID, true)
+			if e.Data.FromStaffID != e.Data.ToStaffID {
+				relate(e, e.Data.FromStaffID, false)
+			}
+		}
+	}
+	if !exists {
+		return false
+	}
+	return staff == "" || reference.Assignees(evs)[tenant+"/"+contact] == staff || live[staff]
+}
+
+// startBoards runs memory boards over topic until the test ends.
+func startBoards(t *testing.T, ctx context.Context, conn driver.Conn, broker, topic string, reg prometheus.Registerer) (*followup.Boards, *kgo.Client) {
+	t.Helper()
+	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{broker})...)
+	require.NoError(t, err)
+	t.Cleanup(cl.Close)
+	tail, start, err := kafka.Tail(ctx, cl, topic)
+	require.NoError(t, err)
+	t.Cleanup(tail.Close)
+	boards := followup.NewBoards(conn, followup.NewReader(conn), kafka.NewCommitted(cl, topic, topic, 20*time.Millisecond), reg, testenv.Logger())
+	runCtx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop)
+	go func() { _ = boards.Run(runCtx, tail, start) }()
+	return boards, cl
+}
+
+// TestTimelineCache: while events of a customer keep arriving and clients
+// keep reading its first page (cached), every page equals what ClickHouse
+// held at some point, and once the events are ingested and tailed, the
+// cached page equals ClickHouse's; a bypass reads ClickHouse.
+func TestTimelineCache(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, _ := testenv.Database(t)
+	_, broker := testenv.Kafka(t)
+	const topic = "siyu.timelinecache"
+	p := testenv.StartPipeline(t, ctx, conn, broker, topic)
+	msg := func(i int) event.Event {
+		e := event.Event{ID: fmt.Sprintf("m%04d", i), Source: "wecom/x", Type: event.ChatMessage, Tenant: "tc", Subject: "c1",
+			Time: boardNow.Add(time.Duration(i%40) * time.Second)} // later events sort among earlier ones
+		e.Data.Set(event.FStaffID, "s1")
+		e.Data.Set(event.FDirection, "in")
+		return e
+	}
+	first := []event.Event{msg(0), msg(1)}
+	p.Produce(ctx, first)
+	p.WaitIngested(ctx, first)
+	reg := prometheus.NewRegistry()
+	boards, _ := startBoards(t, ctx, conn, broker, topic, reg)
+	reader := followup.NewReader(conn)
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if !boards.MayRead("tc", "c1", "") || !boards.Ready("tc") {
+			return fmt.Errorf("memory board of tc not loaded")
+		}
+		return nil
+	})
+
+	readers, done := 4, make(chan struct{})
+	errs := make(chan error, readers)
+	for range readers {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				page, err := boards.Timeline(ctx, "tc", "c1", "", 10, false, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(page.Items) < 2 {
+					errs <- fmt.Errorf("a page of %d items, want at least the 2 ingested", len(page.Items))
+					return
+				}
+			}
+		}()
+	}
+	var all []event.Event
+	for i := range 120 {
+		e := msg(2 + i)
+		all = append(all, e)
+		p.Produce(ctx, []event.Event{e})
+	}
+	close(done)
+	for range readers {
+		require.NoError(t, <-errs)
+	}
+	p.WaitIngested(ctx, append(first, all...))
+	ends := endPositions(t, ctx, mustClient(t, broker), topic)
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if !boards.Passed(ends) {
+			return fmt.Errorf("tail behind %v", ends)
+		}
+		return nil
+	})
+	for _, limit := range []int{10, 50, 100, 7} {
+		want, err := reader.Timeline(ctx, "tc", "c1", "", limit)
+		require.NoError(t, err)
+		for range 2 { // a miss then a hit
+			got, err := boards.Timeline(ctx, "tc", "c1", "", limit, false, nil)
+			require.NoError(t, err)
+			require.Equal(t, want, got, "limit %d", limit)
+		}
+	}
+	require.Positive(t, testenv.Counter(t, reg, "siyu_timeline_first_pages_total", "result", "hit"))
+	bypass := testenv.Counter(t, reg, "siyu_timeline_first_pages_total", "result", "bypass")
+	_, err := boards.Timeline(ctx, "tc", "c1", "", 10, true, nil)
+	require.NoError(t, err)
+	require.Equal(t, bypass+1, testenv.Counter(t, reg, "siyu_timeline_first_pages_total", "result", "bypass"))
+}
+
+func mustClient(t *testing.T, broker string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))
+	require.NoError(t, err)
+	t.Cleanup(cl.Close)
+	return cl
 }

@@ -32,10 +32,19 @@ type card struct {
 	nameAt  EventKey // the latest event with a name
 	name    string   // its name
 	lastIn  int64    // the last inbound chat message
+	friends []friend // WeCom friend relations, by staff (relation_events)
 
 	shelved  string // the staff whose shelf holds the card ("": none)
 	sortKey  int64  // the keys it is shelved under
 	recentAt int64
+}
+
+// friend is one staff member's relation with a customer: live or ended by
+// its latest relation event (last writer wins, as profile_relations.sql).
+type friend struct {
+	staff string
+	at    EventKey
+	live  bool
 }
 
 // shelf is one assignee's customers in board order: by next follow-up time
@@ -73,6 +82,15 @@ type fact struct {
 	named   bool   // the fact gives a name
 	name    string
 	inNs    int64 // the time this fact gives the last inbound message (0: none)
+	// relations this fact starts or ends (contact.added, .removed, .transferred)
+	relations []relationFact
+}
+
+// relationFact is one side of a relation event: staff's relation is live
+// after it or not.
+type relationFact struct {
+	staff string
+	live  bool
 }
 
 type factKind uint8
@@ -110,8 +128,24 @@ func (b *memBoard) apply(f fact) {
 	if f.named && (c.nameAt.IsZero() || c.nameAt.Less(f.key)) {
 		c.nameAt, c.name = f.key, f.name
 	}
+	for _, r := range f.relations {
+		c.relate(r, f.key)
+	}
 	c.lastNs, c.lastIn = max(c.lastNs, f.lastNs), max(c.lastIn, f.inNs)
 	b.reshelve(c)
+}
+
+// relate folds one relation fact: the latest by event key wins.
+func (c *card) relate(r relationFact, key EventKey) {
+	for i := range c.friends {
+		if f := &c.friends[i]; f.staff == r.staff {
+			if f.at.Less(key) {
+				f.at, f.live = key, r.live
+			}
+			return
+		}
+	}
+	c.friends = append(c.friends, friend{staff: r.staff, at: key, live: r.live})
 }
 
 // sortKey is the board order of every view but recent: the next follow-up
@@ -208,6 +242,25 @@ func (b *memBoard) page(q BoardQuery, pos boardCursor, need int) []boardRow {
 		return len(out) < need
 	})
 	return out
+}
+
+// mayRead reports whether the customer exists (has a profile) and, when
+// staff is not empty, staff is its assignee or holds a live relation with
+// it. False means "not shown here", not "no".
+func (b *memBoard) mayRead(contact, staff string) bool {
+	c := b.cards[contact]
+	if c == nil || c.lastNs == 0 {
+		return false
+	}
+	if staff == "" || c.holding.Assignee() == staff {
+		return true
+	}
+	for _, f := range c.friends {
+		if f.staff == staff && f.live {
+			return true
+		}
+	}
+	return false
 }
 
 // assignee is the customer's assignee in the memBoard, and whether it
