@@ -46,7 +46,7 @@ func bindFollowupFlags(fs *flag.FlagSet) *followupSizes {
 	fs.IntVar(&s.customers, "followup-customers", 1_000_000, "customers of the board figure's tenant")
 	fs.IntVar(&s.reps, "followup-reps", 500, "reps of the board figure's tenant")
 	fs.IntVar(&s.hold, "followup-hold", 20_000, "customers assigned to the rep whose board is read")
-	fs.IntVar(&s.pool, "followup-pool", 20_000, "customers in the pool of the claims figure")
+	fs.IntVar(&s.pool, "followup-pool", 300_000, "customers in the pool of the claims figure (enough for claims to last the whole measuring time)")
 	return s
 }
 

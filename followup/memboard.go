@@ -16,8 +16,9 @@ import (
 // (docs/decisions.md, "Board", B8). A memBoard is not safe for concurrent use;
 // Boards guards each with a lock.
 type memBoard struct {
-	cards map[string]*card
-	staff map[string]*shelf
+	cards   map[string]*card
+	staff   map[string]*shelf
+	strings map[string]string // staff ids, sources and stages: one copy each
 }
 
 // card is a customer's board facts, and where the customer is shelved.
@@ -68,7 +69,18 @@ func shelvedLess(a, b shelved) bool {
 	return a.id < b.id
 }
 
-func newMemBoard() *memBoard { return &memBoard{cards: map[string]*card{}, staff: map[string]*shelf{}} }
+func newMemBoard() *memBoard {
+	return &memBoard{cards: map[string]*card{}, staff: map[string]*shelf{}, strings: map[string]string{}}
+}
+
+// intern returns the board's copy of s, a value many customers share.
+func (b *memBoard) intern(s string) string {
+	if v, ok := b.strings[s]; ok {
+		return v
+	}
+	b.strings[s] = s
+	return s
+}
 
 // fact is one input of a memBoard: a ClickHouse snapshot row or an event.
 type fact struct {
@@ -106,6 +118,10 @@ const (
 // apply folds f into the memBoard and reshelves its customer when its
 // assignee, next time or last event changed.
 func (b *memBoard) apply(f fact) {
+	f.key.Source, f.staff, f.stage = b.intern(f.key.Source), b.intern(f.staff), b.intern(f.stage)
+	for i := range f.relations {
+		f.relations[i].staff = b.intern(f.relations[i].staff)
+	}
 	c := b.cards[f.contact]
 	if c == nil {
 		c = &card{id: f.contact}
