@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -276,7 +277,11 @@ func (bs *Boards) load(ctx context.Context, tenant string, tb *tenantBoard, at [
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		err := bs.loadOnce(ctx, tenant, tb, at)
 		if err == nil {
+			tb.mu.Lock()
+			tb.b.shelveAll()
+			tb.mu.Unlock()
 			close(tb.ready)
+			debug.FreeOSMemory() // the snapshot's garbage: a load is rare and large
 			tb.mu.RLock()
 			n := len(tb.b.cards)
 			tb.mu.RUnlock()

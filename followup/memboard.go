@@ -1,7 +1,10 @@
 package followup
 
 import (
+	"cmp"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/google/btree"
 )
@@ -19,6 +22,9 @@ type memBoard struct {
 	cards   map[string]*card
 	staff   map[string]*shelf
 	strings map[string]string // staff ids, sources and stages: one copy each
+	// shelving: the shelves follow every fact; before (while the snapshot
+	// loads, when nobody reads) shelveAll builds them once at the end.
+	shelving bool
 }
 
 // card is a customer's board facts, and where the customer is shelved.
@@ -148,7 +154,25 @@ func (b *memBoard) apply(f fact) {
 		c.relate(r, f.key)
 	}
 	c.lastNs, c.lastIn = max(c.lastNs, f.lastNs), max(c.lastIn, f.inNs)
-	b.reshelve(c)
+	if b.shelving {
+		b.reshelve(c)
+	}
+}
+
+// shelveAll puts every customer on its shelf (in board order, which is
+// the B-trees' fastest insertion order) and makes apply keep the shelves.
+func (b *memBoard) shelveAll() {
+	cards := make([]*card, 0, len(b.cards))
+	for _, c := range b.cards {
+		cards = append(cards, c)
+	}
+	slices.SortFunc(cards, func(x, y *card) int {
+		return cmp.Or(cmp.Compare(x.sortKeyNow(), y.sortKeyNow()), strings.Compare(x.id, y.id))
+	})
+	for _, c := range cards {
+		b.reshelve(c)
+	}
+	b.shelving = true
 }
 
 // relate folds one relation fact: the latest by event key wins.
