@@ -28,7 +28,7 @@ test-short: ## unit tests only (no servers)
 	$(GO) test -count=1 -short ./...
 
 bench: setup build ## run the benchmarks and print the table of figures (FIGURES=cdp,... picks groups)
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 2s ./event ./ingest ./wecom ./cdp | grep -E '^(Benchmark|ok|PASS|FAIL)'
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 2s ./event ./ingest ./wecom ./cdp ./followup | grep -E '^(Benchmark|ok|PASS|FAIL)'
 	$(GO) run ./bench --siyu $(BIN) $(if $(FIGURES),--figures $(FIGURES))
 
 lint: ## go vet and a gofmt check
