@@ -72,6 +72,19 @@ func (s *Server) readAfter(c *fiber.Ctx) error {
 		return badRequest(ReadAfterHeader, err.Error())
 	}
 	c.Locals(readAfterKey, ps)
+	if s.Boards != nil && c.Path() == boardPath {
+		return c.Next() // getBoard waits for the memory board's tail, or for the commit
+	}
+	s.awaitCommitted(c, ps)
+	return c.Next()
+}
+
+// boardPath is the route whose reads may be served from memory.
+const boardPath = "/v1/followups/board"
+
+// awaitCommitted waits (bounded) until the ingest group has committed past
+// ps, and answers Siyu-Consistency.
+func (s *Server) awaitCommitted(c *fiber.Ctx, ps []kafka.Position) {
 	state := "unknown"
 	if s.Committed != nil {
 		wait := s.ReadAfterWait
@@ -92,7 +105,6 @@ func (s *Server) readAfter(c *fiber.Ctx) error {
 		}
 	}
 	c.Set(ConsistencyHeader, state)
-	return c.Next()
 }
 
 // stageList is the tenant's stage list (the default without a store).

@@ -239,16 +239,30 @@ func (s *Server) getBoard(c *fiber.Ctx) error {
 	}
 	q := followup.BoardQuery{Tenant: tenant, StaffID: scope.StaffID, View: view, Stage: stage,
 		Cursor: c.Query("cursor"), Limit: limit, Now: time.Now(), After: readAfterPositions(c)}
-	var page *followup.BoardPage
-	if s.Boards != nil {
-		page, err = s.Boards.Board(c.UserContext(), q)
-	} else {
-		page, err = s.Followup.Board(c.UserContext(), q)
-	}
+	page, err := s.board(c, q)
 	if err != nil {
 		return cursorError(err)
 	}
 	return c.JSON(page)
+}
+
+// board reads q's page: from the memory board when it is loaded and (for a
+// read after writes) its tail has passed them, else from ClickHouse once
+// the ingest group has committed them.
+func (s *Server) board(c *fiber.Ctx, q followup.BoardQuery) (*followup.BoardPage, error) {
+	ctx := c.UserContext()
+	if s.Boards == nil {
+		return s.Followup.Board(ctx, q)
+	}
+	if len(q.After) == 0 {
+		return s.Boards.Board(ctx, q)
+	}
+	if s.Boards.Ready(q.Tenant) && s.Boards.WaitPassed(ctx, q.After) {
+		c.Set(ConsistencyHeader, "fresh")
+		return s.Boards.Board(ctx, q)
+	}
+	s.awaitCommitted(c, q.After)
+	return s.Followup.Board(ctx, q)
 }
 
 // checkStage refuses a stage that is not one of the tenant's.

@@ -505,6 +505,12 @@ func (bs *Boards) waitPassed(ctx context.Context, ps []kafka.Position) bool {
 	}
 }
 
+// WaitPassed waits (at most a second) until the tail has read past every
+// position; it reports whether it did.
+func (bs *Boards) WaitPassed(ctx context.Context, ps []kafka.Position) bool {
+	return bs.waitPassed(ctx, ps)
+}
+
 // Passed reports whether the tail has read past every position.
 func (bs *Boards) Passed(ps []kafka.Position) bool {
 	ok, _ := bs.passed(ps)
