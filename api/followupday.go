@@ -401,3 +401,11 @@ func (s *Server) publishAt(ctx context.Context, evs ...event.Event) ([]error, []
 	}
 	return errs, ps, nil
 }
+
+// setWriteToken answers the read-your-writes token of a write whose events
+// landed at ps (none: nothing was written).
+func setWriteToken(c *fiber.Ctx, ps []kafka.Position) {
+	if len(ps) > 0 {
+		c.Set(WriteTokenHeader, kafka.FormatPositions(ps))
+	}
+}

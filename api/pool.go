@@ -91,6 +91,7 @@ func (s *Server) claimFromPool(c *fiber.Ctx) error {
 		return err
 	}
 	out, err := s.Pool.Claim(c.UserContext(), tenant, staff, req.CustomerIDs)
+	setWriteToken(c, out.Written)
 	if err != nil {
 		return err
 	}
@@ -121,9 +122,11 @@ func (s *Server) releaseCustomer(c *fiber.Ctx) error {
 		return badRequest("reason", "at most "+strconv.Itoa(maxReleaseReason)+" bytes")
 	}
 	p := principal(c)
-	if err := s.Pool.Release(c.UserContext(), tenant, p.StaffID, p.Role == auth.RoleRep, contact, req.Reason); err != nil {
+	written, err := s.Pool.Release(c.UserContext(), tenant, p.StaffID, p.Role == auth.RoleRep, contact, req.Reason)
+	if err != nil {
 		return err
 	}
+	setWriteToken(c, written)
 	return c.JSON(fiber.Map{"customer_id": contact, "assignee": nil})
 }
 
@@ -148,9 +151,11 @@ func (s *Server) assignCustomer(c *fiber.Ctx) error {
 	if err := checkID("staff_id", req.StaffID); err != nil {
 		return err
 	}
-	if err := s.Pool.Assign(c.UserContext(), tenant, contact, req.StaffID); err != nil {
+	written, err := s.Pool.Assign(c.UserContext(), tenant, contact, req.StaffID)
+	if err != nil {
 		return err
 	}
+	setWriteToken(c, written)
 	return c.JSON(fiber.Map{"customer_id": contact, "assignee": req.StaffID})
 }
 
@@ -191,6 +196,7 @@ func (s *Server) transferCustomers(c *fiber.Ctx) error {
 		return err
 	}
 	out, err := s.Pool.Transfer(c.UserContext(), tenant, req.From, req.To, req.CustomerIDs)
+	setWriteToken(c, out.Written)
 	if err != nil {
 		return err
 	}
@@ -225,11 +231,12 @@ func (s *Server) departStaff(c *fiber.Ctx) error {
 			return badRequest("successor", "must differ from the departing staff member")
 		}
 	}
-	moved, err := s.Pool.Depart(c.UserContext(), tenant, staff, req.Successor)
+	out, err := s.Pool.Depart(c.UserContext(), tenant, staff, req.Successor)
 	if err != nil {
 		return err
 	}
-	return c.Status(http.StatusCreated).JSON(fiber.Map{"staff_id": staff, "successor": req.Successor, "moved": nonNil(moved)})
+	setWriteToken(c, out.Written)
+	return c.Status(http.StatusCreated).JSON(fiber.Map{"staff_id": staff, "successor": req.Successor, "moved": nonNil(out.Accepted)})
 }
 
 func (s *Server) getPoolRules(c *fiber.Ctx) error {

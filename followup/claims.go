@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/kafka"
 )
 
 // The rules a refusal names.
@@ -46,6 +47,9 @@ type Refusal struct {
 type Outcome struct {
 	Accepted []string  `json:"accepted"`
 	Refused  []Refusal `json:"refused"`
+	// Written: where the batch's events landed in Kafka, the read-your-writes
+	// token of the request (none when nothing was written).
+	Written []kafka.Position `json:"-"`
 }
 
 // customer is what the decider knows of one customer.

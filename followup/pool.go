@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/kafka"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
@@ -27,7 +28,7 @@ type queryer interface {
 
 // Publish writes events to the log and returns once Kafka acknowledged
 // them all.
-type Publish func(ctx context.Context, evs []event.Event) error
+type Publish func(ctx context.Context, evs []event.Event) ([]kafka.Position, error)
 
 // ErrUnavailable wraps a failure to store decisions: nothing was decided.
 var ErrUnavailable = errors.New("pool decisions not stored, retry")
@@ -89,22 +90,31 @@ func (p *Pool) Close() {
 // KafkaPublisher publishes events to topic with cl, each checked with the
 // contract's decoder first.
 func KafkaPublisher(cl *kgo.Client, topic string) Publish {
-	return func(ctx context.Context, evs []event.Event) error {
+	return func(ctx context.Context, evs []event.Event) ([]kafka.Position, error) {
 		dec := event.NewDecoder(nil)
 		recs := make([]*kgo.Record, len(evs))
 		for i := range evs {
 			b := event.AppendJSON(nil, &evs[i])
 			if _, err := dec.Decode(b); err != nil {
-				return fmt.Errorf("encode %s event: %v", evs[i].Type, err)
+				return nil, fmt.Errorf("encode %s event: %v", evs[i].Type, err)
 			}
 			recs[i] = &kgo.Record{Topic: topic, Key: []byte(evs[i].Key()), Value: b}
 		}
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-			return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		res := cl.ProduceSync(ctx, recs...)
+		if err := res.FirstErr(); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
-		return nil
+		last := map[int32]int64{}
+		for _, r := range res {
+			last[r.Record.Partition] = max(last[r.Record.Partition], r.Record.Offset)
+		}
+		ps := make([]kafka.Position, 0, len(last))
+		for p, o := range last {
+			ps = append(ps, kafka.Position{Partition: p, Offset: o})
+		}
+		return ps, nil
 	}
 }
 
@@ -230,7 +240,8 @@ func (p *Pool) decideBatch(d *decider, batch []*request) {
 		changes = append(changes, dec.changes...)
 	}
 	if len(evs) > 0 {
-		if err := p.publish(p.ctx, evs); err != nil {
+		ps, err := p.publish(p.ctx, evs)
+		if err != nil {
 			// The book already holds the batch's changes: drop it, so the
 			// next batch reads ClickHouse and what was really written.
 			d.book = nil
@@ -241,6 +252,9 @@ func (p *Pool) decideBatch(d *decider, batch []*request) {
 		} else {
 			for _, ch := range changes {
 				d.pending = append(d.pending, pendingChange{ch: ch, at: now})
+			}
+			for i := range outs {
+				outs[i].out.Written = ps
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/kafka"
 )
 
 // Typed refusals of single-customer pool operations.
@@ -33,8 +34,8 @@ func (p *Pool) Claim(ctx context.Context, tenant, staff string, contacts []strin
 
 // Release returns contact to the pool. A rep (onlyOwn) may release only
 // their own customers.
-func (p *Pool) Release(ctx context.Context, tenant, actor string, onlyOwn bool, contact, note string) error {
-	_, err := p.do(ctx, tenant, false, func(d *decision) error {
+func (p *Pool) Release(ctx context.Context, tenant, actor string, onlyOwn bool, contact, note string) ([]kafka.Position, error) {
+	out, err := p.do(ctx, tenant, false, func(d *decision) error {
 		if err := d.known([]string{contact}); err != nil {
 			return err
 		}
@@ -50,13 +51,13 @@ func (p *Pool) Release(ctx context.Context, tenant, actor string, onlyOwn bool, 
 		d.accept(contact, c.holding.Assignee(), "", "release", note, "", d.now)
 		return nil
 	})
-	return err
+	return out.Written, err
 }
 
 // Assign makes staff the assignee of contact (a manager's decision: the
 // claim rules bind reps' own claims, not assignments).
-func (p *Pool) Assign(ctx context.Context, tenant, contact, staff string) error {
-	_, err := p.do(ctx, tenant, false, func(d *decision) error {
+func (p *Pool) Assign(ctx context.Context, tenant, contact, staff string) ([]kafka.Position, error) {
+	out, err := p.do(ctx, tenant, false, func(d *decision) error {
 		if err := d.known([]string{contact}); err != nil {
 			return err
 		}
@@ -70,7 +71,7 @@ func (p *Pool) Assign(ctx context.Context, tenant, contact, staff string) error 
 		d.accept(contact, c.holding.Assignee(), staff, "assign", "", "", d.now)
 		return nil
 	})
-	return err
+	return out.Written, err
 }
 
 // Transfer moves contacts from one rep to another within WeCom's transfer
@@ -89,7 +90,7 @@ func (p *Pool) Transfer(ctx context.Context, tenant, from, to string, contacts [
 // Depart records staff's departure (staff.departed) and hands every
 // customer assigned to them to successor, or to the pool when successor is
 // "". It returns the customers moved.
-func (p *Pool) Depart(ctx context.Context, tenant, staff, successor string) ([]string, error) {
+func (p *Pool) Depart(ctx context.Context, tenant, staff, successor string) (Outcome, error) {
 	out, err := p.do(ctx, tenant, false, func(d *decision) error {
 		ev := event.Event{ID: newID(), Source: d.source, Type: event.StaffDeparted, Tenant: tenant, Subject: staff, Time: d.now.UTC()}
 		if successor != "" {
@@ -99,7 +100,7 @@ func (p *Pool) Depart(ctx context.Context, tenant, staff, successor string) ([]s
 		d.depart(staff, successor, func(contact string) string { return stableID("depart", tenant, ev.ID, contact) })
 		return nil
 	})
-	return out.Accepted, err
+	return out, err
 }
 
 // SetRules sets the tenant's pool rules (pool.rules_set); they bind the

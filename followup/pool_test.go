@@ -41,12 +41,12 @@ func TestDeciderState(t *testing.T) {
 	defer cl.Close()
 	real := KafkaPublisher(cl, "siyu.events")
 	var mode atomic.Int32 // 0: write, 1: fail, 2: acknowledge without writing (lag)
-	publish := func(ctx context.Context, evs []event.Event) error {
+	publish := func(ctx context.Context, evs []event.Event) ([]kafka.Position, error) {
 		switch mode.Load() {
 		case 1:
-			return errors.New("broker down")
+			return nil, errors.New("broker down")
 		case 2:
-			return nil
+			return nil, nil
 		}
 		return real(ctx, evs)
 	}
