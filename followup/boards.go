@@ -105,10 +105,18 @@ func (bs *Boards) Run(ctx context.Context, cl *kgo.Client, start map[int32]int64
 		if ctx.Err() != nil {
 			return nil
 		}
+		failed := false
 		fetches.EachError(func(topic string, p int32, err error) {
-			bs.log.Warn("board tail: fetch", "topic", topic, "partition", p, "err", err)
+			bs.log.Warn("board tail: fetch failed; retrying", "topic", topic, "partition", p, "err", err)
+			failed = true
 		})
 		bs.take(dec, &at, fetches)
+		if failed {
+			select { // the client retries by itself; don't spin on a broker that is down
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
 	}
 }
 
