@@ -316,109 +316,77 @@ func (bs *Boards) loadOnce(ctx context.Context, tenant string, tb *tenantBoard, 
 		return err
 	}
 	batch := &factBatch{tb: tb, facts: make([]fact, 0, 4096)}
-	rows, err := bs.conn.Query(ctx, qMemFacts, clickhouse.Named("tenant", tenant))
-	if err != nil {
-		return fmt.Errorf("read board facts: %w", err)
-	}
-	for rows.Next() {
-		var f fact
-		var kind uint8
-		var lastNs uint64
-		if err := rows.Scan(&f.contact, &kind, &f.key.TimeNs, &f.key.ID, &f.key.Source, &f.staff, &f.nextNs, &lastNs); err != nil {
-			rows.Close()
-			return fmt.Errorf("read board facts: %w", err)
+	for _, sr := range snapshotReads {
+		if err := bs.readSnapshot(ctx, tenant, sr, batch); err != nil {
+			return err
 		}
-		f.kind, f.lastNs = snapshotKind(kind), int64(lastNs)
-		batch.add(f)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read board facts: %w", err)
-	}
-	batch.flush()
-	rows, err = bs.conn.Query(ctx, qMemStages, clickhouse.Named("tenant", tenant))
-	if err != nil {
-		return fmt.Errorf("read board stages: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		f := fact{kind: factStaged}
-		if err := rows.Scan(&f.contact, &f.key.TimeNs, &f.key.ID, &f.key.Source, &f.stage); err != nil {
-			return fmt.Errorf("read board stages: %w", err)
-		}
-		batch.add(f)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read board stages: %w", err)
-	}
-	batch.flush()
-	if err := bs.loadRelations(ctx, tenant, batch); err != nil {
-		return err
-	}
-	return bs.loadProfiles(ctx, tenant, batch)
-}
-
-// loadProfiles joins the profile facts a board page shows: every named
-// event (name by event key) and each customer's last inbound message.
-func (bs *Boards) loadProfiles(ctx context.Context, tenant string, batch *factBatch) error {
-	rows, err := bs.conn.Query(ctx, qMemNames, clickhouse.Named("tenant", tenant))
-	if err != nil {
-		return fmt.Errorf("read board names: %w", err)
-	}
-	for rows.Next() {
-		f := fact{named: true}
-		if err := rows.Scan(&f.contact, &f.key.TimeNs, &f.key.ID, &f.key.Source, &f.name); err != nil {
-			rows.Close()
-			return fmt.Errorf("read board names: %w", err)
-		}
-		f.lastNs = f.key.TimeNs
-		batch.add(f)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read board names: %w", err)
-	}
-	batch.flush()
-	rows, err = bs.conn.Query(ctx, qMemInbound, clickhouse.Named("tenant", tenant))
-	if err != nil {
-		return fmt.Errorf("read board inbound: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var f fact
-		if err := rows.Scan(&f.contact, &f.inNs); err != nil {
-			return fmt.Errorf("read board inbound: %w", err)
-		}
-		f.lastNs = f.inNs
-		batch.add(f)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read board inbound: %w", err)
-	}
-	batch.flush()
 	return nil
 }
 
-// loadRelations joins the relation events of the tenant's customers.
-func (bs *Boards) loadRelations(ctx context.Context, tenant string, batch *factBatch) error {
-	rows, err := bs.conn.Query(ctx, qMemRelations, clickhouse.Named("tenant", tenant))
-	if err != nil {
-		return fmt.Errorf("read board relations: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+// snapshotRead is one query of a tenant's snapshot and how a row of it
+// becomes a fact.
+type snapshotRead struct {
+	what  string
+	query string
+	scan  func(driver.Rows) (fact, error)
+}
+
+// snapshotReads are the rows a memory board is loaded from: the board facts
+// (contact_facts kinds 0-3), stage changes, relation events, named events
+// and each customer's last inbound message.
+var snapshotReads = []snapshotRead{
+	{"facts", qMemFacts, func(rows driver.Rows) (fact, error) {
+		var f fact
+		var kind uint8
+		var lastNs uint64
+		err := rows.Scan(&f.contact, &kind, &f.key.TimeNs, &f.key.ID, &f.key.Source, &f.staff, &f.nextNs, &lastNs)
+		f.kind, f.lastNs = snapshotKind(kind), int64(lastNs)
+		return f, err
+	}},
+	{"stages", qMemStages, func(rows driver.Rows) (fact, error) {
+		f := fact{kind: factStaged}
+		return f, rows.Scan(&f.contact, &f.key.TimeNs, &f.key.ID, &f.key.Source, &f.stage)
+	}},
+	{"relations", qMemRelations, func(rows driver.Rows) (fact, error) {
 		var f fact
 		var r relationFact
 		var live uint8
-		if err := rows.Scan(&f.contact, &r.staff, &f.key.TimeNs, &f.key.ID, &f.key.Source, &live); err != nil {
-			return fmt.Errorf("read board relations: %w", err)
-		}
+		err := rows.Scan(&f.contact, &r.staff, &f.key.TimeNs, &f.key.ID, &f.key.Source, &live)
 		r.live = live == 1
 		f.relations = []relationFact{r}
+		return f, err
+	}},
+	{"names", qMemNames, func(rows driver.Rows) (fact, error) {
+		f := fact{named: true}
+		err := rows.Scan(&f.contact, &f.key.TimeNs, &f.key.ID, &f.key.Source, &f.name)
+		f.lastNs = f.key.TimeNs // a named event is one of the profile's
+		return f, err
+	}},
+	{"last inbound", qMemInbound, func(rows driver.Rows) (fact, error) {
+		var f fact
+		err := rows.Scan(&f.contact, &f.inNs)
+		f.lastNs = f.inNs
+		return f, err
+	}},
+}
+
+// readSnapshot joins the rows of one snapshot query into batch's board.
+func (bs *Boards) readSnapshot(ctx context.Context, tenant string, sr snapshotRead, batch *factBatch) error {
+	rows, err := bs.conn.Query(ctx, sr.query, clickhouse.Named("tenant", tenant))
+	if err != nil {
+		return fmt.Errorf("read board %s: %w", sr.what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		f, err := sr.scan(rows)
+		if err != nil {
+			return fmt.Errorf("read board %s: %w", sr.what, err)
+		}
 		batch.add(f)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read board relations: %w", err)
+		return fmt.Errorf("read board %s: %w", sr.what, err)
 	}
 	batch.flush()
 	return nil
