@@ -3,6 +3,7 @@ package cdp
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -104,8 +105,9 @@ func (g *Segments) members(ctx context.Context, tenant string, ids []string, fn 
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 		"max_query_size": membersQueryBytes, "max_ast_elements": membersASTElements,
 		"max_expanded_ast_elements": membersASTElements}))
+	lo, hi := slices.Min(ids), slices.Max(ids)
 	rows, err := g.conn.Query(ctx, MembersSQL(), clickhouse.Named("tenant", tenant),
-		clickhouse.Named("ids", ids))
+		clickhouse.Named("ids", ids), clickhouse.Named("lo", lo), clickhouse.Named("hi", hi))
 	if err != nil {
 		return fmt.Errorf("read segment members: %w", err)
 	}

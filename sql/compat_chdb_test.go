@@ -168,7 +168,7 @@ func runCompiledSegment(t *testing.T, e *chdb.Engine) {
 	}
 	require.Equal(t, "1\n", exec(t, e, renderBound(t, c.CountSQL(), args)))
 	require.Equal(t, "wm_c1\n", exec(t, e, renderBound(t, c.PageSQL(), args)))
-	members := map[string]any{"tenant": "demo", "ids": []string{"wm_c1", "x' OR 1=1 --"}}
+	members := map[string]any{"tenant": "demo", "ids": []string{"wm_c1", "x' OR 1=1 --"}, "lo": "wm_c1", "hi": "x' OR 1=1 --"}
 	require.True(t, strings.HasPrefix(exec(t, e, renderBound(t, cdp.MembersSQL(), members)), "wm_c1\t"))
 }
 

@@ -10,7 +10,13 @@
 -- contact's states merged as background merges would: exact, and cheaper
 -- than a GROUP BY). Joins are nested one per level: ClickHouse
 -- 18.16 takes one JOIN per SELECT.
--- args: tenant=demo ids=[wm_c1]
+-- @lo and @hi are the least and greatest of @ids: every table here is
+-- sorted by (tenant, contact_id), so the range confines each read to the
+-- granules of the chunk's span of ids. An export reads its members in
+-- sorted chunks, so together they read each table about once, where an
+-- id set alone touched nearly every granule for every chunk
+-- (docs/decisions.md, "Segments").
+-- args: tenant=demo ids=[wm_c1] lo=wm_c1 hi=wm_c1
 SELECT
     contact_id, name, corp_name, stage, channel, msgs_in, msgs_out, first_ns, last_ns,
     last_in_ns, live_staff, tag_ids
@@ -39,14 +45,14 @@ FROM (
                 finalizeAggregation(last_followup_ns) AS last_followup_ns,
                 finalizeAggregation(next_followup_ns) AS next_followup_ns
             FROM profile_state FINAL
-            WHERE tenant = @tenant AND contact_id IN (SELECT arrayJoin(@ids))
+            WHERE tenant = @tenant AND contact_id >= @lo AND contact_id <= @hi AND contact_id IN (SELECT arrayJoin(@ids))
         ) AS profiles
         ANY LEFT JOIN (
             SELECT contact_id, groupArray(staff_id) AS live_staff
             FROM (
                 SELECT contact_id, staff_id, argMax(live, (time_ns, id, source)) AS is_live
                 FROM relation_events
-                WHERE tenant = @tenant AND contact_id IN (SELECT arrayJoin(@ids))
+                WHERE tenant = @tenant AND contact_id >= @lo AND contact_id <= @hi AND contact_id IN (SELECT arrayJoin(@ids))
                 GROUP BY contact_id, staff_id
             )
             WHERE is_live = 1
@@ -60,7 +66,7 @@ FROM (
             FROM (
                 SELECT contact_id, tag_id, finalizeAggregation(present) AS is_on
                 FROM contact_tag_state FINAL
-                WHERE tenant = @tenant AND contact_id IN (SELECT arrayJoin(@ids))
+                WHERE tenant = @tenant AND contact_id >= @lo AND contact_id <= @hi AND contact_id IN (SELECT arrayJoin(@ids))
             ) AS on_contact
             ANY LEFT JOIN (
                 SELECT
@@ -83,6 +89,6 @@ ANY LEFT JOIN (
         finalizeAggregation(channel) AS channel,
         finalizeAggregation(staff_id) AS added_by
     FROM acquisition_state FINAL
-    WHERE tenant = @tenant AND contact_id IN (SELECT arrayJoin(@ids))
+    WHERE tenant = @tenant AND contact_id >= @lo AND contact_id <= @hi AND contact_id IN (SELECT arrayJoin(@ids))
 ) AS acquisition USING contact_id
 ORDER BY contact_id
