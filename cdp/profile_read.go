@@ -13,18 +13,18 @@ import (
 )
 
 // qProfileRead reads every part of a profile in one query: one parse, plan
-// and set of threads in ClickHouse per read instead of six
-// (sql/queries/profile_read.sql; docs/decisions.md, P13).
+// and set of threads in ClickHouse per read instead of six, and each table
+// read once (sql/queries/profile_read.sql; docs/decisions.md, P13).
 var qProfileRead = siyusql.Query("profile_read")
 
 // The parts of profile_read, each a row layout over s (strings) and n (ints).
 const (
 	partScalars     = 1 // s: name, unionid, corp, stage; n: first, last, in, out, last in, last out, last fu, next fu
 	partRelation    = 2 // s: contact, staff, last id, last source, ended by; n: live, since, first added
-	partTag         = 3 // s: tag id, name, group; n: since
+	partTagOn       = 3 // s: tag id; n: since
 	partAcquisition = 4 // s: channel, added by; n: add way, added at
-	partFacts       = 5 // s: phone; n: follow-ups, gender
-	partChatWindow  = 6 // n: in 7d, out 7d, in 30d, out 30d
+	partDayFacts    = 5 // s: phone; n: follow-ups, gender, in 7d, out 7d, in 30d, out 30d
+	partTagLibrary  = 6 // s: tag id, name, group; n: deleted
 )
 
 // profileRow is one row of profile_read.
@@ -83,6 +83,7 @@ func assembleProfile(tenant string, person *Person, rows []profileRow, now time.
 	found := false
 	var lastIn int64
 	var rels []profileRow
+	library := map[string]profileRow{}
 	for _, r := range rows {
 		switch r.part {
 		case partScalars:
@@ -90,16 +91,17 @@ func assembleProfile(tenant string, person *Person, rows []profileRow, now time.
 			setScalars(pr, r)
 		case partRelation:
 			rels = append(rels, r)
-		case partTag:
-			pr.Tags = append(pr.Tags, TagOn{TagID: r.s[0], Name: r.s[1], Group: r.s[2], Since: nsTime(r.n[0])})
+		case partTagOn:
+			pr.Tags = append(pr.Tags, TagOn{TagID: r.s[0], Since: nsTime(r.n[0])})
+		case partTagLibrary:
+			library[r.s[0]] = r
 		case partAcquisition:
 			pr.Acquisition = Acquisition{AddWay: r.n[0], Channel: r.s[0], AddedBy: r.s[1], AddedAt: nsTime(r.n[1])}
-		case partFacts:
+		case partDayFacts:
 			pr.Followup.Count, pr.Gender, pr.Phone = uint64(r.n[0]), r.n[1], r.s[0]
-		case partChatWindow:
 			c := &pr.Chat
-			c.MessagesIn7d, c.MessagesOut7d = uint64(r.n[0]), uint64(r.n[1])
-			c.MessagesIn30d, c.MessagesOut30d = uint64(r.n[2]), uint64(r.n[3])
+			c.MessagesIn7d, c.MessagesOut7d = uint64(r.n[2]), uint64(r.n[3])
+			c.MessagesIn30d, c.MessagesOut30d = uint64(r.n[4]), uint64(r.n[5])
 		default:
 			return nil, fmt.Errorf("read profile: unknown part %d", r.part)
 		}
@@ -119,9 +121,26 @@ func assembleProfile(tenant string, person *Person, rows []profileRow, now time.
 			relationEnd{id: r.s[2], source: r.s[3], by: r.s[4]})
 	}
 	f.finish(pr)
-	slices.SortFunc(pr.Tags, func(a, b TagOn) int { return strings.Compare(a.TagID, b.TagID) })
+	pr.Tags = nameTags(pr.Tags, library)
 	pr.Engagement = EngagementOf(lastIn, now)
 	return pr, nil
+}
+
+// nameTags names the tags from the library rows and sorts them by id. A
+// tag the library marks deleted is not on anyone (WeCom removes it from its
+// customers); one the library does not know yet keeps an empty name.
+func nameTags(tags []TagOn, library map[string]profileRow) []TagOn {
+	out := tags[:0]
+	for _, t := range tags {
+		lib, known := library[t.TagID]
+		if known && lib.n[0] == 1 {
+			continue
+		}
+		t.Name, t.Group = lib.s[1], lib.s[2]
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b TagOn) int { return strings.Compare(a.TagID, b.TagID) })
+	return out
 }
 
 func setScalars(pr *Profile, r profileRow) {
