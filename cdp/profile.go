@@ -263,8 +263,8 @@ var reportingZone = func() *time.Location {
 
 // GetHolders returns the part of a profile that access checks read: the
 // scalars (ErrNotFound when the tenant has no such customer) and the live
-// relations. A timeline read checks access first; the whole profile (tags,
-// acquisition, facts, chat window) would cost it several queries more.
+// relations. A timeline read checks access first; the whole profile
+// (profile_read) reads five tables more than these two small queries.
 func (p *Profiles) GetHolders(ctx context.Context, tenant, id string) (*Profile, error) {
 	person, err := p.Resolve(ctx, tenant, id)
 	if err != nil {
