@@ -266,14 +266,25 @@ func (w *walk) person() *Person {
 	}), IDs: ids}
 }
 
-var qIdentityLinks = siyusql.Query("identity_links")
+var (
+	qIdentityLinks  = siyusql.Query("identity_links")
+	qIdentityNearby = siyusql.Query("identity_nearby")
+)
 
 // Resolve returns the person that id belongs to in tenant (a lone id when it
-// has no usable links, whether or not the tenant knows it).
+// has no usable links, whether or not the tenant knows it). The first query
+// fetches the links of every id within two links of id (identity_nearby),
+// which settles most persons in one round trip; the walk then fetches a
+// ring at a time whatever it still needs.
 func (p *Profiles) Resolve(ctx context.Context, tenant, id string) (*Person, error) {
 	w := newWalk(id)
+	rows, err := p.fetchLinks(ctx, qIdentityNearby, tenant, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	w.add(fetchedIDs(id, rows), rows)
 	for ids := w.next(); len(ids) > 0; ids = w.next() {
-		rows, err := p.fetchLinks(ctx, tenant, ids)
+		rows, err := p.fetchLinks(ctx, qIdentityLinks, tenant, ids)
 		if err != nil {
 			return nil, err
 		}
@@ -282,8 +293,19 @@ func (p *Profiles) Resolve(ctx context.Context, tenant, id string) (*Person, err
 	return w.person(), nil
 }
 
-func (p *Profiles) fetchLinks(ctx context.Context, tenant string, ids []string) ([]idRow, error) {
-	rows, err := p.conn.Query(ctx, qIdentityLinks, clickhouse.Named("tenant", tenant),
+// fetchedIDs are the ids whose links identity_nearby fetched whole: the
+// asked id (which may have none) and every node of its rows.
+func fetchedIDs(id string, rows []idRow) []string {
+	ids := []string{id}
+	for _, r := range rows {
+		ids = append(ids, r.node)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+func (p *Profiles) fetchLinks(ctx context.Context, query, tenant string, ids []string) ([]idRow, error) {
+	rows, err := p.conn.Query(ctx, query, clickhouse.Named("tenant", tenant),
 		clickhouse.Named("ids", ids), clickhouse.Named("per_role", MaxSharers+1))
 	if err != nil {
 		return nil, fmt.Errorf("read identity links: %w", err)

@@ -138,42 +138,9 @@ func (p *Profiles) WithClock(now func() time.Time) *Profiles {
 }
 
 var (
-	qProfile     = siyusql.Query("profile_get")
-	qRelations   = siyusql.Query("profile_relations")
-	qTags        = siyusql.Query("profile_tags")
-	qAcquisition = siyusql.Query("profile_acquisition")
-	qFacts       = siyusql.Query("profile_facts")
-	qChatWindow  = siyusql.Query("profile_chat_window")
+	qProfile   = siyusql.Query("profile_get")
+	qRelations = siyusql.Query("profile_relations")
 )
-
-// Get returns the profile of the customer known by id (any of their ids) in
-// tenant, or ErrNotFound.
-func (p *Profiles) Get(ctx context.Context, tenant, id string) (*Profile, error) {
-	person, err := p.Resolve(ctx, tenant, id)
-	if err != nil {
-		return nil, err
-	}
-	now := p.now()
-	args := []any{clickhouse.Named("tenant", tenant), clickhouse.Named("ids", person.IDs)}
-	pr := &Profile{Tenant: tenant, ID: person.ID, IDs: person.IDs, ContactID: person.ID,
-		Relations: []Relation{}, Tags: []TagOn{}}
-	// The reads fill disjoint fields and are independent: run together, a
-	// profile costs about the slowest query rather than the sum.
-	var lastIn int64
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { lastIn, err = p.readScalars(gctx, pr, args); return err })
-	for _, read := range []func(context.Context, *Profile, []any) error{
-		p.readRelations, p.readTags, p.readAcquisition, p.readFacts,
-	} {
-		g.Go(func() error { return read(gctx, pr, args) })
-	}
-	g.Go(func() error { return p.readChatWindow(gctx, pr, args, now) })
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	pr.Engagement = EngagementOf(lastIn, now)
-	return pr, nil
-}
 
 // readScalars reads profile_state; it returns the last inbound time in ns.
 func (p *Profiles) readScalars(ctx context.Context, pr *Profile, args []any) (int64, error) {
@@ -202,8 +169,7 @@ func (p *Profiles) readRelations(ctx context.Context, pr *Profile, args []any) e
 		return fmt.Errorf("read relations: %w", err)
 	}
 	defer rows.Close()
-	staff := map[string]bool{}
-	var lastEnd relationEnd
+	var f relationFold
 	for rows.Next() {
 		var r Relation
 		var live uint8
@@ -212,19 +178,41 @@ func (p *Profiles) readRelations(ctx context.Context, pr *Profile, args []any) e
 		if err := rows.Scan(&r.ContactID, &r.StaffID, &live, &since, &first, &end.id, &end.source, &end.by); err != nil {
 			return fmt.Errorf("read relations: %w", err)
 		}
-		if live == 1 {
-			r.Since, r.FirstAddedAt = nsTime(since), nsTime(first)
-			pr.Relations = append(pr.Relations, r)
-			staff[r.StaffID] = true
-			continue
-		}
-		if end.ns = since; lastEnd.before(end) {
-			lastEnd = end
-		}
+		f.add(r, live == 1, since, first, end)
 	}
-	pr.LiveRelations = len(staff)
-	pr.Lost = len(staff) == 0 && lastEnd.by == "customer"
+	f.finish(pr)
 	return rows.Err()
+}
+
+// relationFold folds a customer's relations, in (staff, contact) order,
+// into the live ones, live_relations and lost.
+type relationFold struct {
+	live    []Relation
+	staff   map[string]bool
+	lastEnd relationEnd
+}
+
+// add takes one relation: its latest event at since (for an ended one, the
+// event that ended it, end) and its first contact.added at first.
+func (f *relationFold) add(r Relation, live bool, since, first int64, end relationEnd) {
+	if live {
+		r.Since, r.FirstAddedAt = nsTime(since), nsTime(first)
+		f.live = append(f.live, r)
+		if f.staff == nil {
+			f.staff = map[string]bool{}
+		}
+		f.staff[r.StaffID] = true
+		return
+	}
+	if end.ns = since; f.lastEnd.before(end) {
+		f.lastEnd = end
+	}
+}
+
+func (f *relationFold) finish(pr *Profile) {
+	pr.Relations = append(pr.Relations, f.live...)
+	pr.LiveRelations = len(f.staff)
+	pr.Lost = len(f.staff) == 0 && f.lastEnd.by == "customer"
 }
 
 // relationEnd is the event that ended a relation, ordered as last-writer-wins
@@ -243,59 +231,6 @@ func (a relationEnd) before(b relationEnd) bool {
 		return a.id < b.id
 	}
 	return a.source < b.source
-}
-
-func (p *Profiles) readTags(ctx context.Context, pr *Profile, args []any) error {
-	rows, err := p.conn.Query(ctx, qTags, args...)
-	if err != nil {
-		return fmt.Errorf("read tags: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var t TagOn
-		var since int64
-		if err := rows.Scan(&t.TagID, &since, &t.Name, &t.Group); err != nil {
-			return fmt.Errorf("read tags: %w", err)
-		}
-		t.Since = nsTime(since)
-		pr.Tags = append(pr.Tags, t)
-	}
-	return rows.Err()
-}
-
-func (p *Profiles) readAcquisition(ctx context.Context, pr *Profile, args []any) error {
-	a := &pr.Acquisition
-	var added int64
-	err := p.conn.QueryRow(ctx, qAcquisition, args...).Scan(&a.AddWay, &a.Channel, &a.AddedBy, &added)
-	if err != nil {
-		return fmt.Errorf("read acquisition: %w", err)
-	}
-	a.AddedAt = nsTime(added)
-	return nil
-}
-
-func (p *Profiles) readFacts(ctx context.Context, pr *Profile, args []any) error {
-	err := p.conn.QueryRow(ctx, qFacts, args...).Scan(&pr.Followup.Count, &pr.Gender, &pr.Phone)
-	if err != nil {
-		return fmt.Errorf("read profile facts: %w", err)
-	}
-	return nil
-}
-
-// readChatWindow sums the per-day message counts of the last 7 and 30
-// reporting days, today included, as of now.
-func (p *Profiles) readChatWindow(ctx context.Context, pr *Profile, args []any, now time.Time) error {
-	today := now.In(reportingZone)
-	day := func(back int) string { return today.AddDate(0, 0, -back).Format(time.DateOnly) }
-	args = append(args[:len(args):len(args)], clickhouse.Named("d7", day(6)), clickhouse.Named("d30", day(29)),
-		clickhouse.Named("today", day(0)))
-	c := &pr.Chat
-	err := p.conn.QueryRow(ctx, qChatWindow, args...).Scan(&c.MessagesIn7d, &c.MessagesOut7d,
-		&c.MessagesIn30d, &c.MessagesOut30d)
-	if err != nil {
-		return fmt.Errorf("read chat window: %w", err)
-	}
-	return nil
 }
 
 // HasRelation reports whether staffID has a live relation with the customer.
@@ -328,8 +263,8 @@ var reportingZone = func() *time.Location {
 
 // GetHolders returns the part of a profile that access checks read: the
 // scalars (ErrNotFound when the tenant has no such customer) and the live
-// relations. A timeline read checks access first; the whole profile (tags,
-// acquisition, facts, chat window) would cost it several queries more.
+// relations. A timeline read checks access first; the whole profile
+// (profile_read) reads five tables more than these two small queries.
 func (p *Profiles) GetHolders(ctx context.Context, tenant, id string) (*Profile, error) {
 	person, err := p.Resolve(ctx, tenant, id)
 	if err != nil {
