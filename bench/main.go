@@ -54,6 +54,7 @@ type config struct {
 	metricsEvents int // size of the metrics group's dataset
 	cdpContacts   int // the CDP figures' tenant size
 	views         *viewsSizes
+	ingestFlags   string // extra flags of `siyu ingest` in the end-to-end figures
 }
 
 // parseFlags reads args into a config; --quick shrinks what the user did not set.
@@ -69,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.quick, "quick", false, "a smoke run: 200k events and short durations")
 	c.fu = bindFollowupFlags(fs)
 	c.views = bindViewsFlags(fs)
+	fs.StringVar(&c.ingestFlags, "ingest-flags", "", "extra flags of `siyu ingest` in the end-to-end figures, e.g. \"--batch-max-rows 100000\"")
 	fs.IntVar(&c.metricsEvents, "metrics-events", 50_000_000, "events of the metrics figures' dataset (2,000 tenants at 50M; 25,000 events per tenant)")
 	fs.IntVar(&c.cdpContacts, "cdp-contacts", 1_000_000, "contacts of the CDP figures' tenant (--quick: 50,000)")
 	figures := fs.String("figures", "", "comma-separated groups of figures to measure (foundation, ...); default all")

@@ -39,6 +39,7 @@ const viewsDatabase = "bench_views"
 type viewsSizes struct {
 	events int
 	rows   int // rows per insert
+	also   int // rows per insert of a second size, compared on all and no views; 0: none
 	rounds int
 	inAll  bool   // also measure each view by detaching it from all
 	each   bool   // measure each view (else only all and none)
@@ -50,6 +51,7 @@ func bindViewsFlags(fs *flag.FlagSet) *viewsSizes {
 	s := &viewsSizes{}
 	fs.IntVar(&s.events, "views-events", 400_000, "events inserted per trial of the views figures")
 	fs.IntVar(&s.rows, "views-rows", ingest.DefaultConfig().BatchMaxRows, "rows per insert of the views figures (default: the pipeline's batch)")
+	fs.IntVar(&s.also, "views-also-rows", 0, "also insert in batches of this many rows, with all and with no views (0: no)")
 	fs.IntVar(&s.rounds, "views-rounds", 3, "rounds of the views figures (medians are reported)")
 	fs.BoolVar(&s.inAll, "views-in-all", true, "also measure each view by detaching it from all the others")
 	fs.BoolVar(&s.each, "views-each", true, "measure each view (false: only all views against none)")
@@ -80,6 +82,7 @@ type viewsRun struct {
 	conn   driver.Conn
 	views  []string
 	recs   []arrow.Record
+	also   []arrow.Record // the same rows in inserts of --views-also-rows
 	rows   int
 	trials map[string][]trialCost
 }
@@ -111,6 +114,13 @@ func (h *harness) measureViews(ctx context.Context) error {
 		return err
 	}
 	defer releaseAll(recs)
+	var also []arrow.Record
+	if s.also > 0 {
+		if also, err = buildAgain(s.events, s.also); err != nil {
+			return err
+		}
+		defer releaseAll(also)
+	}
 	conn, _, err := h.env.database(ctx, viewsDatabase)
 	if err != nil {
 		return err
@@ -119,7 +129,7 @@ func (h *harness) measureViews(ctx context.Context) error {
 	if err := runFile(ctx, conn, s.sql); err != nil {
 		return err
 	}
-	r := &viewsRun{h: h, conn: conn, recs: recs, rows: s.events, trials: map[string][]trialCost{}}
+	r := &viewsRun{h: h, conn: conn, recs: recs, also: also, rows: s.events, trials: map[string][]trialCost{}}
 	if r.views, err = listViews(ctx, conn); err != nil {
 		return err
 	}
@@ -171,23 +181,38 @@ func listViews(ctx context.Context, conn driver.Conn) ([]string, error) {
 	return names, rows.Err()
 }
 
-// variant is one set of attached views, named.
+// buildAgain builds the stream's records again, in inserts of rows.
+func buildAgain(events, rows int) ([]arrow.Record, error) {
+	g, err := benchStream(seedMain, events, nil)
+	if err != nil {
+		return nil, err
+	}
+	recs, _, err := buildRecords(g, rows, func(int) {})
+	return recs, err
+}
+
+// variant is one set of attached views, named, and the records it inserts
+// (nil: the main ones).
 type variant struct {
 	name     string
 	attached []string
+	recs     []arrow.Record
 }
 
 // variants are a round's trials: none, all, each view alone and, when
 // asked, all but each view.
 func (r *viewsRun) variants() []variant {
-	vs := []variant{{variantNone, nil}, {variantAll, r.views}}
+	vs := []variant{{variantNone, nil, nil}, {variantAll, r.views, nil}}
+	if n := r.h.cfg.views.also; n > 0 {
+		vs = append(vs, variant{alsoName(variantNone, n), nil, r.also}, variant{alsoName(variantAll, n), r.views, r.also})
+	}
 	if !r.h.cfg.views.each {
 		return vs
 	}
 	for _, v := range r.measured() {
-		vs = append(vs, variant{"alone: " + v, []string{v}})
+		vs = append(vs, variant{"alone: " + v, []string{v}, nil})
 		if r.h.cfg.views.inAll {
-			vs = append(vs, variant{"all but: " + v, without(r.views, v)})
+			vs = append(vs, variant{"all but: " + v, without(r.views, v), nil})
 		}
 	}
 	return vs
@@ -211,6 +236,8 @@ func (r *viewsRun) measured() []string {
 	return out
 }
 
+func alsoName(v string, rows int) string { return fmt.Sprintf("%s, inserts of %d", v, rows) }
+
 func without(names []string, drop string) []string {
 	out := make([]string, 0, len(names))
 	for _, n := range names {
@@ -228,7 +255,11 @@ func (r *viewsRun) round(ctx context.Context, round int) error {
 	r.h.say("round %d of %d: %d trials of %s rows in inserts of %s", round, r.h.cfg.views.rounds, len(vs),
 		thousands(r.rows), thousands(r.h.cfg.views.rows))
 	for _, v := range vs {
-		c, err := r.trial(ctx, v.attached)
+		recs := v.recs
+		if recs == nil {
+			recs = r.recs
+		}
+		c, err := r.trial(ctx, v.attached, recs)
 		if err != nil {
 			return fmt.Errorf("%s: %w", v.name, err)
 		}
@@ -242,7 +273,7 @@ func (r *viewsRun) round(ctx context.Context, round int) error {
 
 // trial attaches exactly the given views, inserts the records into events,
 // and empties every table again.
-func (r *viewsRun) trial(ctx context.Context, attached []string) (trialCost, error) {
+func (r *viewsRun) trial(ctx context.Context, attached []string, recs []arrow.Record) (trialCost, error) {
 	for _, v := range r.views {
 		if !slices.Contains(attached, v) {
 			if err := r.conn.Exec(ctx, "DETACH TABLE "+v); err != nil {
@@ -250,7 +281,7 @@ func (r *viewsRun) trial(ctx context.Context, attached []string) (trialCost, err
 			}
 		}
 	}
-	c, err := r.insert(ctx)
+	c, err := r.insert(ctx, recs)
 	if err != nil {
 		return c, err
 	}
@@ -266,14 +297,14 @@ func (r *viewsRun) trial(ctx context.Context, attached []string) (trialCost, err
 
 // insert writes the records as the pipeline does and measures the
 // server's CPU and the wall time.
-func (r *viewsRun) insert(ctx context.Context) (trialCost, error) {
+func (r *viewsRun) insert(ctx context.Context, recs []arrow.Record) (trialCost, error) {
 	w := ingest.NewWriter(r.conn)
 	cpu0, err := cpuTime(r.h.env.chPID)
 	if err != nil {
 		return trialCost{}, err
 	}
 	start := time.Now()
-	for i, rec := range r.recs {
+	for i, rec := range recs {
 		if err := w.Write(ctx, rec); err != nil {
 			return trialCost{}, fmt.Errorf("insert record %d: %w", i, err)
 		}
@@ -378,6 +409,14 @@ func (r *viewsRun) report() {
 			fmt.Sprintf("%s rows/s, %.0f ns CPU/row", thousands(int(perSecond(r.rows, none.wall))), perRow(none.cpu))),
 		info(fmt.Sprintf("views: insert into events with all %d views", len(r.views)),
 			fmt.Sprintf("%s rows/s, %.0f ns CPU/row", thousands(int(perSecond(r.rows, all.wall))), perRow(all.cpu))))
+	if n := r.h.cfg.views.also; n > 0 {
+		none, all := median(r.trials[alsoName(variantNone, n)]), median(r.trials[alsoName(variantAll, n)])
+		r.h.record(
+			info(fmt.Sprintf("views: insert into events without views, inserts of %s", thousands(n)),
+				fmt.Sprintf("%s rows/s, %.0f ns CPU/row", thousands(int(perSecond(r.rows, none.wall))), perRow(none.cpu))),
+			info(fmt.Sprintf("views: insert into events with all %d views, inserts of %s", len(r.views), thousands(n)),
+				fmt.Sprintf("%s rows/s, %.0f ns CPU/row", thousands(int(perSecond(r.rows, all.wall))), perRow(all.cpu))))
+	}
 	var sum float64
 	for _, c := range costs {
 		sum += c.alone
