@@ -25,7 +25,8 @@ import (
 // Every trial inserts the same loadgen records (the foundation's stream)
 // into a migrated database with some of the views detached, then empties
 // every table again. A view's cost is measured two ways, side by side in
-// each round, in random order, and the median over the rounds is reported:
+// each round, in random order; the median over the rounds of the
+// difference within a round is reported:
 //
 //   - alone: ClickHouse CPU with only that view attached, minus with none;
 //   - in all: ClickHouse CPU with every view, minus with every view but it.
@@ -221,6 +222,9 @@ func (r *viewsRun) variants() []variant {
 // measured are the views measured one by one: those --views-match picks.
 func (r *viewsRun) measured() []string {
 	match := r.h.cfg.views.match
+	if !r.h.cfg.views.each {
+		return nil
+	}
 	if match == "" {
 		return r.views
 	}
@@ -381,6 +385,21 @@ func median(cs []trialCost) trialCost {
 	return trialCost{cpu: cpu[len(cpu)/2], wall: wall[len(wall)/2]}
 }
 
+// pairedMedian is the median over the rounds of a's CPU minus b's in the
+// same round: the load of a shared machine drifts between rounds more than
+// within one.
+func pairedMedian(a, b []trialCost) time.Duration {
+	d := make([]time.Duration, min(len(a), len(b)))
+	for i := range d {
+		d[i] = a[i].cpu - b[i].cpu
+	}
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return d[len(d)/2]
+}
+
 // viewCost is one view's measured cost per inserted row.
 type viewCost struct {
 	name  string
@@ -395,9 +414,9 @@ func (r *viewsRun) report() {
 	perRow := func(d time.Duration) float64 { return float64(d) / float64(r.rows) }
 	var costs []viewCost
 	for _, v := range r.measured() {
-		c := viewCost{name: v, alone: perRow(median(r.trials["alone: "+v]).cpu - none.cpu)}
+		c := viewCost{name: v, alone: perRow(pairedMedian(r.trials["alone: "+v], r.trials[variantNone]))}
 		if r.h.cfg.views.inAll {
-			c.inAll = perRow(all.cpu - median(r.trials["all but: "+v]).cpu)
+			c.inAll = perRow(pairedMedian(r.trials[variantAll], r.trials["all but: "+v]))
 		}
 		costs = append(costs, c)
 	}
