@@ -108,8 +108,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	return c, c.resolve()
 }
 
+// optIn are the groups measured only when named: diagnostics, not targets.
+var optIn = map[string]bool{"views": true}
+
 // wants reports whether the group of figures named g is to be measured.
-func (c config) wants(g string) bool { return len(c.figures) == 0 || c.figures[g] }
+func (c config) wants(g string) bool { return c.figures[g] || len(c.figures) == 0 && !optIn[g] }
 
 // resolve checks the config and makes the binary's path absolute.
 func (c *config) resolve() error {
