@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -108,8 +109,9 @@ func (h *harness) ingestAll(ctx context.Context, conn driver.Conn, dsn string) (
 // startIngest starts `siyu ingest` against dsn with its default batching.
 func (h *harness) startIngest(dsn, name string) (*child, error) {
 	h.say("starting siyu ingest (log: %s)", h.env.logFile(name))
-	return startChild(name, h.env.logFile(name), h.cfg.siyu, "ingest",
-		"--clickhouse-dsn", dsn, "--kafka-brokers", h.env.broker, "--metrics-addr", "")
+	args := append([]string{"ingest", "--clickhouse-dsn", dsn, "--kafka-brokers", h.env.broker, "--metrics-addr", ""},
+		strings.Fields(h.cfg.ingestFlags)...)
+	return startChild(name, h.env.logFile(name), h.cfg.siyu, args...)
 }
 
 // waitStored polls every 200 ms until the events table holds every event

@@ -53,6 +53,8 @@ type config struct {
 	fdaySamples   int
 	metricsEvents int // size of the metrics group's dataset
 	cdpContacts   int // the CDP figures' tenant size
+	views         *viewsSizes
+	ingestFlags   string // extra flags of `siyu ingest` in the end-to-end figures
 }
 
 // parseFlags reads args into a config; --quick shrinks what the user did not set.
@@ -67,6 +69,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.out, "out", "", "write the table here too (default <dir>/results.md)")
 	fs.BoolVar(&c.quick, "quick", false, "a smoke run: 200k events and short durations")
 	c.fu = bindFollowupFlags(fs)
+	c.views = bindViewsFlags(fs)
+	fs.StringVar(&c.ingestFlags, "ingest-flags", "", "extra flags of `siyu ingest` in the end-to-end figures, e.g. \"--batch-max-rows 100000\"")
 	fs.IntVar(&c.metricsEvents, "metrics-events", 50_000_000, "events of the metrics figures' dataset (2,000 tenants at 50M; 25,000 events per tenant)")
 	fs.IntVar(&c.cdpContacts, "cdp-contacts", 1_000_000, "contacts of the CDP figures' tenant (--quick: 50,000)")
 	figures := fs.String("figures", "", "comma-separated groups of figures to measure (foundation, ...); default all")
@@ -82,6 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			c.events = 200_000
 		}
 		c.fu.quick(set)
+		c.views.quick(set)
 		c.fdayCustomers, c.fdaySamples = 2_000, 50
 		if !set["metrics-events"] {
 			c.metricsEvents = 500_000
@@ -103,8 +108,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	return c, c.resolve()
 }
 
+// optIn are the groups measured only when named: diagnostics, not targets.
+var optIn = map[string]bool{"views": true}
+
 // wants reports whether the group of figures named g is to be measured.
-func (c config) wants(g string) bool { return len(c.figures) == 0 || c.figures[g] }
+func (c config) wants(g string) bool { return c.figures[g] || len(c.figures) == 0 && !optIn[g] }
 
 // resolve checks the config and makes the binary's path absolute.
 func (c *config) resolve() error {

@@ -55,16 +55,19 @@ type Config struct {
 }
 
 // DefaultConfig holds the defaults, chosen from `make bench` measurements
-// on 2 cores: 50,000-row batches, one insert at a time, sustain ~110–120k
-// events/s end to end within the 256 MiB memory limit of `siyu ingest`.
-// 100,000-row batches were no faster once under the limit (the GC ran hot
-// with two in memory); two inserts in flight made ClickHouse busier but not
-// faster here. Machines with more cores may want more InsertWorkers.
+// on 2 cores: one insert at a time (two in flight made ClickHouse busier but
+// not faster here; machines with more cores may want more InsertWorkers).
+// 100,000-row batches: with ~20 materialized views on events, ClickHouse
+// spends 19–27% less CPU per row on 100,000-row inserts than on 50,000-row
+// ones (fewer, larger parts to write and merge; `go run ./bench --figures
+// views --views-also-rows 100000`), and the Writer sends each batch in
+// blocks of DefaultBlockRows, so two batches still fit the 256 MiB memory
+// limit of `siyu ingest` (docs/decisions.md, "Ingest cost of the rollups").
 func DefaultConfig() Config {
 	return Config{
 		Topics:         kafka.DefaultTopics(),
 		Group:          "siyu-ingest",
-		BatchMaxRows:   50_000,
+		BatchMaxRows:   100_000,
 		InsertWorkers:  1,
 		BatchMaxBytes:  64 << 20,
 		BatchMaxWait:   250 * time.Millisecond,

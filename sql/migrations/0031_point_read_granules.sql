@@ -223,8 +223,12 @@ FROM events
 WHERE type IN ('chat.message', 'followup.logged', 'contact.added', 'contact.updated')
 GROUP BY tenant, contact_id, day;
 
--- identity_links: the same table, view(s) and backfill with 256-row granules.
+-- identity_links: the same table, view and backfill with 256-row granules;
+-- the view is 0029's (identity_links_present_mv: only events that carry an
+-- identifier are expanded), the backfill its query over every event.
 DROP TABLE IF EXISTS identity_links_mv;
+
+DROP TABLE IF EXISTS identity_links_present_mv;
 
 DROP TABLE IF EXISTS identity_links;
 
@@ -238,36 +242,30 @@ CREATE TABLE IF NOT EXISTS identity_links (
 ORDER BY (tenant, node, dir, peer, kind)
 SETTINGS index_granularity = 256;
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS identity_links_mv TO identity_links AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS identity_links_present_mv TO identity_links AS
 SELECT
     tenant,
-    tupleElement(l, 1) AS node,
-    tupleElement(l, 2) AS peer,
-    tupleElement(l, 3) AS kind,
-    tupleElement(l, 4) AS dir
+    if(k % 2 = 0, subject, if(k < 2, unionid, phone)) AS node,
+    if(k % 2 = 0, if(k < 2, unionid, phone), subject) AS peer,
+    if(k < 2, 'unionid', 'phone') AS kind,
+    toUInt8(k % 2 = 0) AS dir
 FROM events
-ARRAY JOIN [
-    (subject, if(bitAnd(present, 4096) != 0, unionid, ''), 'unionid', toUInt8(1)),
-    (if(bitAnd(present, 4096) != 0, unionid, ''), subject, 'unionid', toUInt8(0)),
-    (subject, if(bitAnd(present, 1024) != 0, phone, ''), 'phone', toUInt8(1)),
-    (if(bitAnd(present, 1024) != 0, phone, ''), subject, 'phone', toUInt8(0))
-] AS l
-WHERE bitAnd(present, 5120) != 0
-  AND tupleElement(l, 1) != '' AND tupleElement(l, 2) != '' AND tupleElement(l, 1) != tupleElement(l, 2);
+ARRAY JOIN multiIf(bitAnd(present, 5120) = 5120, [toUInt8(0), 1, 2, 3],
+                   bitAnd(present, 4096) != 0, [toUInt8(0), 1],
+                   bitAnd(present, 1024) != 0, [toUInt8(2), 3],
+                   emptyArrayUInt8()) AS k
+WHERE node != '' AND peer != '' AND node != peer;
 
 INSERT INTO identity_links (tenant, node, peer, kind, dir)
 SELECT
     tenant,
-    tupleElement(l, 1) AS node,
-    tupleElement(l, 2) AS peer,
-    tupleElement(l, 3) AS kind,
-    tupleElement(l, 4) AS dir
+    if(k % 2 = 0, subject, if(k < 2, unionid, phone)) AS node,
+    if(k % 2 = 0, if(k < 2, unionid, phone), subject) AS peer,
+    if(k < 2, 'unionid', 'phone') AS kind,
+    toUInt8(k % 2 = 0) AS dir
 FROM events
-ARRAY JOIN [
-    (subject, if(bitAnd(present, 4096) != 0, unionid, ''), 'unionid', toUInt8(1)),
-    (if(bitAnd(present, 4096) != 0, unionid, ''), subject, 'unionid', toUInt8(0)),
-    (subject, if(bitAnd(present, 1024) != 0, phone, ''), 'phone', toUInt8(1)),
-    (if(bitAnd(present, 1024) != 0, phone, ''), subject, 'phone', toUInt8(0))
-] AS l
-WHERE bitAnd(present, 5120) != 0
-  AND tupleElement(l, 1) != '' AND tupleElement(l, 2) != '' AND tupleElement(l, 1) != tupleElement(l, 2);
+ARRAY JOIN multiIf(bitAnd(present, 5120) = 5120, [toUInt8(0), 1, 2, 3],
+                   bitAnd(present, 4096) != 0, [toUInt8(0), 1],
+                   bitAnd(present, 1024) != 0, [toUInt8(2), 3],
+                   emptyArrayUInt8()) AS k
+WHERE node != '' AND peer != '' AND node != peer;
