@@ -265,8 +265,10 @@ func round(d time.Duration) string {
 		return d.Round(100 * time.Millisecond).String()
 	case d >= time.Second:
 		return d.Round(10 * time.Millisecond).String()
-	default:
+	case d >= 10*time.Millisecond:
 		return d.Round(time.Millisecond).String()
+	default: // sub-millisecond reads would round to "0s"
+		return d.Round(10 * time.Microsecond).String()
 	}
 }
 
