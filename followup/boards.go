@@ -62,10 +62,15 @@ type Boards struct {
 
 // tenantBoard is one tenant's memory board and its lock.
 type tenantBoard struct {
-	mu    sync.RWMutex
-	b     *memBoard
-	ready chan struct{} // closed once the snapshot is joined
+	mu       sync.RWMutex
+	b        *memBoard
+	ready    chan struct{} // closed once the snapshot is joined
+	lastUsed time.Time     // the last read that asked for it (under Boards.mu)
 }
+
+// idleEviction is how long a memory board stays without reads before it
+// is dropped (its memory freed; the next read loads it again).
+const idleEviction = time.Hour
 
 // NewBoards returns boards in memory over conn, reading through reader until
 // a tenant's memory board is complete; committed watches the ingest group.
@@ -98,6 +103,7 @@ func (bs *Boards) Run(ctx context.Context, cl *kgo.Client, start map[int32]int64
 		bs.running = false
 		bs.mu.Unlock()
 	}()
+	go bs.evictEvery(ctx, time.Minute)
 	var at time.Time // the record time: the decoder's 24 h future check, as the pipeline's
 	dec := event.NewDecoder(func() time.Time { return at })
 	for {
@@ -256,15 +262,56 @@ func (bs *Boards) Ready(tenant string) bool {
 	return tb != nil && isClosed(tb.ready)
 }
 
+// evictEvery drops idle memory boards every period until ctx ends.
+func (bs *Boards) evictEvery(ctx context.Context, period time.Duration) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-time.After(period):
+			if n := bs.EvictIdle(now, idleEviction); n > 0 {
+				bs.log.Info("memory boards dropped after an idle hour", "tenants", n)
+			}
+		}
+	}
+}
+
+// EvictIdle drops the memory boards not read since now-idle, and their
+// cached timeline pages (the tail no longer keeps them fresh); it returns
+// how many it dropped. A later read loads the tenant again.
+func (bs *Boards) EvictIdle(now time.Time, idle time.Duration) int {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	n := 0
+	for t, tb := range bs.tenants {
+		if now.Sub(tb.lastUsed) >= idle {
+			delete(bs.tenants, t)
+			bs.pages.purgeTenant(t)
+			n++
+		}
+	}
+	return n
+}
+
+// registered reports whether tb is still tenant's memory board.
+func (bs *Boards) registered(tenant string, tb *tenantBoard) bool {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	return bs.tenants[tenant] == tb
+}
+
 // tenant returns tenant's memory board, registering it when the tail runs; nil when
 // it does not.
 func (bs *Boards) tenant(tenant string) *tenantBoard {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	if tb := bs.tenants[tenant]; tb != nil || !bs.running {
+		if tb != nil {
+			tb.lastUsed = time.Now()
+		}
 		return tb
 	}
-	tb := &tenantBoard{b: newMemBoard(), ready: make(chan struct{})}
+	tb := &tenantBoard{b: newMemBoard(), ready: make(chan struct{}), lastUsed: time.Now()}
 	bs.tenants[tenant] = tb
 	at := make([]kafka.Position, 0, len(bs.pos))
 	for p, o := range bs.pos {

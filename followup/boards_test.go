@@ -302,6 +302,34 @@ func TestTimelineCache(t *testing.T) {
 	_, err := boards.Timeline(ctx, "tc", "c1", "", 10, true, nil)
 	require.NoError(t, err)
 	require.Equal(t, bypass+1, testenv.Counter(t, reg, "siyu_timeline_first_pages_total", "result", "bypass"))
+
+	// An idle memory board is dropped with its cached pages; the next read
+	// loads it again and the pages are ClickHouse's.
+	require.Zero(t, boards.EvictIdle(time.Now(), time.Hour), "read just now: kept")
+	require.Equal(t, 1, boards.EvictIdle(time.Now().Add(2*time.Hour), time.Hour))
+	late := msg(500)
+	late.Time = boardNow.Add(time.Hour) // the newest: the first item of a fresh page
+	p.Produce(ctx, []event.Event{late}) // while no memory board follows the tenant
+	p.WaitIngested(ctx, append(append(first, all...), late))
+	want, err := reader.Timeline(ctx, "tc", "c1", "", 10)
+	require.NoError(t, err)
+	testenv.Eventually(t, 20*time.Second, func() error {
+		got, err := boards.Timeline(ctx, "tc", "c1", "", 10, false, nil)
+		if err != nil {
+			return err
+		}
+		if !boards.Ready("tc") {
+			return fmt.Errorf("memory board of tc loading again")
+		}
+		if len(got.Items) != len(want.Items) || got.Items[0].ID != want.Items[0].ID {
+			return fmt.Errorf("page starts %s, want %s", got.Items[0].ID, want.Items[0].ID)
+		}
+		return nil
+	})
+	got, err := boards.Timeline(ctx, "tc", "c1", "", 10, false, nil)
+	require.NoError(t, err)
+	require.Equal(t, want, got, "after the reload")
+	require.Equal(t, late.ID, got.Items[0].ID, "the event that arrived while no memory board followed the tenant")
 }
 
 func mustClient(t *testing.T, broker string) *kgo.Client {

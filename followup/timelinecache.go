@@ -102,6 +102,25 @@ func (tc *timelineCache) invalidate(tenant, subject string) {
 	}
 }
 
+// purgeTenant drops the pages of tenant and marks its reads under way: its
+// memory board was dropped, so the tail no longer invalidates them.
+func (tc *timelineCache) purgeTenant(tenant string) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	for k := range tc.pages {
+		if k.tenant == tenant {
+			delete(tc.pages, k)
+		}
+	}
+	for k, fs := range tc.inflight {
+		if k.tenant == tenant {
+			for _, f := range fs {
+				f.changed = true
+			}
+		}
+	}
+}
+
 // commonLimits are the page sizes the cache keeps: the API's default and
 // the usual choices; other sizes are read from ClickHouse every time.
 var commonLimits = []int{10, 20, 50, 100}
@@ -112,7 +131,8 @@ var commonLimits = []int{10, 20, 50, 100}
 // reflect — then ClickHouse answers, the API having waited for them).
 func (bs *Boards) Timeline(ctx context.Context, tenant, contact, cursor string, limit int, fresh bool, after []kafka.Position) (*TimelinePage, error) {
 	k := pageKey{contactKey{tenant, contact}, limit}
-	cacheable := cursor == "" && !fresh && len(after) == 0 && isCommonLimit(limit) && bs.Ready(tenant)
+	tb := bs.tenant(tenant)
+	cacheable := cursor == "" && !fresh && len(after) == 0 && isCommonLimit(limit) && tb != nil && isClosed(tb.ready)
 	if !cacheable {
 		if cursor == "" {
 			bs.timeline.WithLabelValues("bypass").Inc()
@@ -126,7 +146,7 @@ func (bs *Boards) Timeline(ctx context.Context, tenant, contact, cursor string, 
 	bs.timeline.WithLabelValues("miss").Inc()
 	f := bs.pages.begin(k.contactKey)
 	complete, err := bs.committed.Passed(ctx, bs.tailPositions())
-	if err != nil {
+	if err != nil || !bs.registered(tenant, tb) { // evicted since: the tail no longer marks f
 		complete = false
 	}
 	page, err := bs.reader.Timeline(ctx, tenant, contact, cursor, limit)
