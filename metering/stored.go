@@ -212,12 +212,7 @@ func (s *Service) Refresh(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var due []string
-	for _, t := range f.stale(s.margin) {
-		if f.Settled(t, s.margin) {
-			due = append(due, t)
-		}
-	}
+	due := f.Due(f.stale(s.margin), s.margin)
 	if len(due) == 0 {
 		return 0, nil
 	}
@@ -285,11 +280,8 @@ func (s *Service) storedChanges(ctx context.Context, tenant string, from, to met
 		if err != nil {
 			return nil, nil, err
 		}
-		var settled []string
+		settled := f.Due(stale, s.margin)
 		for _, t := range stale {
-			if f.Settled(t, s.margin) {
-				settled = append(settled, t)
-			}
 			if sp, ok := b.span[t]; ok && sp[0] < end {
 				tenants = append(tenants, t)
 			}

@@ -76,6 +76,18 @@ func (in Inputs) Stale(started func(tenant string) (time.Time, bool), margin tim
 	return out
 }
 
+// Due keeps the tenants of stale whose inputs have settled: those a
+// refresh computes and stores now (the others wait for their margin).
+func (in Inputs) Due(stale []string, margin time.Duration) []string {
+	var due []string
+	for _, t := range stale {
+		if in.Settled(t, margin) {
+			due = append(due, t)
+		}
+	}
+	return due
+}
+
 // Settled reports whether tenant t's latest insert is older than margin, so
 // that a computation starting now sees all of it.
 func (in Inputs) Settled(t string, margin time.Duration) bool {

@@ -278,12 +278,7 @@ func (s *Service) Refresh(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var due []string
-	for _, t := range f.stale(s.margin) {
-		if f.Settled(t, s.margin) {
-			due = append(due, t)
-		}
-	}
+	due := f.Due(f.stale(s.margin), s.margin)
 	if len(due) == 0 {
 		return 0, nil
 	}
@@ -363,11 +358,8 @@ func (s *Service) storedCounts(ctx context.Context, q Query, days []Day) (num, d
 		if err != nil {
 			return nil, nil, true, err
 		}
-		var settled []string
+		settled := f.Due(stale, s.margin)
 		for _, t := range stale {
-			if f.Settled(t, s.margin) {
-				settled = append(settled, t)
-			}
 			num[t] = b.slice(Metric(numCol), t, days)
 			if denCol != "" {
 				den[t] = b.slice(Metric(denCol), t, days)
