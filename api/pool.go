@@ -311,7 +311,7 @@ func nonNilRefusals(r []followup.Refusal) []followup.Refusal {
 // follow up on customers they claimed without being their WeCom friend).
 func (s *Server) isAssignee(c *fiber.Ctx, tenant, contact, staff string) (bool, error) {
 	if s.Boards != nil && len(readAfterPositions(c)) == 0 {
-		if a, _, ok := s.Boards.Assignee(tenant, contact); ok {
+		if a, ok := s.Boards.Assignee(tenant, contact); ok {
 			return a != "" && a == staff, nil
 		}
 	}

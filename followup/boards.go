@@ -227,18 +227,17 @@ func (bs *Boards) Board(ctx context.Context, q BoardQuery) (*BoardPage, error) {
 	return assemblePage(q, rows), nil
 }
 
-// Assignee is a customer's assignee from the tenant's memory board; ok is false when
-// the memory board is not complete (ask ClickHouse) — known is false when it
-// has no such customer.
-func (bs *Boards) Assignee(tenant, contact string) (staff string, known, ok bool) {
+// Assignee is a customer's assignee from the tenant's memory board ("" =
+// the pool or no such customer, as Reader.Assignee); ok is false when the
+// memory board is not complete (ask ClickHouse).
+func (bs *Boards) Assignee(tenant, contact string) (staff string, ok bool) {
 	tb := bs.tenant(tenant)
 	if tb == nil || !isClosed(tb.ready) {
-		return "", false, false
+		return "", false
 	}
 	tb.mu.RLock()
 	defer tb.mu.RUnlock()
-	staff, known = tb.b.assignee(contact)
-	return staff, known, true
+	return tb.b.assignee(contact), true
 }
 
 // MayRead reports whether tenant's memory board shows that the customer
@@ -313,14 +312,20 @@ func (bs *Boards) tenant(tenant string) *tenantBoard {
 	}
 	tb := &tenantBoard{b: newMemBoard(), ready: make(chan struct{}), lastUsed: time.Now()}
 	bs.tenants[tenant] = tb
-	at := make([]kafka.Position, 0, len(bs.pos))
+	go bs.load(bs.ctx, tenant, tb, bs.readLocked())
+	return tb
+}
+
+// readLocked are the last records the tail has read, per partition (bs.mu
+// held).
+func (bs *Boards) readLocked() []kafka.Position {
+	out := make([]kafka.Position, 0, len(bs.pos))
 	for p, o := range bs.pos {
 		if o > 0 {
-			at = append(at, kafka.Position{Partition: p, Offset: o - 1})
+			out = append(out, kafka.Position{Partition: p, Offset: o - 1})
 		}
 	}
-	go bs.load(bs.ctx, tenant, tb, at)
-	return tb
+	return out
 }
 
 // load joins the tenant's snapshot into its memory board once the ingest group has

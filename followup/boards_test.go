@@ -55,7 +55,7 @@ func TestMemoryBoardProperty(t *testing.T) {
 			if _, err := boards.Board(ctx, followup.BoardQuery{Tenant: tenant, StaffID: "s1", View: followup.ViewAll, Limit: 1, Now: boardNow}); err != nil {
 				return err
 			}
-			if _, _, ok := boards.Assignee(tenant, "c00"); !ok {
+			if _, ok := boards.Assignee(tenant, "c00"); !ok {
 				return fmt.Errorf("%s: memory board not registered yet", tenant)
 			}
 		}
@@ -91,7 +91,7 @@ func TestMemoryBoardProperty(t *testing.T) {
 			id := fmt.Sprintf("c%02d", c)
 			want, err := reader.Assignee(ctx, tenant, id)
 			require.NoError(t, err)
-			got, _, ok := boards.Assignee(tenant, id)
+			got, ok := boards.Assignee(tenant, id)
 			require.True(t, ok)
 			require.Equal(t, want, got, "%s %s", tenant, id)
 			for _, staff := range []string{"", "s1", "s2", "s3", "s9"} {

@@ -303,12 +303,11 @@ func (b *memBoard) mayRead(contact, staff string) bool {
 	return false
 }
 
-// assignee is the customer's assignee in the memBoard, and whether it
-// knows the customer.
-func (b *memBoard) assignee(contact string) (string, bool) {
-	c := b.cards[contact]
-	if c == nil {
-		return "", false
+// assignee is the customer's assignee in the memBoard ("" = the pool or
+// no such customer, as Reader.Assignee).
+func (b *memBoard) assignee(contact string) string {
+	if c := b.cards[contact]; c != nil {
+		return c.holding.Assignee()
 	}
-	return c.holding.Assignee(), true
+	return ""
 }

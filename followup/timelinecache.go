@@ -164,11 +164,5 @@ func isCommonLimit(limit int) bool { return slices.Contains(commonLimits, limit)
 func (bs *Boards) tailPositions() []kafka.Position {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
-	out := make([]kafka.Position, 0, len(bs.pos))
-	for p, o := range bs.pos {
-		if o > 0 {
-			out = append(out, kafka.Position{Partition: p, Offset: o - 1})
-		}
-	}
-	return out
+	return bs.readLocked()
 }
