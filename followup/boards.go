@@ -1,6 +1,7 @@
 package followup
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -133,7 +134,7 @@ func (bs *Boards) take(dec *event.Decoder, at *time.Time, fetches kgo.Fetches) {
 	defer bs.mu.Unlock()
 	fetches.EachRecord(func(r *kgo.Record) {
 		bs.pos[r.Partition] = r.Offset + 1
-		if t, _, ok := strings.Cut(string(r.Key), "/"); ok && bs.tenants[t] == nil {
+		if t, _, ok := bytes.Cut(r.Key, []byte("/")); ok && bs.tenants[string(t)] == nil { // no allocation
 			return // not a tenant with a memory board: no need to decode
 		}
 		*at = r.Timestamp
