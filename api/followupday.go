@@ -72,6 +72,7 @@ func (s *Server) readAfter(c *fiber.Ctx) error {
 		return badRequest(ReadAfterHeader, err.Error())
 	}
 	c.Locals(readAfterKey, ps)
+	c.SetUserContext(kafka.WithReadAfter(c.UserContext(), ps)) // memory segments wait for it too
 	if s.Boards != nil && c.Path() == boardPath {
 		return c.Next() // getBoard waits for the memory board's tail, or for the commit
 	}

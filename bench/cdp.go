@@ -47,6 +47,9 @@ const (
 // first holds cdpExportChannel's fifth, the others share the rest.
 var cdpChannels = []string{cdpExportChannel, "qr", "referral", "event", "search", "article", "mini_program", "import"}
 
+// cdpTopic is the events topic of the CDP group's `siyu serve` and `siyu ingest`.
+const cdpTopic = "siyu.bench.cdp"
+
 // cdpCountSegment has three tag conditions, a channel and a recency condition.
 const cdpCountSegment = `{"and": [
 	{"tags": {"any": ["tag001", "tag002", "tag003"]}},
@@ -84,7 +87,7 @@ func (h *harness) cdpSteps() []step {
 
 type cdpRun struct {
 	h        *harness
-	srv      *child
+	srv, ing *child
 	base     string // http://addr
 	key      string
 	countSeg string // saved segment ids
@@ -116,16 +119,46 @@ func (c *cdpRun) load(ctx context.Context) error {
 		return err
 	}
 	c.key = strings.TrimSpace(out)
-	srv, addr, err := h.startServe(ctx, dsn)
+	srv, addr, err := h.startServeOn(ctx, dsn, "serve-cdp", cdpTopic)
 	if err != nil {
 		return err
 	}
 	c.srv, c.base = srv, "http://"+addr
+	// The pipeline, as in production: saved segments, tags and jobs are
+	// events, and the memory segments load once it has committed them.
+	if c.ing, err = h.startIngestOn(dsn, "ingest-cdp", cdpTopic); err != nil {
+		return err
+	}
 	if c.countSeg, err = c.saveSegment(ctx, "count figure", cdpCountSegment); err != nil {
 		return err
 	}
-	c.exportSg, err = c.saveSegment(ctx, "export figure", cdpExportSegment)
-	return err
+	if c.exportSg, err = c.saveSegment(ctx, "export figure", cdpExportSegment); err != nil {
+		return err
+	}
+	return c.measureMemoryLoad(ctx, n)
+}
+
+// measureMemoryLoad times the tenant's memory segments: from the first
+// segment read (which registers the tenant) until one is served from
+// memory, with `siyu serve`'s RSS before and after.
+func (c *cdpRun) measureMemoryLoad(ctx context.Context, contacts int) error {
+	h := c.h
+	h.say("cdp: waiting for the tenant's memory segments (the first count registers it)")
+	before, _ := procStatusKB(c.srv.pid(), "VmRSS")
+	body := []byte(`{"definition": ` + cdpExportSegment + `, "limit": 0}`)
+	loaded, err := waitMemory(ctx, strings.TrimPrefix(c.base, "http://"), "siyu_cdp_reads_total", func() error {
+		_, err := c.do(ctx, http.MethodPost, "/v1/segments/preview", body)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second) // the load's garbage is collected
+	after, _ := procStatusKB(c.srv.pid(), "VmRSS")
+	h.say("cdp: memory segments served %s after the first read", round(loaded))
+	h.record(row{fmt.Sprintf("cdp: memory segments of a tenant of %s contacts: first read → served from memory; siyu serve RSS before → after", thousands(contacts)),
+		fmt.Sprintf("%s; %s → %s MB", round(loaded), thousands(int(before/1024)), thousands(int(after/1024))), "—", ""})
+	return nil
 }
 
 // settle merges the rollups the segments read, as background merges
@@ -140,8 +173,10 @@ func settle(ctx context.Context, conn driver.Conn) error {
 }
 
 func (c *cdpRun) release(ctx context.Context) {
-	if c.srv != nil {
-		c.h.release(ctx, c.srv)
+	for _, ch := range []*child{c.srv, c.ing} {
+		if ch != nil {
+			c.h.release(ctx, ch)
+		}
 	}
 }
 

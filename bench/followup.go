@@ -95,13 +95,12 @@ func (h *harness) measurePoolClaims(ctx context.Context) error {
 	if err := insertEvents(ctx, conn, poolSeed(ids)); err != nil {
 		return err
 	}
-	srv, addr, err := h.startFollowupServe(ctx, dsn)
+	srv, addr, err := h.startServeOn(ctx, dsn, "serve-followup", followupTopic)
 	if err != nil {
 		return err
 	}
 	defer h.release(ctx, srv)
-	ing, err := startChild("ingest-followup", h.env.logFile("ingest-followup"), h.cfg.siyu, "ingest", "--clickhouse-dsn", dsn,
-		"--kafka-brokers", h.env.broker, "--metrics-addr", "", "--topic", followupTopic, "--dlq-topic", followupTopic+".dlq")
+	ing, err := h.startIngestOn(dsn, "ingest-followup", followupTopic)
 	if err != nil {
 		return err
 	}
@@ -281,7 +280,7 @@ func (h *harness) measureBoard(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv, addr, err := h.startFollowupServe(ctx, dsn)
+	srv, addr, err := h.startServeOn(ctx, dsn, "serve-followup", followupTopic)
 	if err != nil {
 		return err
 	}
@@ -296,7 +295,10 @@ func (h *harness) measureBoard(ctx context.Context) error {
 	}
 	h.say("waiting for the tenant's memory board (the first read registered it)")
 	before, _ := procStatusKB(srv.pid(), "VmRSS")
-	loaded, err := waitMemoryBoard(ctx, addr, url, key)
+	loaded, err := waitMemory(ctx, addr, "siyu_board_reads_total", func() error {
+		var page followup.BoardPage
+		return httpJSON(ctx, http.MethodGet, url, key, nil, &page)
+	})
 	if err != nil {
 		return err
 	}
@@ -415,16 +417,17 @@ func readLoad(ctx context.Context, url, key string, hdr http.Header, clients int
 	return lat, firstErr
 }
 
-// startFollowupServe starts `siyu serve` on the follow-up topic.
-func (h *harness) startFollowupServe(ctx context.Context, dsn string) (*child, string, error) {
+// startServeOn starts `siyu serve` on topic (and its dead-letter topic),
+// logging to name's log file.
+func (h *harness) startServeOn(ctx context.Context, dsn, name, topic string) (*child, string, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	h.say("starting siyu serve on %s (log: %s)", addr, h.env.logFile("serve-followup"))
-	srv, err := startChild("serve-followup", h.env.logFile("serve-followup"), h.cfg.siyu, "serve", "--clickhouse-dsn", dsn,
-		"--kafka-brokers", h.env.broker, "--http-addr", addr, "--topic", followupTopic, "--dlq-topic", followupTopic+".dlq")
+	h.say("starting siyu serve on %s (log: %s)", addr, h.env.logFile(name))
+	srv, err := startChild(name, h.env.logFile(name), h.cfg.siyu, "serve", "--clickhouse-dsn", dsn,
+		"--kafka-brokers", h.env.broker, "--http-addr", addr, "--topic", topic, "--dlq-topic", topic+".dlq")
 	if err != nil {
 		return nil, "", err
 	}
@@ -433,6 +436,13 @@ func (h *harness) startFollowupServe(ctx context.Context, dsn string) (*child, s
 		return nil, "", err
 	}
 	return srv, addr, nil
+}
+
+// startIngestOn starts `siyu ingest` on topic (and its dead-letter topic),
+// logging to name's log file.
+func (h *harness) startIngestOn(dsn, name, topic string) (*child, error) {
+	return startChild(name, h.env.logFile(name), h.cfg.siyu, "ingest", "--clickhouse-dsn", dsn,
+		"--kafka-brokers", h.env.broker, "--metrics-addr", "", "--topic", topic, "--dlq-topic", topic+".dlq")
 }
 
 // benchKeys creates an admin key and rep keys r000… of tenant.
@@ -582,14 +592,13 @@ func httpDo(ctx context.Context, method, url, key string, hdr http.Header, body,
 	return json.Unmarshal(b, out)
 }
 
-// waitMemoryBoard reads the board until `siyu serve` says (its
-// siyu_board_reads_total{source="memory"} counter) it served one from
-// memory, and returns how long that took.
-func waitMemoryBoard(ctx context.Context, addr, url, key string) (time.Duration, error) {
+// waitMemory calls read until `siyu serve` says (its counter
+// metric{source="memory"}) it served a read from memory, and returns how
+// long that took.
+func waitMemory(ctx context.Context, addr, metric string, read func() error) (time.Duration, error) {
 	start := time.Now()
 	for time.Since(start) < 5*time.Minute {
-		var page followup.BoardPage
-		if err := httpJSON(ctx, http.MethodGet, url, key, nil, &page); err != nil {
+		if err := read(); err != nil {
 			return 0, err
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
@@ -606,7 +615,7 @@ func waitMemoryBoard(ctx context.Context, addr, url, key string) (time.Duration,
 			return 0, err
 		}
 		for _, line := range strings.Split(string(body), "\n") {
-			if strings.HasPrefix(line, `siyu_board_reads_total{source="memory"} `) {
+			if strings.HasPrefix(line, metric+`{source="memory"} `) {
 				return time.Since(start), nil
 			}
 		}
@@ -616,5 +625,5 @@ func waitMemoryBoard(ctx context.Context, addr, url, key string) (time.Duration,
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return 0, fmt.Errorf("the memory board was not served within 5 minutes: see the serve log")
+	return 0, fmt.Errorf("%s: nothing was served from memory within 5 minutes: see the serve log", metric)
 }

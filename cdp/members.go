@@ -15,6 +15,10 @@ import (
 // not keep m past its call.
 func (g *Segments) Each(ctx context.Context, tenant string, s *Segment, now time.Time, after string,
 	fn func(m *SegmentMember) error) error {
+	if t := g.mem.view(ctx, tenant); t != nil {
+		return t.each(s, now, after, func(r *memRow, out []SegmentMember) []SegmentMember { return append(out, t.member(r)) },
+			func(m *SegmentMember) error { return fn(m) })
+	}
 	var ids []string
 	err := g.EachID(ctx, tenant, s, now, after, func(id string) error {
 		ids = append(ids, id)
@@ -38,6 +42,11 @@ const eachChunk = 20000
 // greater than after to fn, by contact id, as ClickHouse sends them.
 func (g *Segments) EachID(ctx context.Context, tenant string, s *Segment, now time.Time, after string,
 	fn func(id string) error) error {
+	if t := g.mem.view(ctx, tenant); t != nil {
+		return t.each(s, now, after, func(r *memRow, out []SegmentMember) []SegmentMember {
+			return append(out, SegmentMember{ContactID: r.id})
+		}, func(m *SegmentMember) error { return fn(m.ContactID) })
+	}
 	c := CompileSegment(s, now)
 	args := append(c.Args, clickhouse.Named("tenant", tenant), clickhouse.Named("after", after))
 	rows, err := g.conn.Query(ctx, c.StreamSQL(), args...)

@@ -126,7 +126,11 @@ func EngagementOf(lastInNs int64, now time.Time) string {
 type Profiles struct {
 	conn driver.Conn
 	now  func() time.Time
+	mem  *Memory // when set, loaded tenants are answered from memory
 }
+
+// UseMemory answers the profiles of the tenants m holds from memory.
+func (p *Profiles) UseMemory(m *Memory) { p.mem = m }
 
 // NewProfiles returns a profile reader over conn; windows and the engagement
 // bucket are relative to the wall clock.
@@ -134,7 +138,7 @@ func NewProfiles(conn driver.Conn) *Profiles { return &Profiles{conn: conn, now:
 
 // WithClock returns a copy of p that reads "now" from now (tests, replays).
 func (p *Profiles) WithClock(now func() time.Time) *Profiles {
-	return &Profiles{conn: p.conn, now: now}
+	return &Profiles{conn: p.conn, now: now, mem: p.mem}
 }
 
 var (

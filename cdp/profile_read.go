@@ -36,13 +36,27 @@ type profileRow struct {
 
 // Get returns the profile of the customer known by id (any of their ids) in
 // tenant, or ErrNotFound: the identity walk (usually one query), then one
-// query for the whole profile.
+// query for the whole profile; for a tenant in memory (UseMemory) both in
+// memory, unless several of the person's ids have facts.
 func (p *Profiles) Get(ctx context.Context, tenant, id string) (*Profile, error) {
+	now := p.now()
+	if t := p.mem.view(ctx, tenant); t != nil {
+		t.mu.RLock()
+		person := t.resolve(id)
+		rows, ok := t.profileRows(person, now)
+		t.mu.RUnlock()
+		if !ok { // several ids with facts: their states merge in ClickHouse
+			var err error
+			if rows, err = p.readProfileRows(ctx, tenant, person.IDs, now); err != nil {
+				return nil, err
+			}
+		}
+		return assembleProfile(tenant, person, rows, now)
+	}
 	person, err := p.Resolve(ctx, tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	now := p.now()
 	rows, err := p.readProfileRows(ctx, tenant, person.IDs, now)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/reference"
+	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/loadgen"
 	"github.com/siyu-dev/siyu/metrics"
 )
@@ -35,6 +36,14 @@ func TestProfilesMergedExact(t *testing.T) {
 	events := identityEvents(t, now)
 	conn := ingestAll(t, ctx, shuffledWithDuplicates(events, 0.2, 17))
 	profiles := cdp.NewProfiles(conn).WithClock(func() time.Time { return now })
+	// The same profiles answered from memory.
+	mem := cdp.NewMemory(conn, nil, nil, testenv.Logger())
+	mem.SetClock(func() time.Time { return now })
+	for _, tenant := range []string{"t0001", "t0002"} {
+		require.NoError(t, mem.LoadNow(ctx, tenant))
+	}
+	memProfiles := cdp.NewProfiles(conn).WithClock(func() time.Time { return now })
+	memProfiles.UseMemory(mem)
 	zone, err := time.LoadLocation(metrics.Zone)
 	require.NoError(t, err)
 
@@ -49,11 +58,15 @@ func TestProfilesMergedExact(t *testing.T) {
 			}
 			want := reference.Customer(events, tenant, ids, now, zone)
 			pr, err := profiles.Get(ctx, tenant, id)
+			memPr, memErr := memProfiles.Get(ctx, tenant, id)
 			if want == "" {
 				require.True(t, errors.Is(err, cdp.ErrNotFound), "%s/%s: want not found, got %v", tenant, id, err)
+				require.True(t, errors.Is(memErr, cdp.ErrNotFound), "%s/%s: want not found from memory, got %v", tenant, id, memErr)
 				continue
 			}
 			require.NoError(t, err, "%s/%s", tenant, id)
+			require.NoError(t, memErr, "%s/%s from memory", tenant, id)
+			require.Equal(t, pr, memPr, "%s/%s: memory vs ClickHouse", tenant, id)
 			require.Equal(t, canonical, pr.ID, "%s/%s", tenant, id)
 			require.Equal(t, want, customerLine(pr), "%s/%s", tenant, id)
 			checked++

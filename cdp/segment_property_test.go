@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,13 @@ func TestSegmentsExact(t *testing.T) {
 	conn := ingestAll(t, ctx, append(events, saved.events...))
 	now := loadgen.DefaultEnd.Add(-5 * 24 * time.Hour)
 	segs := cdp.NewSegments(conn)
+	// The same segments answered from memory (loaded from ClickHouse).
+	mem := cdp.NewMemory(conn, nil, nil, testenv.Logger())
+	for _, tenant := range v.tenants {
+		require.NoError(t, mem.LoadNow(ctx, tenant))
+	}
+	memSegs := cdp.NewSegments(conn)
+	memSegs.UseMemory(mem)
 	r := rand.New(rand.NewPCG(7, 11))
 
 	check := func(t *testing.T, tenant string, g *gcond) {
@@ -69,6 +77,13 @@ func TestSegmentsExact(t *testing.T) {
 		}
 		require.Equal(t, uint64(len(want)), n, "count of %s in %s", def, tenant)
 		require.Equal(t, strings.Join(want, " "), strings.Join(got, " "), "members of %s in %s", def, tenant)
+
+		n, err = memSegs.Count(ctx, tenant, seg, now)
+		require.NoError(t, err)
+		require.Equal(t, uint64(len(want)), n, "memory count of %s in %s", def, tenant)
+		memPage, err := memSegs.Page(ctx, tenant, seg, now, "", cdp.MaxSegmentPage)
+		require.NoError(t, err)
+		require.Equal(t, sortedMembers(page), memPage, "memory members of %s in %s", def, tenant)
 	}
 
 	nonEmpty := 0
@@ -343,4 +358,14 @@ func ingestAll(t *testing.T, ctx context.Context, events []event.Event) driver.C
 	require.NoError(t, err)
 	require.Empty(t, reference.Diff(reference.Profiles(events), dump), "the pipeline must fold every event")
 	return conn
+}
+
+// sortedMembers are ms with their staff and tag ids sorted (ClickHouse
+// gathers them in no particular order; memory sorts them).
+func sortedMembers(ms []cdp.SegmentMember) []cdp.SegmentMember {
+	for i := range ms {
+		slices.Sort(ms[i].Staff)
+		slices.Sort(ms[i].TagIDs)
+	}
+	return ms
 }

@@ -32,13 +32,22 @@ type SegmentMember struct {
 // Segments evaluates segments over the customer profiles in ClickHouse.
 type Segments struct {
 	conn driver.Conn
+	mem  *Memory // when set, loaded tenants are answered from memory
 }
+
+// UseMemory answers the segments of the tenants m holds from memory.
+func (g *Segments) UseMemory(m *Memory) { g.mem = m }
 
 // NewSegments returns a segment evaluator over conn.
 func NewSegments(conn driver.Conn) *Segments { return &Segments{conn: conn} }
 
 // Count returns the exact number of tenant's customers in s as of now.
 func (g *Segments) Count(ctx context.Context, tenant string, s *Segment, now time.Time) (uint64, error) {
+	if t := g.mem.view(ctx, tenant); t != nil {
+		t.mu.RLock()
+		defer t.mu.RUnlock()
+		return t.members(s, now).count(), nil
+	}
 	c := CompileSegment(s, now)
 	var n uint64
 	args := append(c.Args, clickhouse.Named("tenant", tenant))
@@ -54,6 +63,12 @@ func (g *Segments) Count(ctx context.Context, tenant string, s *Segment, now tim
 func (g *Segments) Page(ctx context.Context, tenant string, s *Segment, now time.Time, after string, limit int) ([]SegmentMember, error) {
 	out := []SegmentMember{}
 	if limit <= 0 {
+		return out, nil
+	}
+	if t := g.mem.view(ctx, tenant); t != nil {
+		t.mu.RLock()
+		defer t.mu.RUnlock()
+		t.next(t.members(s, now), after, min(limit, MaxSegmentPage), func(r *memRow) { out = append(out, t.member(r)) })
 		return out, nil
 	}
 	c := CompileSegment(s, now)

@@ -59,6 +59,49 @@ type Boards struct {
 
 	pages    *timelineCache // first timeline pages of memory-board tenants
 	timeline *prometheus.CounterVec
+
+	followers []Follower // other memory views the tail feeds
+}
+
+// Follower is another memory view this process's tail feeds (cdp's memory
+// segments). Follows tells whether a tenant's events go to it; Take
+// receives each of them with where it stands in the log. Both are called
+// under the tail's lock, Follows for every record: they must be quick.
+type Follower interface {
+	Follows(tenant []byte) bool
+	Take(ev *event.Event, at kafka.Position)
+}
+
+// Follow adds f to the views the tail feeds; call it before Run.
+func (bs *Boards) Follow(f Follower) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	bs.followers = append(bs.followers, f)
+}
+
+// AtTail runs fn under the tail's lock with the last record the tail has
+// read of each partition: a view registering there sees every later event
+// through Take and every earlier one once the ingest group has committed
+// past those positions. It reports false (fn not run) when the tail is not
+// running.
+func (bs *Boards) AtTail(fn func(read []kafka.Position)) bool {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if !bs.running {
+		return false
+	}
+	fn(bs.readLocked())
+	return true
+}
+
+// follows reports whether a follower takes tenant's events (bs.mu held).
+func (bs *Boards) follows(tenant []byte) bool {
+	for _, f := range bs.followers {
+		if f.Follows(tenant) {
+			return true
+		}
+	}
+	return false
 }
 
 // tenantBoard is one tenant's memory board and its lock.
@@ -134,13 +177,18 @@ func (bs *Boards) take(dec *event.Decoder, at *time.Time, fetches kgo.Fetches) {
 	defer bs.mu.Unlock()
 	fetches.EachRecord(func(r *kgo.Record) {
 		bs.pos[r.Partition] = r.Offset + 1
-		if t, _, ok := bytes.Cut(r.Key, []byte("/")); ok && bs.tenants[string(t)] == nil { // no allocation
-			return // not a tenant with a memory board: no need to decode
+		if t, _, ok := bytes.Cut(r.Key, []byte("/")); ok && bs.tenants[string(t)] == nil && !bs.follows(t) { // no allocation
+			return // not a tenant with a memory view: no need to decode
 		}
 		*at = r.Timestamp
 		ev, err := dec.Decode(r.Value)
 		if err != nil {
 			return // the pipeline dead-letters it: it is in no rollup either
+		}
+		for _, f := range bs.followers {
+			if f.Follows([]byte(ev.Tenant)) {
+				f.Take(ev, kafka.Position{Partition: r.Partition, Offset: r.Offset})
+			}
 		}
 		tb := bs.tenants[ev.Tenant]
 		if tb == nil {

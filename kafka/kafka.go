@@ -129,3 +129,18 @@ func SplitBrokers(s string) []string {
 	}
 	return out
 }
+
+// readAfterKey is the context key of a read's write token.
+type readAfterKey struct{}
+
+// WithReadAfter returns ctx carrying the positions of the writes a read
+// must see (the API's Siyu-Read-After): memory views wait for them.
+func WithReadAfter(ctx context.Context, ps []Position) context.Context {
+	return context.WithValue(ctx, readAfterKey{}, ps)
+}
+
+// ReadAfter returns the positions WithReadAfter put in ctx, if any.
+func ReadAfter(ctx context.Context) []Position {
+	ps, _ := ctx.Value(readAfterKey{}).([]Position)
+	return ps
+}

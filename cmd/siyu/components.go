@@ -79,13 +79,19 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	if err != nil {
 		return err
 	}
+	memory := cdp.NewMemory(conn, committed, reg, log)
+	boards.Follow(memory)
+	go memory.Run(ctx, boards)
+	segments.UseMemory(memory)
+	profiles := cdp.NewProfiles(conn)
+	profiles.UseMemory(memory)
 	metricsSvc := metrics.NewService(conn, nil)
 	go metricsSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metrics refresh", "err", err) })
 	meteringSvc := metering.NewService(conn, nil)
 	go meteringSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metering refresh", "err", err) })
 	srv := api.New(api.Deps{
 		Keys:     auth.NewKeys(conn, 10*time.Second),
-		Profiles: cdp.NewProfiles(conn),
+		Profiles: profiles,
 		Producer: cl,
 		Topics:   topics,
 		Ready:    api.ReadinessCheck(conn, cl),
