@@ -66,7 +66,7 @@ func (s *Server) saveSegment(c *fiber.Ctx) error {
 		return err
 	}
 	seg.ID, seg.CreatedBy = "seg_"+randomHex(8), principal(c).StaffID
-	saved, err := s.SavedSegments.Save(c.UserContext(), tenant, seg, nil, s.publishSegment(tenant))
+	saved, err := s.SavedSegments.Save(c.UserContext(), tenant, seg, nil, s.publishSegment(c, tenant))
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (s *Server) deleteSegment(c *fiber.Ctx) error {
 	}
 	next := seg
 	next.Deleted = true
-	if _, err := s.SavedSegments.Save(c.UserContext(), tenant, next, &seg, s.publishSegment(tenant)); err != nil {
+	if _, err := s.SavedSegments.Save(c.UserContext(), tenant, next, &seg, s.publishSegment(c, tenant)); err != nil {
 		return err
 	}
 	return c.SendStatus(http.StatusNoContent)
@@ -164,7 +164,7 @@ func (s *Server) savedSegment(c *fiber.Ctx) (string, cdp.SavedSegment, error) {
 
 // publishSegment stores a definition as a segment.saved event carrying the
 // whole definition (the JSON in note).
-func (s *Server) publishSegment(tenant string) func(context.Context, cdp.SavedSegment) error {
+func (s *Server) publishSegment(c *fiber.Ctx, tenant string) func(context.Context, cdp.SavedSegment) error {
 	return func(ctx context.Context, seg cdp.SavedSegment) error {
 		ev := event.Event{ID: newEventID(), Source: apiSource, Type: event.SegmentSaved,
 			Tenant: tenant, Subject: seg.ID, Time: *seg.UpdatedAt}
@@ -176,7 +176,12 @@ func (s *Server) publishSegment(tenant string) func(context.Context, cdp.SavedSe
 		if seg.Deleted {
 			ev.Data.SetBool(event.FDeleted, true)
 		}
-		return firstError(s.publish(ctx, ev))
+		errs, ps, err := s.publishAt(ctx, ev)
+		if err != nil {
+			return err
+		}
+		setWriteToken(c, ps)
+		return errs[0]
 	}
 }
 

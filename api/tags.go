@@ -125,7 +125,7 @@ func (s *Server) createTag(c *fiber.Ctx) error {
 	if err := cdp.NormalizeTag(&t); err != nil {
 		return err
 	}
-	t, err = s.Tags.Define(c.UserContext(), tenant, func([]cdp.Tag) (cdp.Tag, error) { return t, nil }, s.publishTag(tenant))
+	t, err = s.Tags.Define(c.UserContext(), tenant, func([]cdp.Tag) (cdp.Tag, error) { return t, nil }, s.publishTag(c, tenant))
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func (s *Server) redefineTag(c *fiber.Ctx, tenant, id string, change func(*cdp.T
 		}
 		return t, change(&t)
 	}
-	t, err := s.Tags.Define(c.UserContext(), tenant, plan, s.publishTag(tenant))
+	t, err := s.Tags.Define(c.UserContext(), tenant, plan, s.publishTag(c, tenant))
 	if err != nil {
 		return err
 	}
@@ -202,9 +202,10 @@ func (r tagRequest) apply(t *cdp.Tag) {
 	}
 }
 
-// publishTag stores a definition as a tag.defined event. The event carries
-// the whole definition (docs/decisions.md, "Tags").
-func (s *Server) publishTag(tenant string) func(context.Context, cdp.Tag) error {
+// publishTag stores a definition as a tag.defined event and answers its
+// write token. The event carries the whole definition (docs/decisions.md,
+// "Tags").
+func (s *Server) publishTag(c *fiber.Ctx, tenant string) func(context.Context, cdp.Tag) error {
 	return func(ctx context.Context, t cdp.Tag) error {
 		ev := event.Event{ID: newEventID(), Source: apiSource, Type: event.TagDefined,
 			Tenant: tenant, Subject: t.ID, Time: *t.UpdatedAt}
@@ -212,10 +213,11 @@ func (s *Server) publishTag(tenant string) func(context.Context, cdp.Tag) error 
 		ev.Data.Set(event.FGroup, t.Group)
 		ev.Data.SetInt(event.FOrder, t.Order)
 		ev.Data.SetBool(event.FDeleted, t.Deleted)
-		errs, err := s.publish(ctx, ev)
+		errs, ps, err := s.publishAt(ctx, ev)
 		if err != nil {
 			return err
 		}
+		setWriteToken(c, ps)
 		return errs[0]
 	}
 }
@@ -276,10 +278,11 @@ func (s *Server) tagCustomer(c *fiber.Ctx) error {
 		return err
 	}
 	evs := taggingEvents(tenant, contact, p.StaffID, time.Now().UTC(), results)
-	errs, err := s.publish(ctx, evs...)
+	errs, ps, err := s.publishAt(ctx, evs...)
 	if err != nil {
 		return err
 	}
+	setWriteToken(c, ps)
 	failed := false
 	for i, err := range errs {
 		results[i].Status = "applied"
