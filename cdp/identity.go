@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
@@ -322,4 +323,43 @@ func (p *Profiles) fetchLinks(ctx context.Context, query, tenant string, ids []s
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// PhoneID is the identifier a phone number links ids by (migration 0032,
+// the same rule in SQL): its digits, without a China country code (86 or
+// 0086 before 11 digits); "" (no identifier, never merged on) when fewer
+// than 5 digits remain. "+86 138-0013-8000" and "13800138000" are one.
+func PhoneID(raw string) string {
+	digits := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c >= '0' && c <= '9' {
+			digits = append(digits, c)
+		}
+	}
+	d := string(digits)
+	switch {
+	case len(d) == 13 && d[:2] == "86":
+		d = d[2:]
+	case len(d) == 15 && d[:4] == "0086":
+		d = d[4:]
+	}
+	if len(d) < 5 {
+		return ""
+	}
+	return d
+}
+
+// phoneLookup is the phone identifier an asked id may stand for: id
+// written as a phone number ("+86 138 0013 8000") when it is one that is
+// not already in PhoneID's form; "" otherwise.
+func phoneLookup(id string) string {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= '0' && c <= '9') && !strings.ContainsRune("+-() .", rune(c)) {
+			return ""
+		}
+	}
+	if p := PhoneID(id); p != id {
+		return p
+	}
+	return ""
 }

@@ -176,9 +176,11 @@ func (m *Memory) Take(ev *event.Event, _ kafka.Position) {
 		t.mark(ev.Subject)
 		t.mark(ev.Data.UnionID)
 	}
-	if ev.Data.Present.Has(event.FPhone) && ev.Data.Phone != "" {
-		t.mark(ev.Subject)
-		t.mark(ev.Data.Phone)
+	if ev.Data.Present.Has(event.FPhone) {
+		if phone := PhoneID(ev.Data.Phone); phone != "" {
+			t.mark(ev.Subject)
+			t.mark(phone)
+		}
 	}
 }
 
@@ -289,7 +291,7 @@ func (m *Memory) load(ctx context.Context, name string, t *memTenant, at []kafka
 			t.mu.RLock()
 			n := len(t.rows)
 			t.mu.RUnlock()
-			m.log.Info("memory segments loaded", "tenant", name, "customers", n, "took", time.Since(start).Round(time.Millisecond))
+			m.log.Info("customers loaded into memory (segments, profiles)", "tenant", name, "customers", n, "took", time.Since(start).Round(time.Millisecond))
 			return
 		}
 		if ctx.Err() != nil {

@@ -270,6 +270,14 @@ var reportingZone = func() *time.Location {
 // relations. A timeline read checks access first; the whole profile
 // (profile_read) reads five tables more than these two small queries.
 func (p *Profiles) GetHolders(ctx context.Context, tenant, id string) (*Profile, error) {
+	pr, err := p.getHolders(ctx, tenant, id)
+	if alt := phoneLookup(id); alt != "" && errors.Is(err, ErrNotFound) {
+		return p.getHolders(ctx, tenant, alt) // a phone as people write it: its identifier
+	}
+	return pr, err
+}
+
+func (p *Profiles) getHolders(ctx context.Context, tenant, id string) (*Profile, error) {
 	person, err := p.Resolve(ctx, tenant, id)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package cdp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -39,6 +40,14 @@ type profileRow struct {
 // query for the whole profile; for a tenant in memory (UseMemory) both in
 // memory, unless several of the person's ids have facts.
 func (p *Profiles) Get(ctx context.Context, tenant, id string) (*Profile, error) {
+	pr, err := p.get(ctx, tenant, id)
+	if alt := phoneLookup(id); alt != "" && errors.Is(err, ErrNotFound) {
+		return p.get(ctx, tenant, alt) // a phone as people write it: its identifier
+	}
+	return pr, err
+}
+
+func (p *Profiles) get(ctx context.Context, tenant, id string) (*Profile, error) {
 	now := p.now()
 	if t := p.mem.view(ctx, tenant); t != nil {
 		t.mu.RLock()

@@ -77,6 +77,17 @@ func TestProfilesMergedExact(t *testing.T) {
 	}
 	require.Greater(t, checked, 300)
 	require.Greater(t, merged, 5, "the hand-made merges must be exercised")
+	// A phone as people write it finds the person its identifier joins.
+	for _, asked := range []string{"+86 137 0000 0002", "13700000002", "x_p2"} {
+		for _, p := range []*cdp.Profiles{profiles, memProfiles} {
+			pr, err := p.Get(ctx, "t0001", asked)
+			require.NoError(t, err, asked)
+			require.Equal(t, []string{"13700000002", "x_p1", "x_p2"}, pr.IDs, asked)
+			require.Equal(t, "x_p1", pr.ID, asked)
+		}
+	}
+	_, err = profiles.Get(ctx, "t0001", "+86 110")
+	require.ErrorIs(t, err, cdp.ErrNotFound, "a short number is no identifier")
 	for id, want := range map[string]bool{"x_lost": true, "x_dropped": false, "x_moved": true, "x_a": false} {
 		pr, err := profiles.Get(ctx, "t0001", id)
 		require.NoError(t, err)
@@ -190,7 +201,14 @@ func identityEvents(t *testing.T, now time.Time) []event.Event {
 	added("x_b", "s0001", "o_shared", now.Add(-50*day))
 	added("x_a", "s0002", "o_shared", now.Add(-40*day))
 	phoned("miniprogram/shop", "o_shared", "13900000001", now.Add(-30*day))
-	phoned(wecom, "x_c", "13900000001", now.Add(-20*day))
+	phoned(wecom, "x_c", "+86 139-0000-0001", now.Add(-20*day)) // the same phone as people write it
+	// Phones merge as identifiers once normalised; a too-short one never merges.
+	added("x_p1", "s0001", "", now.Add(-20*day))
+	added("x_p2", "s0002", "", now.Add(-19*day))
+	phoned(wecom, "x_p1", "0086 13700000002", now.Add(-18*day))
+	phoned(wecom, "x_p2", "(137) 0000-0002", now.Add(-17*day))
+	phoned(wecom, "x_p1", "110", now.Add(-16*day))
+	phoned(wecom, "x_b", "110", now.Add(-15*day))
 	mk(event.ContactRemoved, wecom, "x_b", now.Add(-3*day), func(d *event.Data) {
 		d.Set(event.FStaffID, "s0001")
 		d.Set(event.FBy, "customer")

@@ -71,7 +71,7 @@ func linkLines(events []event.Event) []string {
 			f     event.Field
 			kind  string
 			value string
-		}{{event.FUnionID, "unionid", e.Data.UnionID}, {event.FPhone, "phone", e.Data.Phone}} {
+		}{{event.FUnionID, "unionid", e.Data.UnionID}, {event.FPhone, "phone", phoneID(e.Data.Phone)}} {
 			if !e.Data.Present.Has(l.f) || l.value == "" || l.value == e.Subject {
 				continue
 			}

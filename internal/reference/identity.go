@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/siyu-dev/siyu/event"
 )
@@ -25,7 +26,7 @@ func IdentityLinks(events []event.Event) map[string]map[[2]string]bool {
 		for _, f := range []event.Field{event.FUnionID, event.FPhone} {
 			v := e.Data.UnionID
 			if f == event.FPhone {
-				v = e.Data.Phone
+				v = phoneID(e.Data.Phone)
 			}
 			if !e.Data.Present.Has(f) || v == "" || v == e.Subject {
 				continue
@@ -225,4 +226,26 @@ func engagement(lastIn int64, now time.Time) string {
 		return "active_90d"
 	}
 	return "dormant"
+}
+
+// phoneID is the spec's phone identifier (docs/decisions.md, P15), written
+// independently of cdp.PhoneID: the digits, less a leading 86 (13 digits)
+// or 0086 (15 digits); nothing under 5 digits.
+func phoneID(raw string) string {
+	var b strings.Builder
+	for _, r := range raw {
+		if unicode.IsDigit(r) && r < 128 {
+			b.WriteRune(r)
+		}
+	}
+	d := b.String()
+	if len(d) == 13 && strings.HasPrefix(d, "86") {
+		d = strings.TrimPrefix(d, "86")
+	} else if len(d) == 15 && strings.HasPrefix(d, "0086") {
+		d = strings.TrimPrefix(d, "0086")
+	}
+	if len(d) < 5 {
+		return ""
+	}
+	return d
 }
