@@ -53,23 +53,24 @@ type Tail interface {
 	AtTail(fn func(read []kafka.Position)) bool
 }
 
-// Memory answers segments from memory (docs/decisions.md, "Segments",
-// S-memory): per tenant whose segments were read, every customer's segment
-// facts — the columns of segment_filter_base, the acquisition, the staff
-// holding a live relation, the tags on — read from ClickHouse, with a bit
-// set per tag. It never folds events itself: the tail only names the
-// customers whose events arrived (Take), and once the ingest group has
-// committed past those events their facts are read again from ClickHouse.
-// So a memory row is always a row ClickHouse gave, exactly, and a read is
-// as fresh as a ClickHouse read a refresh ago (~the ingest commit). A read
-// after a write waits until a refresh has covered the write. Until a
-// tenant is loaded, and whenever the tail is not running, segments are
-// read from ClickHouse.
+// Memory answers segments and profiles from memory (docs/decisions.md,
+// "Segments and profiles from memory"): per tenant whose segments or
+// profiles were read, every customer's facts — the columns of
+// segment_filter_base, the acquisition, every relation, the tags on, the
+// day facts — and the tenant's identity links and tag library, read from
+// ClickHouse, with a bit set per tag. It never folds events itself: the
+// tail only names the customers whose events arrived (Take), and once the
+// ingest group has committed past those events their facts are read again
+// from ClickHouse. So a memory row is always a row ClickHouse gave,
+// exactly, and a read is as fresh as a ClickHouse read a refresh ago (~the
+// ingest commit). A read after a write waits until a refresh has covered
+// the write. Until a tenant is loaded, and whenever the tail is not
+// running, segments and profiles are read from ClickHouse.
 type Memory struct {
 	conn      driver.Conn
 	committed Committer
 	log       *slog.Logger
-	reads     *prometheus.CounterVec // segment reads by source
+	reads     *prometheus.CounterVec // profile and segment reads by source
 	now       func() time.Time       // the day facts keep the days of the last memDaysBack before it
 
 	mu      sync.Mutex
@@ -78,9 +79,9 @@ type Memory struct {
 	tenants map[string]*memTenant
 }
 
-// NewMemory returns memory segments over conn; committed watches the ingest
-// group. Run starts them. It counts segment reads by source (memory,
-// clickhouse) in reg, when not nil.
+// NewMemory returns the CDP's memory over conn; committed watches the
+// ingest group. Run starts it. It counts profile and segment reads by
+// source (memory, clickhouse) in reg, when not nil.
 func NewMemory(conn driver.Conn, committed Committer, reg prometheus.Registerer, log *slog.Logger) *Memory {
 	reads := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "siyu_cdp_reads_total",
 		Help: "Profile reads and segment counts, pages, exports and job scans, by source: memory, or clickhouse while a tenant loads or a refresh lags a write."},
@@ -121,14 +122,15 @@ func (m *Memory) Run(ctx context.Context, tail Tail) {
 			if now.Sub(lastEvict) >= time.Minute {
 				lastEvict = now
 				if n := m.EvictIdle(now, memIdleEviction); n > 0 {
-					m.log.Info("memory segments dropped after an idle hour", "tenants", n)
+					m.log.Info("tenants dropped from memory after an idle hour", "tenants", n)
 				}
 			}
 		}
 	}
 }
 
-// memIdleEviction is how long a tenant stays in memory without a segment read.
+// memIdleEviction is how long a tenant stays in memory without a segment
+// or profile read.
 const memIdleEviction = time.Hour
 
 // EvictIdle drops the tenants without a read since now-idle; it returns
@@ -297,7 +299,7 @@ func (m *Memory) load(ctx context.Context, name string, t *memTenant, at []kafka
 		if ctx.Err() != nil {
 			return
 		}
-		m.log.Warn("memory segments: load failed; segments are read from ClickHouse meanwhile", "tenant", name, "attempt", attempt+1, "err", err)
+		m.log.Warn("memory CDP: load failed; segments and profiles are read from ClickHouse meanwhile", "tenant", name, "attempt", attempt+1, "err", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
@@ -351,7 +353,7 @@ func (m *Memory) waitCommitted(ctx context.Context, ps []kafka.Position) error {
 			return err
 		}
 		if time.Since(warned) > 10*time.Second {
-			m.log.Warn("memory segments wait for the ingest group to commit", "positions", kafka.FormatPositions(ps))
+			m.log.Warn("memory CDP waits for the ingest group to commit", "positions", kafka.FormatPositions(ps))
 			warned = time.Now()
 		}
 		select {
@@ -375,7 +377,7 @@ func (m *Memory) refreshAll(ctx context.Context) {
 	m.mu.Unlock()
 	for i, t := range ts {
 		if err := m.refresh(ctx, names[i], t); err != nil && ctx.Err() == nil {
-			m.log.Warn("memory segments: refresh failed; retrying", "tenant", names[i], "err", err)
+			m.log.Warn("memory CDP: refresh failed; retrying", "tenant", names[i], "err", err)
 		}
 	}
 }

@@ -27,7 +27,7 @@ func benchTenant(b *testing.B, n int) *memTenant {
 		f := &memFactRow{row: memRow{id: id, name: "n" + id, unionid: union, channel: channels[r.IntN(len(channels))],
 			addedBy: fmt.Sprintf("s%03d", r.IntN(500)), firstNs: benchNow.Add(-30 * 24 * time.Hour).UnixNano(),
 			lastInNs: benchNow.Add(-time.Duration(r.Int64N(int64(30 * 24 * time.Hour)))).UnixNano(),
-			msgsIn: uint64(r.IntN(50)), msgsOut: uint64(r.IntN(50))}}
+			msgsIn:   uint64(r.IntN(50)), msgsOut: uint64(r.IntN(50))}}
 		f.row.lastNs = f.row.lastInNs
 		f.row.relations = []memRelation{{staff: f.row.addedBy, live: true, since: f.row.firstNs, first: f.row.firstNs}}
 		for range 20 {
