@@ -10,13 +10,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/cdp"
-	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/internal/testenv"
-	"github.com/siyu-dev/siyu/kafka"
 )
 
 // TestCDPFromMemory: with the tenant's customers in memory (as `siyu serve`
@@ -26,19 +23,11 @@ import (
 // another tenant's key sees nothing of it.
 func TestCDPFromMemory(t *testing.T) {
 	f := withFollowupDay(t)
-	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{f.broker})...)
-	require.NoError(t, err)
-	t.Cleanup(cl.Close)
-	tail, start, err := kafka.Tail(f.ctx, cl, f.topics.Events)
-	require.NoError(t, err)
-	t.Cleanup(tail.Close)
 	reg := prometheus.NewRegistry()
-	boards := followup.NewBoards(f.conn, f.deps.Followup, f.deps.Committed, nil, testenv.Logger())
 	mem := cdp.NewMemory(f.conn, f.deps.Committed, reg, testenv.Logger())
-	boards.Follow(mem)
+	boards := f.startBoards(t, nil, mem)
 	runCtx, stop := context.WithCancel(f.ctx)
 	t.Cleanup(stop)
-	go func() { _ = boards.Run(runCtx, tail, start) }()
 	go mem.Run(runCtx, boards)
 	f.deps.Segments.UseMemory(mem)
 	profiles := cdp.NewProfiles(f.conn)

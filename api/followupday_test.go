@@ -457,17 +457,8 @@ func TestTeams(t *testing.T) {
 // rep walls hold.
 func TestBoardsFromMemory(t *testing.T) {
 	f := withFollowupDay(t)
-	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{f.broker})...)
-	require.NoError(t, err)
-	t.Cleanup(cl.Close)
-	tail, start, err := kafka.Tail(f.ctx, cl, f.topics.Events)
-	require.NoError(t, err)
-	t.Cleanup(tail.Close)
 	reg := prometheus.NewRegistry()
-	boards := followup.NewBoards(f.conn, f.deps.Followup, f.deps.Committed, reg, testenv.Logger())
-	runCtx, stop := context.WithCancel(f.ctx)
-	t.Cleanup(stop)
-	go func() { _ = boards.Run(runCtx, tail, start) }()
+	boards := f.startBoards(t, reg)
 	f.deps.Boards = boards
 	f.deps.Registry = prometheus.NewRegistry()
 	f.srv = api.New(f.deps)
@@ -527,4 +518,24 @@ func ids(entries []followup.BoardEntry) []string {
 		out = append(out, e.ContactID)
 	}
 	return out
+}
+
+// startBoards runs memory boards with their tail of the fixture's events
+// topic until the test ends, as `siyu serve` does; reg counts their reads.
+func (f *fixture) startBoards(t *testing.T, reg prometheus.Registerer, followers ...followup.Follower) *followup.Boards {
+	t.Helper()
+	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{f.broker})...)
+	require.NoError(t, err)
+	t.Cleanup(cl.Close)
+	tail, start, err := kafka.Tail(f.ctx, cl, f.topics.Events)
+	require.NoError(t, err)
+	t.Cleanup(tail.Close)
+	boards := followup.NewBoards(f.conn, f.deps.Followup, f.deps.Committed, reg, testenv.Logger())
+	for _, fl := range followers {
+		boards.Follow(fl)
+	}
+	runCtx, stop := context.WithCancel(f.ctx)
+	t.Cleanup(stop)
+	go func() { _ = boards.Run(runCtx, tail, start) }()
+	return boards
 }

@@ -23,7 +23,6 @@ import (
 // the chunk of customers whose events arrived since), identity links and
 // the tag library.
 var (
-	qMemProfiles    = siyusql.Query("cdp_memory_profiles")
 	qMemAcquisition = siyusql.Query("cdp_memory_acquisition")
 	qMemRelations   = siyusql.Query("cdp_memory_relations")
 	qMemTags        = siyusql.Query("cdp_memory_tags")
@@ -32,19 +31,18 @@ var (
 	qMemLibrary     = siyusql.Query("cdp_memory_library")
 )
 
-// contactsMarker is where the segment_memory_* queries take their contacts.
+// contactsMarker is where segment_filter_base and the cdp_memory_* queries
+// take their contacts.
 const contactsMarker = "/*contacts*/ 1"
 
-// chunkContacts narrows a segment_memory_* read to @ids (sorted; @lo and
+// chunkContacts narrows a cdp_memory_* read to @ids (sorted; @lo and
 // @hi their least and greatest): the range confines the read to the
 // chunk's granules, the set to its rows.
 const chunkContacts = "contact_id >= @lo AND contact_id <= @hi AND contact_id IN (SELECT arrayJoin(@ids))"
 
-// Committer tells whether the ingest group has committed past positions:
-// everything before them is then in ClickHouse (kafka.Committed).
-type Committer interface {
-	Passed(ctx context.Context, ps []kafka.Position) (bool, error)
-}
+// Committer tells whether the ingest group has committed past positions
+// (kafka.Committed).
+type Committer = kafka.Passer
 
 // Tail is the serving process's Kafka tail (followup.Boards): AtTail runs
 // fn under the tail's lock with the last record it has read of each
@@ -343,25 +341,9 @@ func (m *Memory) LoadNow(ctx context.Context, tenant string) error {
 
 // waitCommitted polls until the ingest group has committed past ps.
 func (m *Memory) waitCommitted(ctx context.Context, ps []kafka.Position) error {
-	if len(ps) == 0 {
-		return nil
-	}
-	warned := time.Now()
-	for {
-		ok, err := m.committed.Passed(ctx, ps)
-		if err != nil || ok {
-			return err
-		}
-		if time.Since(warned) > 10*time.Second {
-			m.log.Warn("memory CDP waits for the ingest group to commit", "positions", kafka.FormatPositions(ps))
-			warned = time.Now()
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return kafka.AwaitPassed(ctx, m.committed, ps, 20*time.Millisecond, func() {
+		m.log.Warn("memory CDP waits for the ingest group to commit", "positions", kafka.FormatPositions(ps))
+	})
 }
 
 // refreshAll refreshes every loaded tenant with customers to read again.
@@ -535,7 +517,7 @@ func (m *Memory) readFacts(ctx context.Context, tenant string, ids []string) (*m
 		args        []any
 		scan        func(rows driver.Rows, f func(id string) *memFactRow) error
 	}{
-		{"profiles", qMemProfiles, nil, func(rows driver.Rows, _ func(string) *memFactRow) error {
+		{"profiles", qFilterBase, nil, func(rows driver.Rows, _ func(string) *memFactRow) error {
 			f := &memFactRow{}
 			r := &f.row
 			if err := rows.Scan(&r.id, &r.firstNs, &r.lastNs, &r.name, &r.unionid, &r.corp, &r.msgsIn, &r.msgsOut,
@@ -630,7 +612,7 @@ func (m *Memory) readFacts(ctx context.Context, tenant string, ids []string) (*m
 	return out, nil
 }
 
-// scan runs one segment_memory_* query with its contacts and passes each row to fn.
+// scan runs one segment_filter_base or cdp_memory_* query with its contacts and passes each row to fn.
 func (m *Memory) scan(ctx context.Context, what, query, where string, args []any, fn func(driver.Rows) error) error {
 	rows, err := m.conn.Query(ctx, strings.Replace(query, contactsMarker, where, 1), args...)
 	if err != nil {

@@ -2,7 +2,6 @@ package cdp_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/cdp"
@@ -87,7 +85,7 @@ func TestMemorySegmentsFollowTheLog(t *testing.T) {
 	})
 	p.Produce(ctx, second)
 	p.WaitIngested(ctx, all)
-	ends := endPositions(t, ctx, cl, topic)
+	ends := testenv.EndPositions(t, ctx, cl, topic)
 	testenv.Eventually(t, 30*time.Second, func() error {
 		for _, tenant := range v.tenants {
 			if !mem.Covered(tenant, ends) {
@@ -100,16 +98,8 @@ func TestMemorySegmentsFollowTheLog(t *testing.T) {
 	for i := range 120 {
 		tenant := v.tenants[i%len(v.tenants)]
 		g := v.cond(r, tenant, 0)
-		def, err := json.Marshal(g.json())
-		require.NoError(t, err)
-		seg, err := cdp.ParseSegment(def)
-		require.NoError(t, err, "%s", def)
-		var want []string
-		for _, c := range contacts {
-			if c.Tenant == tenant && g.eval(c, now) {
-				want = append(want, c.ContactID)
-			}
-		}
+		seg, def := g.segment(t)
+		want := g.members(contacts, tenant, now)
 		n, err := segs.Count(ctx, tenant, seg, now)
 		require.NoError(t, err)
 		require.Equal(t, uint64(len(want)), n, "memory count of %s in %s", def, tenant)
@@ -191,18 +181,4 @@ func TestMemorySegmentsFollowTheLog(t *testing.T) {
 		require.Equal(t, want2, other)
 		require.Zero(t, none)
 	})
-}
-
-// endPositions are the last record of each partition of topic.
-func endPositions(t *testing.T, ctx context.Context, cl *kgo.Client, topic string) []kafka.Position {
-	t.Helper()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	require.NoError(t, err)
-	var out []kafka.Position
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			out = append(out, kafka.Position{Partition: o.Partition, Offset: o.Offset - 1})
-		}
-	})
-	return out
 }

@@ -1,11 +1,16 @@
 package cdp_test
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
+	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/internal/reference"
 )
 
@@ -385,4 +390,26 @@ func (v *vocab) timeCond(r *rand.Rand) *gcond {
 		g.tval = time.Unix(0, ns).UTC()
 	}
 	return g
+}
+
+// members is the brute-force member list of g in tenant as of now, in the
+// order of contacts (by contact id).
+func (g *gcond) members(contacts []*reference.Contact, tenant string, now time.Time) []string {
+	var out []string
+	for _, c := range contacts {
+		if c.Tenant == tenant && g.eval(c, now) {
+			out = append(out, c.ContactID)
+		}
+	}
+	return out
+}
+
+// segment is g as a definition Siyu parses, and its JSON.
+func (g *gcond) segment(t *testing.T) (*cdp.Segment, []byte) {
+	t.Helper()
+	def, err := json.Marshal(g.json())
+	require.NoError(t, err)
+	seg, err := cdp.ParseSegment(def)
+	require.NoError(t, err, "%s", def)
+	return seg, def
 }

@@ -57,16 +57,8 @@ func TestSegmentsExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 
 	check := func(t *testing.T, tenant string, g *gcond) {
-		def, err := json.Marshal(g.json())
-		require.NoError(t, err)
-		seg, err := cdp.ParseSegment(def)
-		require.NoError(t, err, "%s", def)
-		var want []string
-		for _, c := range contacts {
-			if c.Tenant == tenant && g.eval(c, now) {
-				want = append(want, c.ContactID)
-			}
-		}
+		seg, def := g.segment(t)
+		want := g.members(contacts, tenant, now)
 		n, err := segs.Count(ctx, tenant, seg, now)
 		require.NoError(t, err, "%s", def)
 		page, err := segs.Page(ctx, tenant, seg, now, "", cdp.MaxSegmentPage)
@@ -122,12 +114,7 @@ func TestSegmentsExact(t *testing.T) {
 		store := cdp.NewSavedSegments(conn)
 		pr := rand.New(rand.NewPCG(3, 5))
 		for _, sv := range saved.segments {
-			var want []string
-			for _, c := range contacts {
-				if c.Tenant == sv.tenant && sv.cond.eval(c, now) {
-					want = append(want, c.ContactID)
-				}
-			}
+			want := sv.cond.members(contacts, sv.tenant, now)
 			got, err := store.Get(ctx, sv.tenant, sv.id)
 			require.NoError(t, err)
 			seg, err := got.Parse()

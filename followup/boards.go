@@ -30,11 +30,9 @@ var (
 	qMemRelations = siyusql.Query("board_memory_relations")
 )
 
-// Committer tells whether the ingest group has committed past positions:
-// everything before them is then in ClickHouse (kafka.Committed).
-type Committer interface {
-	Passed(ctx context.Context, ps []kafka.Position) (bool, error)
-}
+// Committer tells whether the ingest group has committed past positions
+// (kafka.Committed).
+type Committer = kafka.Passer
 
 // Boards serves boards from memory (docs/decisions.md, "Board", B8): the
 // first board read of a tenant registers the tenant's memory board, which from then
@@ -531,28 +529,9 @@ func snapshotKind(kind uint8) factKind {
 
 // waitCommitted polls until the ingest group has committed past at.
 func (bs *Boards) waitCommitted(ctx context.Context, at []kafka.Position) error {
-	if len(at) == 0 {
-		return nil
-	}
-	warned := time.Now()
-	for {
-		ok, err := bs.committed.Passed(ctx, at)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		if time.Since(warned) > 10*time.Second {
-			bs.log.Warn("memory board waits for the ingest group", "err", errNotCommitted)
-			warned = time.Now()
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return kafka.AwaitPassed(ctx, bs.committed, at, 50*time.Millisecond, func() {
+		bs.log.Warn("memory board waits for the ingest group", "err", errNotCommitted)
+	})
 }
 
 // maxTailWait bounds how long a read after a write waits for the tail

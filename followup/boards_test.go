@@ -10,7 +10,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/event"
@@ -63,7 +62,7 @@ func TestMemoryBoardProperty(t *testing.T) {
 	})
 	p.Produce(ctx, second)
 	p.WaitIngested(ctx, append(first, second...))
-	ends := endPositions(t, ctx, cl, topic)
+	ends := testenv.EndPositions(t, ctx, cl, topic)
 	testenv.Eventually(t, 30*time.Second, func() error {
 		for tenant := range perTenant {
 			if !boards.Ready(tenant) {
@@ -125,21 +124,6 @@ func ids(entries []followup.BoardEntry) []string {
 	for _, e := range entries {
 		out = append(out, e.ContactID)
 	}
-	return out
-}
-
-// endPositions are the positions of the last record of each non-empty
-// partition of topic.
-func endPositions(t *testing.T, ctx context.Context, cl *kgo.Client, topic string) []kafka.Position {
-	t.Helper()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	require.NoError(t, err)
-	var out []kafka.Position
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			out = append(out, kafka.Position{Partition: o.Partition, Offset: o.Offset - 1})
-		}
-	})
 	return out
 }
 
@@ -281,7 +265,7 @@ func TestTimelineCache(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 	p.WaitIngested(ctx, append(first, all...))
-	ends := endPositions(t, ctx, mustClient(t, broker), topic)
+	ends := testenv.EndPositions(t, ctx, mustClient(t, broker), topic)
 	testenv.Eventually(t, 20*time.Second, func() error {
 		if !boards.Passed(ends) {
 			return fmt.Errorf("tail behind %v", ends)

@@ -145,3 +145,34 @@ func (c *Committed) cached() (map[int32]int64, bool) {
 	defer c.mu.Unlock()
 	return c.offsets, c.offsets != nil && time.Since(c.at) < c.fresh
 }
+
+// Passer tells whether the ingest group has committed past positions:
+// everything before them is then in ClickHouse (Committed is one).
+type Passer interface {
+	Passed(ctx context.Context, ps []Position) (bool, error)
+}
+
+// AwaitPassed polls c every poll until it has passed ps or ctx ends; slow is
+// called every 10 s of waiting, so that a view loading behind a stalled
+// pipeline says so.
+func AwaitPassed(ctx context.Context, c Passer, ps []Position, poll time.Duration, slow func()) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	warned := time.Now()
+	for {
+		ok, err := c.Passed(ctx, ps)
+		if err != nil || ok {
+			return err
+		}
+		if time.Since(warned) > 10*time.Second {
+			slow()
+			warned = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}

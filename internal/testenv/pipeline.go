@@ -118,3 +118,23 @@ func Committed(ctx context.Context, adm *kadm.Client, group string) error {
 	}
 	return nil
 }
+
+// EndPositions are the last record of each non-empty partition of topic:
+// a view has read everything produced so far once it has passed them.
+func EndPositions(t testing.TB, ctx context.Context, cl *kgo.Client, topic string) []kafka.Position {
+	t.Helper()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	var out []kafka.Position
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			out = append(out, kafka.Position{Partition: o.Partition, Offset: o.Offset - 1})
+		}
+	})
+	return out
+}

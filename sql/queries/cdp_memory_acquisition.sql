@@ -1,6 +1,6 @@
 -- The acquisition of each customer of a tenant (the first contact.added,
 -- as acquisition_state folds it), for cdp.Memory; the marker as in
--- cdp_memory_profiles.
+-- segment_filter_base.
 -- args: tenant=demo
 SELECT
     contact_id,

@@ -3,7 +3,7 @@
 -- messages in and out of each day from @since on (the profile's 7- and
 -- 30-day windows end today, so older days never count again). As
 -- profile_read's part 5 reads them; customers without a row have the
--- defaults. The marker as in cdp_memory_profiles.
+-- defaults. The marker as in segment_filter_base.
 -- args: tenant=demo since=2025-10-20
 SELECT
     contact_id,

@@ -1,7 +1,7 @@
 -- Every relation (contact, staff) of each customer of a tenant, for
 -- cdp.Memory: its latest event by (time_ns, id, source) — live or not, and
 -- who ended it — its latest time and its first contact.added, as
--- profile_read's part 2 reads them. The marker as in cdp_memory_profiles.
+-- profile_read's part 2 reads them. The marker as in segment_filter_base.
 -- args: tenant=demo
 SELECT
     contact_id,

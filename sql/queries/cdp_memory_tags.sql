@@ -2,7 +2,7 @@
 -- tag.removed of each pair) and since when, for cdp.Memory, before the
 -- library is applied: the memory applies deleted tags, names and groups
 -- itself, so that a library change needs no customer read. Customers
--- without a tag have no row. The marker as in cdp_memory_profiles.
+-- without a tag have no row. The marker as in segment_filter_base.
 -- args: tenant=demo
 SELECT contact_id, groupArray(tag_id) AS tags, groupArray(since) AS since
 FROM (

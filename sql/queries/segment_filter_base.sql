@@ -9,6 +9,9 @@
 -- merges would, so the result is exact whatever parts exist, and costs a
 -- merge of sorted parts instead of a GROUP BY over every contact (a tenth
 -- of the time on a merged table: docs/decisions.md, "Segments").
+-- cdp.Memory reads it too: for a whole tenant (the marker stays `1`), or
+-- for the customers whose events arrived since, in chunks (the marker
+-- becomes a contact id range and set).
 -- args: tenant=demo
 SELECT
     contact_id,
@@ -25,4 +28,4 @@ SELECT
     finalizeAggregation(last_followup_ns) AS last_followup_ns,
     finalizeAggregation(next_followup_ns) AS next_followup_ns
 FROM profile_state FINAL
-WHERE tenant = @tenant
+WHERE tenant = @tenant AND /*contacts*/ 1
