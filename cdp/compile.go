@@ -23,6 +23,7 @@ var (
 	qHeldMembers  = siyusql.Query("segment_held_members")
 	qUnknownTags  = siyusql.Query("segment_unknown_tag_members")
 	qAcquired     = siyusql.Query("segment_acquisition_members")
+	qAssigned     = siyusql.Query("segment_assignee_members")
 	qMembers      = siyusql.Query("segment_members")
 )
 
@@ -121,27 +122,33 @@ func (c *compiler) expr(n *node) string {
 	return c.field(n)
 }
 
-// acquisitionColumns are the fields read from acquisition_state rather
-// than segment_filter_base.
-var acquisitionColumns = map[string]bool{"add_way": true, "channel": true, "added_by": true}
+// setColumns are the fields read from another rollup than
+// segment_filter_base, with the query of the customers meeting a condition
+// on them: the acquisition (acquisition_state) and the assignee
+// (contact_facts).
+var setColumns = map[string]*string{"add_way": &qAcquired, "channel": &qAcquired, "added_by": &qAcquired,
+	"assignee": &qAssigned}
 
-// conditionMarker is where segment_acquisition_members takes its condition.
+// conditionMarker is where segment_acquisition_members and
+// segment_assignee_members take their condition.
 const conditionMarker = "/*condition*/ 1"
 
-// field compiles a field condition; one on the acquisition is a set of
-// contact ids over segment_acquisition_members. A contact without a
-// contact.added has no acquisition row and the defaults "" and 0 (as a LEFT
-// JOIN would give): when the condition holds on them, such a contact is a
-// member, so the set is that of the contacts whose acquisition fails it.
+// field compiles a field condition; one on the acquisition or the assignee
+// is a set of contact ids over its query. A contact without a
+// contact.added (or an assignee fact) has no row there and the defaults ""
+// and 0 (as a LEFT JOIN would give): when the condition holds on them,
+// such a contact is a member, so the set is that of the contacts whose row
+// fails it.
 func (c *compiler) field(n *node) string {
-	if !acquisitionColumns[n.field.column] {
+	q, ok := setColumns[n.field.column]
+	if !ok {
 		return c.scalar(n)
 	}
 	cond := c.scalar(n)
 	if holdsOnDefault(n) {
-		return "contact_id NOT IN (" + strings.Replace(qAcquired, conditionMarker, "NOT ("+cond+")", 1) + ")"
+		return "contact_id NOT IN (" + strings.Replace(*q, conditionMarker, "NOT ("+cond+")", 1) + ")"
 	}
-	return "contact_id IN (" + strings.Replace(qAcquired, conditionMarker, "("+cond+")", 1) + ")"
+	return "contact_id IN (" + strings.Replace(*q, conditionMarker, "("+cond+")", 1) + ")"
 }
 
 // holdsOnDefault evaluates a string or number condition on the column's

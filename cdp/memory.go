@@ -24,6 +24,7 @@ import (
 // the tag library.
 var (
 	qMemAcquisition = siyusql.Query("cdp_memory_acquisition")
+	qMemAssignees   = siyusql.Query("cdp_memory_assignees")
 	qMemRelations   = siyusql.Query("cdp_memory_relations")
 	qMemTags        = siyusql.Query("cdp_memory_tags")
 	qMemDays        = siyusql.Query("cdp_memory_days")
@@ -168,7 +169,8 @@ func (m *Memory) Take(ev *event.Event, _ kafka.Position) {
 	case event.TagDefined:
 		t.libDirty = true
 	case event.ContactAdded, event.ContactUpdated, event.ContactRemoved, event.ContactTransferred,
-		event.ChatMessage, event.TagAdded, event.TagRemoved, event.FollowupLogged, event.FollowupStageChange:
+		event.ChatMessage, event.TagAdded, event.TagRemoved, event.FollowupLogged, event.FollowupStageChange,
+		event.AssigneeChanged:
 		t.mark(ev.Subject)
 	}
 	// An identifier links the subject and itself (identity_links).
@@ -536,6 +538,16 @@ func (m *Memory) readFacts(ctx context.Context, tenant string, ids []string) (*m
 			}
 			if f := of(id); f != nil {
 				f.row.addWay, f.row.channel, f.row.addedBy, f.row.addedNs = addWay, channel, addedBy, addedNs
+			}
+			return nil
+		}},
+		{"assignees", qMemAssignees, nil, func(rows driver.Rows, of func(string) *memFactRow) error {
+			var id, assignee string
+			if err := rows.Scan(&id, &assignee); err != nil {
+				return err
+			}
+			if f := of(id); f != nil {
+				f.row.assignee = assignee
 			}
 			return nil
 		}},

@@ -13,11 +13,13 @@ import (
 
 // memRow is one customer's facts, as ClickHouse gave them: the columns of
 // segment_filter_base, the acquisition (defaults "" and 0 without a
-// contact.added, as the compiled SQL treats them), every relation, the
+// contact.added, as the compiled SQL treats them), the assignee, every
+// relation, the
 // tags on (indexes into memTenant.tagIDs, before the library's deletions)
 // and since when, and the day facts (each recent day's messages).
 type memRow struct {
 	id, name, unionid, corp, stage, channel, addedBy, phone string
+	assignee                                                string
 	addWay, addedNs, gender                                 int64
 	msgsIn, msgsOut, followups                              uint64
 	firstNs, lastNs, lastInNs, lastOutNs                    int64
@@ -159,6 +161,7 @@ func (t *memTenant) put(f *memFactRow) {
 	// Values most customers share are kept once; names, unionids, phones
 	// and corp names are mostly one customer's own.
 	r.stage, r.channel, r.addedBy = t.intern(r.stage), t.intern(r.channel), t.intern(r.addedBy)
+	r.assignee = t.intern(r.assignee)
 	for j := range r.relations {
 		rel := &r.relations[j]
 		rel.staff, rel.endedBy, rel.lastSource = t.intern(rel.staff), t.intern(rel.endedBy), t.intern(rel.lastSource)
@@ -309,6 +312,7 @@ var (
 		"name": func(r *memRow) string { return r.name }, "unionid": func(r *memRow) string { return r.unionid },
 		"corp_name": func(r *memRow) string { return r.corp }, "stage": func(r *memRow) string { return r.stage },
 		"channel": func(r *memRow) string { return r.channel }, "added_by": func(r *memRow) string { return r.addedBy },
+		"assignee": func(r *memRow) string { return r.assignee },
 	}
 	numberColumns = map[string]func(r *memRow) int64{
 		"msgs_in": func(r *memRow) int64 { return int64(r.msgsIn) }, "msgs_out": func(r *memRow) int64 { return int64(r.msgsOut) },

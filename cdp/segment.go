@@ -77,6 +77,7 @@ var segmentFields = map[string]segmentField{
 	"stage":            {kindString, "stage"},
 	"channel":          {kindString, "channel"},
 	"acquired_by":      {kindString, "added_by"},
+	"assignee":         {kindString, "assignee"},
 	"messages_in":      {kindNumber, "msgs_in"},
 	"messages_out":     {kindNumber, "msgs_out"},
 	"add_way":          {kindNumber, "add_way"},

@@ -97,6 +97,7 @@ var stringFields = map[string]func(*reference.Contact) string{
 	"stage":       func(c *reference.Contact) string { return c.Stage },
 	"channel":     func(c *reference.Contact) string { return c.Channel },
 	"acquired_by": func(c *reference.Contact) string { return c.AddedBy },
+	"assignee":    func(c *reference.Contact) string { return c.Assignee },
 }
 
 var numberFields = map[string]func(*reference.Contact) int64{

@@ -291,6 +291,29 @@ func segmentEvents(t *testing.T) []event.Event {
 		d.SetInt(event.FAddWay, 16)
 		d.Set(event.FState, "seg-channel")
 	})
+	// Assignments: claims, hand-overs and releases to the pool, two of them
+	// at the same time (the larger id wins), on contacts that have an adder.
+	assign := func(contact, to string, at time.Time) {
+		mk(event.AssigneeChanged, contact, at, func(d *event.Data) {
+			d.Set(event.FReason, "assign")
+			if to != "" { // no to_staff_id: the pool
+				d.Set(event.FToStaffID, to)
+			}
+		})
+	}
+	for i, c := range contacts {
+		at := base.Add(time.Duration(i) * time.Hour)
+		switch i % 4 {
+		case 0:
+			assign(c, "s0003", at)
+		case 1:
+			assign(c, "s0004", at)
+			assign(c, "", at.Add(time.Minute)) // released to the pool
+		case 2:
+			assign(c, "s0001", at)
+			assign(c, "s0002", at) // same time: the later id, seg-NNNN, wins
+		}
+	}
 	mk(event.ContactAdded, "seg-evil", base, func(d *event.Data) {
 		d.Set(event.FStaffID, "s0001")
 		d.Set(event.FName, evilName)

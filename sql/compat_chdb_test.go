@@ -149,6 +149,7 @@ const segmentShapes = `{"and":[
 	{"not":{"tag_group":{"has":"行业"}}}, {"relation_staff":{"any":["s2"]}}, {"lost":false},
 	{"field":"name","op":"contains","value":"Ad"}, {"field":"stage","op":"in","value":["won","lost"]},
 	{"field":"corp_name","op":"not_in","value":["x"]}, {"field":"channel","op":"!=","value":"x"},
+	{"field":"assignee","op":"in","value":["s1",""]},
 	{"field":"messages_in","op":">=","value":1}, {"field":"add_way","op":"in","value":[0,16]},
 	{"field":"last_inbound_at","op":"within","value":"3650d"}, {"field":"next_followup_at","op":"not_within","value":"1d"},
 	{"field":"first_event_at","op":">","value":"2020-01-01T00:00:00Z"}, {"field":"last_outbound_at","op":"exists","value":true},

@@ -24,6 +24,9 @@ type Contact struct {
 	TagGroups               map[string]bool
 	AddWay                  int64
 	Channel, AddedBy        string
+	// Assignee is the latest assignee.changed's to_staff_id, else the
+	// first adder ("" = the pool).
+	Assignee string
 }
 
 type libraryTag struct {
@@ -45,10 +48,23 @@ func Contacts(events []event.Event) []*Contact {
 	tags := map[[3]string]*tagState{}
 	library := map[[2]string]*libraryTag{}
 	acquired := map[[2]string]*acquisition{}
+	assigned := map[[2]string]*acquisition{} // the latest assignee.changed
 	for i := range events {
 		e := &events[i]
 		if e.Type == event.TagDefined {
 			foldLibrary(library, e)
+			continue
+		}
+		if e.Type == event.AssigneeChanged {
+			c := [2]string{e.Tenant, e.Subject}
+			a := assigned[c]
+			if a == nil {
+				a = &acquisition{}
+				assigned[c] = a
+			}
+			if k := keyOf(e); !a.set || a.at.less(k) {
+				a.set, a.at, a.e = true, k, e
+			}
 			continue
 		}
 		if !profileTypes[e.Type] {
@@ -74,7 +90,14 @@ func Contacts(events []event.Event) []*Contact {
 			}
 		}
 	}
-	return assemble(profiles, relations, tags, library, acquired)
+	out := assemble(profiles, relations, tags, library, acquired)
+	for _, ct := range out {
+		ct.Assignee = ct.AddedBy
+		if a := assigned[[2]string{ct.Tenant, ct.ContactID}]; a != nil {
+			ct.Assignee = a.e.Data.ToStaffID
+		}
+	}
+	return out
 }
 
 func foldLibrary(lib map[[2]string]*libraryTag, e *event.Event) {
