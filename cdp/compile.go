@@ -23,7 +23,7 @@ var (
 	qHeldMembers  = siyusql.Query("segment_held_members")
 	qUnknownTags  = siyusql.Query("segment_unknown_tag_members")
 	qAcquired     = siyusql.Query("segment_acquisition_members")
-	qAssigned     = siyusql.Query("segment_assignee_members")
+	qAssigned     = siyusql.Query("segment_assignees")
 	qMembers      = siyusql.Query("segment_members")
 )
 
@@ -130,7 +130,7 @@ var setColumns = map[string]*string{"add_way": &qAcquired, "channel": &qAcquired
 	"assignee": &qAssigned}
 
 // conditionMarker is where segment_acquisition_members and
-// segment_assignee_members take their condition.
+// segment_assignees take their condition.
 const conditionMarker = "/*condition*/ 1"
 
 // field compiles a field condition; one on the acquisition or the assignee
@@ -144,11 +144,11 @@ func (c *compiler) field(n *node) string {
 	if !ok {
 		return c.scalar(n)
 	}
-	cond := c.scalar(n)
+	cond, in := c.scalar(n), "contact_id IN "
 	if holdsOnDefault(n) {
-		return "contact_id NOT IN (" + strings.Replace(*q, conditionMarker, "NOT ("+cond+")", 1) + ")"
+		cond, in = "NOT ("+cond+")", "contact_id NOT IN "
 	}
-	return "contact_id IN (" + strings.Replace(*q, conditionMarker, "("+cond+")", 1) + ")"
+	return in + "(SELECT contact_id FROM (" + strings.Replace(*q, conditionMarker, "("+cond+")", 1) + "))"
 }
 
 // holdsOnDefault evaluates a string or number condition on the column's

@@ -24,7 +24,6 @@ import (
 // the tag library.
 var (
 	qMemAcquisition = siyusql.Query("cdp_memory_acquisition")
-	qMemAssignees   = siyusql.Query("cdp_memory_assignees")
 	qMemRelations   = siyusql.Query("cdp_memory_relations")
 	qMemTags        = siyusql.Query("cdp_memory_tags")
 	qMemDays        = siyusql.Query("cdp_memory_days")
@@ -541,7 +540,7 @@ func (m *Memory) readFacts(ctx context.Context, tenant string, ids []string) (*m
 			}
 			return nil
 		}},
-		{"assignees", qMemAssignees, nil, func(rows driver.Rows, of func(string) *memFactRow) error {
+		{"assignees", qAssigned, nil, func(rows driver.Rows, of func(string) *memFactRow) error {
 			var id, assignee string
 			if err := rows.Scan(&id, &assignee); err != nil {
 				return err

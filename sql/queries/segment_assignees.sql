@@ -1,12 +1,13 @@
--- The customers of a tenant whose assignee meets a segment condition on
--- assignee: cdp.CompileSegment puts the condition in place of the
--- /*condition*/ marker. The assignee is the latest assignee.changed's
+-- The assignee of each customer of a tenant: the latest assignee.changed's
 -- to_staff_id when there was one, else the first adder ("" = the pool), as
 -- followup.Holding folds contact_facts. A customer without an add or a
--- change has no row here; the compiler tests such customers against the
--- default "" itself, as for the acquisition.
+-- change has no row (assignee ""). cdp.CompileSegment puts a segment
+-- condition on assignee in place of the /*condition*/ marker (and tests
+-- customers without a row against the default "" itself, as for the
+-- acquisition); cdp.Memory reads it with the condition left `1`, for the
+-- whole tenant or, in place of /*contacts*/, a chunk of customers.
 -- args: tenant=demo
-SELECT contact_id
+SELECT contact_id, assignee
 FROM (
     SELECT contact_id, if(changes > 0, last_to, first_staff) AS assignee
     FROM (
@@ -17,6 +18,7 @@ FROM (
             countIf(kind = 2) AS changes
         FROM contact_facts
         PREWHERE tenant = @tenant AND kind IN (1, 2) AND sort_ns = 0
+        WHERE /*contacts*/ 1
         GROUP BY contact_id
     )
 )
