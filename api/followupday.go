@@ -51,13 +51,11 @@ func (s *Server) followupDayRoutes(v1 fiber.Router) {
 	v1.Get("/followups/stats", s.requireFollowups, s.getStats)
 }
 
-// readAfterKey holds the parsed read-your-writes positions of a request.
-const readAfterKey = "siyu.read_after"
-
-// readAfterPositions are the positions the request's Siyu-Read-After named.
+// readAfterPositions are the positions the request's Siyu-Read-After named
+// (readAfter puts them in the request's context, where the services read
+// them too).
 func readAfterPositions(c *fiber.Ctx) []kafka.Position {
-	ps, _ := c.Locals(readAfterKey).([]kafka.Position)
-	return ps
+	return kafka.ReadAfter(c.UserContext())
 }
 
 // readAfter makes a GET carrying a write token wait until the pipeline has
@@ -71,8 +69,7 @@ func (s *Server) readAfter(c *fiber.Ctx) error {
 	if err != nil {
 		return badRequest(ReadAfterHeader, err.Error())
 	}
-	c.Locals(readAfterKey, ps)
-	c.SetUserContext(kafka.WithReadAfter(c.UserContext(), ps)) // memory segments wait for it too
+	c.SetUserContext(kafka.WithReadAfter(c.UserContext(), ps))
 	if s.Boards != nil && c.Path() == boardPath {
 		return c.Next() // getBoard waits for the memory board's tail, or for the commit
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -71,7 +70,6 @@ func (h *harness) measureProfiles(ctx context.Context) error {
 		info("loading the tenant into memory (cdp.Memory)", round(loaded)),
 		row{"profile read failures", fmt.Sprintf("%d %s", failures, firstErr), "0", pass(failures == 0)},
 	)
-	runtime.KeepAlive(mem)
 	return store.DropDatabase(ctx, conn, profilesDatabase)
 }
 

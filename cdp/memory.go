@@ -154,9 +154,10 @@ func (m *Memory) Follows(tenant []byte) bool {
 	return m.tenants[string(tenant)] != nil
 }
 
-// Take notes an event of a tenant in memory: the customer it is about is
-// read again once the ingest group has committed past it.
-func (m *Memory) Take(ev *event.Event, _ kafka.Position) {
+// Take notes an event of a tenant in memory (others are ignored): the
+// customer it is about is read again once the ingest group has committed
+// past it.
+func (m *Memory) Take(ev *event.Event) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t := m.tenants[ev.Tenant]

@@ -62,12 +62,13 @@ type Boards struct {
 }
 
 // Follower is another memory view this process's tail feeds (cdp's memory
-// segments). Follows tells whether a tenant's events go to it; Take
-// receives each of them with where it stands in the log. Both are called
-// under the tail's lock, Follows for every record: they must be quick.
+// segments). Follows tells whether a tenant's events go to it, before the
+// record is decoded; Take receives every decoded event that passed the
+// filter of any follower (it ignores tenants it does not follow). Both are
+// called under the tail's lock, Follows for every record: they must be quick.
 type Follower interface {
 	Follows(tenant []byte) bool
-	Take(ev *event.Event, at kafka.Position)
+	Take(ev *event.Event)
 }
 
 // Follow adds f to the views the tail feeds; call it before Run.
@@ -184,9 +185,7 @@ func (bs *Boards) take(dec *event.Decoder, at *time.Time, fetches kgo.Fetches) {
 			return // the pipeline dead-letters it: it is in no rollup either
 		}
 		for _, f := range bs.followers {
-			if f.Follows([]byte(ev.Tenant)) {
-				f.Take(ev, kafka.Position{Partition: r.Partition, Offset: r.Offset})
-			}
+			f.Take(ev)
 		}
 		tb := bs.tenants[ev.Tenant]
 		if tb == nil {
