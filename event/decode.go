@@ -96,29 +96,45 @@ func ValidateJSON(b []byte) error {
 
 // checkSurrogates refuses a \u escape of a UTF-16 surrogate that is not
 // half of a pair: it stands for no character, so the string is not valid
-// UTF-8. b is valid JSON, so every backslash starts an escape.
+// UTF-8.
 func checkSurrogates(b []byte) error {
+	i := LoneSurrogate(b)
+	if i < 0 {
+		return nil
+	}
+	return invalid("", `not valid UTF-8: a lone surrogate escape \u%04x`, hex4(b[i+2:i+6]))
+}
+
+// LoneSurrogate returns the offset in b of the first \u escape of a UTF-16
+// surrogate that is not half of a pair, or -1. b must be valid JSON (every
+// backslash then starts an escape): Go's encoding/json and fastjson both
+// take such an escape, the one as U+FFFD, the other kept as six characters.
+// The API's body decoder and this package's ValidateJSON both call it.
+func LoneSurrogate(b []byte) int {
+	off := 0
 	for {
-		i := bytes.IndexByte(b, '\\')
+		i := bytes.IndexByte(b[off:], '\\')
 		if i < 0 {
-			return nil
+			return -1
 		}
+		i += off
 		if b[i+1] != 'u' {
-			b = b[i+2:]
+			off = i + 2
 			continue
 		}
 		r := hex4(b[i+2 : i+6])
-		b = b[i+6:]
+		off = i + 6
 		if r < 0xd800 || r > 0xdfff {
 			continue
 		}
-		if r >= 0xdc00 || len(b) < 6 || b[0] != '\\' || b[1] != 'u' {
-			return invalid("", `not valid UTF-8: a lone surrogate escape \u%04x`, r)
+		next := b[off:]
+		if r >= 0xdc00 || len(next) < 6 || next[0] != '\\' || next[1] != 'u' {
+			return i
 		}
-		if r2 := hex4(b[2:6]); r2 < 0xdc00 || r2 > 0xdfff {
-			return invalid("", `not valid UTF-8: a lone surrogate escape \u%04x`, r)
+		if r2 := hex4(next[2:6]); r2 < 0xdc00 || r2 > 0xdfff {
+			return i
 		}
-		b = b[6:]
+		off += 6
 	}
 }
 
@@ -174,7 +190,7 @@ func (d *Decoder) fromValue(v *fastjson.Value) error {
 			firstErr = err
 		case "id":
 			sv.id = true
-			ev.ID, firstErr = boundedString("id", val, 128)
+			ev.ID, firstErr = idOf("id", val)
 		case "source":
 			sv.source = true
 			ev.Source, firstErr = d.sourceOf(val)
@@ -191,7 +207,7 @@ func (d *Decoder) fromValue(v *fastjson.Value) error {
 			ev.Tenant, firstErr = tenantOf(val)
 		case "subject":
 			sv.subject = true
-			ev.Subject, firstErr = boundedString("subject", val, 128)
+			ev.Subject, firstErr = idOf("subject", val)
 		case "data":
 			dataValue = val
 			data, err = val.Object()
@@ -333,8 +349,8 @@ func setField(d *Data, f Field, val *fastjson.Value) error {
 
 func checkString(spec *fieldSpec, name, s string) error {
 	switch {
-	case spec.id && (s == "" || utf8.RuneCountInString(s) > 128):
-		return invalid(name, "must be 1–128 characters")
+	case spec.id:
+		return CheckID(name, s)
 	case spec.nonEmpt && s == "":
 		return invalid(name, "must not be empty")
 	case spec.oneOf != nil && !oneOf(s, spec.oneOf):
@@ -363,6 +379,15 @@ func stringOf(name string, v *fastjson.Value) (string, error) {
 		return "", invalid(name, "is not valid UTF-8")
 	}
 	return unsafe.String(unsafe.SliceData(b), len(b)), nil
+}
+
+// idOf reads an id (CheckID).
+func idOf(name string, v *fastjson.Value) (string, error) {
+	s, err := stringOf(name, v)
+	if err != nil {
+		return "", err
+	}
+	return s, CheckID(name, s)
 }
 
 func boundedString(name string, v *fastjson.Value, max int) (string, error) {
@@ -434,4 +459,25 @@ func timeOf(name string, v *fastjson.Value) (time.Time, error) {
 		return time.Time{}, invalid(name, "is out of range (1970–2200)")
 	}
 	return t, nil
+}
+
+// FirstInputYear and LastInputYear bound the years that a period, a date or
+// a time typed into the API or the CLI may name (from, to, date, period,
+// cohort ranges, next_at): inside what the contract stores (1970–2200, in
+// events of any source) and far inside what int64 nanoseconds hold (to
+// 2262), and wide enough for any real billing period or follow-up. A year
+// outside is a typo or a probe, refused before anything is read or written
+// (docs/decisions.md, "Input hygiene").
+const (
+	FirstInputYear = 2000
+	LastInputYear  = 2100
+)
+
+// CheckInputTime refuses t when its year (in UTC) is outside
+// FirstInputYear–LastInputYear, naming field.
+func CheckInputTime(field string, t time.Time) error {
+	if y := t.UTC().Year(); y < FirstInputYear || y > LastInputYear {
+		return invalid(field, "must be within the years %d–%d", FirstInputYear, LastInputYear)
+	}
+	return nil
 }

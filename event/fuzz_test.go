@@ -12,8 +12,8 @@ import (
 
 // FuzzDecode feeds the decoder outside input. Whatever it gets, it must not
 // panic, must refuse with a ValidationError, or must return an event whose
-// strings are UTF-8, whose raw data is a JSON object, and which survives
-// AppendJSON and a second Decode unchanged.
+// strings are UTF-8, whose ids pass CheckID, whose raw data is a JSON
+// object, and which survives AppendJSON and a second Decode unchanged.
 //
 //	go test ./event -run XXX -fuzz FuzzDecode -fuzztime 60s
 func FuzzDecode(f *testing.F) {
@@ -60,6 +60,12 @@ func FuzzDecode(f *testing.F) {
 			require.True(t, utf8.ValidString(s), "not UTF-8: %q", s)
 		}
 		require.True(t, utf8.Valid(ev.Data.Raw), "raw data not UTF-8: %q", ev.Data.Raw)
+		for _, id := range []string{ev.ID, ev.Subject} {
+			require.NoError(t, event.CheckID("id", id))
+		}
+		if ev.Data.Present.Has(event.FStaffID) {
+			require.NoError(t, event.CheckID("data.staff_id", ev.Data.StaffID))
+		}
 		var data map[string]json.RawMessage
 		require.NoError(t, json.Unmarshal(ev.Data.Raw, &data), "raw data is not a JSON object: %q", ev.Data.Raw)
 		require.True(t, event.Known(ev.Type))
