@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/metrics"
 )
 
@@ -108,14 +109,26 @@ func lastOfMonth(d metrics.Day) metrics.Day {
 // Period is a billing period: a calendar month in the reporting zone.
 type Period struct{ From, To metrics.Day }
 
-// ParsePeriod reads YYYY-MM.
+// ParsePeriod reads YYYY-MM, a month of the years event.FirstInputYear to
+// event.LastInputYear: a period is recorded for good in billing_exports
+// once closed, and the end of a month after 2262 is past int64 nanoseconds.
 func ParsePeriod(s string) (Period, error) {
 	t, err := time.Parse("2006-01", s)
 	if err != nil {
 		return Period{}, fmt.Errorf("%q is not a period (YYYY-MM)", s)
 	}
 	from := metrics.DateDay(t)
-	return Period{From: from, To: lastOfMonth(from)}, nil
+	p := Period{From: from, To: lastOfMonth(from)}
+	return p, p.check()
+}
+
+// check refuses a period outside the input years (ParsePeriod), so that
+// Usage records nothing for one that did not come from ParsePeriod either.
+func (p Period) check() error {
+	if event.CheckInputTime("period", p.From.Date()) != nil || event.CheckInputTime("period", p.To.Date()) != nil {
+		return fmt.Errorf("period %s is out of range: a month of the years %d–%d", p, event.FirstInputYear, event.LastInputYear)
+	}
+	return nil
 }
 
 // String is YYYY-MM.

@@ -89,6 +89,9 @@ func (s *Service) Series(ctx context.Context, m Meter, w Window, tenant string, 
 // export of a closed period records its lines; later ones repeat them and
 // record adjustments (Reconcile).
 func (s *Service) Usage(ctx context.Context, tenant string, p Period) (Usage, error) {
+	if err := p.check(); err != nil {
+		return Usage{}, err
+	}
 	now := s.now()
 	closed := p.Closed(now)
 	daily, err := s.Daily(ctx, tenant, p.From, p.To)

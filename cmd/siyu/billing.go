@@ -27,7 +27,7 @@ func billingCommand(stdout, stderr io.Writer) *command {
 			"--out - writes to stdout. A progress line goes to stderr.",
 		flags: func(fs *flag.FlagSet) {
 			st.bind(fs)
-			fs.StringVar(&period, "period", "", "the billing period, a month: YYYY-MM")
+			fs.StringVar(&period, "period", "", "the billing period, a month: YYYY-MM, of the years 2000–2100")
 			fs.StringVar(&out, "out", "", "file to write (- for stdout)")
 			fs.StringVar(&format, "format", "csv", "csv or json")
 			fs.StringVar(&tenant, "tenant", "", "one tenant; empty: every tenant")
