@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -103,24 +102,35 @@ func (r NewKeyRequest) Validate() error {
 	return nil
 }
 
-// Keys stores and checks API keys in ClickHouse, caching lookups briefly.
+// Keys stores and checks API keys in ClickHouse, caching lookups briefly in
+// bounded caches and limiting the failed checks of each client (see Check).
 type Keys struct {
-	conn  driver.Conn
-	ttl   time.Duration
-	mu    sync.Mutex
-	cache map[string]cached
-}
-
-type cached struct {
-	p   Principal
-	err error
-	at  time.Time
+	conn    driver.Conn
+	cache   *keyCache
+	limiter *failureLimiter
+	metrics *keyMetrics
+	// now and query are the clock and the ClickHouse lookup; tests replace them.
+	now   func() time.Time
+	query func(ctx context.Context, hash string) (Principal, error)
 }
 
 // NewKeys returns a key store; lookups are cached for ttl (revocation takes
-// effect within it).
-func NewKeys(conn driver.Conn, ttl time.Duration) *Keys {
-	return &Keys{conn: conn, ttl: ttl, cache: map[string]cached{}}
+// effect within it; 0 caches nothing). The options bound its caches and
+// failure limit and register its metrics.
+func NewKeys(conn driver.Conn, ttl time.Duration, opts ...Option) *Keys {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	k := &Keys{
+		conn:    conn,
+		cache:   newKeyCache(ttl, o.validKeys, o.invalidKeys),
+		limiter: newFailureLimiter(o.burst, o.rate, o.clients),
+		metrics: newKeyMetrics(o.reg),
+		now:     time.Now,
+	}
+	k.query = k.lookup
+	return k
 }
 
 // Create makes a new key and returns the secret, which is never stored.
@@ -148,6 +158,7 @@ func (k *Keys) Store(ctx context.Context, secret string, r NewKeyRequest) error 
 	if err != nil {
 		return fmt.Errorf("store key: %w", err)
 	}
+	k.cache.forget(sha256.Sum256([]byte(secret))) // no longer refused, if it was tried before
 	return nil
 }
 
@@ -159,29 +170,46 @@ func Hash(secret string) string {
 
 var qLookup = siyusql.Query("key_lookup")
 
-// Lookup returns the principal of a key, or ErrInvalidKey.
+// Lookup returns the principal of a key, or ErrInvalidKey. It does not
+// limit failures: requests from clients go through Check.
 func (k *Keys) Lookup(ctx context.Context, secret string) (Principal, error) {
-	if !strings.HasPrefix(secret, keyPrefix) || len(secret) > 128 {
+	if !wellFormed(secret) {
 		return Principal{}, ErrInvalidKey
 	}
-	h := Hash(secret)
-	k.mu.Lock()
-	c, ok := k.cache[h]
-	k.mu.Unlock()
-	if ok && time.Since(c.at) < k.ttl {
-		return c.p, c.err
+	sum := sha256.Sum256([]byte(secret))
+	now := k.now()
+	switch p, _, state := k.cache.get(sum, now); state {
+	case cacheValid:
+		return p, nil
+	case cacheInvalid:
+		return Principal{}, ErrInvalidKey
 	}
-	p, err := k.lookup(ctx, h)
-	if err != nil && !errors.Is(err, ErrInvalidKey) {
-		return Principal{}, err // do not cache outages
-	}
-	k.mu.Lock()
-	if len(k.cache) > 100_000 {
-		k.cache = map[string]cached{}
-	}
-	k.cache[h] = cached{p: p, err: err, at: time.Now()}
-	k.mu.Unlock()
+	p, _, err := k.fetch(ctx, sum, now)
 	return p, err
+}
+
+// wellFormed reports whether secret may be a Siyu key, worth a lookup.
+func wellFormed(secret string) bool {
+	return strings.HasPrefix(secret, keyPrefix) && len(secret) <= 128
+}
+
+// fetch looks a key up in ClickHouse and caches the answer, unless
+// ClickHouse did not give one (outages are not cached). A refused key comes
+// with the reason (reasonUnknown or reasonRevoked).
+func (k *Keys) fetch(ctx context.Context, sum keySum, now time.Time) (Principal, string, error) {
+	p, err := k.query(ctx, hex.EncodeToString(sum[:]))
+	switch {
+	case err == nil:
+		k.metrics.lookups.WithLabelValues(lookupValid).Inc()
+		k.cache.putValid(sum, p, now)
+		return p, "", nil
+	case errors.Is(err, ErrInvalidKey):
+		k.metrics.lookups.WithLabelValues(lookupUnknown).Inc()
+		return Principal{}, k.cache.putInvalid(sum, now), err
+	default:
+		k.metrics.lookups.WithLabelValues(lookupError).Inc()
+		return Principal{}, "", err
+	}
 }
 
 func (k *Keys) lookup(ctx context.Context, hash string) (Principal, error) {

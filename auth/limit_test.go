@@ -1,0 +1,81 @@
+package auth
+
+import (
+	"net/netip"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestFailureLimiterTokenBucket(t *testing.T) {
+	l := newFailureLimiter(3, 2, 10)
+	a := clientOf("192.0.2.1")
+	t0 := time.Unix(1_700_000_000, 0)
+	for i := range 3 {
+		_, ok := l.take(a, t0)
+		require.True(t, ok, "failure %d is within the burst", i)
+	}
+	wait, ok := l.take(a, t0)
+	require.False(t, ok)
+	require.Equal(t, 500*time.Millisecond, wait, "one token every 1/rate")
+
+	wait, ok = l.take(a, t0.Add(200*time.Millisecond))
+	require.False(t, ok)
+	require.Equal(t, 300*time.Millisecond, wait)
+
+	_, ok = l.take(a, t0.Add(500*time.Millisecond))
+	require.True(t, ok, "a token is back after 1/rate")
+	_, ok = l.take(a, t0.Add(500*time.Millisecond))
+	require.False(t, ok)
+
+	l.refund(a, t0.Add(500*time.Millisecond))
+	_, ok = l.take(a, t0.Add(500*time.Millisecond))
+	require.True(t, ok, "a refunded token can be spent")
+
+	_, ok = l.take(clientOf("192.0.2.2"), t0)
+	require.True(t, ok, "other clients have their own bucket")
+
+	for range 10 {
+		l.refund(a, t0.Add(time.Hour))
+	}
+	for i := range 3 {
+		_, ok := l.take(a, t0.Add(time.Hour))
+		require.True(t, ok, "failure %d", i)
+	}
+	_, ok = l.take(a, t0.Add(time.Hour))
+	require.False(t, ok, "tokens never exceed the burst")
+}
+
+func TestFailureLimiterBound(t *testing.T) {
+	l := newFailureLimiter(1, 1, 100)
+	t0 := time.Unix(1_700_000_000, 0)
+	for i := range 10_000 {
+		addr := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		_, ok := l.take(clientOf(addr.String()), t0)
+		require.True(t, ok)
+		require.LessOrEqual(t, l.len(), 100)
+	}
+}
+
+func TestClientOf(t *testing.T) {
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{"192.0.2.1", "192.0.2.1", true},
+		{"192.0.2.1", "192.0.2.2", false},
+		{"::ffff:192.0.2.1", "192.0.2.1", true},
+		{"2001:db8:1:2::1", "2001:db8:1:2:ffff::9", true}, // one /64
+		{"2001:db8:1:2::1", "2001:db8:1:3::1", false},
+		{"fe80::1%eth0", "fe80::2", true},
+		{"not an address", "", true},
+		{"not an address", "192.0.2.1", false},
+	}
+	for i, tt := range tests {
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			require.Equal(t, tt.same, clientOf(tt.a) == clientOf(tt.b), "%q vs %q", tt.a, tt.b)
+		})
+	}
+}
