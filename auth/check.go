@@ -36,6 +36,12 @@ func (e *TooManyFailuresError) Error() string {
 // hold). What such an address loses is the first lookup of a valid key the
 // cache does not know, until a token is back (at most 1/rate).
 //
+// A failure is counted once the lookup has failed, not reserved before it:
+// a valid key never needs a token, so a busy client with a cold cache (many
+// concurrent requests from one address) is never refused. The price is that
+// concurrent lookups from one address can overshoot its burst by as many as
+// it has in flight, which its bucket then owes (see failureLimiter.spend).
+//
 // client is the address the request came from (Fiber's c.IP(): the peer,
 // unless the app trusts a proxy header); it is parsed, never kept.
 func (k *Keys) Check(ctx context.Context, client, secret string) (Principal, error) {
@@ -56,16 +62,16 @@ func (k *Keys) Check(ctx context.Context, client, secret string) (Principal, err
 	case cacheStale:
 		return k.refresh(ctx, from, sum, now)
 	}
-	// A key the cache does not know: pay for its lookup with a token, given
-	// back if the key is valid or ClickHouse did not answer.
-	if wait, ok := k.limiter.take(from, now); !ok {
+	// A key the cache does not know costs a lookup: only for a client with
+	// a token left, spent if the key is refused.
+	if wait, ok := k.limiter.allow(from, now); !ok {
 		return Principal{}, k.rateLimited(wait)
 	}
 	p, reason, err := k.fetch(ctx, sum, now)
 	if !errors.Is(err, ErrInvalidKey) {
-		k.limiter.refund(from, now)
 		return p, err
 	}
+	k.limiter.spend(from, now)
 	k.metrics.refused.WithLabelValues(reason).Inc()
 	return Principal{}, err
 }

@@ -224,3 +224,27 @@ func TestCheckOutagesAreNeitherCachedNorFailures(t *testing.T) {
 	require.NoError(t, err, "the outage was not cached, nor counted against the client")
 	require.Equal(t, 11, f.queries)
 }
+
+// TestCheckConcurrentValidKeysColdCache sends many concurrent requests with
+// valid keys the cache does not know yet from one address (a busy backend
+// just after start): none is refused, since only failures spend tokens.
+func TestCheckConcurrentValidKeysColdCache(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeKeys(t, 0, WithFailureLimit(2, 1, 0)) // ttl 0: every request looks its key up
+	for i := range 5 {
+		f.add(fmt.Sprintf("siyu_valid%d", i), Principal{Tenant: "acme", Role: RoleAdmin})
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 500)
+	for i := range 500 {
+		wg.Go(func() {
+			_, err := f.Check(ctx, "192.0.2.1", fmt.Sprintf("siyu_valid%d", i%5))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}

@@ -29,28 +29,47 @@ func newFailureLimiter(burst int, perSecond float64, clients int) *failureLimite
 	return &failureLimiter{burst: float64(burst), rate: perSecond, clients: newLRU[clientKey, bucket](clients)}
 }
 
-// take spends one of client's tokens. When none is left it spends nothing
-// and returns how long until one is back.
+// allow reports whether client has a token left, spending nothing; when it
+// has none, it returns how long until one is back.
+func (l *failureLimiter) allow(client clientKey, now time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.wait(l.refill(client, now))
+}
+
+// take spends one of client's tokens for a failure, unless none is left:
+// then it spends nothing and returns how long until one is back.
 func (l *failureLimiter) take(client clientKey, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.refill(client, now)
-	if b.tokens < 1 {
-		return time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), false
+	if wait, ok := l.wait(b); !ok {
+		return wait, false
 	}
-	b.tokens--
-	l.clients.put(client, b)
+	l.spendFrom(client, b)
 	return 0, true
 }
 
-// refund gives back a token taken for a check that did not fail after all
-// (the key was valid, or ClickHouse did not answer).
-func (l *failureLimiter) refund(client clientKey, now time.Time) {
+// spend spends one of client's tokens for a failure that allow let through,
+// even if other failures spent the last one meanwhile: the bucket then owes
+// tokens, down to -burst, so that concurrent lookups cannot exceed the rate
+// for long (a debt of burst is a refusal of 2·burst/rate at most).
+func (l *failureLimiter) spend(client clientKey, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.refill(client, now)
-	b.tokens = math.Min(l.burst, b.tokens+1)
+	l.spendFrom(client, l.refill(client, now))
+}
+
+func (l *failureLimiter) spendFrom(client clientKey, b bucket) {
+	b.tokens = math.Max(-l.burst, b.tokens-1)
 	l.clients.put(client, b)
+}
+
+func (l *failureLimiter) wait(b bucket) (time.Duration, bool) {
+	if b.tokens >= 1 {
+		return 0, true
+	}
+	return time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), false
 }
 
 // refill returns client's bucket with the tokens earned since it was last

@@ -30,22 +30,33 @@ func TestFailureLimiterTokenBucket(t *testing.T) {
 	_, ok = l.take(a, t0.Add(500*time.Millisecond))
 	require.False(t, ok)
 
-	l.refund(a, t0.Add(500*time.Millisecond))
-	_, ok = l.take(a, t0.Add(500*time.Millisecond))
-	require.True(t, ok, "a refunded token can be spent")
-
 	_, ok = l.take(clientOf("192.0.2.2"), t0)
 	require.True(t, ok, "other clients have their own bucket")
 
-	for range 10 {
-		l.refund(a, t0.Add(time.Hour))
-	}
+	t1 := t0.Add(time.Hour)
 	for i := range 3 {
-		_, ok := l.take(a, t0.Add(time.Hour))
-		require.True(t, ok, "failure %d", i)
+		_, ok := l.take(a, t1)
+		require.True(t, ok, "failure %d: the bucket is full again, never fuller", i)
 	}
-	_, ok = l.take(a, t0.Add(time.Hour))
-	require.False(t, ok, "tokens never exceed the burst")
+	_, ok = l.take(a, t1)
+	require.False(t, ok)
+}
+
+func TestFailureLimiterDebt(t *testing.T) {
+	l := newFailureLimiter(3, 2, 10)
+	a := clientOf("192.0.2.1")
+	t0 := time.Unix(1_700_000_000, 0)
+	// Ten concurrent lookups were allowed while a token was left, then failed.
+	_, ok := l.allow(a, t0)
+	require.True(t, ok)
+	for range 10 {
+		l.spend(a, t0)
+	}
+	wait, ok := l.allow(a, t0)
+	require.False(t, ok)
+	require.Equal(t, 2*time.Second, wait, "the debt is paid back, down to -burst: (1+3)/2 s")
+	_, ok = l.take(a, t0.Add(wait))
+	require.True(t, ok)
 }
 
 func TestFailureLimiterBound(t *testing.T) {
