@@ -6,7 +6,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -161,18 +160,18 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 // principalKey is where authenticate leaves the caller in c.Locals.
 const principalKey = "siyu.principal"
 
+// authenticate checks the request's key, limiting the failures of each
+// client address (auth.Keys.Check; the mapping is in auth_limit.go).
 func (s *Server) authenticate(c *fiber.Ctx) error {
-	h := c.Get(fiber.HeaderAuthorization)
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || token == "" {
-		return unauthorized("missing API key: send `Authorization: Bearer <key>`")
+	token, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	if !ok {
+		token = ""
 	}
-	p, err := s.Keys.Lookup(c.UserContext(), strings.TrimSpace(token))
+	ctx, cancel := context.WithTimeout(c.UserContext(), keyCheckTimeout)
+	p, err := s.Keys.Check(ctx, c.IP(), strings.TrimSpace(token))
+	cancel()
 	if err != nil {
-		if errors.Is(err, auth.ErrInvalidKey) {
-			return err
-		}
-		return unavailable("cannot check the API key right now: " + err.Error())
+		return keyCheckError(c, err)
 	}
 	c.Locals(principalKey, p)
 	return c.Next()
