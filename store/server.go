@@ -56,13 +56,22 @@ func (c ServerConfig) Validate() error {
 // identifier is a database or table name that needs no quoting.
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// Server is a running private ClickHouse server.
+// Server is one run of a private ClickHouse server's process. Its exit is
+// recorded once (Done is closed, Err holds the status) so that any number of
+// watchers, and Stop, all see it; a Supervisor starts a new Server when one
+// exits unexpectedly.
 type Server struct {
 	cfg  ServerConfig
 	cmd  *exec.Cmd
-	done chan error
 	log  *slog.Logger
+	done chan struct{} // closed when the process has exited and err is set
+	err  error         // cmd.Wait's result
 }
+
+// killWait bounds how long Stop waits for the process to go after SIGKILL:
+// only a process stuck in the kernel (a hung disk) outlives it, and Stop
+// must not hang on one.
+const killWait = 5 * time.Second
 
 // StartServer writes the server's config, starts it and waits until it
 // answers. The child dies with this process (Pdeathsig).
@@ -98,8 +107,12 @@ func StartServer(ctx context.Context, cfg ServerConfig, log *slog.Logger) (*Serv
 		out.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	s := &Server{cfg: cfg, cmd: cmd, done: make(chan error, 1), log: log}
-	go func() { s.done <- cmd.Wait(); out.Close() }()
+	s := &Server{cfg: cfg, cmd: cmd, log: log, done: make(chan struct{})}
+	go func() {
+		s.err = cmd.Wait()
+		out.Close()
+		close(s.done)
+	}()
 	if err := s.waitReady(ctx, 60*time.Second); err != nil {
 		s.Stop(5 * time.Second)
 		return nil, err
@@ -117,17 +130,34 @@ func (s *Server) HTTPAddr() string { return "127.0.0.1:" + strconv.Itoa(s.cfg.HT
 // DSN is a DSN for database on this server.
 func (s *Server) DSN(database string) string { return DSN(s.Addr(), database) }
 
-// Done receives the exit error when the server exits.
-func (s *Server) Done() <-chan error { return s.done }
+// Pid is the server's process id, which is also its process group's.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
+// Done is closed when the server's process has exited, for whatever reason
+// (Stop, a crash, a kill); Err then tells how.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Err is the process's exit status once Done is closed (nil for a clean
+// exit), and nil while it runs.
+func (s *Server) Err() error {
+	select {
+	case <-s.done:
+		return s.err
+	default:
+		return nil
+	}
+}
+
+// ErrorLog is the path of the server's error log.
+func (s *Server) ErrorLog() string { return filepath.Join(s.cfg.Dir, "log", "error.log") }
 
 func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		select {
-		case err := <-s.done:
-			s.done <- err
+		case <-s.done:
 			return fmt.Errorf("clickhouse exited at start (%v); last lines of %s:\n%s",
-				err, s.errorLog(), tail(s.errorLog(), 15))
+				s.err, s.ErrorLog(), tail(s.ErrorLog(), 15))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
@@ -136,7 +166,7 @@ func (s *Server) waitReady(ctx context.Context, limit time.Duration) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("clickhouse did not answer on %s within %s; see %s", s.Addr(), limit, s.errorLog())
+			return fmt.Errorf("clickhouse did not answer on %s within %s; see %s", s.Addr(), limit, s.ErrorLog())
 		}
 	}
 }
@@ -152,22 +182,28 @@ func (s *Server) ping(ctx context.Context) error {
 	return conn.Ping(pctx)
 }
 
-func (s *Server) errorLog() string { return filepath.Join(s.cfg.Dir, "log", "error.log") }
-
-// Stop asks the server to shut down (SIGTERM) and kills it after timeout.
+// Stop asks the server to shut down (SIGTERM) and kills its process group
+// after timeout. It returns at once when the server has already exited, and
+// never waits longer than timeout plus killWait; it is safe to call again.
 func (s *Server) Stop(timeout time.Duration) error {
-	if s.cmd.Process == nil {
+	select {
+	case <-s.done:
 		return nil
+	default:
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.done:
-		s.log.Info("clickhouse stopped")
+		s.log.Info("clickhouse stopped", "pid", s.Pid())
 		return nil
 	case <-time.After(timeout):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
+	}
+	_ = syscall.Kill(-s.Pid(), syscall.SIGKILL)
+	select {
+	case <-s.done:
 		return fmt.Errorf("clickhouse did not stop within %s; killed", timeout)
+	case <-time.After(killWait):
+		return fmt.Errorf("clickhouse (pid %d) did not stop within %s nor die within %s of SIGKILL", s.Pid(), timeout, killWait)
 	}
 }
 
@@ -241,6 +277,9 @@ func tail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "(no log)"
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return "(empty)"
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	if len(lines) > n {

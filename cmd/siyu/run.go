@@ -67,8 +67,20 @@ func runCommand(stdout, stderr io.Writer) *command {
 	}
 }
 
+// Shutdown deadlines of `siyu run`: each part gets its own, so that a part
+// that hangs on the way out (a broker connection, a dead ClickHouse) delays
+// the exit by a bounded time and never keeps the process alive.
+const (
+	servicesStopWithin   = 20 * time.Second // API (it drains for 10 s) and pipeline
+	clientStopWithin     = 10 * time.Second // the Kafka and ClickHouse clients
+	clickhouseStopWithin = 15 * time.Second // then SIGKILL
+	kafkaStopWithin      = 10 * time.Second
+)
+
 // runAll starts the components in dependency order and stops them in
-// reverse: API and pipeline first, then Kafka, then ClickHouse.
+// reverse: API and pipeline first, then the clients, ClickHouse, and Kafka
+// last. Its private ClickHouse is restarted when it dies (see
+// store.Supervisor); when it keeps dying, runAll stops the rest and fails.
 func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	log, err := f.lf.logger(stderr)
 	if err != nil {
@@ -84,26 +96,18 @@ func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		defer func() { emb.Close(); log.Info("kafka stopped") }()
+		defer stopWithin(log, "kafka", kafkaStopWithin, emb.Close)
 		brokers = emb.Addrs()
 		log.Info("embedded kafka started", "addr", brokers[0], "dir", filepath.Join(f.st.dataDir, "kafka"))
 	}
 	dsn := f.st.dsn
-	var chDone <-chan error
+	var ch *store.Supervisor
 	if dsn == "" {
-		cfg := store.ServerConfig{
-			Dir: filepath.Join(f.st.dataDir, "clickhouse"), TCPPort: f.clickhousePort, HTTPPort: f.clickhouseHTTP,
-			Binary: f.clickhouseBin, Install: true, InstallOutput: stderr,
-		}
-		if pw := os.Getenv(grafanaPasswordEnv); pw != "" { // else no grafana user
-			cfg.GrafanaDatabase, cfg.GrafanaPassword = grafanaDatabase(f.st.database), pw
-		}
-		srv, err := store.StartServer(ctx, cfg, log)
-		if err != nil {
+		if ch, err = startClickHouse(ctx, f, stderr, log); err != nil {
 			return err
 		}
-		defer srv.Stop(15 * time.Second) //nolint:errcheck // logged inside
-		dsn, chDone = srv.DSN(f.st.database), srv.Done()
+		defer stopClickHouse(ch, log)
+		dsn = ch.DSN(f.st.database)
 	}
 	if err := writeRunState(f.st.dataDir, runState{ClickHouseDSN: dsn, KafkaBrokers: brokers, HTTPAddr: f.httpAddr}); err != nil {
 		return fmt.Errorf("record run state: %w", err)
@@ -112,7 +116,7 @@ func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer stopWithin(log, "clickhouse client", clientStopWithin, func() { _ = conn.Close() })
 	if _, err := store.Migrate(ctx, conn, log); err != nil {
 		return err
 	}
@@ -123,31 +127,69 @@ func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
+	defer stopWithin(log, "kafka client", clientStopWithin, cl.Close)
 	var demo *demoInfo
 	if f.demo {
 		if demo, err = ensureDemo(ctx, conn, cl, topics.Events, f.st.dataDir, f.demoEvents, stderr); err != nil {
 			return err
 		}
 	}
-	return runServices(ctx, f, conn, cl, brokers, chDone, demo, stdout, log)
+	return runServices(ctx, f, conn, cl, brokers, ch, demo, stdout, log)
 }
 
+// startClickHouse starts the private server under the data dir, supervised.
+func startClickHouse(ctx context.Context, f runFlags, stderr io.Writer, log *slog.Logger) (*store.Supervisor, error) {
+	cfg := store.ServerConfig{
+		Dir: filepath.Join(f.st.dataDir, "clickhouse"), TCPPort: f.clickhousePort, HTTPPort: f.clickhouseHTTP,
+		Binary: f.clickhouseBin, Install: true, InstallOutput: stderr,
+	}
+	if pw := os.Getenv(grafanaPasswordEnv); pw != "" { // else no grafana user
+		cfg.GrafanaDatabase, cfg.GrafanaPassword = grafanaDatabase(f.st.database), pw
+	}
+	srv, err := store.StartServer(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := store.NewSupervisor(srv, store.DefaultRestartPolicy(), log)
+	if err != nil {
+		_ = srv.Stop(clickhouseStopWithin)
+		return nil, err
+	}
+	return ch, nil
+}
+
+func stopClickHouse(ch *store.Supervisor, log *slog.Logger) {
+	if err := ch.Stop(clickhouseStopWithin); err != nil {
+		log.Error("stop clickhouse", "err", err)
+	}
+}
+
+// stopWithin runs stop and waits for it at most d: past that the process's
+// exit ends whatever stop was waiting on.
+func stopWithin(log *slog.Logger, what string, d time.Duration, stop func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		stop()
+	}()
+	select {
+	case <-done:
+		log.Info(what + " stopped")
+	case <-time.After(d):
+		log.Error(what+" did not stop in time; leaving it to the process exit", "within", d)
+	}
+}
+
+// runServices runs the pipeline, the API and ClickHouse's supervisor (ch,
+// nil when ClickHouse is not ours) until ctx ends or one of them fails.
 func runServices(ctx context.Context, f runFlags, conn driver.Conn, cl *kgo.Client, brokers []string,
-	chDone <-chan error, demo *demoInfo, stdout io.Writer, log *slog.Logger) error {
+	ch *store.Supervisor, demo *demoInfo, stdout io.Writer, log *slog.Logger) error {
 	reg := newRegistry()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runIngest(gctx, conn, f.bf.config(brokers, f.kf.topics()), reg, log) })
 	g.Go(func() error { return serveAPI(gctx, conn, cl, f.kf.topics(), f.bf.group, f.httpAddr, reg, log) })
-	if chDone != nil {
-		g.Go(func() error {
-			select {
-			case err := <-chDone:
-				return fmt.Errorf("clickhouse exited unexpectedly (%v); see %s", err, filepath.Join(f.st.dataDir, "clickhouse", "log"))
-			case <-gctx.Done():
-				return nil
-			}
-		})
+	if ch != nil {
+		g.Go(func() error { return ch.Run(gctx) })
 	}
 	g.Go(func() error {
 		if waitHTTP(gctx, "http://"+f.httpAddr+"/healthz") == nil {
@@ -155,12 +197,31 @@ func runServices(ctx context.Context, f runFlags, conn driver.Conn, cl *kgo.Clie
 		}
 		return nil
 	})
-	err := g.Wait()
+	err := waitGroup(gctx, g, servicesStopWithin, log)
 	log.Info("stopping")
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return err
+}
+
+// waitGroup waits for g, but for at most d once gctx, g's context, has
+// ended: the first error (gctx's cause) is returned either way.
+func waitGroup(gctx context.Context, g *errgroup.Group, d time.Duration, log *slog.Logger) error {
+	waited := make(chan error, 1)
+	go func() { waited <- g.Wait() }()
+	select {
+	case err := <-waited:
+		return err
+	case <-gctx.Done():
+	}
+	select {
+	case err := <-waited:
+		return err
+	case <-time.After(d):
+		log.Error("the API or pipeline did not stop in time; leaving them to the process exit", "within", d)
+		return context.Cause(gctx)
+	}
 }
 
 func waitHTTP(ctx context.Context, url string) error {
