@@ -94,6 +94,10 @@ type stateRow struct {
 	lastFollowupNs int64
 }
 
+// fromClickHouse is the id of a first add read back from ClickHouse, which
+// gives only its time.
+const fromClickHouse = "first"
+
 // readStates reads the assignee state of a tenant's customers (contact ""),
 // or of one customer.
 func readStates(ctx context.Context, conn queryer, tenant, contact string) ([]stateRow, error) {
@@ -111,7 +115,7 @@ func readStates(ctx context.Context, conn queryer, tenant, contact string) ([]st
 			&k.TimeNs, &k.ID, &k.Source, &r.lastFollowupNs); err != nil {
 			return nil, fmt.Errorf("read assignees: %w", err)
 		}
-		r.holding.FirstKey = EventKey{TimeNs: firstNs, ID: "first"} // only its time is read back
+		r.holding.FirstKey = EventKey{TimeNs: firstNs, ID: fromClickHouse} // only its time is read back
 		if r.holding.FirstStaff == "" {
 			r.holding.FirstKey = EventKey{}
 		}

@@ -65,17 +65,21 @@ func (c *customer) idleSinceNs() int64 {
 }
 
 // book is one tenant's assignee state as the decider sees it: ClickHouse's
-// fold plus the changes this decider produced. It is touched only by the
-// tenant's decider goroutine.
+// fold plus the changes this decider produced and the events its tail
+// brought. It is touched only by the tenant's decider goroutine.
 type book struct {
 	tenant    string
 	rules     Rules
+	rulesKey  EventKey // of the rules set by this decider or its tail (zero: read from ClickHouse)
 	customers map[string]*customer
 	held      map[string]int              // staff → customers held
 	claims    map[string]map[string]int64 // staff → claim event id → time
 	releases  map[[2]string]int64         // (staff, contact) → latest release time
 	transfers map[string]map[string]int64 // contact → transfer event id → time
 	loadedAt  time.Time
+	// asOf: the ingest group's committed offsets (the next offset per
+	// partition) read before the book was: every event before them is in it.
+	asOf offsets
 }
 
 func newBook(tenant string) *book {
@@ -102,48 +106,150 @@ func (b *book) setCustomer(contact string, h Holding, lastFollowupNs int64) {
 	b.held[c.holding.Assignee()]++
 }
 
+// added folds a contact.added read from the tail: the first adder holds
+// until a change. ClickHouse gives only the time of the first add, so an
+// add at the same nanosecond as the one read from it does not replace it.
+func (b *book) added(contact, staff string, key EventKey) {
+	c := b.customers[contact]
+	if c == nil {
+		c = &customer{}
+		b.customers[contact] = c
+		b.held[""]++
+	}
+	first := c.holding.FirstKey
+	earlier := first.IsZero() || key.TimeNs < first.TimeNs || (key.TimeNs == first.TimeNs && first.ID != fromClickHouse && key.Less(first))
+	if !earlier {
+		return
+	}
+	b.held[c.holding.Assignee()]--
+	c.holding.FirstStaff, c.holding.FirstKey = staff, key
+	b.held[c.holding.Assignee()]++
+}
+
+// followedUp folds a followup.logged read from the tail (a customer with
+// only follow-ups is known, in the pool, as ClickHouse's fold has it).
+func (b *book) followedUp(contact string, atNs int64) {
+	c := b.customers[contact]
+	if c == nil {
+		c = &customer{}
+		b.customers[contact] = c
+		b.held[""]++
+	}
+	c.lastFollowupNs = max(c.lastFollowupNs, atNs)
+}
+
+// setRules takes a rule set written at key unless the book has a newer one.
+func (b *book) setRules(r Rules, key EventKey) {
+	if b.rulesKey.IsZero() || !key.Less(b.rulesKey) {
+		b.rules, b.rulesKey = r, key
+	}
+}
+
 // change is one assignee.changed, as produced or read back.
 type change struct {
 	contact, from, to, reason string
 	key                       EventKey
 }
 
+// undo is what apply changed, for a decision that is rolled back.
+type undo struct {
+	ch      change
+	had     bool    // the customer was in the book
+	prev    Holding // its holding before
+	counted counted
+}
+
 // apply folds a change into the book: the customer's assignee by
 // last-writer-wins, the counted claims, releases and transfers by event id.
-func (b *book) apply(ch change) {
+// It returns how to take the change back.
+func (b *book) apply(ch change) undo {
 	c := b.customers[ch.contact]
+	u := undo{ch: ch, had: c != nil}
 	if c == nil {
 		c = &customer{}
 		b.customers[ch.contact] = c
 		b.held[""]++
+	} else {
+		u.prev = c.holding
 	}
 	if c.holding.LastKey.Less(ch.key) {
 		b.held[c.holding.Assignee()]--
 		c.holding.LastTo, c.holding.LastKey = ch.to, ch.key
 		b.held[ch.to]++
 	}
-	b.count(ch)
+	u.counted = b.count(ch)
+	return u
+}
+
+// revert takes back a change apply made (the latest first).
+func (b *book) revert(u undo) {
+	c := b.customers[u.ch.contact]
+	b.held[c.holding.Assignee()]--
+	if u.had {
+		c.holding = u.prev
+		b.held[c.holding.Assignee()]++
+	} else {
+		delete(b.customers, u.ch.contact)
+	}
+	b.uncount(u.ch, u.counted)
+}
+
+// counted is what count changed: whether the event id was new, or the
+// release time it replaced.
+type counted struct {
+	newID       bool
+	hadRelease  bool
+	prevRelease int64
 }
 
 // count records the claim, release or transfer of ch for the rules.
-func (b *book) count(ch change) {
+func (b *book) count(ch change) counted {
 	switch ch.reason {
 	case "claim":
-		addID(b.claims, ch.to, ch.key)
+		return counted{newID: addID(b.claims, ch.to, ch.key)}
 	case "release":
 		k := [2]string{ch.from, ch.contact}
-		b.releases[k] = max(b.releases[k], ch.key.TimeNs)
+		prev, had := b.releases[k]
+		b.releases[k] = max(prev, ch.key.TimeNs)
+		return counted{hadRelease: had, prevRelease: prev}
 	case "transfer":
-		addID(b.transfers, ch.contact, ch.key)
+		return counted{newID: addID(b.transfers, ch.contact, ch.key)}
+	}
+	return counted{}
+}
+
+func (b *book) uncount(ch change, c counted) {
+	switch ch.reason {
+	case "claim":
+		if c.newID {
+			delete(b.claims[ch.to], idKey(ch.key))
+		}
+	case "release":
+		k := [2]string{ch.from, ch.contact}
+		if c.hadRelease {
+			b.releases[k] = c.prevRelease
+		} else {
+			delete(b.releases, k)
+		}
+	case "transfer":
+		if c.newID {
+			delete(b.transfers[ch.contact], idKey(ch.key))
+		}
 	}
 }
 
-func addID(m map[string]map[string]int64, k string, key EventKey) {
+// addID records key under k and reports whether it was new.
+func addID(m map[string]map[string]int64, k string, key EventKey) bool {
 	if m[k] == nil {
 		m[k] = map[string]int64{}
 	}
-	m[k][key.ID+"\x00"+key.Source] = key.TimeNs
+	id := idKey(key)
+	_, had := m[k][id]
+	m[k][id] = key.TimeNs
+	return !had
 }
+
+func idKey(key EventKey) string { return key.ID + "\x00" + key.Source }
 
 // claimsOn counts staff's claims on the Asia/Shanghai day of now.
 func (b *book) claimsOn(staff string, now time.Time) int64 {
@@ -168,8 +274,9 @@ func (b *book) transfersSince(contact string, sinceNs int64) int {
 	return n
 }
 
-// decision is a batch of changes being decided: refusals, and the events
-// of the accepted ones.
+// decision is one request being decided: refusals, and the events of the
+// accepted changes, already applied to the book so that later decisions
+// of the batch see them; rollback takes them back.
 type decision struct {
 	ctx     context.Context
 	pool    *Pool
@@ -179,6 +286,13 @@ type decision struct {
 	out     Outcome
 	changes []change
 	events  []event.Event
+	undos   []undo
+	// inputs name the request's values that its events carry, for the
+	// error of an event the contract refuses (see check).
+	inputs []input
+	// rules0 and rulesKey0 are the book's rules before the decision.
+	rules0    Rules
+	rulesKey0 EventKey
 }
 
 func (d *decision) refuse(contact, rule, reason string) {
@@ -193,7 +307,7 @@ func (d *decision) accept(contact, from, to, reason, note, id string, at time.Ti
 	}
 	ch := change{contact: contact, from: from, to: to, reason: reason,
 		key: EventKey{TimeNs: at.UnixNano(), ID: id, Source: d.source}}
-	d.b.apply(ch)
+	d.undos = append(d.undos, d.b.apply(ch))
 	d.changes = append(d.changes, ch)
 	d.out.Accepted = append(d.out.Accepted, contact)
 	ev := event.Event{ID: id, Source: d.source, Type: event.AssigneeChanged, Tenant: d.b.tenant, Subject: contact, Time: at.UTC()}
@@ -208,6 +322,17 @@ func (d *decision) accept(contact, from, to, reason, note, id string, at time.Ti
 		ev.Data.Set(event.FNote, note)
 	}
 	d.events = append(d.events, ev)
+}
+
+// rollback takes the decision's changes out of the book: it decided
+// nothing.
+func (d *decision) rollback() {
+	for i := len(d.undos) - 1; i >= 0; i-- {
+		d.b.revert(d.undos[i])
+	}
+	d.b.rules, d.b.rulesKey = d.rules0, d.rulesKey0
+	d.undos, d.changes, d.events = nil, nil, nil
+	d.out = Outcome{}
 }
 
 // claim decides staff's claim of each customer, in order.

@@ -1,6 +1,7 @@
 package followup
 
 import (
+	"maps"
 	"testing"
 	"time"
 
@@ -158,4 +159,97 @@ func TestBookIsIdempotent(t *testing.T) {
 	require.Equal(t, 1, b.held["s1"])
 	require.Equal(t, 3, b.held[""])
 	require.Equal(t, int64(1), b.claimsOn("s1", noon))
+}
+
+// TestRollback: a decision taken back leaves the book exactly as before:
+// holdings, counts by rep, claims, releases and transfers, new customers
+// and the rules.
+func TestRollback(t *testing.T) {
+	b := testBook(Rules{CooldownDays: 1})
+	decide(b, noon.Add(-time.Hour), func(d *decision) { d.claim("s1", []string{"c1"}) })
+	before := snapshot(b)
+
+	d := &decision{b: b, now: noon, source: "siyu-api", rules0: b.rules, rulesKey0: b.rulesKey}
+	d.claim("s1", []string{"c2", "c3"})
+	d.accept("c1", "s1", "", "release", "", "", noon)
+	d.transfer("s9", "s2", []string{"h1"})
+	d.accept("new", "", "s3", "assign", "", "", noon)
+	d.depart("s2", "s4", func(c string) string { return "dep-" + c })
+	d.b.rules = Rules{MaxHold: 1}
+	require.Len(t, d.events, 6)
+	require.NotEqual(t, before, snapshot(b))
+	d.rollback()
+	require.Empty(t, d.events)
+	require.Empty(t, d.out.Accepted)
+	require.Equal(t, before, snapshot(b))
+}
+
+// bookState is a book's contents, copied, without empty entries.
+type bookState struct {
+	rules     Rules
+	customers map[string]customer
+	held      map[string]int
+	claims    map[string]map[string]int64
+	releases  map[[2]string]int64
+	transfers map[string]map[string]int64
+}
+
+func snapshot(b *book) bookState {
+	s := bookState{rules: b.rules, customers: map[string]customer{}, held: map[string]int{},
+		claims: map[string]map[string]int64{}, releases: map[[2]string]int64{}, transfers: map[string]map[string]int64{}}
+	for id, c := range b.customers {
+		s.customers[id] = *c
+	}
+	for staff, n := range b.held {
+		if n != 0 {
+			s.held[staff] = n
+		}
+	}
+	for _, m := range [][2]map[string]map[string]int64{{b.claims, s.claims}, {b.transfers, s.transfers}} {
+		for k, ids := range m[0] {
+			if len(ids) > 0 {
+				m[1][k] = maps.Clone(ids)
+			}
+		}
+	}
+	maps.Copy(s.releases, b.releases)
+	return s
+}
+
+// TestTailFacts: events read from the tail fold into the book as
+// ClickHouse folds them, whatever their order and however often.
+func TestTailFacts(t *testing.T) {
+	key := func(ns int64, id string) EventKey { return EventKey{TimeNs: ns, ID: id, Source: "x"} }
+	facts := []poolFact{
+		{kind: poolAdded, ch: change{contact: "n1", to: "s2", key: key(20, "a2")}},
+		{kind: poolAdded, ch: change{contact: "n1", to: "s1", key: key(10, "a1")}},
+		{kind: poolChanged, ch: change{contact: "n1", from: "s1", to: "", reason: "release", key: key(30, "r1")}},
+		{kind: poolChanged, ch: change{contact: "n2", to: "s5", reason: "claim", key: key(40, "k1")}},
+		{kind: poolFollowedUp, ch: change{contact: "n2", key: key(50, "f1")}},
+		{kind: poolRules, ch: change{key: key(60, "rules2")}, rules: Rules{MaxHold: 2}},
+		{kind: poolRules, ch: change{key: key(55, "rules1")}, rules: Rules{MaxHold: 1}},
+	}
+	for _, order := range [][]int{{0, 1, 2, 3, 4, 5, 6}, {6, 4, 3, 2, 1, 0, 5}, {2, 2, 0, 1, 1, 5, 6, 3, 4, 4}} {
+		b := newBook("acme")
+		for _, i := range order {
+			b.take(facts[i])
+		}
+		require.Equal(t, "", b.customers["n1"].holding.Assignee(), "released after the first add")
+		require.Equal(t, "s1", b.customers["n1"].holding.FirstStaff, "the first adder by time")
+		require.Equal(t, "s5", b.customers["n2"].holding.Assignee())
+		require.Equal(t, int64(50), b.customers["n2"].lastFollowupNs)
+		require.Equal(t, int64(1), int64(len(b.claims["s5"])))
+		require.Equal(t, Rules{MaxHold: 2}, b.rules, "the latest rules")
+		require.Equal(t, 1, b.held[""])
+		require.Equal(t, 1, b.held["s5"])
+	}
+}
+
+func TestOffsets(t *testing.T) {
+	a, b := offsets{0: 5, 1: 7}, offsets{0: 6, 2: 1}
+	require.False(t, a.covers(b))
+	require.True(t, a.union(b).covers(a))
+	require.True(t, a.union(b).covers(b))
+	require.True(t, a.covers(nil))
+	require.Equal(t, offsets{0: 5, 1: 8}, nextOf(offsets{0: 5, 1: 8}.last()))
 }

@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/event"
@@ -26,12 +28,20 @@ type queryer interface {
 	Query(ctx context.Context, query string, args ...any) (driver.Rows, error)
 }
 
-// Publish writes events to the log and returns once Kafka acknowledged
-// them all.
-type Publish func(ctx context.Context, evs []event.Event) ([]kafka.Position, error)
+// Publish writes records (the events' keys and checked JSON; the topic is
+// the publisher's) to the log and returns once Kafka acknowledged them all.
+type Publish func(ctx context.Context, recs []*kgo.Record) ([]kafka.Position, error)
 
-// ErrUnavailable wraps a failure to store decisions: nothing was decided.
-var ErrUnavailable = errors.New("pool decisions not stored, retry")
+// Errors of pool writes that decided nothing.
+var (
+	// ErrUnavailable wraps a failure to store or to read what decisions
+	// need: nothing was decided, retry.
+	ErrUnavailable = errors.New("pool decisions not stored, retry")
+	// ErrNotDecider refuses a pool write on a replica that is not the
+	// deployment's decider (see Election).
+	ErrNotDecider = errors.New("another siyu serve decides pool changes: send pool writes (claims, releases, " +
+		"assignments, transfers, departures, rules) to the deciding replica, or run one siyu serve for them")
+)
 
 // PoolConfig tunes the claim decider.
 type PoolConfig struct {
@@ -45,38 +55,96 @@ type PoolConfig struct {
 	PendingFor time.Duration
 	// MaxBatch is the most requests decided and written together.
 	MaxBatch int
+	// FreshWait bounds how long a batch waits for the ingest pipeline to
+	// commit what its state must include (FreshFrom) before it is answered
+	// ErrUnavailable: long enough for the pipeline's usual lag (0.1–0.5 s),
+	// short enough that a client is not held by a stalled pipeline.
+	FreshWait time.Duration
 }
 
 // DefaultPoolConfig is the configuration of `siyu serve`.
 func DefaultPoolConfig() PoolConfig {
-	return PoolConfig{Source: "siyu-api", ReloadEvery: 5 * time.Minute, PendingFor: 10 * time.Minute, MaxBatch: 256}
+	return PoolConfig{Source: "siyu-api", ReloadEvery: 5 * time.Minute, PendingFor: 10 * time.Minute, MaxBatch: 256,
+		FreshWait: 2 * time.Second}
 }
 
 // Pool is the customer pool and the one place where assignees change: a
 // decider per tenant serializes claims, assignments, releases, transfers,
 // hand-overs and recycling, so that no rule is broken by concurrent
-// requests and no customer gets two assignees. See docs/decisions.md,
-// "Customer pool": one serving process per tenant decides.
+// requests and no customer gets two assignees. With ElectedBy, only the
+// deployment's elected process decides; see docs/decisions.md, "Customer
+// pool".
 type Pool struct {
-	conn    queryer
-	publish Publish
-	cfg     PoolConfig
-	log     *slog.Logger
+	conn     queryer
+	publish  Publish
+	cfg      PoolConfig
+	log      *slog.Logger
+	ingest   Progress  // nil: no freshness cut (the book is reread by age only)
+	tail     *Boards   // nil: no tail; a book behind the cut is reread
+	election *Election // nil: this process decides alone
+	metrics  poolMetrics
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	deciders map[string]*decider
 	ctx      context.Context
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
 	closed   chan struct{} // closed once every decider has stopped
+
+	// term is read-held by every batch while it decides and writes, so
+	// that losing the election waits for the batch in flight (Election).
+	term  sync.RWMutex
+	epoch atomic.Uint64 // counts the terms this process was elected for
+
+	errMu   sync.Mutex
+	lastErr error // of the last load or write; nil once one succeeds
+}
+
+// PoolOption adds a dependency to a Pool.
+type PoolOption func(*Pool)
+
+// FreshFrom makes every decision include every event the ingest pipeline
+// committed before the request (ingest; required), and, with a tail (the
+// memory boards' Kafka tail, may be nil), keeps a busy tenant's state
+// fresh from the events the tail reads rather than from rereads of
+// ClickHouse. Without it a decision sees what ClickHouse had when the
+// tenant's state was last read (up to ReloadEvery ago) plus this
+// process's own decisions.
+func FreshFrom(ingest Progress, tail *Boards) PoolOption {
+	return func(p *Pool) {
+		p.ingest, p.tail = ingest, tail
+		if tail != nil {
+			tail.Follow(p)
+		}
+	}
+}
+
+// ElectedBy makes the pool decide only while e has elected this process
+// (one decider per deployment); run e.Run alongside. Without it the pool
+// decides alone: right for one process, wrong for two (docs/decisions.md,
+// "Customer pool", P5).
+func ElectedBy(e *Election) PoolOption {
+	return func(p *Pool) {
+		p.election = e
+		e.pool = p
+	}
+}
+
+// PoolMetrics registers the pool's metrics with reg.
+func PoolMetrics(reg prometheus.Registerer) PoolOption {
+	return func(p *Pool) { p.metrics.register(reg, p) }
 }
 
 // NewPool returns a pool over conn that writes with publish. Close stops
 // its deciders.
-func NewPool(conn queryer, publish Publish, cfg PoolConfig, log *slog.Logger) *Pool {
+func NewPool(conn queryer, publish Publish, cfg PoolConfig, log *slog.Logger, opts ...PoolOption) *Pool {
 	ctx, stop := context.WithCancel(context.Background())
-	return &Pool{conn: conn, publish: publish, cfg: cfg, log: log, deciders: map[string]*decider{}, ctx: ctx, stop: stop,
-		closed: make(chan struct{})}
+	p := &Pool{conn: conn, publish: publish, cfg: cfg, log: log, deciders: map[string]*decider{}, ctx: ctx, stop: stop,
+		closed: make(chan struct{}), metrics: newPoolMetrics()}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
 }
 
 // Close stops the deciders: the batch being decided is finished, requests
@@ -87,18 +155,47 @@ func (p *Pool) Close() {
 	close(p.closed)
 }
 
-// KafkaPublisher publishes events to topic with cl, each checked with the
-// contract's decoder first.
+// Role is "decider" when this process decides pool changes (always, without
+// ElectedBy), else "standby": it refuses pool writes with ErrNotDecider
+// and does not sweep. For /readyz and the logs.
+func (p *Pool) Role() string {
+	if p.election == nil || p.election.deciding() {
+		return "decider"
+	}
+	return "standby"
+}
+
+// Ready is nil when this process decides and its last read of state and
+// write of decisions succeeded, or when it is a standby and another member
+// of the election decides; otherwise the reason pool writes fail here (no
+// decider elected, the group coordinator out of reach, ClickHouse or Kafka
+// failing the decider). For /readyz.
+func (p *Pool) Ready() error {
+	if p.election != nil {
+		if err := p.election.ready(); err != nil {
+			return err
+		}
+		if !p.election.deciding() {
+			return nil
+		}
+	}
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	return p.lastErr
+}
+
+func (p *Pool) setErr(err error) {
+	p.errMu.Lock()
+	p.lastErr = err
+	p.errMu.Unlock()
+}
+
+// KafkaPublisher publishes records to topic with cl (the pool checked each
+// event with the contract's decoder when it decided it).
 func KafkaPublisher(cl *kgo.Client, topic string) Publish {
-	return func(ctx context.Context, evs []event.Event) ([]kafka.Position, error) {
-		dec := event.NewDecoder(nil)
-		recs := make([]*kgo.Record, len(evs))
-		for i := range evs {
-			b := event.AppendJSON(nil, &evs[i])
-			if _, err := dec.Decode(b); err != nil {
-				return nil, fmt.Errorf("encode %s event: %v", evs[i].Type, err)
-			}
-			recs[i] = &kgo.Record{Topic: topic, Key: []byte(evs[i].Key()), Value: b}
+	return func(ctx context.Context, recs []*kgo.Record) ([]kafka.Position, error) {
+		for _, r := range recs {
+			r.Topic = topic
 		}
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
@@ -118,12 +215,24 @@ func KafkaPublisher(cl *kgo.Client, topic string) Publish {
 	}
 }
 
-// decider owns one tenant's book; only its goroutine touches it.
+// decider owns one tenant's book; only its goroutine touches it, but for
+// the inbox, which the tail fills.
 type decider struct {
 	tenant  string
 	reqs    chan *request
 	book    *book
 	pending []pendingChange
+	epoch   uint64 // the term the book belongs to
+	// needEnds: the next cut includes the topic's end, not only the
+	// group's commits (a new term, or a write that failed ambiguously).
+	needEnds  bool
+	committed offsets // the group's commits as the last cut read them
+
+	following atomic.Bool // the tail queues the tenant's facts in inbox
+	inboxMu   sync.Mutex
+	inbox     []poolFact
+	tailFrom  offsets   // the tail's next offsets when following began
+	kept      []factGen // drained facts ClickHouse may not have yet
 }
 
 type pendingChange struct {
@@ -146,6 +255,11 @@ type reply struct {
 // do runs decide in tenant's decider, writes what it accepted and returns
 // the outcome. reload reads the tenant's state from ClickHouse first.
 func (p *Pool) do(ctx context.Context, tenant string, reload bool, decide func(*decision) error) (Outcome, error) {
+	if p.election != nil {
+		if err := p.election.await(ctx); err != nil {
+			return Outcome{}, err
+		}
+	}
 	r := &request{ctx: ctx, reload: reload, decide: decide, done: make(chan reply, 1)}
 	select {
 	case p.deciderOf(tenant).reqs <- r:
@@ -165,10 +279,15 @@ func (p *Pool) do(ctx context.Context, tenant string, reload bool, decide func(*
 }
 
 func (p *Pool) deciderOf(tenant string) *decider {
+	p.mu.RLock()
+	d := p.deciders[tenant]
+	p.mu.RUnlock()
+	if d != nil {
+		return d
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	d := p.deciders[tenant]
-	if d == nil {
+	if d = p.deciders[tenant]; d == nil {
 		d = &decider{tenant: tenant, reqs: make(chan *request, p.cfg.MaxBatch)}
 		p.deciders[tenant] = d
 		p.wg.Add(1)
@@ -192,6 +311,7 @@ func (p *Pool) run(d *decider) {
 			idle.Stop()
 		case <-idle.C:
 			d.book = nil // an idle tenant's customers need not stay in memory
+			p.unfollow(d)
 			continue
 		case <-p.ctx.Done():
 			idle.Stop()
@@ -211,68 +331,205 @@ func (p *Pool) run(d *decider) {
 	}
 }
 
+// decideBatch decides a batch on state that includes the cut taken after
+// its requests arrived, checks each request's events on its own (a request
+// the contract refuses is rolled back and answered its error; the others
+// are written), writes the batch's events at once and answers every
+// request.
 func (p *Pool) decideBatch(d *decider, batch []*request) {
+	start := time.Now()
+	p.term.RLock()
+	defer p.term.RUnlock()
+	if err := p.mayDecide(d); err != nil {
+		answerAll(batch, err)
+		return
+	}
 	reload := false
 	for _, r := range batch {
 		reload = reload || r.reload
 	}
-	now := time.Now()
-	if err := p.ensureBook(d, now, reload); err != nil {
-		for _, r := range batch {
-			r.done <- reply{err: err}
-		}
+	if err := p.ensureBook(p.ctx, d, start, reload); err != nil {
+		p.setErr(err)
+		answerAll(batch, err)
 		return
 	}
-	outs := make([]reply, len(batch))
-	var evs []event.Event
-	var changes []change
-	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			outs[i].err = err
-			continue
-		}
-		dec := &decision{b: d.book, now: now, source: p.cfg.Source, ctx: r.ctx, pool: p}
-		if err := r.decide(dec); err != nil {
-			outs[i].err = err
-		}
-		outs[i].out = dec.out
-		evs = append(evs, dec.events...)
-		changes = append(changes, dec.changes...)
-	}
-	if len(evs) > 0 {
-		ps, err := p.publish(p.ctx, evs)
-		if err != nil {
-			// The book already holds the batch's changes: drop it, so the
-			// next batch reads ClickHouse and what was really written.
-			d.book = nil
-			p.log.Error("pool decisions not written", "tenant", d.tenant, "events", len(evs), "err", err)
-			for i := range outs {
-				outs[i] = reply{err: fmt.Errorf("%w: %v", ErrUnavailable, err)}
-			}
-		} else {
-			for _, ch := range changes {
-				d.pending = append(d.pending, pendingChange{ch: ch, at: now})
-			}
-			for i := range outs {
-				outs[i].out.Written = ps
-			}
-		}
+	outs, recs, changes := p.decideEach(d, batch)
+	if len(recs) > 0 {
+		p.write(d, outs, recs, changes)
 	}
 	for i, r := range batch {
 		r.done <- outs[i]
 	}
 }
 
-// ensureBook (re)reads the tenant's state when there is none, it is older
-// than ReloadEvery or reload is asked; the pending changes of this decider
-// are laid over it.
-func (p *Pool) ensureBook(d *decider, now time.Time, reload bool) error {
-	if d.book != nil && !reload && now.Sub(d.book.loadedAt) < p.cfg.ReloadEvery {
+// mayDecide refuses when another process decides; a new term drops the
+// tenant's state of an earlier one.
+func (p *Pool) mayDecide(d *decider) error {
+	if p.election == nil {
 		return nil
 	}
-	b, err := p.loadBook(p.ctx, d.tenant, now)
+	if err := p.election.decides(); err != nil {
+		return err
+	}
+	if epoch := p.epoch.Load(); d.epoch != epoch {
+		d.epoch, d.book, d.pending, d.needEnds = epoch, nil, nil, true
+		p.unfollow(d)
+	}
+	return nil
+}
+
+// decideEach decides the batch's requests in order on d's book.
+func (p *Pool) decideEach(d *decider, batch []*request) ([]reply, []*kgo.Record, []change) {
+	now := time.Now()
+	dec := event.NewDecoder(nil)
+	outs := make([]reply, len(batch))
+	var recs []*kgo.Record
+	var changes []change
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			outs[i].err = err
+			continue
+		}
+		dn := &decision{b: d.book, now: now, source: p.cfg.Source, ctx: r.ctx, pool: p,
+			rules0: d.book.rules, rulesKey0: d.book.rulesKey}
+		err := r.decide(dn)
+		var rs []*kgo.Record
+		if err == nil {
+			rs, err = dn.check(dec)
+		}
+		if err != nil {
+			dn.rollback()
+			outs[i].err = err
+			continue
+		}
+		outs[i].out = dn.out
+		recs = append(recs, rs...)
+		changes = append(changes, dn.changes...)
+	}
+	return outs, recs, changes
+}
+
+// write produces the batch's records; on failure every request decided in
+// the batch is answered ErrUnavailable (each saw the others' changes) and
+// the tenant's state is read again, up to the topic's end (the write may
+// have been stored).
+func (p *Pool) write(d *decider, outs []reply, recs []*kgo.Record, changes []change) {
+	ctx, cancel := p.writeContext()
+	defer cancel()
+	err := p.mayWrite()
+	var ps []kafka.Position
+	if err == nil {
+		ps, err = p.publish(ctx, recs)
+	}
+	if err != nil {
+		d.book, d.needEnds = nil, true
+		if !errors.Is(err, ErrNotDecider) {
+			p.setErr(err)
+			p.log.Error("pool decisions not written", "tenant", d.tenant, "events", len(recs), "err", err)
+			err = fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+		for i := range outs {
+			if outs[i].err == nil {
+				outs[i] = reply{err: err}
+			}
+		}
+		return
+	}
+	p.setErr(nil)
+	now := time.Now()
+	for _, ch := range changes {
+		d.pending = append(d.pending, pendingChange{ch: ch, at: now})
+	}
+	for i := range outs {
+		if outs[i].err == nil {
+			outs[i].out.Written = ps
+		}
+	}
+}
+
+// mayWrite refuses to write once the election's lease has run out.
+func (p *Pool) mayWrite() error {
+	if p.election == nil {
+		return nil
+	}
+	return p.election.decides()
+}
+
+// writeContext bounds a write by the election's lease: a deposed decider's
+// write must not land after the next decider has read the log's end.
+func (p *Pool) writeContext() (context.Context, context.CancelFunc) {
+	if p.election == nil {
+		return context.WithCancel(p.ctx)
+	}
+	return context.WithDeadline(p.ctx, p.election.leaseEnd())
+}
+
+func answerAll(batch []*request, err error) {
+	for _, r := range batch {
+		r.done <- reply{err: err}
+	}
+}
+
+// ensureBook makes d's book include the batch's cut: as it is, from the
+// tail's facts, or read again from ClickHouse (when there is none, it is
+// older than ReloadEvery, reload is asked, or it lags the cut).
+func (p *Pool) ensureBook(ctx context.Context, d *decider, start time.Time, reload bool) error {
+	cut, err := p.cut(ctx, d, start)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	var reason string
+	switch {
+	case d.book == nil:
+		reason = "none"
+	case reload:
+		reason = "asked"
+	case time.Since(d.book.loadedAt) >= p.cfg.ReloadEvery:
+		reason = "age"
+	case p.caughtUp(ctx, d, cut):
+		d.needEnds = false
+		return nil
+	default:
+		reason = "behind"
+	}
+	if err := p.load(ctx, d, cut); err != nil {
+		return err
+	}
+	p.metrics.loads.WithLabelValues(reason).Inc()
+	d.needEnds = false
+	return nil
+}
+
+// errBehind means the pipeline has not stored what a decision must see.
+var errBehind = errors.New("the ingest pipeline has not stored the events before this request yet")
+
+// load reads d's book from ClickHouse once the ingest group has committed
+// past cut (waiting at most FreshWait), and lays over it the tail's facts
+// and the decider's own decisions that ClickHouse may lack.
+func (p *Pool) load(ctx context.Context, d *decider, cut offsets) error {
+	p.follow(d)
+	asOf, err := p.committedPast(ctx, cut.union(d.tailFrom))
+	if err == nil && !offsets(asOf).covers(cut) {
+		err = errBehind
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	now := time.Now()
+	b, err := p.loadBook(ctx, d.tenant, now)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	b.asOf = asOf
+	d.book = b
+	d.forget(asOf)
+	for _, g := range d.kept {
+		for _, f := range g.facts {
+			b.take(f)
+		}
+	}
+	if d.following.Load() {
+		p.drain(d)
 	}
 	keep := d.pending[:0]
 	for _, pc := range d.pending {
@@ -281,7 +538,7 @@ func (p *Pool) ensureBook(d *decider, now time.Time, reload bool) error {
 			keep = append(keep, pc)
 		}
 	}
-	d.pending, d.book = keep, b
+	d.pending = keep
 	return nil
 }
 

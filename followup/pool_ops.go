@@ -22,8 +22,10 @@ var (
 
 // Claim decides staff's claims of contacts (in order, duplicates once).
 func (p *Pool) Claim(ctx context.Context, tenant, staff string, contacts []string) (Outcome, error) {
+	inputs := append([]input{{field: "staff_id", value: staff}}, ids("customer_ids", contacts)...)
 	contacts = uniq(contacts)
 	return p.do(ctx, tenant, false, func(d *decision) error {
+		d.inputs = inputs
 		if err := d.known(contacts); err != nil {
 			return err
 		}
@@ -36,6 +38,7 @@ func (p *Pool) Claim(ctx context.Context, tenant, staff string, contacts []strin
 // their own customers.
 func (p *Pool) Release(ctx context.Context, tenant, actor string, onlyOwn bool, contact, note string) ([]kafka.Position, error) {
 	out, err := p.do(ctx, tenant, false, func(d *decision) error {
+		d.inputs = []input{{field: "id", value: contact}, {field: "reason", value: note, text: true}}
 		if err := d.known([]string{contact}); err != nil {
 			return err
 		}
@@ -58,6 +61,7 @@ func (p *Pool) Release(ctx context.Context, tenant, actor string, onlyOwn bool, 
 // claim rules bind reps' own claims, not assignments).
 func (p *Pool) Assign(ctx context.Context, tenant, contact, staff string) ([]kafka.Position, error) {
 	out, err := p.do(ctx, tenant, false, func(d *decision) error {
+		d.inputs = []input{{field: "id", value: contact}, {field: "staff_id", value: staff}}
 		if err := d.known([]string{contact}); err != nil {
 			return err
 		}
@@ -77,8 +81,10 @@ func (p *Pool) Assign(ctx context.Context, tenant, contact, staff string) ([]kaf
 // Transfer moves contacts from one rep to another within WeCom's transfer
 // limit.
 func (p *Pool) Transfer(ctx context.Context, tenant, from, to string, contacts []string) (Outcome, error) {
+	inputs := append([]input{{field: "from", value: from}, {field: "to", value: to}}, ids("customer_ids", contacts)...)
 	contacts = uniq(contacts)
 	return p.do(ctx, tenant, false, func(d *decision) error {
+		d.inputs = inputs
 		if err := d.known(contacts); err != nil {
 			return err
 		}
@@ -92,6 +98,7 @@ func (p *Pool) Transfer(ctx context.Context, tenant, from, to string, contacts [
 // "". It returns the customers moved.
 func (p *Pool) Depart(ctx context.Context, tenant, staff, successor string) (Outcome, error) {
 	out, err := p.do(ctx, tenant, false, func(d *decision) error {
+		d.inputs = []input{{field: "id", value: staff}, {field: "successor", value: successor}}
 		ev := event.Event{ID: newID(), Source: d.source, Type: event.StaffDeparted, Tenant: tenant, Subject: staff, Time: d.now.UTC()}
 		if successor != "" {
 			ev.Data.Set(event.FSuccessorStaffID, successor)
@@ -113,14 +120,18 @@ func (p *Pool) SetRules(ctx context.Context, tenant string, r Rules) error {
 		ev.Data.SetInt(event.FRecycleDays, r.RecycleDays)
 		ev.Data.SetInt(event.FCooldownDays, r.CooldownDays)
 		d.events = append(d.events, ev)
-		d.b.rules = r
+		d.b.rules, d.b.rulesKey = r, EventKey{TimeNs: ev.TimeNs(), ID: ev.ID, Source: ev.Source}
 		return nil
 	})
 	return err
 }
 
-// Rules returns the tenant's pool rules as the decider holds them.
+// Rules returns the tenant's pool rules as the decider holds them; a
+// standby reads them from ClickHouse.
 func (p *Pool) Rules(ctx context.Context, tenant string) (Rules, error) {
+	if p.Role() != "decider" {
+		return readRules(ctx, p.conn, tenant)
+	}
 	var r Rules
 	_, err := p.do(ctx, tenant, false, func(d *decision) error {
 		r = d.b.rules
@@ -135,6 +146,11 @@ func (p *Pool) Rules(ctx context.Context, tenant string) (Rules, error) {
 // the same thing twice writes the same events (ids per customer and due
 // day, or per departure and customer).
 func (p *Pool) Sweep(ctx context.Context) error {
+	if p.election != nil {
+		if err := p.election.await(ctx); err != nil {
+			return err
+		}
+	}
 	tenants, err := p.sweepTenants(ctx)
 	if err != nil {
 		return err
@@ -167,7 +183,8 @@ func (p *Pool) sweepTenant(ctx context.Context, tenant string) error {
 	return err
 }
 
-// RunSweeper sweeps every interval until ctx ends, logging failures.
+// RunSweeper sweeps every interval until ctx ends, logging failures; a
+// standby does not sweep.
 func (p *Pool) RunSweeper(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -176,6 +193,9 @@ func (p *Pool) RunSweeper(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if p.Role() != "decider" {
+				continue
+			}
 			if err := p.Sweep(ctx); err != nil && ctx.Err() == nil {
 				p.log.Error("pool sweep", "err", err)
 			}

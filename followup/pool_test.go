@@ -41,14 +41,14 @@ func TestDeciderState(t *testing.T) {
 	defer cl.Close()
 	real := KafkaPublisher(cl, "siyu.events")
 	var mode atomic.Int32 // 0: write, 1: fail, 2: acknowledge without writing (lag)
-	publish := func(ctx context.Context, evs []event.Event) ([]kafka.Position, error) {
+	publish := func(ctx context.Context, recs []*kgo.Record) ([]kafka.Position, error) {
 		switch mode.Load() {
 		case 1:
 			return nil, errors.New("broker down")
 		case 2:
 			return nil, nil
 		}
-		return real(ctx, evs)
+		return real(ctx, recs)
 	}
 	pool := NewPool(conn, publish, DefaultPoolConfig(), testenv.Logger())
 	defer pool.Close()

@@ -1,0 +1,70 @@
+package followup
+
+import (
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/siyu-dev/siyu/event"
+)
+
+// input is a value of a pool request that its events carry, named as the
+// API's request names it (a path parameter "id", a body field), so that a
+// refusal points at what the caller sent.
+type input struct {
+	field, value string
+	text         bool // free text (a note), not an id
+}
+
+// check encodes the decision's events and checks each with the contract's
+// decoder, as the pipeline will. A request whose event the contract
+// refuses fails on its own, before anything of its batch is written: with
+// a *FieldError naming the input at fault, or, when none is (our bug, not
+// the caller's), a plain error. It returns the records to produce.
+func (d *decision) check(dec *event.Decoder) ([]*kgo.Record, error) {
+	recs := make([]*kgo.Record, 0, len(d.events))
+	for i := range d.events {
+		ev := &d.events[i]
+		b := event.AppendJSON(nil, ev)
+		if _, err := dec.Decode(b); err != nil {
+			if fe := d.culprit(dec); fe != nil {
+				return nil, fe
+			}
+			return nil, fmt.Errorf("encode %s event: %v", ev.Type, err)
+		}
+		recs = append(recs, &kgo.Record{Key: []byte(ev.Key()), Value: b})
+	}
+	return recs, nil
+}
+
+// culprit is the first input the contract refuses on its own, placed in a
+// minimal event where it would go (an id as the subject, a text as a
+// note); nil when every input passes.
+func (d *decision) culprit(dec *event.Decoder) *FieldError {
+	for _, in := range d.inputs {
+		probe := event.Event{ID: "probe", Source: "siyu-api", Type: event.StaffDeparted, Tenant: d.b.tenant,
+			Subject: in.value, Time: d.now.UTC()}
+		if in.text {
+			probe.Type, probe.Subject = event.AssigneeChanged, "probe"
+			probe.Data.Set(event.FReason, "release")
+			probe.Data.Set(event.FNote, in.value)
+		}
+		if _, err := dec.Decode(event.AppendJSON(nil, &probe)); err != nil {
+			reason := err.Error()
+			if ve, ok := event.AsValidation(err); ok {
+				reason = ve.Reason
+			}
+			return &FieldError{Field: in.field, Reason: reason}
+		}
+	}
+	return nil
+}
+
+// ids names each id of a list input: field[0], field[1]...
+func ids(field string, values []string) []input {
+	out := make([]input, len(values))
+	for i, v := range values {
+		out[i] = input{field: fmt.Sprintf("%s[%d]", field, i), value: v}
+	}
+	return out
+}
