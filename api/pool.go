@@ -319,7 +319,9 @@ func (s *Server) isAssignee(c *fiber.Ctx, tenant, contact, staff string) (bool, 
 	return a != "" && a == staff, err
 }
 
-// poolError maps the pool's errors to statuses.
+// poolError maps the pool's errors to statuses. A request whose events the
+// event contract refuses fails alone with a *followup.FieldError, which
+// toError answers 400 naming the field.
 func poolError(err error) (*Error, bool) {
 	switch {
 	case errors.Is(err, followup.ErrNoCustomer):
@@ -328,6 +330,8 @@ func poolError(err error) (*Error, bool) {
 		return forbidden(err.Error() + ": a rep releases only their own customers"), true
 	case errors.Is(err, followup.ErrAlreadyInPool), errors.Is(err, followup.ErrAlreadyAssigned):
 		return &Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}, true
+	case errors.Is(err, followup.ErrNotDecider):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "not_decider", Message: err.Error()}, true
 	case errors.Is(err, followup.ErrUnavailable):
 		return unavailable(err.Error()), true
 	}

@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,10 +15,13 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/followup"
+	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
@@ -435,4 +440,125 @@ func TestConcurrentClaims(t *testing.T) {
 		require.LessOrEqual(t, n, maxHold, "%s holds too many in ClickHouse", staff)
 	}
 	require.Len(t, f.poolIDs(t, "rush-admin"), customers-len(owner))
+}
+
+// TestPoolBadRequestsFailOnlyThemselves: departures of a staff id that is
+// not valid UTF-8 (which no event may carry), sent while other reps claim
+// in the same tenant, are refused on their own (400 naming the field);
+// every claim decided with them succeeds.
+func TestPoolBadRequestsFailOnlyThemselves(t *testing.T) {
+	const reps, bad = 40, 40
+	f := newFixture(t)
+	var ids []string
+	for i := range reps * 6 {
+		ids = append(ids, fmt.Sprintf("q%03d", i))
+	}
+	for i := range reps {
+		f.addKey(t, fmt.Sprintf("acme-q%02d", i), auth.NewKeyRequest{Tenant: "acme", Role: auth.RoleRep, StaffID: fmt.Sprintf("q%02d", i)})
+	}
+	f.seedPool(t, "acme", "acme-admin", ids)
+
+	type answer struct {
+		claim  bool
+		id     string
+		status int
+		body   []byte
+		err    error
+	}
+	answers := make(chan answer, len(ids)+bad)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			status, body, err := f.send(http.MethodPost, "/v1/pool/claim", fmt.Sprintf("acme-q%02d", i%reps), map[string]any{"customer_ids": []string{id}})
+			answers <- answer{claim: true, id: id, status: status, body: body, err: err}
+		}()
+	}
+	for range bad {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			status, body, err := f.send(http.MethodPost, "/v1/staff/%ff/depart", "acme-manager", map[string]any{})
+			answers <- answer{status: status, body: body, err: err}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(answers)
+	claimed, refusedBad := 0, 0
+	for a := range answers {
+		require.NoError(t, a.err)
+		if !a.claim {
+			require.Equal(t, http.StatusBadRequest, a.status, "%s", a.body)
+			require.Equal(t, "id", decodeError(t, a.body).Field, "%s", a.body)
+			refusedBad++
+			continue
+		}
+		require.Equal(t, http.StatusOK, a.status, "a claim of %s failed with a bad request: %s", a.id, a.body)
+		var r claimResult
+		require.NoError(t, json.Unmarshal(a.body, &r))
+		require.Equal(t, []string{a.id}, r.Claimed)
+		claimed++
+	}
+	require.Equal(t, len(ids), claimed)
+	require.Equal(t, bad, refusedBad)
+}
+
+// TestPoolNotDecider: of two API processes whose pools share an election,
+// the standby answers pool writes 503 not_decider (pool reads work), the
+// decider decides them.
+func TestPoolNotDecider(t *testing.T) {
+	f := newFixture(t)
+	f.seedPool(t, "acme", "acme-admin", []string{"p1"})
+	prod := f.deps.Producer
+	servers := map[string]*api.Server{}
+	pools := make([]*followup.Pool, 2)
+	for i := range pools {
+		cfg := followup.DefaultElectionConfig(f.topics)
+		cfg.Heartbeat = 200 * time.Millisecond
+		e := followup.NewElection(prod, cfg, testenv.Logger())
+		pools[i] = followup.NewPool(f.conn, followup.KafkaPublisher(prod, f.topics.Events), followup.DefaultPoolConfig(), testenv.Logger(),
+			followup.FreshFrom(followup.NewIngestProgress(prod, ingest.DefaultConfig().Group, f.topics.Events), nil), followup.ElectedBy(e))
+		ctx, stop := context.WithCancel(f.ctx)
+		done := make(chan error, 1)
+		go func() { done <- e.Run(ctx) }()
+		t.Cleanup(func() {
+			stop()
+			require.NoError(t, <-done)
+			pools[i].Close()
+		})
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if err := errors.Join(pools[0].Ready(), pools[1].Ready()); err != nil {
+			return err
+		}
+		if roles := []string{pools[0].Role(), pools[1].Role()}; roles[0] == roles[1] {
+			return fmt.Errorf("roles %v", roles)
+		}
+		return nil
+	})
+	for _, p := range pools {
+		deps := f.deps
+		deps.Pool, deps.Registry = p, prometheus.NewRegistry()
+		servers[p.Role()] = api.New(deps)
+	}
+	main := f.srv
+	defer func() { f.srv = main }()
+
+	f.srv = servers["standby"]
+	status, body := f.do(t, http.MethodPost, "/v1/pool/claim", "acme-rep-s1", mustJSON(t, map[string]any{"customer_ids": []string{"p1"}}))
+	require.Equal(t, http.StatusServiceUnavailable, status, "%s", body)
+	e := decodeError(t, body)
+	require.Equal(t, "not_decider", e.Code)
+	require.Contains(t, e.Message, "another siyu serve decides pool changes")
+	status, body = f.do(t, http.MethodGet, "/v1/pool/rules", "acme-rep-s1", nil)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+
+	f.srv = servers["decider"]
+	r := f.claim(t, "acme-rep-s1", "p1")
+	require.Equal(t, []string{"p1"}, r.Claimed)
 }
