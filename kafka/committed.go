@@ -120,7 +120,20 @@ func (c *Committed) current(ctx context.Context) (map[int32]int64, error) {
 	if o, ok := c.cached(); ok {
 		return o, nil
 	}
-	resp, err := c.adm.FetchOffsets(ctx, c.group)
+	offsets, err := fetchCommitted(ctx, c.adm, c.group, c.topic)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.offsets, c.at = offsets, time.Now()
+	c.mu.Unlock()
+	return offsets, nil
+}
+
+// fetchCommitted returns group's committed (next) offsets on topic, by
+// partition; a group that never committed has none.
+func fetchCommitted(ctx context.Context, adm *kadm.Client, group, topic string) (map[int32]int64, error) {
+	resp, err := adm.FetchOffsets(ctx, group)
 	if err == nil {
 		err = resp.Error()
 	}
@@ -128,15 +141,12 @@ func (c *Committed) current(ctx context.Context) (map[int32]int64, error) {
 		err = nil // no commits yet (kfake says so; Kafka answers no offsets)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("fetch committed offsets of %s: %w", c.group, err)
+		return nil, fmt.Errorf("fetch committed offsets of %s: %w", group, err)
 	}
 	offsets := map[int32]int64{}
-	for p, r := range resp[c.topic] {
+	for p, r := range resp[topic] {
 		offsets[p] = r.At
 	}
-	c.mu.Lock()
-	c.offsets, c.at = offsets, time.Now()
-	c.mu.Unlock()
 	return offsets, nil
 }
 
