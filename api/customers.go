@@ -1,8 +1,6 @@
 package api
 
 import (
-	"strings"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/siyu-dev/siyu/auth"
@@ -20,9 +18,9 @@ func (s *Server) getCustomer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id := strings.Clone(c.Params("id"))
-	if id == "" || len(id) > 128 {
-		return badRequest("id", "a customer id is 1–128 characters")
+	id, err := pathID(c, "id", "a customer id")
+	if err != nil {
+		return err
 	}
 	pr, err := s.Profiles.Get(c.UserContext(), tenant, id)
 	if err != nil {

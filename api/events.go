@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/kafka"
 )
 
 // MaxBatchEvents bounds one POST /v1/events.
@@ -27,6 +29,8 @@ type eventResult struct {
 	Status string `json:"status"` // accepted, rejected, failed
 	Field  string `json:"field,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// tooLarge: rejected because no broker would take the record.
+	tooLarge bool
 }
 
 type eventsResponse struct {
@@ -51,6 +55,9 @@ type requestDecoder struct {
 // waits for the acks, and answers with a result per event.
 func (s *Server) postEvents(c *fiber.Ctx) error {
 	if err := allow(c, auth.RoleAdmin, auth.RolePlatform); err != nil {
+		return err
+	}
+	if err := requireMediaType(c, eventMediaTypes); err != nil {
 		return err
 	}
 	rd := decoders.Get().(*requestDecoder)
@@ -84,11 +91,16 @@ func (s *Server) postEvents(c *fiber.Ctx) error {
 	s.metrics.events.WithLabelValues("accepted").Add(float64(resp.Accepted))
 	s.metrics.events.WithLabelValues("rejected").Add(float64(resp.Rejected))
 	s.metrics.events.WithLabelValues("failed").Add(float64(resp.Failed))
+	status := eventsStatus(resp)
 	if single && resp.Rejected == 1 {
 		r := resp.Results[0]
 		resp.Error = badRequest(r.Field, r.Reason)
+		if r.tooLarge {
+			resp.Error.Status, resp.Error.Code = http.StatusRequestEntityTooLarge, "too_large"
+			status = http.StatusRequestEntityTooLarge
+		}
 	}
-	return c.Status(eventsStatus(resp)).JSON(resp)
+	return c.Status(status).JSON(resp)
 }
 
 func eventsStatus(r *eventsResponse) int {
@@ -137,9 +149,44 @@ func (s *Server) validateEvents(c *fiber.Ctx, rd *requestDecoder, items []*fastj
 			continue
 		}
 		rec := &kgo.Record{Topic: s.Topics.Events, Key: []byte(ev.Key()), Value: value}
+		if !kafka.RecordFits(rec) {
+			// Kafka would refuse it on every retry: refuse it now, for good.
+			field := largestMember(v)
+			res.Status, res.Field, res.tooLarge = "rejected", field, true
+			res.Reason = fmt.Sprintf("the event takes %d bytes as a Kafka record; the broker takes at most %d (kafka.MaxBatchBytes): it can never be stored, shrink %s",
+				kafka.RecordBytes(rec), kafka.MaxBatchBytes, field)
+			resp.Rejected++
+			continue
+		}
 		records = append(records, pendingRecord{rec: rec, res: res})
 	}
 	return resp, records
+}
+
+// largestMember names the member of the event object v that weighs most
+// (one level into data: "data.note"), the one to shrink.
+func largestMember(v *fastjson.Value) string {
+	name, val := heaviest(v)
+	if name == "data" && val.Type() == fastjson.TypeObject {
+		if inner, _ := heaviest(val); inner != "" {
+			return "data." + inner
+		}
+	}
+	return cmp.Or(name, "body")
+}
+
+// heaviest returns the member of object v whose key and value take the
+// most bytes.
+func heaviest(v *fastjson.Value) (string, *fastjson.Value) {
+	var name string
+	var val *fastjson.Value
+	most := -1
+	v.GetObject().Visit(func(k []byte, x *fastjson.Value) {
+		if n := len(k) + len(x.MarshalTo(nil)); n > most {
+			name, val, most = string(k), x, n
+		}
+	})
+	return name, val
 }
 
 // produce sends the records and waits until Kafka has acknowledged each.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -182,10 +181,10 @@ func (s *Server) publishPositions(ctx context.Context, ev event.Event) ([]kafka.
 // when none is named).
 func (s *Server) dayScope(c *fiber.Ctx, tenant string, required bool) (followup.Scope, error) {
 	p := principal(c)
-	staff := strings.Clone(c.Query("staff_id"))
+	staff, err := queryID(c, "staff_id", "a staff id")
 	switch {
-	case len(staff) > 128:
-		return followup.Scope{}, badRequest("staff_id", "a staff id is 1–128 characters")
+	case err != nil:
+		return followup.Scope{}, err
 	case p.Role == auth.RoleRep && staff != "" && staff != p.StaffID:
 		return followup.Scope{}, forbidden("a rep sees only their own follow-ups")
 	case p.Role == auth.RoleRep:
@@ -349,7 +348,7 @@ func queryDate(c *fiber.Ctx, name string, def time.Time) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, badRequest(name, "a date, YYYY-MM-DD (a day in Asia/Shanghai)")
 	}
-	return d, nil
+	return d, checkInputTime(name, d)
 }
 
 // queryPeriod parses from and to (inclusive days); to defaults to today,

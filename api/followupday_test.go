@@ -385,7 +385,7 @@ func TestTeams(t *testing.T) {
 		{"manager sets", http.MethodPut, "/v1/staff/s1/manager", "acme-manager-m1", `{"manager_id": "m1"}`, "", http.StatusForbidden},
 		{"no manager", http.MethodPut, "/v1/staff/s1/manager", "acme-admin", `{}`, "manager_id", http.StatusBadRequest},
 		{"own manager", http.MethodPut, "/v1/staff/s1/manager", "acme-admin", `{"manager_id": "s1"}`, "manager_id", http.StatusBadRequest},
-		{"unknown field", http.MethodPut, "/v1/staff/s1/manager", "acme-admin", `{"manager": "m1"}`, "body", http.StatusBadRequest},
+		{"unknown field", http.MethodPut, "/v1/staff/s1/manager", "acme-admin", `{"manager": "m1"}`, "manager", http.StatusBadRequest},
 		{"admin names no manager", http.MethodGet, "/v1/followups/team", "acme-admin", "", "manager_id", http.StatusBadRequest},
 		{"another manager's team", http.MethodGet, "/v1/followups/team?manager_id=m2", "acme-manager-m1", "", "", http.StatusForbidden},
 		{"rep reads a team", http.MethodGet, "/v1/followups/team", "acme-rep-s1", "", "", http.StatusForbidden},

@@ -81,6 +81,9 @@ func (s *Server) logFollowup(c *fiber.Ctx) error {
 		if err != nil {
 			return badRequest("next_at", "must be an RFC 3339 time, e.g. 2026-01-02T10:00:00+08:00")
 		}
+		if err := checkInputTime("next_at", t); err != nil {
+			return err
+		}
 		next = t
 	}
 	ev, err := s.followupEvent(c, event.FollowupLogged, req.StaffID)
@@ -132,8 +135,8 @@ func (s *Server) followupEvent(c *fiber.Ctx, typ event.Type, bodyStaff string) (
 	case bodyStaff != "" && bodyStaff != staff:
 		return event.Event{}, forbidden("this key acts as staff " + strconv.Quote(staff) + "; it cannot write as another")
 	}
-	if len(staff) > 128 {
-		return event.Event{}, badRequest("staff_id", "a staff id is 1–128 characters")
+	if err := checkID("staff_id", staff); err != nil {
+		return event.Event{}, err
 	}
 	ev := event.Event{ID: newEventID(), Source: apiSource, Type: typ, Tenant: tenant, Subject: contact, Time: time.Now().UTC()}
 	ev.Data.Set(event.FStaffID, staff)

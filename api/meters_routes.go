@@ -64,7 +64,7 @@ func (s *Server) getMeter(c *fiber.Ctx) error {
 func (s *Server) getUsage(c *fiber.Ctx) error {
 	p, err := metering.ParsePeriod(c.Query("period"))
 	if err != nil {
-		return badRequest("period", "period must be a month, YYYY-MM")
+		return badRequest("period", err.Error())
 	}
 	format := strings.Clone(c.Query("format", "json"))
 	if format != "json" && format != "csv" {

@@ -35,6 +35,11 @@ func (s *Server) requireMetrics(c *fiber.Ctx) error {
 func metricsTenant(c *fiber.Ctx) (string, error) {
 	p := principal(c)
 	t := strings.Clone(c.Query("tenant"))
+	if t != "" {
+		if err := checkTenant(t); err != nil {
+			return "", err
+		}
+	}
 	if p.Role == auth.RolePlatform {
 		return t, nil
 	}
@@ -142,6 +147,12 @@ func parseRange(c *fiber.Ctx, fromName, toName string) (metrics.Day, metrics.Day
 	to, err := metrics.ParseDay(c.Query(toName))
 	if err != nil {
 		return 0, 0, badRequest(toName, toName+" must be a day, YYYY-MM-DD")
+	}
+	if err := checkInputTime(fromName, from.Date()); err != nil {
+		return 0, 0, err
+	}
+	if err := checkInputTime(toName, to.Date()); err != nil {
+		return 0, 0, err
 	}
 	if from > to {
 		return 0, 0, badRequest(fromName, fromName+" must not be after "+toName)

@@ -13,8 +13,9 @@ import (
 )
 
 type openAPIOperation struct {
-	Security  []map[string][]string      `json:"security"`
-	Responses map[string]json.RawMessage `json:"responses"`
+	Security    []map[string][]string      `json:"security"`
+	Responses   map[string]json.RawMessage `json:"responses"`
+	RequestBody json.RawMessage            `json:"requestBody"`
 }
 
 type openAPIDoc struct {
@@ -49,6 +50,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	sort.Strings(documented)
 	sort.Strings(routed)
 	require.Equal(t, routed, documented, "openapi.json and the router disagree")
+	require.Contains(t, doc.Paths["/v1/events"]["post"].Responses, "413", "an event too large for Kafka")
 
 	for path, ops := range doc.Paths {
 		if !strings.HasPrefix(path, "/v1/") {
@@ -58,6 +60,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			t.Run(strings.ToUpper(method)+" "+path, func(t *testing.T) {
 				require.Contains(t, op.Security, map[string][]string{"bearer": {}}, "declares bearer security")
 				require.Contains(t, op.Responses, "401", "documents 401")
+				require.Contains(t, op.Responses, "400", "documents 400: a malformed ?tenant= or id")
+				if op.RequestBody != nil {
+					require.Contains(t, op.Responses, "415", "a JSON body documents 415 (Content-Type)")
+				}
 			})
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -272,13 +271,6 @@ func (s *Server) putPoolRules(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(r)
-}
-
-func checkID(field, id string) error {
-	if id == "" || len(id) > 128 || strings.TrimSpace(id) != id {
-		return badRequest(field, "must be an id of 1–128 characters without surrounding spaces")
-	}
-	return nil
 }
 
 func checkIDs(field string, ids []string) error {

@@ -206,7 +206,11 @@ func (s *Server) segmentCustomers(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("saved segment %s: %v", saved.ID, err)
 	}
-	page, err := s.Segments.Page(c.UserContext(), tenant, seg, time.Now(), strings.Clone(c.Query("cursor")), limit)
+	cursor, err := queryID(c, "cursor", "a cursor (the last contact id of the previous page)")
+	if err != nil {
+		return err
+	}
+	page, err := s.Segments.Page(c.UserContext(), tenant, seg, time.Now(), cursor, limit)
 	if err != nil {
 		return err
 	}
@@ -307,12 +311,17 @@ func (s *Server) tagSegment(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req, `send {"tag_id": "..."} as JSON`); err != nil {
 		return err
 	}
-	if req.TagID == nil || *req.TagID == "" || len(*req.TagID) > 128 {
-		return badRequest("tag_id", "a tag id (1–128 characters) is required")
+	if req.TagID == nil {
+		return badRequest("tag_id", "a tag id is required")
+	}
+	if err := checkID("tag_id", *req.TagID); err != nil {
+		return err
 	}
 	key := c.Get("Idempotency-Key")
-	if len(key) > 128 {
-		return badRequest("Idempotency-Key", "at most 128 characters")
+	if key != "" {
+		if err := checkID("Idempotency-Key", key); err != nil {
+			return err
+		}
 	}
 	if err := s.checkLiveTag(c.UserContext(), tenant, *req.TagID); err != nil {
 		return err

@@ -151,7 +151,7 @@ func TestSavedSegments(t *testing.T) {
 			body:       `{"name":"x","definition":{"and":[{"lost":true},{"field":"password","op":"=","value":"x"}]}}`,
 			wantStatus: 400, wantField: "definition.and[1].field"},
 		{name: "unknown body key", key: "acme-marketer", method: http.MethodPost, path: "/v1/segments",
-			body: `{"name":"x","definition":{"lost":true},"owner":"me"}`, wantStatus: 400, wantField: "body"},
+			body: `{"name":"x","definition":{"lost":true},"owner":"me"}`, wantStatus: 400, wantField: "owner"},
 		{name: "rep may not save", key: "acme-rep-s1", method: http.MethodPost, path: "/v1/segments",
 			body: `{"name":"x","definition":{"lost":false}}`, wantStatus: 403},
 		{name: "exec may not list", key: "acme-exec", method: http.MethodGet, path: "/v1/segments", wantStatus: 403},

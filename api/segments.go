@@ -48,8 +48,13 @@ func (s *Server) previewSegment(c *fiber.Ctx) error {
 		return err
 	}
 	var req previewRequest
-	if err := json.Unmarshal(c.Body(), &req); err != nil {
-		return badRequest("", "the body is {\"definition\": {...}, \"limit\": 100}: "+err.Error())
+	if err := decodeBody(c, &req, `send {"definition": {...}, "limit": 100, "after": "<contact id>"} as JSON`); err != nil {
+		return err
+	}
+	if req.After != "" {
+		if err := checkID("after", req.After); err != nil {
+			return err
+		}
 	}
 	limit := defaultSegmentPage
 	if req.Limit != nil {

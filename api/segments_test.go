@@ -86,7 +86,7 @@ func TestSegmentPreview(t *testing.T) {
 		{name: "no definition", key: "acme-admin", body: `{"limit":5}`, wantStatus: 400, wantField: "definition"},
 		{name: "limit too large", key: "acme-admin", body: `{"definition":{"lost":true},"limit":5000}`,
 			wantStatus: 400, wantField: "limit"},
-		{name: "not JSON", key: "acme-admin", body: `{`, wantStatus: 400},
+		{name: "not JSON", key: "acme-admin", body: `{`, wantStatus: 400, wantField: "body"},
 		{name: "exec may not", key: "acme-exec", body: `{"definition":{"lost":true}}`, wantStatus: 403},
 		{name: "billing may not", key: "acme-billing", body: `{"definition":{"lost":true}}`, wantStatus: 403},
 	}

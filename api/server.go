@@ -91,7 +91,7 @@ func New(d Deps) *Server {
 	s.app = fiber.New(fiber.Config{
 		AppName:               "siyu",
 		BodyLimit:             MaxBodyBytes,
-		UnescapePath:          true,
+		UnescapePath:          false, // pathID decodes ids, "+" included
 		DisableStartupMessage: true,
 		ErrorHandler:          s.errorHandler,
 		ReadTimeout:           30 * time.Second,
@@ -187,6 +187,11 @@ func principal(c *fiber.Ctx) auth.Principal {
 func tenantOf(c *fiber.Ctx) (string, error) {
 	p := principal(c)
 	t := c.Query("tenant")
+	if t != "" {
+		if err := checkTenant(t); err != nil {
+			return "", err
+		}
+	}
 	if p.Role != auth.RolePlatform {
 		if t != "" && t != p.Tenant {
 			return "", forbidden("this key belongs to tenant " + strconv.Quote(p.Tenant) + "; it cannot act on another tenant")
@@ -196,7 +201,7 @@ func tenantOf(c *fiber.Ctx) (string, error) {
 	if t == "" {
 		return "", badRequest("tenant", "a platform key must name the tenant: add ?tenant=<id>")
 	}
-	return t, nil
+	return strings.Clone(t), nil
 }
 
 // allow refuses callers without one of roles.

@@ -1,11 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -315,9 +313,9 @@ func planTagging(req customerTagsRequest) ([]tagResult, error) {
 	}{
 		{"add", "add", req.Add}, {"remove", "remove", req.Remove},
 	} {
-		for _, id := range list.ids {
-			if id == "" || len(id) > 128 {
-				return nil, badRequest(list.field, "a tag id is 1–128 characters")
+		for i, id := range list.ids {
+			if err := checkID(fmt.Sprintf("%s[%d]", list.field, i), id); err != nil {
+				return nil, err
 			}
 			if prev, ok := seen[id]; ok && prev != list.action {
 				return nil, badRequest(list.field, fmt.Sprintf("tag %q is in both add and remove", id))
@@ -386,29 +384,6 @@ func authorize(c *fiber.Ctx, roles []auth.Role) (string, error) {
 		return "", err
 	}
 	return tenantOf(c)
-}
-
-// pathID returns a copy of the path parameter name, a 1–128 character id.
-func pathID(c *fiber.Ctx, name, what string) (string, error) {
-	id := strings.Clone(c.Params(name))
-	if id == "" || len(id) > 128 {
-		return "", badRequest(name, what+" is 1–128 characters")
-	}
-	return id, nil
-}
-
-// decodeBody decodes a JSON body into v, refusing unknown fields.
-func decodeBody(c *fiber.Ctx, v any, hint string) error {
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return badRequest(te.Field, fmt.Sprintf("must be %s: %s", te.Type, hint))
-		}
-		return badRequest("body", hint+": "+err.Error())
-	}
-	return nil
 }
 
 func newEventID() string { return apiSource + "-" + randomHex(16) }

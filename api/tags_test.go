@@ -120,6 +120,7 @@ func TestTagLibrary(t *testing.T) {
 				defer wg.Done()
 				req := httptest.NewRequest(http.MethodPost, "/v1/tags", strings.NewReader(string(body)))
 				req.Header.Set("Authorization", "Bearer "+f.keys["acme-admin"])
+				req.Header.Set("Content-Type", "application/json")
 				resp, err := f.srv.App().Test(req, -1)
 				if err == nil {
 					statuses[i] = resp.StatusCode
@@ -206,7 +207,7 @@ func TestTagLibrary(t *testing.T) {
 			{"group too long", "POST", "/v1/tags", `{"name": "a", "group": "` + strings.Repeat("g", 31) + `"}`, "group"},
 			{"order not a number", "POST", "/v1/tags", `{"name": "a", "order": "x"}`, "order"},
 			{"negative order", "POST", "/v1/tags", `{"name": "a", "order": -1}`, "order"},
-			{"unknown field", "POST", "/v1/tags", `{"name": "a", "colour": "red"}`, "body"},
+			{"unknown field", "POST", "/v1/tags", `{"name": "a", "colour": "red"}`, "colour"},
 			{"not JSON", "POST", "/v1/tags", `name=a`, "body"},
 			{"empty patch", "PATCH", "/v1/tags/" + vip.ID, `{}`, "body"},
 			{"id too long", "PATCH", "/v1/tags/" + strings.Repeat("x", 129), `{"name": "a"}`, "id"},
@@ -321,7 +322,7 @@ func TestCustomerTags(t *testing.T) {
 			{name: "add and remove one tag", key: "acme-admin", contact: "c1", add: []string{vip.ID}, remove: []string{vip.ID},
 				wantStatus: 400, wantCode: "invalid_request", wantField: "remove", wantInMsg: vip.ID},
 			{name: "empty tag id", key: "acme-admin", contact: "c1", add: []string{""},
-				wantStatus: 400, wantCode: "invalid_request", wantField: "add"},
+				wantStatus: 400, wantCode: "invalid_request", wantField: "add[0]"},
 			{name: "unknown customer", key: "acme-admin", contact: "nobody", add: []string{vip.ID},
 				wantStatus: 404, wantCode: "not_found"},
 			{name: "rep s1 on s2's customer", key: "acme-rep-s1", contact: "c2", add: []string{vip.ID},

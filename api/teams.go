@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -40,9 +39,11 @@ func (s *Server) putManager(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req, `send {"manager_id": "<staff id>"} as JSON`); err != nil {
 		return err
 	}
-	req.ManagerID = strings.TrimSpace(req.ManagerID)
-	if req.ManagerID == "" || len(req.ManagerID) > 128 {
-		return badRequest("manager_id", "the manager's staff id, 1–128 characters (DELETE removes a rep's manager)")
+	if req.ManagerID == "" {
+		return badRequest("manager_id", "the manager's staff id is required (DELETE removes a rep's manager)")
+	}
+	if err := checkID("manager_id", req.ManagerID); err != nil {
+		return err
 	}
 	return s.setManager(c, req.ManagerID)
 }
@@ -90,10 +91,10 @@ func (s *Server) getTeam(c *fiber.Ctx) error {
 		return err
 	}
 	p := principal(c)
-	manager := strings.Clone(c.Query("manager_id"))
+	manager, err := queryID(c, "manager_id", "a staff id")
 	switch {
-	case len(manager) > 128:
-		return badRequest("manager_id", "a staff id is 1–128 characters")
+	case err != nil:
+		return err
 	case p.Role == auth.RoleManager && p.StaffID != "" && manager != "" && manager != p.StaffID:
 		return forbidden("this key is manager " + strconv.Quote(p.StaffID) + "; it reads only its own team")
 	case manager == "" && p.StaffID != "":

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -90,10 +88,8 @@ func (s *Server) putWeComConfig(c *fiber.Ctx) error {
 		return err
 	}
 	var req wecomConfigRequest
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return badRequest("body", `send {"corp_id", "token", "encoding_aes_key"} as JSON: `+err.Error())
+	if err := decodeBody(c, &req, `send {"corp_id", "token", "encoding_aes_key"} as JSON`); err != nil {
+		return err
 	}
 	st, err := s.WeCom.SaveConfig(c.UserContext(), tenant, wecom.Config{
 		CorpID: req.CorpID, Token: req.Token, EncodingAESKey: req.EncodingAESKey})

@@ -133,7 +133,7 @@ func TestWeComConfig(t *testing.T) {
 		{name: "a manager may not", key: "acme-manager", method: "PUT", body: app.configJSON(), wantStatus: 403},
 		{name: "a manager may not read", key: "acme-manager", method: "GET", wantStatus: 403},
 		{name: "not JSON", key: "acme-admin", method: "PUT", body: []byte("corp_id=x"), wantStatus: 400, wantField: "body"},
-		{name: "a misspelt field", key: "acme-admin", method: "PUT", body: []byte(`{"corpid": "ww1"}`), wantStatus: 400, wantField: "body"},
+		{name: "a misspelt field", key: "acme-admin", method: "PUT", body: []byte(`{"corpid": "ww1"}`), wantStatus: 400, wantField: "corpid"},
 		{name: "bad key", key: "acme-admin", method: "PUT", wantStatus: 400, wantField: "encoding_aes_key",
 			body: []byte(`{"corp_id": "ww1", "token": "t", "encoding_aes_key": "short"}`)},
 		{name: "no corp id", key: "acme-admin", method: "PUT", wantStatus: 400, wantField: "corp_id",
