@@ -522,7 +522,7 @@ func TestPoolNotDecider(t *testing.T) {
 		cfg.Heartbeat = 200 * time.Millisecond
 		e := followup.NewElection(prod, cfg, testenv.Logger())
 		pools[i] = followup.NewPool(f.conn, followup.KafkaPublisher(prod, f.topics.Events), followup.DefaultPoolConfig(), testenv.Logger(),
-			followup.FreshFrom(followup.NewIngestProgress(prod, ingest.DefaultConfig().Group, f.topics.Events), nil), followup.ElectedBy(e))
+			followup.FreshFrom(followup.NewKafkaOffsets(prod, ingest.DefaultConfig().Group, f.topics.Events), nil), followup.ElectedBy(e))
 		ctx, stop := context.WithCancel(f.ctx)
 		done := make(chan error, 1)
 		go func() { done <- e.Run(ctx) }()

@@ -79,9 +79,9 @@ type Pool struct {
 	publish  Publish
 	cfg      PoolConfig
 	log      *slog.Logger
-	ingest   Progress  // nil: no freshness cut (the book is reread by age only)
-	tail     *Boards   // nil: no tail; a book behind the cut is reread
-	election *Election // nil: this process decides alone
+	ingest   IngestOffsets // nil: no freshness cut (the book is reread by age only)
+	tail     *Boards       // nil: no tail; a book behind the cut is reread
+	election *Election     // nil: this process decides alone
 	metrics  poolMetrics
 
 	mu       sync.RWMutex
@@ -110,7 +110,7 @@ type PoolOption func(*Pool)
 // ClickHouse. Without it a decision sees what ClickHouse had when the
 // tenant's state was last read (up to ReloadEvery ago) plus this
 // process's own decisions.
-func FreshFrom(ingest Progress, tail *Boards) PoolOption {
+func FreshFrom(ingest IngestOffsets, tail *Boards) PoolOption {
 	return func(p *Pool) {
 		p.ingest, p.tail = ingest, tail
 		if tail != nil {

@@ -26,9 +26,9 @@ import (
 // read: then a batch waits (briefly) for the tail to pass the cut instead
 // of reading ClickHouse again.
 
-// Progress is where the ingest pipeline stands on the events topic.
+// IngestOffsets is where the ingest pipeline stands on the events topic.
 // Offsets are per partition, the next offset (as Kafka commits them).
-type Progress interface {
+type IngestOffsets interface {
 	// Committed returns the ingest group's committed offsets, from a fetch
 	// begun at or after after: a commit made before then is in them.
 	Committed(ctx context.Context, after time.Time) (map[int32]int64, error)
@@ -37,10 +37,10 @@ type Progress interface {
 	Ends(ctx context.Context) (map[int32]int64, error)
 }
 
-// IngestProgress is Progress read from Kafka with kadm. Concurrent callers
+// KafkaOffsets is IngestOffsets read from Kafka with kadm. Concurrent callers
 // share a fetch that began late enough for all of them, so that busy
 // deciders of many tenants cost about one request per round trip.
-type IngestProgress struct {
+type KafkaOffsets struct {
 	adm   *kadm.Client
 	group string
 	topic string
@@ -56,21 +56,21 @@ type offsetFetch struct {
 	err     error
 }
 
-// NewIngestProgress watches group's commits on topic through cl.
-func NewIngestProgress(cl *kgo.Client, group, topic string) *IngestProgress {
-	return &IngestProgress{adm: kadm.NewClient(cl), group: group, topic: topic}
+// NewKafkaOffsets watches group's commits on topic through cl.
+func NewKafkaOffsets(cl *kgo.Client, group, topic string) *KafkaOffsets {
+	return &KafkaOffsets{adm: kadm.NewClient(cl), group: group, topic: topic}
 }
 
-// Committed implements Progress.
-func (ip *IngestProgress) Committed(ctx context.Context, after time.Time) (map[int32]int64, error) {
-	ip.mu.Lock()
-	f := ip.last
+// Committed implements IngestOffsets.
+func (ko *KafkaOffsets) Committed(ctx context.Context, after time.Time) (map[int32]int64, error) {
+	ko.mu.Lock()
+	f := ko.last
 	if f == nil || f.began.Before(after) {
 		f = &offsetFetch{began: time.Now(), done: make(chan struct{})}
-		ip.last = f
-		go ip.fetch(f)
+		ko.last = f
+		go ko.fetch(f)
 	}
-	ip.mu.Unlock()
+	ko.mu.Unlock()
 	select {
 	case <-f.done:
 		return f.offsets, f.err
@@ -79,11 +79,11 @@ func (ip *IngestProgress) Committed(ctx context.Context, after time.Time) (map[i
 	}
 }
 
-func (ip *IngestProgress) fetch(f *offsetFetch) {
+func (ko *KafkaOffsets) fetch(f *offsetFetch) {
 	defer close(f.done)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	resp, err := ip.adm.FetchOffsets(ctx, ip.group)
+	resp, err := ko.adm.FetchOffsets(ctx, ko.group)
 	if err == nil {
 		err = resp.Error()
 	}
@@ -91,23 +91,23 @@ func (ip *IngestProgress) fetch(f *offsetFetch) {
 		err = nil // nothing committed yet
 	}
 	if err != nil {
-		f.err = fmt.Errorf("fetch committed offsets of %s: %w", ip.group, err)
+		f.err = fmt.Errorf("fetch committed offsets of %s: %w", ko.group, err)
 		return
 	}
 	f.offsets = map[int32]int64{}
-	for p, r := range resp[ip.topic] {
+	for p, r := range resp[ko.topic] {
 		f.offsets[p] = r.At
 	}
 }
 
-// Ends implements Progress.
-func (ip *IngestProgress) Ends(ctx context.Context) (map[int32]int64, error) {
-	ends, err := ip.adm.ListEndOffsets(ctx, ip.topic)
+// Ends implements IngestOffsets.
+func (ko *KafkaOffsets) Ends(ctx context.Context) (map[int32]int64, error) {
+	ends, err := ko.adm.ListEndOffsets(ctx, ko.topic)
 	if err == nil {
 		err = ends.Error()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("end offsets of %s: %w", ip.topic, err)
+		return nil, fmt.Errorf("end offsets of %s: %w", ko.topic, err)
 	}
 	out := map[int32]int64{}
 	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })

@@ -199,7 +199,7 @@ func TestPoolDecidesOnCommittedState(t *testing.T) {
 			}
 			reg := prometheus.NewRegistry()
 			pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topic), followup.DefaultPoolConfig(), testenv.Logger(),
-				followup.FreshFrom(followup.NewIngestProgress(cl, topic, topic), boards), followup.PoolMetrics(reg))
+				followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), boards), followup.PoolMetrics(reg))
 			defer pool.Close()
 			_, err := pool.Rules(ctx, "acme") // the decider reads the tenant now
 			require.NoError(t, err)
@@ -243,7 +243,7 @@ func startElected(t *testing.T, conn driver.Conn, broker, topic string) *elected
 	cfg.SessionTimeout, cfg.Heartbeat = 6*time.Second, 200*time.Millisecond
 	e := followup.NewElection(cl, cfg, testenv.Logger())
 	pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topic), followup.DefaultPoolConfig(), testenv.Logger(),
-		followup.FreshFrom(followup.NewIngestProgress(cl, topic, topic), nil), followup.ElectedBy(e))
+		followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), nil), followup.ElectedBy(e))
 	ctx, stop := context.WithCancel(context.Background())
 	ep := &electedPool{pool: pool, stop: stop, done: make(chan error, 1)}
 	go func() { ep.done <- e.Run(ctx) }()

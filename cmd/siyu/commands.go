@@ -28,7 +28,13 @@ func serveCommand(stderr io.Writer) *command {
 	return &command{
 		name: "serve", summary: "run the HTTP API only (production)", usage: "[flags]",
 		detail: "Serves the API against an existing ClickHouse (migrated with `siyu migrate up`) and Kafka.\n" +
-			"Run as many as you need behind a load balancer.",
+			"Reads scale out: run as many as you need behind a load balancer. Pool changes (claims,\n" +
+			"releases, assignments, transfers, departures, pool rules, the recycle sweep) are decided by\n" +
+			"one replica only, elected through Kafka (consumer group siyu-pool-decider on the topic\n" +
+			"<events topic>.pool-decider); the other replicas answer those writes 503 not_decider and do\n" +
+			"not sweep. Send pool writes to the decider (its siyu_pool_decider metric is 1), or run one\n" +
+			"siyu serve for them. If the decider stops, another replica takes over within seconds.\n" +
+			"(Tag names and the tag limit are still checked per replica: docs/decisions.md, Tags 28.)",
 		flags: func(fs *flag.FlagSet) {
 			st.bind(fs)
 			kf.bind(fs)

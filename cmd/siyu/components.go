@@ -67,9 +67,6 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	if err != nil {
 		return err
 	}
-	pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topics.Events), followup.DefaultPoolConfig(), log)
-	defer pool.Close()
-	go pool.RunSweeper(ctx, poolSweepEvery)
 	segments := cdp.NewSegments(conn)
 	jobs := cdp.NewJobs(conn, segments, api.Publisher(cl, topics), api.JobSource, log)
 	defer jobs.Close()
@@ -79,6 +76,20 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	if err != nil {
 		return err
 	}
+	// One decider per deployment (docs/decisions.md, "Customer pool", P5):
+	// the replica the election picks decides pool changes, on state that
+	// includes every committed event (its tenants follow the boards' tail).
+	election := followup.NewElection(cl, followup.DefaultElectionConfig(topics), log)
+	pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topics.Events), followup.DefaultPoolConfig(), log,
+		followup.FreshFrom(followup.NewKafkaOffsets(cl, group, topics.Events), boards),
+		followup.ElectedBy(election), followup.PoolMetrics(reg))
+	defer pool.Close()
+	go func() {
+		if err := election.Run(ctx); err != nil {
+			log.Error("pool decider election stopped: this process refuses pool writes", "err", err)
+		}
+	}()
+	go pool.RunSweeper(ctx, poolSweepEvery)
 	memory := cdp.NewMemory(conn, committed, reg, log)
 	boards.Follow(memory)
 	go memory.Run(ctx, boards)
