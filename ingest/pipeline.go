@@ -7,6 +7,14 @@
 // A crash anywhere redelivers what was not committed. That is safe because
 // nothing downstream depends on delivery: raw events fold duplicates, and
 // every derived table uses idempotent aggregate states (see sql/).
+//
+// No single record can hold the log up. A dead letter too large for the
+// dead-letter topic goes truncated, or as headers alone (deadletter.go); a
+// row ClickHouse refuses for good is split out of its batch and
+// dead-lettered too (isolate.go). Only a fault that is not one record's — a
+// table that refuses every row, a dead-letter topic that refuses every
+// write — stops Run, with an error that says what to fix, and leaves the
+// offsets where they were so that nothing is lost.
 package ingest
 
 import (
@@ -107,7 +115,7 @@ func (c Config) Validate() error {
 type Pipeline struct {
 	cfg     Config
 	cl      *kgo.Client
-	writer  *Writer
+	writer  recordWriter
 	builder *Builder
 	dec     *event.Decoder
 	metrics *Metrics
@@ -121,18 +129,40 @@ type Pipeline struct {
 
 	inflight sync.WaitGroup // batches handed to the writer and not yet committed
 	lastErr  atomic.Pointer[error]
+	failed   atomic.Bool // a batch failed for good: write no more
+	refusals streak      // rows ClickHouse refused since it last accepted one
+}
+
+// recordWriter inserts Arrow records into the events table; *Writer is the
+// one New uses.
+type recordWriter interface {
+	Write(ctx context.Context, rec arrow.Record) error
 }
 
 // batch is a closed batch on its way to ClickHouse.
 type batch struct {
 	rec     arrow.Record
 	records int // Kafka records, valid and invalid
-	dead    []*kgo.Record
+	// sources[i] is where row i of rec came from, so that a row ClickHouse
+	// refuses can be read back and dead-lettered: 16 bytes a row rather
+	// than the record itself, whose value would keep the fetch buffers it
+	// points into alive as long as the batch.
+	sources []source
+	dead    []*letter
 	offsets map[string]map[int32]kgo.EpochOffset // what to commit once written
 	written chan error                           // the insert's outcome
 }
 
-func newBatch() *batch { return &batch{offsets: map[string]map[int32]kgo.EpochOffset{}} }
+// source is the position of a record in the events topic.
+type source struct {
+	partition int32
+	offset    int64
+}
+
+// newBatch returns an empty batch with room for rows sources.
+func newBatch(rows int) *batch {
+	return &batch{offsets: map[string]map[int32]kgo.EpochOffset{}, sources: make([]source, 0, rows)}
+}
 
 // drainEvery bounds how long a busy pipeline holds off a consumer-group
 // rebalance: every so often the reader waits for the writer to commit
@@ -158,6 +188,9 @@ func New(cfg Config, conn driver.Conn, reg prometheus.Registerer, log *slog.Logg
 		kgo.FetchMaxWait(100*time.Millisecond),
 		kgo.SessionTimeout(cfg.SessionTimeout),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
+		// Dead letters are as large as the records the brokers take, which
+		// franz-go's default batch limit is not (kafka/limits.go).
+		kgo.ProducerBatchMaxBytes(kafka.MaxBatchBytes),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client: %w", err)
@@ -176,13 +209,18 @@ func (p *Pipeline) Close() {
 
 // Run consumes until ctx ends. On the way out it writes and commits the open
 // batch if it can do so within a few seconds; otherwise those records are
-// simply delivered again.
+// simply delivered again. It returns early, with an error wrapping
+// ErrInsertRefused or ErrDeadLetterRefused, when ClickHouse or the
+// dead-letter topic refuses what no retry can fix; nothing after the last
+// commit is committed then.
 func (p *Pipeline) Run(ctx context.Context) error {
 	defer p.builder.Release()
+	rctx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
 	batches := make(chan *batch)
 	writeErr := make(chan error, 1)
-	go func() { writeErr <- p.write(ctx, batches) }()
-	readErr := p.read(ctx, batches)
+	go func() { writeErr <- p.write(ctx, batches, stopReading) }()
+	readErr := p.read(rctx, batches)
 	close(batches)
 	err := errors.Join(<-writeErr, readErr)
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
@@ -193,7 +231,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 // read is the first stage: poll, decode, build, and hand closed batches on.
 func (p *Pipeline) read(ctx context.Context, out chan<- *batch) error {
-	p.open, p.lastDrain = newBatch(), time.Now()
+	p.open, p.lastDrain = newBatch(0), time.Now()
 	for ctx.Err() == nil {
 		fetches := p.cl.PollRecords(p.pollContext(ctx), p.cfg.BatchMaxRows-p.open.records)
 		if fetches.IsClientClosed() {
@@ -225,7 +263,7 @@ func (p *Pipeline) handOver(ctx context.Context, out chan<- *batch) bool {
 	}
 	b := p.open
 	b.rec = p.builder.NewRecord()
-	p.open = newBatch()
+	p.open = newBatch(cap(b.sources))
 	p.inflight.Add(1)
 	select {
 	case out <- b:
@@ -288,15 +326,13 @@ func (p *Pipeline) take(r *kgo.Record) {
 	p.recordTime = r.Timestamp
 	ev, err := p.dec.Decode(r.Value)
 	if err != nil {
-		b.dead = append(b.dead, deadLetter(p.cfg.Topics.DeadLetter, r, err))
-		field := ""
-		if ve, ok := event.AsValidation(err); ok {
-			field = ve.Field
-		}
-		p.metrics.invalid.WithLabelValues(field).Inc()
+		l := invalidLetter(r, err)
+		b.dead = append(b.dead, l)
+		p.metrics.invalid.WithLabelValues(l.field).Inc()
 		return
 	}
 	p.builder.Append(ev)
+	b.sources = append(b.sources, source{partition: r.Partition, offset: r.Offset})
 }
 
 // write is the second stage: insert batches, InsertWorkers at a time (one
@@ -305,8 +341,9 @@ func (p *Pipeline) take(r *kgo.Record) {
 // gets a few seconds of grace to finish the inserts under way and what the
 // reader handed over on its way out, rather than cutting an insert off half
 // way through its views. After a failure it keeps draining the channel (so
-// the reader never blocks) and returns the first error at the end.
-func (p *Pipeline) write(ctx context.Context, in <-chan *batch) error {
+// the reader never blocks), calls fail so that the reader stops, and returns
+// the first error at the end.
+func (p *Pipeline) write(ctx context.Context, in <-chan *batch, fail func()) error {
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(shutdownGrace, cancel) })
@@ -314,7 +351,7 @@ func (p *Pipeline) write(ctx context.Context, in <-chan *batch) error {
 	slots := make(chan struct{}, p.cfg.InsertWorkers)
 	ordered := make(chan *batch, p.cfg.InsertWorkers)
 	committed := make(chan error, 1)
-	go func() { committed <- p.commitInOrder(wctx, ordered) }()
+	go func() { committed <- p.commitInOrder(wctx, ordered, fail) }()
 	for {
 		slots <- struct{}{} // take a batch only when an insert slot is free
 		b, ok := <-in
@@ -323,7 +360,11 @@ func (p *Pipeline) write(ctx context.Context, in <-chan *batch) error {
 		}
 		b.written = make(chan error, 1)
 		go func() {
-			b.written <- p.insert(wctx, b)
+			if p.failed.Load() {
+				b.written <- errors.New("not written: an earlier batch failed")
+			} else {
+				b.written <- p.insert(wctx, b)
+			}
 			<-slots
 		}()
 		ordered <- b
@@ -334,14 +375,18 @@ func (p *Pipeline) write(ctx context.Context, in <-chan *batch) error {
 
 // commitInOrder waits for each batch's insert, in the order the reader
 // closed them, and commits its offsets: a later batch's commit never covers
-// an earlier batch that is not yet written.
-func (p *Pipeline) commitInOrder(ctx context.Context, ordered <-chan *batch) error {
+// an earlier batch that is not yet written. After a failure it commits
+// nothing more: the failed batch and those after it are delivered again.
+func (p *Pipeline) commitInOrder(ctx context.Context, ordered <-chan *batch, fail func()) error {
 	var firstErr error
 	for b := range ordered {
 		err := <-b.written
 		if firstErr == nil {
 			if firstErr = err; err == nil {
 				p.commit(ctx, b)
+			} else {
+				p.failed.Store(true)
+				fail()
 			}
 		}
 		b.rec.Release()
@@ -353,30 +398,43 @@ func (p *Pipeline) commitInOrder(ctx context.Context, ordered <-chan *batch) err
 // shutdownGrace is how long the writer may go on after Run's context ends.
 const shutdownGrace = 5 * time.Second
 
-// insert writes one batch and its dead letters.
+// insert writes one batch and its dead letters: the invalid records, and
+// the rows ClickHouse refused for good.
 func (p *Pipeline) insert(ctx context.Context, b *batch) error {
-	rows := int(b.rec.NumRows())
-	if err := p.retry(ctx, "insert events", func(ctx context.Context) error {
+	refused, err := p.writeRows(ctx, b.rec)
+	if err != nil {
+		return err
+	}
+	dead := b.dead
+	if len(refused) > 0 {
+		letters, err := p.refusedLetters(ctx, b, refused)
+		if err != nil {
+			return err
+		}
+		dead = append(dead, letters...)
+	}
+	if err := p.sendDeadLetters(ctx, dead); err != nil {
+		return err
+	}
+	p.lastErr.Store(nil) // the sub-inserts of a bisect leave their last error
+	rows := int(b.rec.NumRows()) - len(refused)
+	p.metrics.eventsIn.Add(float64(rows))
+	p.metrics.batchRows.Observe(float64(rows))
+	return nil
+}
+
+// writeOnce inserts rec (a batch or a slice of one), retrying what
+// store.IsRetryable calls retryable; it returns nil, a permanent error or
+// ctx's.
+func (p *Pipeline) writeOnce(ctx context.Context, rec arrow.Record) error {
+	return p.retry(ctx, "insert events", store.IsRetryable, func(ctx context.Context) error {
 		start := time.Now()
-		err := p.writer.Write(ctx, b.rec)
+		err := p.writer.Write(ctx, rec)
 		if err == nil {
 			p.metrics.insertSeconds.Observe(time.Since(start).Seconds())
 		}
 		return err
-	}); err != nil {
-		return err
-	}
-	if len(b.dead) > 0 {
-		if err := p.retry(ctx, "produce dead letters", func(ctx context.Context) error {
-			return p.cl.ProduceSync(ctx, b.dead...).FirstErr()
-		}); err != nil {
-			return err
-		}
-		p.metrics.deadLettered.Add(float64(len(b.dead)))
-	}
-	p.metrics.eventsIn.Add(float64(rows))
-	p.metrics.batchRows.Observe(float64(rows))
-	return nil
+	})
 }
 
 // commit stores the batch's offsets. A failure is not fatal: the group moved
@@ -402,12 +460,11 @@ func (p *Pipeline) commit(ctx context.Context, b *batch) {
 	}
 }
 
-// retry runs op until it succeeds or ctx ends, backing off up to 10 s. A
-// permanent error (a schema mismatch, say) is logged loudly but still
-// retried: dropping a valid batch would lose events, and blocking keeps the
-// offsets where they are until an operator fixes the cause.
-func (p *Pipeline) retry(ctx context.Context, what string, op func(context.Context) error) error {
-	backoff := 100 * time.Millisecond
+// retry runs op until it succeeds, fails with an error retryable does not
+// call retryable (which it returns: retrying would only repeat it), or ctx
+// ends, backing off up to 10 s.
+func (p *Pipeline) retry(ctx context.Context, what string, retryable func(error) bool, op func(context.Context) error) error {
+	var wait backoff
 	for {
 		err := op(ctx)
 		if err == nil {
@@ -419,17 +476,30 @@ func (p *Pipeline) retry(ctx context.Context, what string, op func(context.Conte
 		}
 		p.lastErr.Store(&err)
 		p.metrics.insertErrors.Inc()
-		if store.IsRetryable(err) {
-			p.log.Warn(what+" failed; retrying", "err", err, "in", backoff)
-		} else {
-			p.log.Error(what+" failed and will keep failing until fixed; retrying", "err", err, "in", backoff)
+		if !retryable(err) {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
+		p.log.Warn(what+" failed; retrying", "err", err, "in", wait.next())
+		if err := wait.sleep(ctx); err != nil {
+			return err
 		}
-		backoff = min(backoff*2, 10*time.Second)
+	}
+}
+
+// backoff is a retry delay from 100 ms doubling up to 10 s.
+type backoff struct{ d time.Duration }
+
+func (b *backoff) next() time.Duration { return max(b.d, 100*time.Millisecond) }
+
+// sleep waits the next delay or until ctx ends.
+func (b *backoff) sleep(ctx context.Context) error {
+	d := b.next()
+	b.d = min(2*d, 10*time.Second)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
 	}
 }
 
@@ -450,7 +520,9 @@ func (p *Pipeline) Healthy() error {
 	return nil
 }
 
-// Dead-letter record headers.
+// Dead-letter record headers. Every dead letter has the error field and
+// reason and the source topic, partition and offset; one that could not go
+// whole (see TruncatedValueBytes) has the last three too.
 const (
 	HeaderErrorField   = "siyu-error-field"
 	HeaderErrorReason  = "siyu-error-reason"
@@ -458,25 +530,12 @@ const (
 	HeaderSourcePart   = "siyu-source-partition"
 	HeaderSourceOffset = "siyu-source-offset"
 	HeaderSourceKey    = "siyu-source-key"
+	// HeaderTruncated is "true" on a dead letter whose value is cut or left
+	// out, and whose key is cut to TruncatedKeyBytes.
+	HeaderTruncated = "siyu-truncated"
+	// HeaderOriginalSize is the byte length of the source record's value.
+	HeaderOriginalSize = "siyu-original-size"
+	// HeaderOriginalSHA256 is the hex SHA-256 of the source record's value,
+	// to find it in the events topic or match it against a producer's log.
+	HeaderOriginalSHA256 = "siyu-original-sha256"
 )
-
-// deadLetter copies an invalid record for the dead-letter topic, with the
-// reason and its origin in headers.
-func deadLetter(topic string, r *kgo.Record, err error) *kgo.Record {
-	field, reason := "", err.Error()
-	if ve, ok := event.AsValidation(err); ok {
-		field, reason = ve.Field, ve.Reason
-	}
-	return &kgo.Record{
-		Topic: topic,
-		Key:   append([]byte(nil), r.Key...),
-		Value: append([]byte(nil), r.Value...),
-		Headers: []kgo.RecordHeader{
-			{Key: HeaderErrorField, Value: []byte(field)},
-			{Key: HeaderErrorReason, Value: []byte(reason)},
-			{Key: HeaderSourceTopic, Value: []byte(r.Topic)},
-			{Key: HeaderSourcePart, Value: []byte(strconv.Itoa(int(r.Partition)))},
-			{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(r.Offset, 10))},
-		},
-	}
-}

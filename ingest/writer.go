@@ -115,13 +115,15 @@ func columnValues(i int, arr arrow.Array, lo, hi int, views *[]string) any {
 }
 
 // stringViews appends one string per element [lo, hi) of a that points into
-// a's value buffer; the views live as long as the record. The builder's
-// arrays are never slices, so offsets index ValueBytes directly.
+// a's value buffer; the views live as long as the record. a may be a slice
+// (the pipeline writes halves of a refused batch): ValueBytes then starts
+// at the slice's first value, and offsets count from the unsliced array's.
 func stringViews(dst []string, a *array.String, lo, hi int) []string {
 	offsets := a.ValueOffsets()
 	data := a.ValueBytes()
+	base := offsets[0]
 	for i := lo; i < hi; i++ {
-		start, end := offsets[i], offsets[i+1]
+		start, end := offsets[i]-base, offsets[i+1]-base
 		if start == end {
 			dst = append(dst, "")
 			continue
