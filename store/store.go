@@ -116,7 +116,10 @@ func IsRetryable(err error) bool {
 	var ex *clickhouse.Exception
 	if errors.As(err, &ex) {
 		switch ex.Code {
-		case 62, 47, 60, 81, 36, 53, 6, 27, 117: // syntax, unknown column/table/db, bad arguments, type mismatch, parse errors
+		case 62, 47, 60, 81, 36, 53, 6, 27, 117, // syntax, unknown column/table/db, bad arguments, type mismatch, parse errors
+			16, 43, 44, // no such column in the table (a schema mismatch), illegal argument type or column
+			69, 70, 72, // argument out of bound, cannot convert type, cannot parse number: the row's values
+			153, 395: // division by zero, throwIf: a view refuses the row
 			return false
 		}
 		return true
