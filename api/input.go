@@ -111,7 +111,7 @@ func jsonError(err error, hint string) error {
 	}
 	// encoding/json has no type for an unknown field, only this message.
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		if field, err := strconv.Unquote(name); err == nil {
+		if field, err := strconv.Unquote(name); err == nil && field != "" {
 			return badRequest(field, "unknown field: "+hint)
 		}
 	}
