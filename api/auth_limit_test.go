@@ -38,7 +38,7 @@ func newAuthServer(t *testing.T, opts ...auth.Option) *authServer {
 	reg := prometheus.NewRegistry()
 	keys := auth.NewKeys(conn, time.Minute, append([]auth.Option{auth.WithRegisterer(reg)}, opts...)...)
 	srv := api.New(api.Deps{Keys: keys, Registry: reg, Gatherer: reg, Log: testenv.Logger(),
-		Ready: func(context.Context) error { return nil }})
+		Ready: func(context.Context) api.Readiness { return api.Readiness{} }})
 	valid, err := keys.Create(context.Background(), auth.NewKeyRequest{Tenant: "acme", Role: auth.RoleAdmin})
 	require.NoError(t, err)
 	return &authServer{srv: srv, reg: reg, keys: keys, valid: valid}

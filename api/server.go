@@ -38,8 +38,9 @@ type Deps struct {
 	Profiles *cdp.Profiles
 	Producer *kgo.Client
 	Topics   kafka.Topics
-	// Ready reports whether ClickHouse and Kafka answer and the schema is current.
-	Ready    func(context.Context) error
+	// Ready reports whether ClickHouse and Kafka answer, the schema is
+	// current, and the other checks (ReadinessCheck) pass.
+	Ready    func(context.Context) Readiness
 	Gatherer prometheus.Gatherer
 	Registry prometheus.Registerer
 	Log      *slog.Logger
@@ -148,13 +149,19 @@ func (s *Server) routes() {
 	})
 }
 
+// readyz answers 200 when every readiness check passes, else 503 with the
+// first failure's reason; both list every check's state, so an operator
+// sees at once which part is down (ClickHouse, Kafka, ingest, the pool).
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
 	defer cancel()
-	if err := s.Ready(ctx); err != nil {
-		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "reason": err.Error()})
+	rep := s.Ready(ctx)
+	body := fiber.Map{"status": "ready", "checks": rep.States}
+	if rep.Err != nil {
+		body["status"], body["reason"] = "unavailable", rep.Err.Error()
+		return c.Status(fiber.StatusServiceUnavailable).JSON(body)
 	}
-	return c.JSON(fiber.Map{"status": "ready"})
+	return c.JSON(body)
 }
 
 // principalKey is where authenticate leaves the caller in c.Locals.
@@ -216,23 +223,68 @@ func allow(c *fiber.Ctx, roles ...auth.Role) error {
 	return forbidden("role " + string(principal(c).Role) + " may not do this; allowed: " + strings.Join(names, ", "))
 }
 
-// ReadinessCheck is the usual Deps.Ready: ClickHouse answers, its schema is
-// current, and Kafka answers.
-func ReadinessCheck(conn driver.Conn, cl *kgo.Client) func(context.Context) error {
-	return func(ctx context.Context) error {
-		if err := conn.Ping(ctx); err != nil {
-			return fmt.Errorf("clickhouse: %w", err)
-		}
-		n, err := store.Pending(ctx, conn)
-		if err != nil {
-			return fmt.Errorf("clickhouse schema: %w", err)
-		}
-		if n > 0 {
-			return fmt.Errorf("clickhouse schema: %d migrations pending: run `siyu migrate up`", n)
-		}
-		if err := cl.Ping(ctx); err != nil {
-			return fmt.Errorf("kafka: %w", err)
-		}
-		return nil
+// Check is one part of readiness: Fn returns nil when the part can do its
+// work, or an error that says why not and what to do; State, when set,
+// describes a ready part (e.g. the pool's role) in /readyz.
+type Check struct {
+	Name  string
+	Fn    func(context.Context) error
+	State func() string
+}
+
+// Readiness is the outcome of the checks: every check's state by name, and
+// the first failure (nil when ready).
+type Readiness struct {
+	States map[string]string
+	Err    error
+}
+
+// ReadinessCheck is the usual Deps.Ready: ClickHouse answers and its schema
+// is current, Kafka answers, and then each of extra (ingest progress, the
+// pool's decider). Every check runs, so /readyz shows them all.
+func ReadinessCheck(conn driver.Conn, cl *kgo.Client, extra ...Check) func(context.Context) Readiness {
+	checks := append([]Check{
+		{Name: "clickhouse", Fn: func(ctx context.Context) error {
+			if err := conn.Ping(ctx); err != nil {
+				return fmt.Errorf("clickhouse: %w", err)
+			}
+			n, err := store.Pending(ctx, conn)
+			if err != nil {
+				return fmt.Errorf("clickhouse schema: %w", err)
+			}
+			if n > 0 {
+				return fmt.Errorf("clickhouse schema: %d migrations pending: run `siyu migrate up`", n)
+			}
+			return nil
+		}},
+		{Name: "kafka", Fn: func(ctx context.Context) error {
+			if err := cl.Ping(ctx); err != nil {
+				return fmt.Errorf("kafka: %w", err)
+			}
+			return nil
+		}},
+	}, extra...)
+	return func(ctx context.Context) Readiness {
+		return RunChecks(ctx, checks)
 	}
+}
+
+// RunChecks runs every check and reports each one's state.
+func RunChecks(ctx context.Context, checks []Check) Readiness {
+	r := Readiness{States: make(map[string]string, len(checks))}
+	for _, c := range checks {
+		err := c.Fn(ctx)
+		switch {
+		case err != nil:
+			r.States[c.Name] = err.Error()
+			if r.Err == nil {
+				r.Err = err
+			}
+		case c.State != nil:
+			r.States[c.Name] = c.State()
+		default:
+			r.States[c.Name] = "ok"
+		}
+	}
+	return r
 }

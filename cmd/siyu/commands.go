@@ -15,8 +15,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/ingest"
+	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/store"
 )
 
@@ -24,6 +26,7 @@ func serveCommand(stderr io.Writer) *command {
 	var st storageFlags
 	var kf kafkaFlags
 	var lf logFlags
+	var rf readyFlags
 	var httpAddr, group string
 	return &command{
 		name: "serve", summary: "run the HTTP API only (production)", usage: "[flags]",
@@ -39,6 +42,7 @@ func serveCommand(stderr io.Writer) *command {
 			st.bind(fs)
 			kf.bind(fs)
 			lf.bind(fs)
+			rf.bind(fs)
 			fs.StringVar(&httpAddr, "http-addr", defaultHTTPAddr, "address the API listens on")
 			fs.StringVar(&group, "group", ingest.DefaultConfig().Group, "consumer group of the ingest processes (reads after a write wait for its commits)")
 		},
@@ -48,7 +52,7 @@ func serveCommand(stderr io.Writer) *command {
 				return err
 			}
 			defer c.close()
-			return serveAPI(ctx, c.conn, c.kafka, kf.topics(), group, httpAddr, newRegistry(), c.log)
+			return serveAPI(ctx, c.conn, c.kafka, kf.topics(), group, httpAddr, rf.progress(), newRegistry(), c.log)
 		},
 	}
 }
@@ -58,6 +62,7 @@ func ingestCommand(stderr io.Writer) *command {
 	var kf kafkaFlags
 	var bf batchFlags
 	var lf logFlags
+	var rf readyFlags
 	var metricsAddr string
 	var memoryMB int
 	return &command{
@@ -69,7 +74,8 @@ func ingestCommand(stderr io.Writer) *command {
 			kf.bind(fs)
 			bf.bind(fs)
 			lf.bind(fs)
-			fs.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:9464", "address of /metrics and /healthz; empty: none")
+			rf.bind(fs)
+			fs.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:9464", "address of /metrics, /healthz and /readyz; empty: none")
 			fs.IntVar(&memoryMB, "memory-limit-mb", 256, "soft memory limit of the process in MiB (Go GC target; GOMEMLIMIT wins when set); 0: none")
 		},
 		run: func(ctx context.Context, _ []string) error {
@@ -82,9 +88,16 @@ func ingestCommand(stderr io.Writer) *command {
 			setMemoryLimit(memoryMB, log)
 			reg := newRegistry()
 			g, gctx := errgroup.WithContext(ctx)
-			g.Go(func() error { return runIngest(gctx, conn, bf.config(brokers, kf.topics()), reg, log) })
+			cfg := bf.config(brokers, kf.topics())
+			progress, err := kafka.NewProgress(c.kafka, cfg.Group, cfg.Topics.Events, rf.progress(), reg)
+			if err != nil {
+				return err
+			}
+			g.Go(func() error { return runIngest(gctx, conn, cfg, reg, log) })
+			g.Go(func() error { return progress.Run(gctx) })
 			if metricsAddr != "" {
-				g.Go(func() error { return serveMetrics(gctx, metricsAddr, reg) })
+				ready := api.ReadinessCheck(conn, c.kafka, ingestCheck(progress))
+				g.Go(func() error { return serveMetrics(gctx, metricsAddr, reg, ready) })
 			}
 			return g.Wait()
 		},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,8 +59,9 @@ const metricsRefreshEvery = 5 * time.Second
 
 // serveAPI runs the API on addr until ctx ends.
 // group is the ingest consumer group, whose commits read-your-writes waits for.
+// stall says when /readyz calls the ingest group stalled.
 func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafka.Topics, group, addr string,
-	reg *prometheus.Registry, log *slog.Logger) error {
+	stall kafka.ProgressConfig, reg *prometheus.Registry, log *slog.Logger) error {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("%w: --http-addr %q: want host:port, e.g. 127.0.0.1:8080", errUsage, addr)
 	}
@@ -100,12 +102,17 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	go metricsSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metrics refresh", "err", err) })
 	meteringSvc := metering.NewService(conn, nil)
 	go meteringSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metering refresh", "err", err) })
+	progress, err := kafka.NewProgress(cl, group, topics.Events, stall, reg)
+	if err != nil {
+		return err
+	}
+	go func() { _ = progress.Run(ctx) }() // ends with ctx; errors show as a stall
 	srv := api.New(api.Deps{
-		Keys:     auth.NewKeys(conn, 10*time.Second),
+		Keys:     auth.NewKeys(conn, 10*time.Second, auth.WithRegisterer(reg)),
 		Profiles: profiles,
 		Producer: cl,
 		Topics:   topics,
-		Ready:    api.ReadinessCheck(conn, cl),
+		Ready:    api.ReadinessCheck(conn, cl, ingestCheck(progress)),
 		Gatherer: reg,
 		Registry: reg,
 		Log:      log,
@@ -158,11 +165,30 @@ func runIngest(ctx context.Context, conn driver.Conn, cfg ingest.Config, reg pro
 	return p.Run(ctx)
 }
 
-// serveMetrics exposes /metrics and /healthz on addr (for `siyu ingest`).
-func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry) error {
+// ingestCheck is the readiness check of the ingest group's progress: not
+// ready while events wait and commits stand still (kafka.Progress).
+func ingestCheck(p *kafka.Progress) api.Check {
+	return api.Check{Name: "ingest", Fn: func(context.Context) error { return p.Stalled() },
+		State: func() string { return fmt.Sprintf("ok (lag %d)", p.Lag()) }}
+}
+
+// serveMetrics exposes /metrics, /healthz and /readyz on addr (for `siyu ingest`).
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, ready func(context.Context) api.Readiness) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"status":"ok"}`)) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		rctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		rep := ready(rctx)
+		body := map[string]any{"status": "ready", "checks": rep.States}
+		w.Header().Set("Content-Type", "application/json")
+		if rep.Err != nil {
+			body["status"], body["reason"] = "unavailable", rep.Err.Error()
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(body)
+	})
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

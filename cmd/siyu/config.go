@@ -89,6 +89,22 @@ func (b *batchFlags) config(brokers []string, topics kafka.Topics) ingest.Config
 	return c
 }
 
+// readyFlags tune what /readyz calls not ready.
+type readyFlags struct {
+	stallAfter time.Duration
+}
+
+func (r *readyFlags) bind(fs *flag.FlagSet) {
+	fs.DurationVar(&r.stallAfter, "ingest-stall-after", kafka.DefaultProgressConfig().StallAfter,
+		"/readyz says not ready when the ingest group has committed nothing this long while events wait")
+}
+
+func (r readyFlags) progress() kafka.ProgressConfig {
+	c := kafka.DefaultProgressConfig()
+	c.StallAfter = r.stallAfter
+	return c
+}
+
 // logFlags pick the log level and format.
 type logFlags struct {
 	level  string

@@ -32,6 +32,7 @@ type runFlags struct {
 	kf             kafkaFlags
 	bf             batchFlags
 	lf             logFlags
+	rf             readyFlags
 	httpAddr       string
 	kafkaAddr      string
 	clickhousePort int
@@ -55,6 +56,7 @@ func runCommand(stdout, stderr io.Writer) *command {
 			f.kf.bind(fs)
 			f.bf.bind(fs)
 			f.lf.bind(fs)
+			f.rf.bind(fs)
 			fs.StringVar(&f.httpAddr, "http-addr", defaultHTTPAddr, "address the API listens on")
 			fs.StringVar(&f.kafkaAddr, "kafka-addr", defaultKafkaAddr, "address of the embedded Kafka broker")
 			fs.IntVar(&f.clickhousePort, "clickhouse-port", defaultClickHousePort, "native port of the private ClickHouse server")
@@ -187,7 +189,9 @@ func runServices(ctx context.Context, f runFlags, conn driver.Conn, cl *kgo.Clie
 	reg := newRegistry()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runIngest(gctx, conn, f.bf.config(brokers, f.kf.topics()), reg, log) })
-	g.Go(func() error { return serveAPI(gctx, conn, cl, f.kf.topics(), f.bf.group, f.httpAddr, reg, log) })
+	g.Go(func() error {
+		return serveAPI(gctx, conn, cl, f.kf.topics(), f.bf.group, f.httpAddr, f.rf.progress(), reg, log)
+	})
 	if ch != nil {
 		g.Go(func() error { return ch.Run(gctx) })
 	}
