@@ -344,7 +344,7 @@ func printBanner(w io.Writer, f runFlags, brokers []string, d *demoInfo) {
 		fmt.Fprintf(w, "  Demo keys  admin: %s\n             rep %s: %s\n", d.AdminKey, d.RepStaff, d.RepKey)
 		fmt.Fprintf(w, "\nTry:\n  curl -s %s/readyz\n", base)
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/v1/customers/%s\n", d.AdminKey, base, d.ContactID)
-		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/v1/events -d '%s'\n", d.AdminKey, base, sampleEvent(d))
+		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' %s/v1/events -d '%s'\n", d.AdminKey, base, sampleEvent(d))
 		today := time.Now().In(shanghai)
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' '%s/v1/metrics/active?metric=dau&from=%s&to=%s'\n",
 			d.AdminKey, base, today.AddDate(0, 0, -7).Format(time.DateOnly), today.Format(time.DateOnly))
