@@ -302,9 +302,20 @@ func (p *Pool) Take(ev *event.Event) {
 	}
 	f, _ := poolFactOf(ev)
 	d.inboxMu.Lock()
+	defer d.inboxMu.Unlock()
+	if len(d.inbox) >= maxInbox {
+		// A tenant busy with events and idle with requests: stop queueing;
+		// its next batch reads ClickHouse and follows the tail again.
+		d.following.Store(false)
+		d.inbox = nil
+		return
+	}
 	d.inbox = append(d.inbox, f)
-	d.inboxMu.Unlock()
 }
+
+// maxInbox bounds the facts queued for a decider between two batches
+// (about 100 bytes each).
+const maxInbox = 100_000
 
 // follow makes d follow the tail, when there is one: from the tail's
 // current position on, the tenant's events are queued for d.
@@ -331,15 +342,17 @@ func (p *Pool) unfollow(d *decider) {
 
 // drain folds the facts queued for d into its book and keeps them until
 // the group commits past them (a reread of ClickHouse lays them over
-// again). It reports false when the tail no longer runs.
+// again). It reports false when the tail no longer runs or stopped
+// queueing for d (then the book may lack events).
 func (p *Pool) drain(d *decider) bool {
 	var facts []poolFact
 	var next offsets
+	following := false
 	running := p.tail.AtTail(func(read []kafka.Position) {
 		d.inboxMu.Lock()
 		facts, d.inbox = d.inbox, nil
 		d.inboxMu.Unlock()
-		next = nextOf(read)
+		next, following = nextOf(read), d.following.Load()
 	})
 	for _, f := range facts {
 		d.book.take(f)
@@ -348,10 +361,11 @@ func (p *Pool) drain(d *decider) bool {
 		d.kept = append(d.kept, factGen{next: next, facts: facts})
 	}
 	d.forget(d.committed)
-	if !running {
+	if !running || !following {
 		p.unfollow(d)
+		return false
 	}
-	return running
+	return true
 }
 
 // forget drops the kept facts that ClickHouse has (committed past).

@@ -42,18 +42,33 @@ func poolEvents(tenant, staff string, pooled bool, at time.Time, ids ...string) 
 func seq(prefix string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = fmt.Sprintf("%s%03d", prefix, i)
+		out[i] = fmt.Sprintf("%s%06d", prefix, i)
 	}
 	return out
 }
 
 // producer is a Kafka client for the test's broker.
-func producer(t *testing.T, broker string) *kgo.Client {
+func producer(t testing.TB, broker string) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{broker})...)
 	require.NoError(t, err)
 	t.Cleanup(cl.Close)
 	return cl
+}
+
+// followTail runs memory boards over topic's Kafka tail until the test
+// ends: the tail the pool follows in `siyu serve`.
+func followTail(t testing.TB, ctx context.Context, conn driver.Conn, broker, topic string) *followup.Boards {
+	t.Helper()
+	cl := producer(t, broker)
+	tail, start, err := kafka.Tail(ctx, cl, topic)
+	require.NoError(t, err)
+	t.Cleanup(tail.Close)
+	boards := followup.NewBoards(conn, followup.NewReader(conn), kafka.NewCommitted(cl, topic, topic, 20*time.Millisecond), nil, testenv.Logger())
+	runCtx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop)
+	go func() { _ = boards.Run(runCtx, tail, start) }()
+	return boards
 }
 
 // bookLoads is how often the pool read a tenant's state from ClickHouse.
@@ -195,7 +210,7 @@ func TestPoolDecidesOnCommittedState(t *testing.T) {
 			cl := producer(t, broker)
 			var boards *followup.Boards
 			if withTail {
-				boards, _ = startBoards(t, ctx, conn, broker, topic, nil)
+				boards = followTail(t, ctx, conn, broker, topic)
 			}
 			reg := prometheus.NewRegistry()
 			pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topic), followup.DefaultPoolConfig(), testenv.Logger(),
@@ -239,8 +254,7 @@ type electedPool struct {
 func startElected(t *testing.T, conn driver.Conn, broker, topic string) *electedPool {
 	t.Helper()
 	cl := producer(t, broker)
-	cfg := followup.DefaultElectionConfig(kafka.Topics{Events: topic, ReplicationFactor: -1})
-	cfg.SessionTimeout, cfg.Heartbeat = 6*time.Second, 200*time.Millisecond
+	cfg := followup.DefaultElectionConfig(kafka.Topics{Events: topic, ReplicationFactor: -1}) // as siyu serve's
 	e := followup.NewElection(cl, cfg, testenv.Logger())
 	pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topic), followup.DefaultPoolConfig(), testenv.Logger(),
 		followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), nil), followup.ElectedBy(e))
