@@ -60,6 +60,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			t.Run(strings.ToUpper(method)+" "+path, func(t *testing.T) {
 				require.Contains(t, op.Security, map[string][]string{"bearer": {}}, "declares bearer security")
 				require.Contains(t, op.Responses, "401", "documents 401")
+				require.Contains(t, op.Responses, "429", "documents 429: too many failed keys from the address")
 				require.Contains(t, op.Responses, "400", "documents 400: a malformed ?tenant= or id")
 				if op.RequestBody != nil {
 					require.Contains(t, op.Responses, "415", "a JSON body documents 415 (Content-Type)")
