@@ -74,22 +74,22 @@ func poisonBurst(t *testing.T, s *site) {
 		return []byte(`{"specversion":"1.0","source":"faults",` + fields + `}`)
 	}
 	classes := map[string][]byte{
-		"not json":           []byte(`{"specversion":`),
-		"empty":              {},
-		"array":              []byte(`[1,2,3]`),
-		"invalid utf-8":      append(ev(`"id":"p1","type":"chat.message","time":"`+at+`","tenant":"burst","subject":"c`), 0xff, '"', '}'),
-		"lone surrogate":     ev(`"id":"p2","type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c\ud800","data":{"staff_id":"s1","direction":"in"}`),
-		"missing id":         ev(`"type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c1","data":{"staff_id":"s1","direction":"in"}`),
-		"unknown type":       ev(`"id":"p3","type":"chat.nope","time":"` + at + `","tenant":"burst","subject":"c1"`),
-		"bad time":           ev(`"id":"p4","type":"chat.message","time":"yesterday","tenant":"burst","subject":"c1","data":{"staff_id":"s1","direction":"in"}`),
-		"year 9999":          ev(`"id":"p5","type":"chat.message","time":"9999-01-01T00:00:00Z","tenant":"burst","subject":"c1","data":{"staff_id":"s1","direction":"in"}`),
-		"nul in subject":     ev(`"id":"p6","type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c\u0000","data":{"staff_id":"s1","direction":"in"}`),
-		"newline in staff":   ev(`"id":"p7","type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c1","data":{"staff_id":"s\n1","direction":"in"}`),
-		"wrong field type":   ev(`"id":"p8","type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c1","data":{"staff_id":1,"direction":"in"}`),
-		"bad enum":           ev(`"id":"p9","type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c1","data":{"staff_id":"s1","direction":"up"}`),
-		"missing tenant":     ev(`"id":"p10","type":"chat.message","time":"` + at + `","subject":"c1","data":{"staff_id":"s1","direction":"in"}`),
-		"trailing garbage":   append(chat("p11", "burst", "c1", time.Now().Add(-time.Minute)), []byte(" trailing")...),
-		"overlong id":        ev(`"id":"` + strings.Repeat("i", 300) + `","type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c1","data":{"staff_id":"s1","direction":"in"}`),
+		"not json":         []byte(`{"specversion":`),
+		"empty":            {},
+		"array":            []byte(`[1,2,3]`),
+		"invalid utf-8":    append(ev(`"id":"p1","type":"chat.message","time":"`+at+`","tenant":"burst","subject":"c`), 0xff, '"', '}'),
+		"lone surrogate":   ev(`"id":"p2","type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c\ud800","data":{"staff_id":"s1","direction":"in"}`),
+		"missing id":       ev(`"type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c1","data":{"staff_id":"s1","direction":"in"}`),
+		"unknown type":     ev(`"id":"p3","type":"chat.nope","time":"` + at + `","tenant":"burst","subject":"c1"`),
+		"bad time":         ev(`"id":"p4","type":"chat.message","time":"yesterday","tenant":"burst","subject":"c1","data":{"staff_id":"s1","direction":"in"}`),
+		"year 9999":        ev(`"id":"p5","type":"chat.message","time":"9999-01-01T00:00:00Z","tenant":"burst","subject":"c1","data":{"staff_id":"s1","direction":"in"}`),
+		"nul in subject":   ev(`"id":"p6","type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c\u0000","data":{"staff_id":"s1","direction":"in"}`),
+		"newline in staff": ev(`"id":"p7","type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c1","data":{"staff_id":"s\n1","direction":"in"}`),
+		"wrong field type": ev(`"id":"p8","type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c1","data":{"staff_id":1,"direction":"in"}`),
+		"bad enum":         ev(`"id":"p9","type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c1","data":{"staff_id":"s1","direction":"up"}`),
+		"missing tenant":   ev(`"id":"p10","type":"chat.message","time":"` + at + `","subject":"c1","data":{"staff_id":"s1","direction":"in"}`),
+		"trailing garbage": append(chat("p11", "burst", "c1", time.Now().Add(-time.Minute)), []byte(" trailing")...),
+		"overlong id":      ev(`"id":"` + strings.Repeat("i", 300) + `","type":"chat.message","time":"` + at + `","tenant":"burst","subject":"c1","data":{"staff_id":"s1","direction":"in"}`),
 	}
 	var recs []*kgo.Record
 	valid := 0
