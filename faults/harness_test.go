@@ -63,13 +63,13 @@ type proc struct {
 	name string
 	args []string
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testenv.LockedBuffer
 	done chan error
 }
 
 func startProc(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, args: args, out: &lockedBuffer{}}
+	p := &proc{t: t, name: name, args: args, out: &testenv.LockedBuffer{}}
 	p.start()
 	t.Cleanup(func() {
 		p.kill()
@@ -126,23 +126,6 @@ func lastBytes(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // site is a `siyu run` (or a serve/ingest pair) the tests talk to.

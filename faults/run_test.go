@@ -57,7 +57,7 @@ func oversizeRecord(t *testing.T, s *site) {
 
 	dead := deadLetters(t, s.broker, func(r *kgo.Record) bool { return string(r.Key) == "big/c1" }, 1)
 	require.Len(t, dead, 1)
-	require.Equal(t, "source", header(dead[0], "siyu-error-field"), "the reason names the missing field")
+	require.Equal(t, "source", testenv.Header(dead[0], "siyu-error-field"), "the reason names the missing field")
 	require.Len(t, dead[0].Value, len(big), "a dead letter that fits goes as it is")
 	code, body := s.readyz()
 	require.Equal(t, 200, code, "poison is not a stall: %s", body)
@@ -115,7 +115,7 @@ func poisonBurst(t *testing.T, s *site) {
 	dead := deadLetters(t, s.broker, func(r *kgo.Record) bool { return bytes.HasPrefix(r.Key, []byte("burst-poison/")) }, poison)
 	require.Len(t, dead, poison, "every poison record is dead-lettered once")
 	for _, r := range dead {
-		require.NotEmpty(t, header(r, "siyu-error-reason"), "dead letter %s has a reason", r.Key)
+		require.NotEmpty(t, testenv.Header(r, "siyu-error-reason"), "dead letter %s has a reason", r.Key)
 	}
 }
 
@@ -270,28 +270,5 @@ func departAfterAdds(t *testing.T, s *site) {
 // match keep (or 30 s pass).
 func deadLetters(t *testing.T, broker string, keep func(*kgo.Record) bool, n int) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics("siyu.events.dlq"),
-		kgo.FetchMaxBytes(8<<20), kgo.FetchMaxPartitionBytes(8<<20))
-	require.NoError(t, err)
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n && ctx.Err() == nil {
-		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
-			if keep(r) {
-				out = append(out, r)
-			}
-		})
-	}
-	return out
-}
-
-func header(r *kgo.Record, key string) string {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
+	return testenv.Consume(t, broker, "siyu.events.dlq", n, 30*time.Second, keep)
 }

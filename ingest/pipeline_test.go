@@ -82,33 +82,10 @@ func TestPipelineEndToEnd(t *testing.T) {
 	_, err = profiles.Get(ctx, "other", "c1")
 	require.ErrorIs(t, err, cdp.ErrNotFound)
 
-	dead := readAll(t, ctx, broker, cfg.Topics.DeadLetter, 2)
+	dead := testenv.Consume(t, broker, cfg.Topics.DeadLetter, 2, 10*time.Second, nil)
 	require.Len(t, dead, 2)
-	require.Equal(t, "data.staff_id", header(dead[0], ingest.HeaderErrorField))
-	require.Contains(t, header(dead[1], ingest.HeaderErrorReason), "not JSON")
+	require.Equal(t, "data.staff_id", testenv.Header(dead[0], ingest.HeaderErrorField))
+	require.Contains(t, testenv.Header(dead[1], ingest.HeaderErrorReason), "not JSON")
 	b, _ := json.Marshal(pr)
 	t.Logf("profile: %s", b)
-}
-
-func readAll(t *testing.T, ctx context.Context, broker, topic string, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(topic))
-	require.NoError(t, err)
-	defer cl.Close()
-	var out []*kgo.Record
-	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	for len(out) < n && rctx.Err() == nil {
-		cl.PollFetches(rctx).EachRecord(func(r *kgo.Record) { out = append(out, r) })
-	}
-	return out
-}
-
-func header(r *kgo.Record, key string) string {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
 }

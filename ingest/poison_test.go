@@ -157,13 +157,13 @@ func TestPoisonBetweenClientAndBrokerLimits(t *testing.T) {
 	e.start()
 	e.waitStored(map[string]int{"acme": 5, "beta": 5})
 
-	dead := readAll(t, e.ctx, e.broker, e.cfg.Topics.DeadLetter, 1)
+	dead := testenv.Consume(t, e.broker, e.cfg.Topics.DeadLetter, 1, 10*time.Second, nil)
 	require.Len(t, dead, 1)
 	require.Equal(t, poison, dead[0].Value, "the dead letter carries the record intact")
 	require.Equal(t, "acme/c1", string(dead[0].Key))
-	require.Empty(t, header(dead[0], ingest.HeaderTruncated))
-	require.Contains(t, header(dead[0], ingest.HeaderErrorReason), "not JSON")
-	require.Equal(t, "0", header(dead[0], ingest.HeaderSourceOffset))
+	require.Empty(t, testenv.Header(dead[0], ingest.HeaderTruncated))
+	require.Contains(t, testenv.Header(dead[0], ingest.HeaderErrorReason), "not JSON")
+	require.Equal(t, "0", testenv.Header(dead[0], ingest.HeaderSourceOffset))
 }
 
 // TestPoisonTooLargeForDeadLetterTopic: a dead letter that cannot go as it
@@ -185,7 +185,7 @@ func TestPoisonTooLargeForDeadLetterTopic(t *testing.T) {
 	e.produce(validEvents(3)...)
 	e.waitStored(map[string]int{"acme": 3, "beta": 3})
 
-	dead := bySourceOffset(readAll(t, e.ctx, e.broker, e.cfg.Topics.DeadLetter, 2))
+	dead := bySourceOffset(testenv.Consume(t, e.broker, e.cfg.Topics.DeadLetter, 2, 10*time.Second, nil))
 	require.Len(t, dead, 2)
 	for i, orig := range [][]byte{overTopic, overAll} {
 		d := dead[strconv.Itoa(i)]
@@ -203,7 +203,7 @@ func TestPoisonTooLargeForDeadLetterTopic(t *testing.T) {
 	e.produce(overSmall)
 	e.produce(chatEvent("acme", "late"))
 	e.waitStored(map[string]int{"acme": 4, "beta": 3})
-	dead = bySourceOffset(readAll(t, e.ctx, e.broker, e.cfg.Topics.DeadLetter, 3))
+	dead = bySourceOffset(testenv.Consume(t, e.broker, e.cfg.Topics.DeadLetter, 3, 10*time.Second, nil))
 	require.Len(t, dead, 3)
 	d := dead["8"]
 	require.NotNil(t, d)
@@ -216,7 +216,7 @@ func TestPoisonTooLargeForDeadLetterTopic(t *testing.T) {
 func bySourceOffset(dead []*kgo.Record) map[string]*kgo.Record {
 	out := map[string]*kgo.Record{}
 	for _, d := range dead {
-		out[header(d, ingest.HeaderSourceOffset)] = d
+		out[testenv.Header(d, ingest.HeaderSourceOffset)] = d
 	}
 	return out
 }
@@ -224,12 +224,12 @@ func bySourceOffset(dead []*kgo.Record) map[string]*kgo.Record {
 func requireTruncated(t *testing.T, d *kgo.Record, orig []byte) {
 	t.Helper()
 	sum := sha256.Sum256(orig)
-	require.Equal(t, "true", header(d, ingest.HeaderTruncated))
-	require.Equal(t, strconv.Itoa(len(orig)), header(d, ingest.HeaderOriginalSize))
-	require.Equal(t, hex.EncodeToString(sum[:]), header(d, ingest.HeaderOriginalSHA256))
-	require.Contains(t, header(d, ingest.HeaderErrorReason), "UTF-8")
-	require.Equal(t, "siyu.events", header(d, ingest.HeaderSourceTopic))
-	require.Equal(t, "0", header(d, ingest.HeaderSourcePart))
+	require.Equal(t, "true", testenv.Header(d, ingest.HeaderTruncated))
+	require.Equal(t, strconv.Itoa(len(orig)), testenv.Header(d, ingest.HeaderOriginalSize))
+	require.Equal(t, hex.EncodeToString(sum[:]), testenv.Header(d, ingest.HeaderOriginalSHA256))
+	require.Contains(t, testenv.Header(d, ingest.HeaderErrorReason), "UTF-8")
+	require.Equal(t, "siyu.events", testenv.Header(d, ingest.HeaderSourceTopic))
+	require.Equal(t, "0", testenv.Header(d, ingest.HeaderSourcePart))
 }
 
 // TestPoisonBurst: poison records of every invalid class the decoder knows,
@@ -265,14 +265,14 @@ func TestPoisonBurst(t *testing.T) {
 	require.NoError(t, e.conn.QueryRow(e.ctx, "SELECT count() FROM events").Scan(&rows))
 	require.EqualValues(t, 2*len(poisons), rows, "each valid event stored once")
 
-	dead := readAll(t, e.ctx, e.broker, e.cfg.Topics.DeadLetter, len(poisons))
+	dead := testenv.Consume(t, e.broker, e.cfg.Topics.DeadLetter, len(poisons), 10*time.Second, nil)
 	require.Len(t, dead, len(poisons))
 	for i, d := range dead {
 		p := poisons[i]
 		require.Equal(t, p.value, d.Value, "poison %d", i)
-		require.Equal(t, strconv.Itoa(3*i+1), header(d, ingest.HeaderSourceOffset))
-		require.Equal(t, p.field, header(d, ingest.HeaderErrorField), "poison %d", i)
-		require.Contains(t, header(d, ingest.HeaderErrorReason), p.reason, "poison %d: want %s", i, want[i])
+		require.Equal(t, strconv.Itoa(3*i+1), testenv.Header(d, ingest.HeaderSourceOffset))
+		require.Equal(t, p.field, testenv.Header(d, ingest.HeaderErrorField), "poison %d", i)
+		require.Contains(t, testenv.Header(d, ingest.HeaderErrorReason), p.reason, "poison %d: want %s", i, want[i])
 	}
 }
 
@@ -307,13 +307,13 @@ func TestInsertRefusesOneRow(t *testing.T) {
 	require.EqualValues(t, 39, distinct)
 	require.Zero(t, refusedSeen)
 
-	dead := readAll(t, e.ctx, e.broker, e.cfg.Topics.DeadLetter, 1)
+	dead := testenv.Consume(t, e.broker, e.cfg.Topics.DeadLetter, 1, 10*time.Second, nil)
 	require.Len(t, dead, 1)
 	require.Equal(t, chatEvent("acme", "a7"), dead[0].Value)
 	require.Equal(t, "acme/c1", string(dead[0].Key))
-	require.Equal(t, "14", header(dead[0], ingest.HeaderSourceOffset))
-	require.Contains(t, header(dead[0], ingest.HeaderErrorReason), "ClickHouse refused")
-	require.Contains(t, strings.ToLower(header(dead[0], ingest.HeaderErrorReason)), "parse")
+	require.Equal(t, "14", testenv.Header(dead[0], ingest.HeaderSourceOffset))
+	require.Contains(t, testenv.Header(dead[0], ingest.HeaderErrorReason), "ClickHouse refused")
+	require.Contains(t, strings.ToLower(testenv.Header(dead[0], ingest.HeaderErrorReason)), "parse")
 }
 
 // TestInsertRefusesEveryRow: when ClickHouse refuses every row for the same

@@ -69,7 +69,7 @@ func TestBillingExportCLI(t *testing.T) {
 	key := strings.TrimSpace(runSiyu(t, "keys", "create", "--clickhouse-dsn", dsn, "--tenant", "t1", "--role", "platform"))
 	addr := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 	srv := exec.Command(siyuBin, "serve", "--clickhouse-dsn", dsn, "--kafka-brokers", broker, "--http-addr", addr)
-	var log lockedBuffer
+	var log testenv.LockedBuffer
 	srv.Stdout, srv.Stderr = &log, &log
 	require.NoError(t, srv.Start())
 	t.Cleanup(func() {

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,7 +48,7 @@ func TestMain(m *testing.M) {
 // runProc is a `siyu run` child process.
 type runProc struct {
 	cmd     *exec.Cmd
-	out     *lockedBuffer
+	out     *testenv.LockedBuffer
 	dataDir string
 	http    string
 	kafka   string
@@ -58,7 +57,7 @@ type runProc struct {
 
 func startRun(t *testing.T, dataDir string, httpPort, kafkaPort, chPort, chHTTPPort int, extra ...string) *runProc {
 	t.Helper()
-	p := &runProc{out: &lockedBuffer{}, dataDir: dataDir, done: make(chan error, 1),
+	p := &runProc{out: &testenv.LockedBuffer{}, dataDir: dataDir, done: make(chan error, 1),
 		http: "127.0.0.1:" + strconv.Itoa(httpPort), kafka: "127.0.0.1:" + strconv.Itoa(kafkaPort)}
 	args := []string{"run", "--data-dir", dataDir, "--http-addr", p.http, "--kafka-addr", p.kafka,
 		"--clickhouse-port", strconv.Itoa(chPort), "--clickhouse-http-port", strconv.Itoa(chHTTPPort),
@@ -94,25 +93,6 @@ func startRun(t *testing.T, dataDir string, httpPort, kafkaPort, chPort, chHTTPP
 		return nil
 	})
 	return p
-}
-
-// lockedBuffer collects a child's output, written by exec's copying
-// goroutines while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func (p *runProc) output() string { return p.out.String() }
@@ -208,9 +188,9 @@ func TestRunEndToEnd(t *testing.T) {
 	require.Len(t, pr.Relations, 1)
 	requireGrafanaReadsRollupsOnly(t, chPort)
 
-	dead := consumeAll(t, p.kafka, "siyu.events.dlq", 1)
+	dead := testenv.Consume(t, p.kafka, "siyu.events.dlq", 1, 15*time.Second, nil)
 	require.Len(t, dead, 1)
-	require.Equal(t, "source", headerValue(dead[0], "siyu-error-field"))
+	require.Equal(t, "source", testenv.Header(dead[0], "siyu-error-field"))
 
 	// Ctrl-C stops everything, the ClickHouse child included; a restart keeps the data.
 	p.stop(t)
@@ -243,29 +223,6 @@ func producePlain(t *testing.T, broker, topic, key string, values []string) {
 	for _, v := range values {
 		require.NoError(t, cl.ProduceSync(context.Background(), &kgo.Record{Topic: topic, Key: []byte(key), Value: []byte(v)}).FirstErr())
 	}
-}
-
-func consumeAll(t *testing.T, broker, topic string, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ConsumeTopics(topic))
-	require.NoError(t, err)
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n && ctx.Err() == nil {
-		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { out = append(out, r) })
-	}
-	return out
-}
-
-func headerValue(r *kgo.Record, key string) string {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
 }
 
 // requireNoChild checks that no ClickHouse server of dataDir outlived siyu run.
