@@ -68,7 +68,12 @@ func ingestCommand(stderr io.Writer) *command {
 	return &command{
 		name: "ingest", summary: "run the Kafka → ClickHouse pipeline only (production)", usage: "[flags]",
 		detail: "Consumes the events topic as a member of a consumer group: start several to share the\n" +
-			"partitions. Offsets are committed only after ClickHouse has accepted each batch.",
+			"partitions. Offsets are committed only after ClickHouse has accepted each batch.\n" +
+			"Invalid records go to the dead-letter topic (truncated when too large for it); rows\n" +
+			"ClickHouse refuses for good are split out and dead-lettered; when it refuses every row\n" +
+			"(a schema mismatch: run `siyu migrate up`), it exits 1 with nothing committed past them.\n" +
+			"/readyz (on --metrics-addr) says not ready when ClickHouse or Kafka is gone or the group\n" +
+			"has committed nothing for --ingest-stall-after while events wait.",
 		flags: func(fs *flag.FlagSet) {
 			st.bind(fs)
 			kf.bind(fs)

@@ -50,6 +50,8 @@ func runCommand(stdout, stderr io.Writer) *command {
 			"with its own config and data under --data-dir (unless --clickhouse-dsn; installed from\n" +
 			"Debian's clickhouse-server when missing and possible), applies migrations, runs the ingest\n" +
 			"pipeline and serves the API. --demo loads a demo tenant when the data dir is new.\n" +
+			"A ClickHouse child that dies is started again (after 1, 2, 4, 8, 16 s); at its sixth death\n" +
+			"within 5 minutes siyu run stops everything and exits 1, naming the log to read.\n" +
 			"Ctrl-C stops everything cleanly; running it again keeps the data.",
 		flags: func(fs *flag.FlagSet) {
 			f.st.bind(fs)
