@@ -81,7 +81,7 @@ func TestOperationalEndpoints(t *testing.T) {
 		wantText   []string // substrings of the body, otherwise
 	}{
 		{name: "liveness", path: "/healthz", wantStatus: 200, wantJSON: `{"status":"ok"}`},
-		{name: "readiness", path: "/readyz", wantStatus: 200, wantJSON: `{"status":"ready"}`},
+		{name: "readiness", path: "/readyz", wantStatus: 200, wantJSON: `{"status":"ready","checks":{"clickhouse":"ok","kafka":"ok"}}`},
 		{name: "metrics", path: "/metrics", wantStatus: 200, wantText: []string{
 			`siyu_http_requests_total{method="POST",route="/v1/events",status="200"}`,
 			`siyu_api_events_total{outcome="accepted"} 3`,
