@@ -147,13 +147,26 @@ func (s *site) runArgs(extra ...string) []string {
 }
 
 // startRun starts `siyu run` on a new data dir and waits until it is ready.
+// A port that was free a moment ago can be taken by another process before
+// siyu run binds it: then it tries again with fresh ports.
 func startRun(t *testing.T, extra ...string) *site {
 	t.Helper()
-	s := &site{t: t, dataDir: t.TempDir(), http: "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)),
-		broker: "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)), chPort: freePair(t)}
-	s.run = startProc(t, "siyu run", s.runArgs(extra...)...)
-	s.waitReady(120 * time.Second)
-	return s
+	for attempt := 1; ; attempt++ {
+		s := &site{t: t, dataDir: t.TempDir(), http: "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)),
+			broker: "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)), chPort: freePair(t)}
+		s.run = startProc(t, "siyu run", s.runArgs(extra...)...)
+		err := s.awaitReady(120 * time.Second)
+		if err == nil {
+			return s
+		}
+		out := s.run.out.String()
+		if _, exited := s.run.exited(); exited && attempt < 5 &&
+			(strings.Contains(out, "address already in use") || strings.Contains(out, "is taken")) {
+			t.Logf("siyu run found a port taken (attempt %d); again with other ports", attempt)
+			continue
+		}
+		t.Fatal(err)
+	}
 }
 
 // freePair finds a port whose next port is free too (ClickHouse's native
@@ -193,18 +206,31 @@ func readyzAt(addr string) (int, string) {
 func (s *site) waitReady(limit time.Duration) time.Duration {
 	s.t.Helper()
 	start := time.Now()
-	testenv.Eventually(s.t, limit, func() error {
+	if err := s.awaitReady(limit); err != nil {
+		s.t.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+// awaitReady waits until /readyz answers 200, and stops early when the
+// siyu run process exits.
+func (s *site) awaitReady(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
 		if s.run != nil {
 			if err, ok := s.run.exited(); ok {
 				return fmt.Errorf("siyu run exited (%v):\n%s", err, lastBytes(s.run.out.String(), 4000))
 			}
 		}
-		if code, body := s.readyz(); code != 200 {
-			return fmt.Errorf("readyz %d: %s", code, body)
+		code, body := s.readyz()
+		if code == 200 {
+			return nil
 		}
-		return nil
-	})
-	return time.Since(start)
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready within %s: readyz %d: %s", limit, code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // key creates an API key with siyu keys create.
