@@ -436,6 +436,7 @@ func (s *stream) requireExact(t *testing.T, conn driver.Conn, limit time.Duratio
 			}
 			return nil
 		})
+		requireProfilesMatch(t, conn, tenant)
 	}
 }
 
@@ -445,6 +446,29 @@ func stored(ctx context.Context, conn driver.Conn, tenant, idPrefix string) (dis
 	err = conn.QueryRow(ctx, "SELECT uniqExact(id), count() FROM events FINAL WHERE tenant = ? AND startsWith(id, ?)",
 		tenant, idPrefix).Scan(&distinct, &rows)
 	return distinct, rows, err
+}
+
+// requireProfilesMatch checks that tenant's folded profiles count each
+// inbound message once: the sum of the profiles' messages_in equals the
+// distinct inbound messages stored, once the pipeline has caught up.
+func requireProfilesMatch(t *testing.T, conn driver.Conn, tenant string) {
+	t.Helper()
+	testenv.Eventually(t, 30*time.Second, func() error {
+		var folded, raw uint64
+		ctx := context.Background()
+		if err := conn.QueryRow(ctx, `SELECT sum(n) FROM (SELECT uniqExactIfMerge(msgs_in) AS n FROM profile_state
+			WHERE tenant = ? GROUP BY contact_id)`, tenant).Scan(&folded); err != nil {
+			return err
+		}
+		if err := conn.QueryRow(ctx, `SELECT uniqExact(source, id) FROM events
+			WHERE tenant = ? AND type = 'chat.message' AND direction = 'in'`, tenant).Scan(&raw); err != nil {
+			return err
+		}
+		if folded != raw || raw == 0 {
+			return fmt.Errorf("tenant %s: profiles count %d inbound messages, %d are stored", tenant, folded, raw)
+		}
+		return nil
+	})
 }
 
 // waitStored waits until tenant has exactly want events with idPrefix, each once.
