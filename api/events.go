@@ -189,27 +189,24 @@ func heaviest(v *fastjson.Value) (string, *fastjson.Value) {
 	return name, val
 }
 
-// produce sends the records and waits until Kafka has acknowledged each.
+// produce sends the records and waits until Kafka has acknowledged each,
+// or 30 s have passed: a record Kafka has not acknowledged by then is
+// "failed" (it may still be stored; retrying it is safe).
 func (s *Server) produce(ctx context.Context, records []pendingRecord, resp *eventsResponse) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wg.Add(len(records))
-	for _, pr := range records {
-		pr := pr
-		s.Producer.Produce(ctx, pr.rec, func(_ *kgo.Record, err error) {
-			defer wg.Done()
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				pr.res.Status, pr.res.Reason = "failed", "not stored in Kafka, retry it: "+err.Error()
-				resp.Failed++
-				return
-			}
-			pr.res.Status = "accepted"
-			resp.Accepted++
-		})
+	recs := make([]*kgo.Record, len(records))
+	for i, pr := range records {
+		recs[i] = pr.rec
 	}
-	wg.Wait()
+	for i, r := range kafka.ProduceSync(ctx, s.Producer, recs...) {
+		pr := records[i]
+		if r.Err != nil {
+			pr.res.Status, pr.res.Reason = "failed", "not stored in Kafka, retry it: "+r.Err.Error()
+			resp.Failed++
+			continue
+		}
+		pr.res.Status = "accepted"
+		resp.Accepted++
+	}
 }

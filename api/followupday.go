@@ -389,7 +389,7 @@ func (s *Server) publishAt(ctx context.Context, evs ...event.Event) ([]error, []
 	defer cancel()
 	errs := make([]error, len(evs))
 	var ps []kafka.Position
-	for i, r := range s.Producer.ProduceSync(ctx, recs...) {
+	for i, r := range kafka.ProduceSync(ctx, s.Producer, recs...) {
 		if r.Err != nil {
 			errs[i] = unavailable("not stored in Kafka, retry: " + r.Err.Error())
 			continue

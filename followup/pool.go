@@ -199,7 +199,7 @@ func KafkaPublisher(cl *kgo.Client, topic string) Publish {
 		}
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		res := cl.ProduceSync(ctx, recs...)
+		res := kafka.ProduceSync(ctx, cl, recs...)
 		if err := res.FirstErr(); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}

@@ -59,10 +59,6 @@ func BenchmarkBuild(b *testing.B) {
 // discard is a Producer that keeps nothing.
 type discard struct{}
 
-func (discard) ProduceSync(_ context.Context, rs ...*kgo.Record) kgo.ProduceResults {
-	out := make(kgo.ProduceResults, len(rs))
-	for i, r := range rs {
-		out[i].Record = r
-	}
-	return out
+func (discard) Produce(_ context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
+	promise(r, nil)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/kafka"
 )
 
 // MaxBodyBytes bounds a callback body: WeCom's are a few KiB.
@@ -76,10 +77,9 @@ func (c ReceiverConfig) Validate() error {
 	return nil
 }
 
-// Producer stores records in Kafka and waits for the acks (*kgo.Client).
-type Producer interface {
-	ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults
-}
+// Producer stores records in Kafka (*kgo.Client); the receiver waits for
+// the acks until its ProduceTimeout (kafka.ProduceSync).
+type Producer = kafka.Producer
 
 // Receiver handles the callbacks of every tenant. It is safe for concurrent use.
 type Receiver struct {
@@ -213,7 +213,7 @@ func (r *Receiver) produce(ctx context.Context, ev *event.Event, value []byte) e
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.ProduceTimeout)
 	defer cancel()
 	rec := &kgo.Record{Topic: r.cfg.Topic, Key: []byte(ev.Key()), Value: value}
-	if err := r.prod.ProduceSync(ctx, rec).FirstErr(); err != nil {
+	if err := kafka.ProduceSync(ctx, r.prod, rec).FirstErr(); err != nil {
 		r.metrics.callbacks.WithLabelValues(outcomeFailed).Inc()
 		return fmt.Errorf("%w: produce to Kafka: %w", ErrUnavailable, err)
 	}

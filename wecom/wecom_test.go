@@ -97,17 +97,14 @@ type recorder struct {
 	err     error
 }
 
-func (p *recorder) ProduceSync(_ context.Context, rs ...*kgo.Record) kgo.ProduceResults {
+func (p *recorder) Produce(_ context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make(kgo.ProduceResults, len(rs))
-	for i, r := range rs {
-		out[i] = kgo.ProduceResult{Record: r, Err: p.err}
-		if p.err == nil {
-			p.records = append(p.records, r)
-		}
+	err := p.err
+	if err == nil {
+		p.records = append(p.records, r)
 	}
-	return out
+	p.mu.Unlock()
+	promise(r, err)
 }
 
 func (p *recorder) values() []string {
