@@ -4,7 +4,8 @@
 // attacker bring: kill -9 of ClickHouse, of ingest and of `siyu run`, an
 // oversize record, bursts of poison records of every invalid class,
 // concurrent bad and good pool requests, a hand-over right after adds, an
-// ingest process that stops answering. Each asserts that nothing is lost or
+// ingest process that stops answering, two `siyu serve` replicas contesting
+// claims and a kill -9 of the one that decides. Each asserts that nothing is lost or
 // counted twice, that other tenants keep progressing, that /readyz tells the
 // truth, and that recovery takes a bounded time, which it logs as
 // "FIGURE <name> <value>" lines (docs/decisions.md, "Faults").
