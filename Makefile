@@ -6,7 +6,7 @@ BIN   := bin/siyu
 export PATH := $(PATH):/usr/sbin
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test test-short bench lint fmt chdb clean
+.PHONY: help setup build run test test-short faults bench lint fmt chdb clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,10 @@ run: setup build ## start everything on embedded defaults with a demo tenant (Ct
 test: ## run every test (race detector on) against real ClickHouse 18.16, chDB 26.x and an embedded Kafka
 	@scripts/setup --test
 	SIYU_REQUIRE_CHDB=1 $(GO) test -race -count=1 -timeout 25m ./...
+
+faults: ## the fault suite alone (kill -9, poison, bad requests, replicas) with its recovery figures
+	@scripts/setup
+	$(GO) test -count=1 -v -timeout 20m ./faults/ | grep -E '(FIGURE|^--- |^ok|^FAIL|Error)'
 
 test-short: ## unit tests only (no servers)
 	$(GO) test -count=1 -short ./...
