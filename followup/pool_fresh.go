@@ -2,14 +2,11 @@ package followup
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/event"
@@ -83,35 +80,12 @@ func (ko *KafkaOffsets) fetch(f *offsetFetch) {
 	defer close(f.done)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	resp, err := ko.adm.FetchOffsets(ctx, ko.group)
-	if err == nil {
-		err = resp.Error()
-	}
-	if errors.Is(err, kerr.GroupIDNotFound) {
-		err = nil // nothing committed yet
-	}
-	if err != nil {
-		f.err = fmt.Errorf("fetch committed offsets of %s: %w", ko.group, err)
-		return
-	}
-	f.offsets = map[int32]int64{}
-	for p, r := range resp[ko.topic] {
-		f.offsets[p] = r.At
-	}
+	f.offsets, f.err = kafka.FetchCommitted(ctx, ko.adm, ko.group, ko.topic)
 }
 
 // Ends implements IngestOffsets.
 func (ko *KafkaOffsets) Ends(ctx context.Context) (map[int32]int64, error) {
-	ends, err := ko.adm.ListEndOffsets(ctx, ko.topic)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("end offsets of %s: %w", ko.topic, err)
-	}
-	out := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
-	return out, nil
+	return kafka.EndOffsets(ctx, ko.adm, ko.topic)
 }
 
 // offsets are next offsets per partition; a missing partition is 0.

@@ -120,7 +120,7 @@ func (c *Committed) current(ctx context.Context) (map[int32]int64, error) {
 	if o, ok := c.cached(); ok {
 		return o, nil
 	}
-	offsets, err := fetchCommitted(ctx, c.adm, c.group, c.topic)
+	offsets, err := FetchCommitted(ctx, c.adm, c.group, c.topic)
 	if err != nil {
 		return nil, err
 	}
@@ -130,9 +130,9 @@ func (c *Committed) current(ctx context.Context) (map[int32]int64, error) {
 	return offsets, nil
 }
 
-// fetchCommitted returns group's committed (next) offsets on topic, by
+// FetchCommitted returns group's committed (next) offsets on topic, by
 // partition; a group that never committed has none.
-func fetchCommitted(ctx context.Context, adm *kadm.Client, group, topic string) (map[int32]int64, error) {
+func FetchCommitted(ctx context.Context, adm *kadm.Client, group, topic string) (map[int32]int64, error) {
 	resp, err := adm.FetchOffsets(ctx, group)
 	if err == nil {
 		err = resp.Error()
@@ -185,4 +185,25 @@ func AwaitPassed(ctx context.Context, c Passer, ps []Position, poll time.Duratio
 		case <-time.After(poll):
 		}
 	}
+}
+
+// EndOffsets returns topic's end offsets by partition: every record
+// acknowledged so far is before them.
+func EndOffsets(ctx context.Context, adm *kadm.Client, topic string) (map[int32]int64, error) {
+	return listedOffsets(ctx, adm.ListEndOffsets, topic)
+}
+
+// listedOffsets returns the offsets list answers for topic, by partition.
+func listedOffsets(ctx context.Context, list func(context.Context, ...string) (kadm.ListedOffsets, error),
+	topic string) (map[int32]int64, error) {
+	listed, err := list(ctx, topic)
+	if err == nil {
+		err = listed.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list offsets of %s: %w", topic, err)
+	}
+	out := map[int32]int64{}
+	listed.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out, nil
 }

@@ -122,13 +122,13 @@ func (p *Progress) Run(ctx context.Context) error {
 func (p *Progress) Poll(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, p.cfg.StallAfter)
 	defer cancel()
-	committed, err := fetchCommitted(pctx, p.adm, p.group, p.topic)
+	committed, err := FetchCommitted(pctx, p.adm, p.group, p.topic)
 	var starts, ends map[int32]int64
 	if err == nil {
 		starts, err = listedOffsets(pctx, p.adm.ListStartOffsets, p.topic)
 	}
 	if err == nil {
-		ends, err = listedOffsets(pctx, p.adm.ListEndOffsets, p.topic)
+		ends, err = EndOffsets(pctx, p.adm, p.topic)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -221,19 +221,4 @@ func (p *Progress) Stalled() error {
 			ErrStalled, p.group, p.topic, stood.Round(100*time.Millisecond), p.lag)
 	}
 	return nil
-}
-
-// listedOffsets returns the offsets list answers for topic, by partition.
-func listedOffsets(ctx context.Context, list func(context.Context, ...string) (kadm.ListedOffsets, error),
-	topic string) (map[int32]int64, error) {
-	listed, err := list(ctx, topic)
-	if err == nil {
-		err = listed.Error()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list offsets of %s: %w", topic, err)
-	}
-	out := map[int32]int64{}
-	listed.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
-	return out, nil
 }

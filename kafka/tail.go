@@ -14,19 +14,14 @@ import (
 // the events as they arrive), and those end offsets. It reaches the
 // brokers cl was seeded with.
 func Tail(ctx context.Context, cl *kgo.Client, topic string) (*kgo.Client, map[int32]int64, error) {
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
+	start, err := EndOffsets(ctx, kadm.NewClient(cl), topic)
 	if err != nil {
-		return nil, nil, fmt.Errorf("end offsets of %s: %w", topic, err)
+		return nil, nil, err
 	}
-	start := map[int32]int64{}
 	from := map[int32]kgo.Offset{}
-	ends.Each(func(o kadm.ListedOffset) {
-		start[o.Partition] = o.Offset
-		from[o.Partition] = kgo.NewOffset().At(o.Offset)
-	})
+	for p, o := range start {
+		from[p] = kgo.NewOffset().At(o)
+	}
 	if len(start) == 0 {
 		return nil, nil, fmt.Errorf("topic %s has no partitions", topic)
 	}
