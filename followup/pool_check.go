@@ -37,19 +37,20 @@ func (d *decision) check(dec *event.Decoder) ([]*kgo.Record, error) {
 	return recs, nil
 }
 
-// culprit is the first input the contract refuses on its own, placed in a
-// minimal event where it would go (an id as the subject, a text as a
-// note); nil when every input passes.
+// culprit is the first input the contract refuses on its own: an id by
+// the one id rule (event.CheckID), a text placed in a minimal event where
+// it would go (a note); nil when every input passes.
 func (d *decision) culprit(dec *event.Decoder) *FieldError {
 	for _, in := range d.inputs {
-		probe := event.Event{ID: "probe", Source: "siyu-api", Type: event.StaffDeparted, Tenant: d.b.tenant,
-			Subject: in.value, Time: d.now.UTC()}
+		err := event.CheckID(in.field, in.value)
 		if in.text {
-			probe.Type, probe.Subject = event.AssigneeChanged, "probe"
+			probe := event.Event{ID: "probe", Source: "siyu-api", Type: event.AssigneeChanged, Tenant: d.b.tenant,
+				Subject: "probe", Time: d.now.UTC()}
 			probe.Data.Set(event.FReason, "release")
 			probe.Data.Set(event.FNote, in.value)
+			_, err = dec.Decode(event.AppendJSON(nil, &probe))
 		}
-		if _, err := dec.Decode(event.AppendJSON(nil, &probe)); err != nil {
+		if err != nil {
 			reason := err.Error()
 			if ve, ok := event.AsValidation(err); ok {
 				reason = ve.Reason
