@@ -139,7 +139,7 @@ func (p *Pipeline) sendDeadLetters(ctx context.Context, letters []*letter) error
 			recs[i] = l.record(topic)
 			byRecord[recs[i]] = l
 		}
-		for _, res := range p.cl.ProduceSync(ctx, recs...) {
+		for _, res := range kafka.ProduceSync(ctx, p.cl, recs...) {
 			l := byRecord[res.Record]
 			switch err := res.Err; {
 			case err == nil:
@@ -172,7 +172,7 @@ func (p *Pipeline) sendDeadLetters(ctx context.Context, letters []*letter) error
 func (p *Pipeline) sendAlone(ctx context.Context, topic string, l *letter) error {
 	var wait backoff
 	for {
-		err := p.cl.ProduceSync(ctx, l.record(topic)).FirstErr()
+		err := kafka.ProduceSync(ctx, p.cl, l.record(topic)).FirstErr()
 		switch {
 		case err == nil:
 			p.delivered(l)
