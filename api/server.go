@@ -156,12 +156,10 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
 	defer cancel()
 	rep := s.Ready(ctx)
-	body := fiber.Map{"status": "ready", "checks": rep.States}
 	if rep.Err != nil {
-		body["status"], body["reason"] = "unavailable", rep.Err.Error()
-		return c.Status(fiber.StatusServiceUnavailable).JSON(body)
+		return c.Status(fiber.StatusServiceUnavailable).JSON(rep.Body())
 	}
-	return c.JSON(body)
+	return c.JSON(rep.Body())
 }
 
 // principalKey is where authenticate leaves the caller in c.Locals.
@@ -267,6 +265,15 @@ func ReadinessCheck(conn driver.Conn, cl *kgo.Client, extra ...Check) func(conte
 	return func(ctx context.Context) Readiness {
 		return RunChecks(ctx, checks)
 	}
+}
+
+// Body is /readyz's answer: status "ready" or "unavailable", every check's
+// state, and the first failure's reason.
+func (r Readiness) Body() map[string]any {
+	if r.Err != nil {
+		return map[string]any{"status": "unavailable", "reason": r.Err.Error(), "checks": r.States}
+	}
+	return map[string]any{"status": "ready", "checks": r.States}
 }
 
 // RunChecks runs every check and reports each one's state.

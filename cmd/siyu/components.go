@@ -182,13 +182,11 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, re
 		rctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
 		rep := ready(rctx)
-		body := map[string]any{"status": "ready", "checks": rep.States}
 		w.Header().Set("Content-Type", "application/json")
 		if rep.Err != nil {
-			body["status"], body["reason"] = "unavailable", rep.Err.Error()
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		_ = json.NewEncoder(w).Encode(body)
+		_ = json.NewEncoder(w).Encode(rep.Body())
 	})
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
