@@ -17,10 +17,12 @@ import (
 // billingCommand exports a billing period's usage lines, as
 // GET /v1/billing/usage does (docs/decisions.md, "Metering").
 func billingCommand(stdout, stderr io.Writer) *command {
-	var st storageFlags
+	cfg := DefaultConfig()
+	st := &cfg.Storage
 	var period, out, format, tenant string
 	return &command{
-		name: "billing", summary: "export a billing period's usage lines", usage: "export --period YYYY-MM --out FILE [--format csv|json] [--tenant T]",
+		config: &cfg,
+		name:   "billing", summary: "export a billing period's usage lines", usage: "export --period YYYY-MM --out FILE [--format csv|json] [--tenant T]",
 		detail: "Per tenant: peak_contacts, peak_over_cap and link_acquisitions, keyed tenant:period:meter.\n" +
 			"The first export of a closed period is recorded in ClickHouse; exporting it again gives the\n" +
 			"same lines, byte for byte, plus adjustment lines when late events moved a figure.\n" +

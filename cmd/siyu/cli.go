@@ -17,8 +17,9 @@ import (
 type command struct {
 	name    string
 	summary string
-	usage   string // the argument synopsis after the name
-	detail  string // paragraphs printed under the synopsis
+	usage   string  // the argument synopsis after the name
+	detail  string  // paragraphs printed under the synopsis
+	config  *Config // the configuration its flags bind into; validated after parsing
 	flags   func(fs *flag.FlagSet)
 	run     func(ctx context.Context, args []string) error
 }
@@ -57,7 +58,15 @@ func (c *command) parse(args []string, stderr io.Writer) (*flag.FlagSet, []strin
 			}
 		}
 	})
-	return fs, positional, envErr
+	if envErr != nil {
+		return nil, nil, envErr
+	}
+	if c.config != nil {
+		if err := c.config.Validate(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return fs, positional, nil
 }
 
 // parseInterleaved parses flags that may come before, between or after the

@@ -13,23 +13,18 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/auth"
-	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/store"
 )
 
 func serveCommand(stderr io.Writer) *command {
-	var st storageFlags
-	var kf kafkaFlags
-	var lf logFlags
-	var rf readyFlags
-	var httpAddr, group string
+	cfg := DefaultConfig()
 	return &command{
-		name: "serve", summary: "run the HTTP API only (production)", usage: "[flags]",
+		config: &cfg,
+		name:   "serve", summary: "run the HTTP API only (production)", usage: "[flags]",
 		detail: "Serves the API against an existing ClickHouse (migrated with `siyu migrate up`) and Kafka.\n" +
 			"Reads scale out: run as many as you need behind a load balancer. Pool changes (claims,\n" +
 			"releases, assignments, transfers, departures, pool rules, the recycle sweep) are decided by\n" +
@@ -39,34 +34,29 @@ func serveCommand(stderr io.Writer) *command {
 			"siyu serve for them. If the decider stops, another replica takes over within seconds.\n" +
 			"(Tag names and the tag limit are still checked per replica: docs/decisions.md, Tags 28.)",
 		flags: func(fs *flag.FlagSet) {
-			st.bind(fs)
-			kf.bind(fs)
-			lf.bind(fs)
-			rf.bind(fs)
-			fs.StringVar(&httpAddr, "http-addr", defaultHTTPAddr, "address the API listens on")
-			fs.StringVar(&group, "group", ingest.DefaultConfig().Group, "consumer group of the ingest processes (reads after a write wait for its commits)")
+			cfg.Storage.bind(fs)
+			cfg.Kafka.bind(fs)
+			cfg.Log.bind(fs)
+			cfg.Ready.bind(fs)
+			cfg.HTTP.bind(fs)
+			cfg.Ingest.bindGroup(fs)
 		},
 		run: func(ctx context.Context, _ []string) error {
-			c, err := connect(ctx, &st, &kf, &lf, stderr)
+			c, err := connect(ctx, &cfg, stderr)
 			if err != nil {
 				return err
 			}
 			defer c.close()
-			return serveAPI(ctx, c.conn, c.kafka, kf.topics(), group, httpAddr, rf.progress(), newRegistry(), c.log)
+			return serveAPI(ctx, &cfg, c.conn, c.kafka, newRegistry(), c.log)
 		},
 	}
 }
 
 func ingestCommand(stderr io.Writer) *command {
-	var st storageFlags
-	var kf kafkaFlags
-	var bf batchFlags
-	var lf logFlags
-	var rf readyFlags
-	var metricsAddr string
-	var memoryMB int
+	cfg := DefaultConfig()
 	return &command{
-		name: "ingest", summary: "run the Kafka → ClickHouse pipeline only (production)", usage: "[flags]",
+		config: &cfg,
+		name:   "ingest", summary: "run the Kafka → ClickHouse pipeline only (production)", usage: "[flags]",
 		detail: "Consumes the events topic as a member of a consumer group: start several to share the\n" +
 			"partitions. Offsets are committed only after ClickHouse has accepted each batch.\n" +
 			"Invalid records go to the dead-letter topic (truncated when too large for it); rows\n" +
@@ -75,36 +65,36 @@ func ingestCommand(stderr io.Writer) *command {
 			"/readyz (on --metrics-addr) says not ready when ClickHouse or Kafka is gone or the group\n" +
 			"has committed nothing for --ingest-stall-after while events wait.",
 		flags: func(fs *flag.FlagSet) {
-			st.bind(fs)
-			kf.bind(fs)
-			bf.bind(fs)
-			lf.bind(fs)
-			rf.bind(fs)
-			fs.StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:9464", "address of /metrics, /healthz and /readyz; empty: none")
-			fs.IntVar(&memoryMB, "memory-limit-mb", 256, "soft memory limit of the process in MiB (Go GC target; GOMEMLIMIT wins when set); 0: none")
+			cfg.Storage.bind(fs)
+			cfg.Kafka.bind(fs)
+			cfg.Ingest.bind(fs)
+			cfg.Ingest.bindProcess(fs)
+			cfg.Log.bind(fs)
+			cfg.Ready.bind(fs)
 		},
 		run: func(ctx context.Context, _ []string) error {
-			c, err := connect(ctx, &st, &kf, &lf, stderr)
+			c, err := connect(ctx, &cfg, stderr)
 			if err != nil {
 				return err
 			}
 			defer c.close()
-			conn, brokers, log := c.conn, c.brokers, c.log
-			setMemoryLimit(memoryMB, log)
+			conn, log := c.conn, c.log
+			setMemoryLimit(cfg.Ingest.memoryMB, log)
 			reg := newRegistry()
-			g, gctx := errgroup.WithContext(ctx)
-			cfg := bf.config(brokers, kf.topics())
-			progress, err := kafka.NewProgress(c.kafka, cfg.Group, cfg.Topics.Events, rf.progress(), reg)
+			icfg := cfg.Ingest.config(c.brokers, cfg.Kafka.topics())
+			progress, err := kafka.NewProgress(c.kafka, icfg.Group, icfg.Topics.Events, cfg.Ready.progress(), reg)
 			if err != nil {
 				return err
 			}
-			g.Go(func() error { return runIngest(gctx, conn, cfg, reg, log) })
-			g.Go(func() error { return progress.Run(gctx) })
-			if metricsAddr != "" {
-				ready := api.ReadinessCheck(conn, c.kafka, ingestCheck(progress))
-				g.Go(func() error { return serveMetrics(gctx, metricsAddr, reg, ready) })
+			parts := []part{
+				{"ingest", func(ctx context.Context) error { return runIngest(ctx, conn, icfg, reg, log) }},
+				{"ingest progress", progress.Run},
 			}
-			return g.Wait()
+			if addr := cfg.Ingest.metricsAddr; addr != "" {
+				ready := api.ReadinessCheck(conn, c.kafka, ingestCheck(progress))
+				parts = append(parts, part{"metrics server", func(ctx context.Context) error { return serveMetrics(ctx, addr, reg, ready) }})
+			}
+			return runParts(ctx, servicesStopWithin, log, parts...)
 		},
 	}
 }
@@ -118,16 +108,16 @@ type connection struct {
 	kafka   *kgo.Client
 }
 
-func connect(ctx context.Context, st *storageFlags, kf *kafkaFlags, lf *logFlags, stderr io.Writer) (*connection, error) {
-	log, err := lf.logger(stderr)
+func connect(ctx context.Context, cfg *Config, stderr io.Writer) (*connection, error) {
+	log, err := cfg.Log.logger(stderr)
 	if err != nil {
 		return nil, err
 	}
-	dsn, err := st.resolveDSN()
+	dsn, err := cfg.Storage.resolveDSN()
 	if err != nil {
 		return nil, err
 	}
-	brokers, err := kf.resolveBrokers(st.dataDir)
+	brokers, err := cfg.Kafka.resolveBrokers(cfg.Storage.dataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +125,7 @@ func connect(ctx context.Context, st *storageFlags, kf *kafkaFlags, lf *logFlags
 	if err != nil {
 		return nil, err
 	}
-	cl, err := openKafka(ctx, brokers, kf.topics())
+	cl, err := openKafka(ctx, brokers, cfg.Kafka.topics())
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -149,11 +139,12 @@ func (c *connection) close() {
 }
 
 func migrateCommand(stdout, stderr io.Writer) *command {
-	var st storageFlags
-	var lf logFlags
+	cfg := DefaultConfig()
+	st, lf := &cfg.Storage, &cfg.Log
 	var to int
 	return &command{
-		name: "migrate", summary: "apply or list ClickHouse schema migrations", usage: "up|status [flags]",
+		config: &cfg,
+		name:   "migrate", summary: "apply or list ClickHouse schema migrations", usage: "up|status [flags]",
 		detail: "up      applies every pending migration (idempotent; safe to run again)\n" +
 			"status  lists the migrations and whether each is applied",
 		flags: func(fs *flag.FlagSet) {
@@ -212,10 +203,12 @@ func printMigrationStatus(ctx context.Context, w io.Writer, conn driver.Conn) er
 }
 
 func keysCommand(stdout, stderr io.Writer) *command {
-	var st storageFlags
+	cfg := DefaultConfig()
+	st := &cfg.Storage
 	var tenant, role, staffID, name string
 	return &command{
-		name: "keys", summary: "create API keys", usage: "create --tenant T --role R [--staff-id S] [--name N]",
+		config: &cfg,
+		name:   "keys", summary: "create API keys", usage: "create --tenant T --role R [--staff-id S] [--name N]",
 		detail: "Prints a new API key once; only its hash is stored. Roles: admin, manager, rep (needs\n" +
 			"--staff-id), marketer, exec, billing, platform (the operator, across tenants).",
 		flags: func(fs *flag.FlagSet) {

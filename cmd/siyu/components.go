@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -57,27 +56,26 @@ const poolSweepEvery = 5 * time.Minute
 // Metrics 32, M9).
 const metricsRefreshEvery = 5 * time.Second
 
-// serveAPI runs the API on addr until ctx ends.
-// group is the ingest consumer group, whose commits read-your-writes waits for.
-// stall says when /readyz calls the ingest group stalled.
-func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafka.Topics, group, addr string,
-	stall kafka.ProgressConfig, reg *prometheus.Registry, log *slog.Logger) error {
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return fmt.Errorf("%w: --http-addr %q: want host:port, e.g. 127.0.0.1:8080", errUsage, addr)
-	}
+// serveAPI runs the API and the parts it needs beside it (the Kafka tail
+// of the memory read models, the pool's election and sweeper, the
+// refreshers, the ingest progress watcher) until ctx ends or one fails.
+func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client, reg *prometheus.Registry, log *slog.Logger) error {
+	topics, group := cfg.Kafka.topics(), cfg.Ingest.group
 	receiver, err := wecom.NewReceiver(wecom.DefaultReceiverConfig(topics.Events), wecom.NewConfigs(conn), cl, reg, log)
 	if err != nil {
 		return err
 	}
 	segments := cdp.NewSegments(conn)
 	jobs := cdp.NewJobs(conn, segments, api.Publisher(cl, topics), api.JobSource, log)
-	defer jobs.Close()
+	// 20 ms: a waiting read sees a commit within about one batch wait.
 	committed := kafka.NewCommitted(cl, group, topics.Events, 20*time.Millisecond)
 	reader := followup.NewReader(conn)
-	boards, err := startBoards(ctx, conn, cl, topics.Events, reader, committed, reg, log)
+	tail, start, err := kafka.Tail(ctx, cl, topics.Events)
 	if err != nil {
 		return err
 	}
+	defer tail.Close()
+	boards := followup.NewBoards(conn, reader, committed, reg, log)
 	// One decider per deployment (docs/decisions.md, "Customer pool", P5):
 	// the replica the election picks decides pool changes, on state that
 	// includes every committed event (its tenants follow the boards' tail).
@@ -85,28 +83,17 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topics.Events), followup.DefaultPoolConfig(), log,
 		followup.FreshFrom(followup.NewKafkaOffsets(cl, group, topics.Events), boards),
 		followup.ElectedBy(election), followup.PoolMetrics(reg))
-	defer pool.Close()
-	go func() {
-		if err := election.Run(ctx); err != nil {
-			log.Error("pool decider election stopped: this process refuses pool writes", "err", err)
-		}
-	}()
-	go pool.RunSweeper(ctx, poolSweepEvery)
 	memory := cdp.NewMemory(conn, committed, reg, log)
 	boards.Follow(memory)
-	go memory.Run(ctx, boards)
 	segments.UseMemory(memory)
 	profiles := cdp.NewProfiles(conn)
 	profiles.UseMemory(memory)
 	metricsSvc := metrics.NewService(conn, nil)
-	go metricsSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metrics refresh", "err", err) })
 	meteringSvc := metering.NewService(conn, nil)
-	go meteringSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metering refresh", "err", err) })
-	progress, err := kafka.NewProgress(cl, group, topics.Events, stall, reg)
+	progress, err := kafka.NewProgress(cl, group, topics.Events, cfg.Ready.progress(), reg)
 	if err != nil {
 		return err
 	}
-	go func() { _ = progress.Run(ctx) }() // ends with ctx; errors show as a stall
 	srv := api.New(api.Deps{
 		Keys:     auth.NewKeys(conn, 10*time.Second, auth.WithRegisterer(reg)),
 		Profiles: profiles,
@@ -114,45 +101,48 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		Topics:   topics,
 		Ready: api.ReadinessCheck(conn, cl, ingestCheck(progress),
 			api.Check{Name: "pool", Fn: func(context.Context) error { return pool.Ready() }, State: pool.Role}),
-		Gatherer: reg,
-		Registry: reg,
-		Log:      log,
-		WeCom:    receiver,
-		Metrics:  metricsSvc,
-		Tags:     cdp.NewTagLibrary(conn),
-		Metering: meteringSvc,
-		Segments: segments,
-		Followup: reader,
-		Boards:   boards,
-		Pool:     pool,
-		Stages:   followup.NewStageLists(conn),
-		// 20 ms: a waiting read sees a commit within about one batch wait.
+		Gatherer:  reg,
+		Registry:  reg,
+		Log:       log,
+		WeCom:     receiver,
+		Metrics:   metricsSvc,
+		Tags:      cdp.NewTagLibrary(conn),
+		Metering:  meteringSvc,
+		Segments:  segments,
+		Followup:  reader,
+		Boards:    boards,
+		Pool:      pool,
+		Stages:    followup.NewStageLists(conn),
 		Committed: committed,
 
 		SavedSegments: cdp.NewSavedSegments(conn),
 		Jobs:          jobs,
 	})
+	addr := cfg.HTTP.addr
 	log.Info("api listening", "addr", "http://"+addr)
-	if err := srv.Listen(ctx, addr); err != nil {
-		return fmt.Errorf("api on %s: %w", addr, err)
-	}
-	return nil
-}
-
-// startBoards starts the memory boards' tail of the events topic; it ends
-// with ctx.
-func startBoards(ctx context.Context, conn driver.Conn, cl *kgo.Client, topic string, reader *followup.Reader,
-	committed *kafka.Committed, reg prometheus.Registerer, log *slog.Logger) (*followup.Boards, error) {
-	tail, start, err := kafka.Tail(ctx, cl, topic)
-	if err != nil {
-		return nil, err
-	}
-	boards := followup.NewBoards(conn, reader, committed, reg, log)
-	go func() {
-		defer tail.Close()
-		_ = boards.Run(ctx, tail, start)
-	}()
-	return boards, nil
+	return runParts(ctx, servicesStopWithin, log,
+		// The pool's deciders and the bulk jobs stop once the API has
+		// drained: a claim or a job accepted while draining still finishes.
+		part{"api", func(ctx context.Context) error {
+			err := srv.Listen(ctx, addr)
+			jobs.Close()
+			pool.Close()
+			return err
+		}},
+		part{"board tail", func(ctx context.Context) error { return boards.Run(ctx, tail, start) }},
+		part{"cdp memory", func(ctx context.Context) error { memory.Run(ctx, boards); return nil }},
+		part{"pool election", election.Run},
+		part{"pool sweeper", func(ctx context.Context) error { pool.RunSweeper(ctx, poolSweepEvery); return nil }},
+		part{"metrics refresher", func(ctx context.Context) error {
+			metricsSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metrics refresh", "err", err) })
+			return nil
+		}},
+		part{"metering refresher", func(ctx context.Context) error {
+			meteringSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metering refresh", "err", err) })
+			return nil
+		}},
+		part{"ingest progress", progress.Run},
+	)
 }
 
 // runIngest runs the pipeline until ctx ends.
@@ -189,13 +179,20 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, re
 		_ = json.NewEncoder(w).Encode(rep.Body())
 	})
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }() // ends before serveMetrics returns
+	select {
+	case err := <-served:
+		return fmt.Errorf("metrics on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
 		return fmt.Errorf("metrics on %s: %w", addr, err)
 	}
 	return nil

@@ -7,10 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/kafka"
@@ -25,63 +30,158 @@ const (
 	defaultDatabase       = "siyu"
 )
 
-// storageFlags locate ClickHouse: an explicit DSN, or the server of a
+// Config is every setting of a Siyu process, in parts. Each command binds
+// the parts it uses to its flags (and their SIYU_ environment variables);
+// one Validate then checks the whole of it, before anything starts, so a
+// mistake is a usage error naming the flag, never a failure half-way up.
+// Parts a command does not bind keep their defaults, which are valid.
+type Config struct {
+	Storage  StorageConfig
+	Kafka    KafkaConfig
+	Ingest   IngestConfig
+	Ready    ReadyConfig
+	Log      LogConfig
+	HTTP     HTTPConfig
+	Embedded EmbeddedConfig // `siyu run`'s own Kafka, ClickHouse and demo
+}
+
+// DefaultConfig is the configuration with every default.
+func DefaultConfig() Config {
+	d, t := ingest.DefaultConfig(), kafka.DefaultTopics()
+	return Config{
+		Storage: StorageConfig{dataDir: defaultDataDir, database: defaultDatabase},
+		Kafka:   KafkaConfig{topic: t.Events, dlq: t.DeadLetter, partitions: int(t.Partitions)},
+		Ingest: IngestConfig{group: d.Group, maxRows: d.BatchMaxRows, maxBytes: d.BatchMaxBytes, maxWait: d.BatchMaxWait,
+			session: d.SessionTimeout, workers: d.InsertWorkers, metricsAddr: defaultIngestMetricsAddr, memoryMB: 256},
+		Ready: ReadyConfig{stallAfter: kafka.DefaultProgressConfig().StallAfter},
+		Log:   LogConfig{level: "info", format: "text"},
+		HTTP:  HTTPConfig{addr: defaultHTTPAddr},
+		Embedded: EmbeddedConfig{kafkaAddr: defaultKafkaAddr, clickhousePort: defaultClickHousePort,
+			clickhouseHTTP: defaultClickHousePort + 1, demoEvents: 50_000},
+	}
+}
+
+// Validate checks every part; the error names the flag and what it wants.
+func (c *Config) Validate() error {
+	return errors.Join(c.Storage.validate(), c.Kafka.validate(), c.Ingest.validate(), c.Ready.validate(),
+		c.Log.validate(), c.HTTP.validate(), c.Embedded.validate())
+}
+
+// StorageConfig locates ClickHouse: an explicit DSN, or the server of a
 // `siyu run` data dir.
-type storageFlags struct {
+type StorageConfig struct {
 	dataDir  string
 	dsn      string
 	database string
 }
 
-func (s *storageFlags) bind(fs *flag.FlagSet) {
-	fs.StringVar(&s.dataDir, "data-dir", defaultDataDir, "where `siyu run` keeps its ClickHouse, Kafka log and demo key")
-	fs.StringVar(&s.dsn, "clickhouse-dsn", "", "ClickHouse to use, clickhouse://host:9000/db; empty: the one `siyu run` started for --data-dir")
-	fs.StringVar(&s.database, "database", defaultDatabase, "database name when the DSN comes from --data-dir")
+func (s *StorageConfig) bind(fs *flag.FlagSet) {
+	fs.StringVar(&s.dataDir, "data-dir", s.dataDir, "where `siyu run` keeps its ClickHouse, Kafka log and demo key")
+	fs.StringVar(&s.dsn, "clickhouse-dsn", s.dsn, "ClickHouse to use, clickhouse://host:9000/db; empty: the one `siyu run` started for --data-dir")
+	fs.StringVar(&s.database, "database", s.database, "database name when the DSN comes from --data-dir")
 }
 
-// kafkaFlags locate Kafka and name the topics.
-type kafkaFlags struct {
+func (s *StorageConfig) validate() error {
+	var errs []error
+	if s.dataDir == "" {
+		errs = append(errs, errors.New("--data-dir: must not be empty"))
+	}
+	if s.dsn != "" {
+		if _, err := clickhouse.ParseDSN(s.dsn); err != nil {
+			errs = append(errs, fmt.Errorf("--clickhouse-dsn %q: want clickhouse://host:9000/db (%v)", s.dsn, err))
+		}
+	}
+	if !identifier.MatchString(s.database) {
+		errs = append(errs, fmt.Errorf("--database %q: want letters, digits and _ (a ClickHouse database name)", s.database))
+	}
+	return errors.Join(errs...)
+}
+
+// identifier is a name ClickHouse takes unquoted.
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// KafkaConfig locates Kafka and names the topics.
+type KafkaConfig struct {
 	brokers    string
 	topic      string
 	dlq        string
 	partitions int
 }
 
-func (k *kafkaFlags) bind(fs *flag.FlagSet) {
-	d := kafka.DefaultTopics()
-	fs.StringVar(&k.brokers, "kafka-brokers", "", "Kafka brokers, host:port[,host:port]; empty: the embedded broker of `siyu run` for --data-dir")
-	fs.StringVar(&k.topic, "topic", d.Events, "the events topic")
-	fs.StringVar(&k.dlq, "dlq-topic", d.DeadLetter, "the dead-letter topic for invalid records")
-	fs.IntVar(&k.partitions, "partitions", int(d.Partitions), "partitions of the topics when siyu creates them")
+func (k *KafkaConfig) bind(fs *flag.FlagSet) {
+	fs.StringVar(&k.brokers, "kafka-brokers", k.brokers, "Kafka brokers, host:port[,host:port]; empty: the embedded broker of `siyu run` for --data-dir")
+	fs.StringVar(&k.topic, "topic", k.topic, "the events topic")
+	fs.StringVar(&k.dlq, "dlq-topic", k.dlq, "the dead-letter topic for invalid records")
+	fs.IntVar(&k.partitions, "partitions", k.partitions, "partitions of the topics when siyu creates them")
 }
 
-func (k *kafkaFlags) topics() kafka.Topics {
+func (k *KafkaConfig) topics() kafka.Topics {
 	t := kafka.DefaultTopics()
 	t.Events, t.DeadLetter, t.Partitions = k.topic, k.dlq, int32(k.partitions)
 	return t
 }
 
-// batchFlags tune the ingest pipeline.
-type batchFlags struct {
-	group    string
-	maxRows  int
-	maxBytes int
-	maxWait  time.Duration
-	session  time.Duration
-	workers  int
+// topicName is a name Kafka takes for a topic.
+var topicName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
+
+func (k *KafkaConfig) validate() error {
+	var errs []error
+	for _, b := range kafka.SplitBrokers(k.brokers) {
+		if err := checkAddr(b); err != nil {
+			errs = append(errs, fmt.Errorf("--kafka-brokers %q: %v", b, err))
+		}
+	}
+	if !topicName.MatchString(k.topic) {
+		errs = append(errs, fmt.Errorf("--topic %q: want 1-249 letters, digits, '.', '_' or '-'", k.topic))
+	}
+	if !topicName.MatchString(k.dlq) {
+		errs = append(errs, fmt.Errorf("--dlq-topic %q: want 1-249 letters, digits, '.', '_' or '-'", k.dlq))
+	} else if k.dlq == k.topic {
+		errs = append(errs, fmt.Errorf("--dlq-topic %q: must differ from --topic", k.dlq))
+	}
+	if k.partitions < 1 || k.partitions > 10_000 {
+		errs = append(errs, fmt.Errorf("--partitions %d: want 1 to 10000", k.partitions))
+	}
+	return errors.Join(errs...)
 }
 
-func (b *batchFlags) bind(fs *flag.FlagSet) {
-	d := ingest.DefaultConfig()
-	fs.StringVar(&b.group, "group", d.Group, "Kafka consumer group of the ingest processes")
-	fs.IntVar(&b.maxRows, "batch-max-rows", d.BatchMaxRows, "close a ClickHouse insert batch at this many events")
-	fs.IntVar(&b.maxBytes, "batch-max-bytes", d.BatchMaxBytes, "close a batch at this much payload")
-	fs.DurationVar(&b.maxWait, "batch-max-wait", d.BatchMaxWait, "close a batch this long after its first event")
-	fs.IntVar(&b.workers, "insert-workers", d.InsertWorkers, "batches inserted into ClickHouse at once (offsets still commit in order)")
-	fs.DurationVar(&b.session, "kafka-session-timeout", d.SessionTimeout, "how long the group waits for a crashed ingest process before reassigning its partitions")
+// IngestConfig tunes the ingest pipeline (and `siyu ingest`'s process).
+type IngestConfig struct {
+	group       string
+	maxRows     int
+	maxBytes    int
+	maxWait     time.Duration
+	session     time.Duration
+	workers     int
+	metricsAddr string // `siyu ingest` only
+	memoryMB    int    // `siyu ingest` only
 }
 
-func (b *batchFlags) config(brokers []string, topics kafka.Topics) ingest.Config {
+// defaultIngestMetricsAddr is where `siyu ingest` serves /metrics and /readyz.
+const defaultIngestMetricsAddr = "127.0.0.1:9464"
+
+func (b *IngestConfig) bind(fs *flag.FlagSet) {
+	fs.StringVar(&b.group, "group", b.group, "Kafka consumer group of the ingest processes")
+	fs.IntVar(&b.maxRows, "batch-max-rows", b.maxRows, "close a ClickHouse insert batch at this many events")
+	fs.IntVar(&b.maxBytes, "batch-max-bytes", b.maxBytes, "close a batch at this much payload")
+	fs.DurationVar(&b.maxWait, "batch-max-wait", b.maxWait, "close a batch this long after its first event")
+	fs.IntVar(&b.workers, "insert-workers", b.workers, "batches inserted into ClickHouse at once (offsets still commit in order)")
+	fs.DurationVar(&b.session, "kafka-session-timeout", b.session, "how long the group waits for a crashed ingest process before reassigning its partitions")
+}
+
+// bindGroup binds only the group, for `siyu serve` (reads after a write
+// wait for the group's commits).
+func (b *IngestConfig) bindGroup(fs *flag.FlagSet) {
+	fs.StringVar(&b.group, "group", b.group, "consumer group of the ingest processes (reads after a write wait for its commits)")
+}
+
+// bindProcess binds the settings of the `siyu ingest` process.
+func (b *IngestConfig) bindProcess(fs *flag.FlagSet) {
+	fs.StringVar(&b.metricsAddr, "metrics-addr", b.metricsAddr, "address of /metrics, /healthz and /readyz; empty: none")
+	fs.IntVar(&b.memoryMB, "memory-limit-mb", b.memoryMB, "soft memory limit of the process in MiB (Go GC target; GOMEMLIMIT wins when set); 0: none")
+}
+
+func (b *IngestConfig) config(brokers []string, topics kafka.Topics) ingest.Config {
 	c := ingest.DefaultConfig()
 	c.Brokers, c.Topics, c.Group = brokers, topics, b.group
 	c.BatchMaxRows, c.BatchMaxBytes, c.BatchMaxWait = b.maxRows, b.maxBytes, b.maxWait
@@ -89,34 +189,77 @@ func (b *batchFlags) config(brokers []string, topics kafka.Topics) ingest.Config
 	return c
 }
 
-// readyFlags tune what /readyz calls not ready.
-type readyFlags struct {
+func (b *IngestConfig) validate() error {
+	var errs []error
+	if b.group == "" {
+		errs = append(errs, errors.New("--group: must not be empty"))
+	}
+	if b.maxRows < 1 {
+		errs = append(errs, fmt.Errorf("--batch-max-rows %d: want at least 1", b.maxRows))
+	}
+	if b.maxBytes < kafka.MaxBatchBytes {
+		errs = append(errs, fmt.Errorf("--batch-max-bytes %d: want at least %d (the largest record Kafka stores)", b.maxBytes, kafka.MaxBatchBytes))
+	}
+	if b.maxWait <= 0 {
+		errs = append(errs, fmt.Errorf("--batch-max-wait %v: want more than 0", b.maxWait))
+	}
+	if b.workers < 1 || b.workers > 64 {
+		errs = append(errs, fmt.Errorf("--insert-workers %d: want 1 to 64", b.workers))
+	}
+	if b.session < time.Second {
+		errs = append(errs, fmt.Errorf("--kafka-session-timeout %v: want at least 1s", b.session))
+	}
+	if b.metricsAddr != "" {
+		if err := checkAddr(b.metricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-addr %q: %v", b.metricsAddr, err))
+		}
+	}
+	if b.memoryMB < 0 {
+		errs = append(errs, fmt.Errorf("--memory-limit-mb %d: want 0 (none) or more", b.memoryMB))
+	}
+	return errors.Join(errs...)
+}
+
+// ReadyConfig tunes what /readyz calls not ready.
+type ReadyConfig struct {
 	stallAfter time.Duration
 }
 
-func (r *readyFlags) bind(fs *flag.FlagSet) {
-	fs.DurationVar(&r.stallAfter, "ingest-stall-after", kafka.DefaultProgressConfig().StallAfter,
+func (r *ReadyConfig) bind(fs *flag.FlagSet) {
+	fs.DurationVar(&r.stallAfter, "ingest-stall-after", r.stallAfter,
 		"/readyz says not ready when the ingest group has committed nothing this long while events wait")
 }
 
-func (r readyFlags) progress() kafka.ProgressConfig {
+func (r ReadyConfig) progress() kafka.ProgressConfig {
 	c := kafka.DefaultProgressConfig()
 	c.StallAfter = r.stallAfter
 	return c
 }
 
-// logFlags pick the log level and format.
-type logFlags struct {
+func (r *ReadyConfig) validate() error {
+	if r.stallAfter < 100*time.Millisecond {
+		return fmt.Errorf("--ingest-stall-after %v: want at least 100ms", r.stallAfter)
+	}
+	return nil
+}
+
+// LogConfig picks the log level and format.
+type LogConfig struct {
 	level  string
 	format string
 }
 
-func (l *logFlags) bind(fs *flag.FlagSet) {
-	fs.StringVar(&l.level, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&l.format, "log-format", "text", "text or json")
+func (l *LogConfig) bind(fs *flag.FlagSet) {
+	fs.StringVar(&l.level, "log-level", l.level, "debug, info, warn or error")
+	fs.StringVar(&l.format, "log-format", l.format, "text or json")
 }
 
-func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
+func (l *LogConfig) validate() error {
+	_, err := l.logger(io.Discard)
+	return err
+}
+
+func (l *LogConfig) logger(w io.Writer) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(l.level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", l.level)
@@ -129,6 +272,76 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: use text or json", l.format)
+}
+
+// HTTPConfig is the API's listener.
+type HTTPConfig struct {
+	addr string
+}
+
+func (h *HTTPConfig) bind(fs *flag.FlagSet) {
+	fs.StringVar(&h.addr, "http-addr", h.addr, "address the API listens on")
+}
+
+func (h *HTTPConfig) validate() error {
+	if err := checkAddr(h.addr); err != nil {
+		return fmt.Errorf("--http-addr %q: %v", h.addr, err)
+	}
+	return nil
+}
+
+// EmbeddedConfig is what `siyu run` starts itself: a Kafka broker, a
+// private ClickHouse server and the demo tenant.
+type EmbeddedConfig struct {
+	kafkaAddr      string
+	clickhousePort int
+	clickhouseHTTP int
+	clickhouseBin  string
+	demo           bool
+	demoEvents     int
+}
+
+func (e *EmbeddedConfig) bind(fs *flag.FlagSet) {
+	fs.StringVar(&e.kafkaAddr, "kafka-addr", e.kafkaAddr, "address of the embedded Kafka broker")
+	fs.IntVar(&e.clickhousePort, "clickhouse-port", e.clickhousePort, "native port of the private ClickHouse server")
+	fs.IntVar(&e.clickhouseHTTP, "clickhouse-http-port", e.clickhouseHTTP, "HTTP port of the private ClickHouse server")
+	fs.StringVar(&e.clickhouseBin, "clickhouse-binary", e.clickhouseBin, "ClickHouse server binary; empty: clickhouse-server or clickhouse on PATH")
+	fs.BoolVar(&e.demo, "demo", e.demo, "load a demo tenant when the data dir is new")
+	fs.IntVar(&e.demoEvents, "demo-events", e.demoEvents, "events in the demo tenant")
+}
+
+func (e *EmbeddedConfig) validate() error {
+	var errs []error
+	if err := checkAddr(e.kafkaAddr); err != nil {
+		errs = append(errs, fmt.Errorf("--kafka-addr %q: %v", e.kafkaAddr, err))
+	}
+	for _, p := range []struct {
+		flag string
+		port int
+	}{{"--clickhouse-port", e.clickhousePort}, {"--clickhouse-http-port", e.clickhouseHTTP}} {
+		if p.port < 1 || p.port > 65535 {
+			errs = append(errs, fmt.Errorf("%s %d: want a port, 1 to 65535", p.flag, p.port))
+		}
+	}
+	if e.clickhousePort == e.clickhouseHTTP {
+		errs = append(errs, fmt.Errorf("--clickhouse-http-port %d: must differ from --clickhouse-port", e.clickhouseHTTP))
+	}
+	if e.demoEvents < 1 {
+		errs = append(errs, fmt.Errorf("--demo-events %d: want at least 1", e.demoEvents))
+	}
+	return errors.Join(errs...)
+}
+
+// checkAddr checks a listening or dialling address, host:port.
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port, e.g. 127.0.0.1:8080")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return errors.New("want a port from 0 to 65535")
+	}
+	return nil
 }
 
 // runState is what `siyu run` records in its data dir so that other
@@ -159,7 +372,7 @@ func readRunState(dataDir string) (runState, error) {
 }
 
 // resolveDSN is --clickhouse-dsn, or the ClickHouse of the data dir's run.
-func (s *storageFlags) resolveDSN() (string, error) {
+func (s *StorageConfig) resolveDSN() (string, error) {
 	if s.dsn != "" {
 		return s.dsn, nil
 	}
@@ -171,7 +384,7 @@ func (s *storageFlags) resolveDSN() (string, error) {
 }
 
 // resolveBrokers is --kafka-brokers, or the embedded broker of the data dir's run.
-func (k *kafkaFlags) resolveBrokers(dataDir string) ([]string, error) {
+func (k *KafkaConfig) resolveBrokers(dataDir string) ([]string, error) {
 	if b := kafka.SplitBrokers(k.brokers); len(b) > 0 {
 		return b, nil
 	}

@@ -19,10 +19,12 @@ const folderUID = "siyu"
 func dashboardsCommand(stdout, stderr io.Writer) *command {
 	var dir string
 	var ch dashboards.ClickHouse
-	var pv previewFlags
+	cfg := DefaultConfig()
+	pv := previewFlags{st: &cfg.Storage}
 	g := dashboards.Grafana{FolderUID: folderUID}
 	return &command{
-		name: "dashboards", summary: "export or apply the Grafana dashboards",
+		config: &cfg,
+		name:   "dashboards", summary: "export or apply the Grafana dashboards",
 		usage: "export --dir DIR | apply --grafana-url URL --token TOKEN [--folder NAME] | preview --dir DIR [--from DAY] [--to DAY] [--tenant T] | grant",
 		detail: "export writes DIR/dashboards/<uid>.json for each dashboard, and Grafana provisioning files:\n" +
 			"DIR/provisioning/datasources/siyu.yaml (the ClickHouse data source, uid " + dashboards.Datasource.UID + ")\n" +
@@ -64,7 +66,7 @@ func dashboardsCommand(stdout, stderr io.Writer) *command {
 			case len(args) == 1 && args[0] == "preview":
 				return previewDashboards(ctx, dir, pv, stdout, stderr)
 			case len(args) == 1 && args[0] == "grant":
-				return grantDashboards(ctx, pv.st, stdout, stderr)
+				return grantDashboards(ctx, *pv.st, stdout, stderr)
 			}
 			return fmt.Errorf("%w: want `siyu dashboards export --dir DIR` or `siyu dashboards apply --grafana-url URL --token TOKEN` or `siyu dashboards preview --dir DIR`", errUsage)
 		},

@@ -26,7 +26,7 @@ func grafanaDatabase(db string) string { return db + "_grafana" }
 // grantGrafana gives the private server's grafana user its tables when
 // `siyu run` was started with a Grafana password; without one there is no
 // grafana user and nothing to do.
-func grantGrafana(ctx context.Context, conn driver.Conn, st storageFlags, log *slog.Logger) error {
+func grantGrafana(ctx context.Context, conn driver.Conn, st StorageConfig, log *slog.Logger) error {
 	if st.dsn != "" || os.Getenv(grafanaPasswordEnv) == "" {
 		return nil
 	}
@@ -39,7 +39,7 @@ func grantGrafana(ctx context.Context, conn driver.Conn, st storageFlags, log *s
 
 // grantDashboards runs `siyu dashboards grant`: it sets up Grafana's
 // read-only access on the ClickHouse of st and prints the statements.
-func grantDashboards(ctx context.Context, st storageFlags, stdout, stderr io.Writer) error {
+func grantDashboards(ctx context.Context, st StorageConfig, stdout, stderr io.Writer) error {
 	dsn, err := st.resolveDSN()
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ import (
 
 // previewFlags choose the data `siyu dashboards preview` draws.
 type previewFlags struct {
-	st       storageFlags
+	st       *StorageConfig // the command's
 	from, to string
 	tenant   string
 }

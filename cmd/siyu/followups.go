@@ -26,10 +26,12 @@ type digestFile struct {
 // followupsCommand runs the daily digest of due and overdue follow-ups, for
 // a scheduler (cron, a Kubernetes CronJob) to hand to mail or WeCom messages.
 func followupsCommand(stdout, stderr io.Writer) *command {
-	var st storageFlags
+	cfg := DefaultConfig()
+	st := &cfg.Storage
 	var tenant, date, staff, out string
 	return &command{
-		name: "followups", summary: "print the daily digest of due and overdue follow-ups per rep", usage: "digest --tenant T [--date YYYY-MM-DD] [--staff-id S] [--out FILE]",
+		config: &cfg,
+		name:   "followups", summary: "print the daily digest of due and overdue follow-ups per rep", usage: "digest --tenant T [--date YYYY-MM-DD] [--staff-id S] [--out FILE]",
 		detail: "Per rep of the tenant: the customers whose next follow-up falls on --date (a day in\n" +
 			"Asia/Shanghai, default today) and those overdue at its start, as JSON (the body of\n" +
 			"GET /v1/followups/digest plus the tenant). One line per rep goes to stderr. --out - (the\n" +

@@ -70,11 +70,13 @@ func (l *loadgenFlags) config(now time.Time) (loadgen.Config, error) {
 
 func loadgenCommand(stdout, stderr io.Writer) *command {
 	var lf loadgenFlags
-	var kf kafkaFlags
+	cfg := DefaultConfig()
+	kf := &cfg.Kafka
 	var dataDir, out string
 	var rate int
 	return &command{
-		name: "loadgen", summary: "generate a realistic synthetic event stream", usage: "[flags]",
+		config: &cfg,
+		name:   "loadgen", summary: "generate a realistic synthetic event stream", usage: "[flags]",
 		detail: "Tenants, reps, contacts, chats, tags, follow-ups and subscriptions, deterministic with --seed.\n" +
 			"Produced to Kafka (the embedded broker of `siyu run` unless --kafka-brokers is given),\n" +
 			"or written as JSON lines with --out FILE (- for stdout). A progress bar goes to stderr.\n\n" +

@@ -14,9 +14,11 @@ import (
 // metricsCommand re-derives the metrics' day rollups from the event log
 // (docs/decisions.md, "Metrics").
 func metricsCommand(stdout, stderr io.Writer) *command {
-	var st storageFlags
+	cfg := DefaultConfig()
+	st := &cfg.Storage
 	return &command{
-		name: "metrics", summary: "re-derive the metrics' day rollups from the events", usage: "rebuild",
+		config: &cfg,
+		name:   "metrics", summary: "re-derive the metrics' day rollups from the events", usage: "rebuild",
 		detail: "Folds every stored event again into staff_active_days, customer_active_days and the\n" +
 			"active-bits rollups, a month at a time with progress on stderr. The rollups are idempotent:\n" +
 			"safe while ingest runs and when repeated; it restores missing rows and never doubles any.",

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/event"
@@ -26,26 +25,11 @@ import (
 	"github.com/siyu-dev/siyu/store"
 )
 
-// runFlags configure `siyu run`.
-type runFlags struct {
-	st             storageFlags
-	kf             kafkaFlags
-	bf             batchFlags
-	lf             logFlags
-	rf             readyFlags
-	httpAddr       string
-	kafkaAddr      string
-	clickhousePort int
-	clickhouseHTTP int
-	clickhouseBin  string
-	demo           bool
-	demoEvents     int
-}
-
 func runCommand(stdout, stderr io.Writer) *command {
-	var f runFlags
+	cfg := DefaultConfig()
 	return &command{
-		name: "run", summary: "run everything in one process tree (embedded Kafka, ClickHouse, pipeline, API)", usage: "[flags]",
+		config: &cfg,
+		name:   "run", summary: "run everything in one process tree (embedded Kafka, ClickHouse, pipeline, API)", usage: "[flags]",
 		detail: "Starts an embedded Kafka (unless --kafka-brokers), a private ClickHouse server on loopback\n" +
 			"with its own config and data under --data-dir (unless --clickhouse-dsn; installed from\n" +
 			"Debian's clickhouse-server when missing and possible), applies migrations, runs the ingest\n" +
@@ -54,20 +38,15 @@ func runCommand(stdout, stderr io.Writer) *command {
 			"within 5 minutes siyu run stops everything and exits 1, naming the log to read.\n" +
 			"Ctrl-C stops everything cleanly; running it again keeps the data.",
 		flags: func(fs *flag.FlagSet) {
-			f.st.bind(fs)
-			f.kf.bind(fs)
-			f.bf.bind(fs)
-			f.lf.bind(fs)
-			f.rf.bind(fs)
-			fs.StringVar(&f.httpAddr, "http-addr", defaultHTTPAddr, "address the API listens on")
-			fs.StringVar(&f.kafkaAddr, "kafka-addr", defaultKafkaAddr, "address of the embedded Kafka broker")
-			fs.IntVar(&f.clickhousePort, "clickhouse-port", defaultClickHousePort, "native port of the private ClickHouse server")
-			fs.IntVar(&f.clickhouseHTTP, "clickhouse-http-port", defaultClickHousePort+1, "HTTP port of the private ClickHouse server")
-			fs.StringVar(&f.clickhouseBin, "clickhouse-binary", "", "ClickHouse server binary; empty: clickhouse-server or clickhouse on PATH")
-			fs.BoolVar(&f.demo, "demo", false, "load a demo tenant when the data dir is new")
-			fs.IntVar(&f.demoEvents, "demo-events", 50_000, "events in the demo tenant")
+			cfg.Storage.bind(fs)
+			cfg.Kafka.bind(fs)
+			cfg.Ingest.bind(fs)
+			cfg.Log.bind(fs)
+			cfg.Ready.bind(fs)
+			cfg.HTTP.bind(fs)
+			cfg.Embedded.bind(fs)
 		},
-		run: func(ctx context.Context, _ []string) error { return runAll(ctx, f, stdout, stderr) },
+		run: func(ctx context.Context, _ []string) error { return runAll(ctx, &cfg, stdout, stderr) },
 	}
 }
 
@@ -85,35 +64,35 @@ const (
 // reverse: API and pipeline first, then the clients, ClickHouse, and Kafka
 // last. Its private ClickHouse is restarted when it dies (see
 // store.Supervisor); when it keeps dying, runAll stops the rest and fails.
-func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
-	log, err := f.lf.logger(stderr)
+func runAll(ctx context.Context, f *Config, stdout, stderr io.Writer) error {
+	log, err := f.Log.logger(stderr)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(f.st.dataDir, 0o755); err != nil {
+	if err := os.MkdirAll(f.Storage.dataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	topics := f.kf.topics()
-	brokers := kafka.SplitBrokers(f.kf.brokers)
+	topics := f.Kafka.topics()
+	brokers := kafka.SplitBrokers(f.Kafka.brokers)
 	if len(brokers) == 0 {
-		emb, err := kafka.StartEmbedded(f.kafkaAddr, filepath.Join(f.st.dataDir, "kafka"), topics.Partitions)
+		emb, err := kafka.StartEmbedded(f.Embedded.kafkaAddr, filepath.Join(f.Storage.dataDir, "kafka"), topics.Partitions)
 		if err != nil {
 			return err
 		}
 		defer stopWithin(log, "kafka", kafkaStopWithin, emb.Close)
 		brokers = emb.Addrs()
-		log.Info("embedded kafka started", "addr", brokers[0], "dir", filepath.Join(f.st.dataDir, "kafka"))
+		log.Info("embedded kafka started", "addr", brokers[0], "dir", filepath.Join(f.Storage.dataDir, "kafka"))
 	}
-	dsn := f.st.dsn
+	dsn := f.Storage.dsn
 	var ch *store.Supervisor
 	if dsn == "" {
 		if ch, err = startClickHouse(ctx, f, stderr, log); err != nil {
 			return err
 		}
 		defer stopClickHouse(ch, log)
-		dsn = ch.DSN(f.st.database)
+		dsn = ch.DSN(f.Storage.database)
 	}
-	if err := writeRunState(f.st.dataDir, runState{ClickHouseDSN: dsn, KafkaBrokers: brokers, HTTPAddr: f.httpAddr}); err != nil {
+	if err := writeRunState(f.Storage.dataDir, runState{ClickHouseDSN: dsn, KafkaBrokers: brokers, HTTPAddr: f.HTTP.addr}); err != nil {
 		return fmt.Errorf("record run state: %w", err)
 	}
 	conn, err := store.Open(ctx, dsn)
@@ -124,7 +103,7 @@ func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	if _, err := store.Migrate(ctx, conn, log); err != nil {
 		return err
 	}
-	if err := grantGrafana(ctx, conn, f.st, log); err != nil {
+	if err := grantGrafana(ctx, conn, f.Storage, log); err != nil {
 		return err
 	}
 	cl, err := openKafka(ctx, brokers, topics)
@@ -133,8 +112,8 @@ func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 	}
 	defer stopWithin(log, "kafka client", clientStopWithin, cl.Close)
 	var demo *demoInfo
-	if f.demo {
-		if demo, err = ensureDemo(ctx, conn, cl, topics.Events, f.st.dataDir, f.demoEvents, stderr); err != nil {
+	if f.Embedded.demo {
+		if demo, err = ensureDemo(ctx, conn, cl, topics.Events, f.Storage.dataDir, f.Embedded.demoEvents, stderr); err != nil {
 			return err
 		}
 	}
@@ -142,13 +121,13 @@ func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 }
 
 // startClickHouse starts the private server under the data dir, supervised.
-func startClickHouse(ctx context.Context, f runFlags, stderr io.Writer, log *slog.Logger) (*store.Supervisor, error) {
+func startClickHouse(ctx context.Context, f *Config, stderr io.Writer, log *slog.Logger) (*store.Supervisor, error) {
 	cfg := store.ServerConfig{
-		Dir: filepath.Join(f.st.dataDir, "clickhouse"), TCPPort: f.clickhousePort, HTTPPort: f.clickhouseHTTP,
-		Binary: f.clickhouseBin, Install: true, InstallOutput: stderr,
+		Dir: filepath.Join(f.Storage.dataDir, "clickhouse"), TCPPort: f.Embedded.clickhousePort, HTTPPort: f.Embedded.clickhouseHTTP,
+		Binary: f.Embedded.clickhouseBin, Install: true, InstallOutput: stderr,
 	}
 	if pw := os.Getenv(grafanaPasswordEnv); pw != "" { // else no grafana user
-		cfg.GrafanaDatabase, cfg.GrafanaPassword = grafanaDatabase(f.st.database), pw
+		cfg.GrafanaDatabase, cfg.GrafanaPassword = grafanaDatabase(f.Storage.database), pw
 	}
 	srv, err := store.StartServer(ctx, cfg, log)
 	if err != nil {
@@ -186,48 +165,27 @@ func stopWithin(log *slog.Logger, what string, d time.Duration, stop func()) {
 
 // runServices runs the pipeline, the API and ClickHouse's supervisor (ch,
 // nil when ClickHouse is not ours) until ctx ends or one of them fails.
-func runServices(ctx context.Context, f runFlags, conn driver.Conn, cl *kgo.Client, brokers []string,
+func runServices(ctx context.Context, f *Config, conn driver.Conn, cl *kgo.Client, brokers []string,
 	ch *store.Supervisor, demo *demoInfo, stdout io.Writer, log *slog.Logger) error {
 	reg := newRegistry()
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return runIngest(gctx, conn, f.bf.config(brokers, f.kf.topics()), reg, log) })
-	g.Go(func() error {
-		return serveAPI(gctx, conn, cl, f.kf.topics(), f.bf.group, f.httpAddr, f.rf.progress(), reg, log)
-	})
+	parts := []part{
+		{"ingest", func(ctx context.Context) error {
+			return runIngest(ctx, conn, f.Ingest.config(brokers, f.Kafka.topics()), reg, log)
+		}},
+		{"api", func(ctx context.Context) error { return serveAPI(ctx, f, conn, cl, reg, log) }},
+		{"banner", func(ctx context.Context) error {
+			if waitHTTP(ctx, "http://"+f.HTTP.addr+"/healthz") == nil {
+				printBanner(stdout, f, brokers, demo)
+			}
+			return nil
+		}},
+	}
 	if ch != nil {
-		g.Go(func() error { return ch.Run(gctx) })
+		parts = append(parts, part{"clickhouse supervisor", ch.Run})
 	}
-	g.Go(func() error {
-		if waitHTTP(gctx, "http://"+f.httpAddr+"/healthz") == nil {
-			printBanner(stdout, f, brokers, demo)
-		}
-		return nil
-	})
-	err := waitGroup(gctx, g, servicesStopWithin, log)
+	err := runParts(ctx, servicesStopWithin, log, parts...)
 	log.Info("stopping")
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
 	return err
-}
-
-// waitGroup waits for g, but for at most d once gctx, g's context, has
-// ended: the first error (gctx's cause) is returned either way.
-func waitGroup(gctx context.Context, g *errgroup.Group, d time.Duration, log *slog.Logger) error {
-	waited := make(chan error, 1)
-	go func() { waited <- g.Wait() }()
-	select {
-	case err := <-waited:
-		return err
-	case <-gctx.Done():
-	}
-	select {
-	case err := <-waited:
-		return err
-	case <-time.After(d):
-		log.Error("the API or pipeline did not stop in time; leaving them to the process exit", "within", d)
-		return context.Cause(gctx)
-	}
 }
 
 func waitHTTP(ctx context.Context, url string) error {
@@ -337,11 +295,11 @@ func demoRep(cfg loadgen.Config) (staff, contact string, err error) {
 	return staff, first[staff], nil
 }
 
-func printBanner(w io.Writer, f runFlags, brokers []string, d *demoInfo) {
-	base := "http://" + f.httpAddr
+func printBanner(w io.Writer, f *Config, brokers []string, d *demoInfo) {
+	base := "http://" + f.HTTP.addr
 	fmt.Fprintf(w, "\nSiyu is running.\n  API        %s   (OpenAPI: %s/openapi.json, metrics: %s/metrics)\n", base, base, base)
-	fmt.Fprintf(w, "  Kafka      %s   (topic %s, dead letters %s)\n", brokers[0], f.kf.topic, f.kf.dlq)
-	fmt.Fprintf(w, "  Data dir   %s\n", f.st.dataDir)
+	fmt.Fprintf(w, "  Kafka      %s   (topic %s, dead letters %s)\n", brokers[0], f.Kafka.topic, f.Kafka.dlq)
+	fmt.Fprintf(w, "  Data dir   %s\n", f.Storage.dataDir)
 	if d != nil {
 		fmt.Fprintf(w, "  Demo keys  admin: %s\n             rep %s: %s\n", d.AdminKey, d.RepStaff, d.RepKey)
 		fmt.Fprintf(w, "\nTry:\n  curl -s %s/readyz\n", base)
@@ -351,8 +309,8 @@ func printBanner(w io.Writer, f runFlags, brokers []string, d *demoInfo) {
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' '%s/v1/metrics/active?metric=dau&from=%s&to=%s'\n",
 			d.AdminKey, base, today.AddDate(0, 0, -7).Format(time.DateOnly), today.Format(time.DateOnly))
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/v1/tags\n", d.AdminKey, base)
-		fmt.Fprintf(w, "  kcat -b %s -t %s -C -o -3 -e\n", brokers[0], f.kf.topic)
-		fmt.Fprintf(w, "  siyu keys create --data-dir %s --tenant %s --role marketer\n", shellQuote(f.st.dataDir), d.Tenant)
+		fmt.Fprintf(w, "  kcat -b %s -t %s -C -o -3 -e\n", brokers[0], f.Kafka.topic)
+		fmt.Fprintf(w, "  siyu keys create --data-dir %s --tenant %s --role marketer\n", shellQuote(f.Storage.dataDir), d.Tenant)
 	}
 	fmt.Fprintf(w, "\nCtrl-C stops everything; running it again keeps the data.\n\n")
 }

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestDefaultConfigIsValid(t *testing.T) {
+	c := DefaultConfig()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("the defaults are refused: %v", err)
+	}
+}
+
+// TestConfigRefusesBadSettings: every command validates its whole
+// configuration once, before it starts anything, and names the flag.
+func TestConfigRefusesBadSettings(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--http-addr", "8080"}, `--http-addr "8080": want host:port`},
+		{[]string{"serve", "--partitions", "0"}, "--partitions 0: want 1 to 10000"},
+		{[]string{"serve", "--topic", "a b"}, `--topic "a b"`},
+		{[]string{"serve", "--dlq-topic", "siyu.events"}, "must differ from --topic"},
+		{[]string{"serve", "--kafka-brokers", "nohost"}, `--kafka-brokers "nohost"`},
+		{[]string{"serve", "--ingest-stall-after", "0s"}, "--ingest-stall-after 0s"},
+		{[]string{"serve", "--clickhouse-dsn", "clickhouse://[bad"}, "--clickhouse-dsn"},
+		{[]string{"ingest", "--batch-max-rows", "0"}, "--batch-max-rows 0"},
+		{[]string{"ingest", "--batch-max-bytes", "1000"}, "--batch-max-bytes 1000: want at least 1048588"},
+		{[]string{"ingest", "--batch-max-wait", "0s"}, "--batch-max-wait 0s"},
+		{[]string{"ingest", "--insert-workers", "0"}, "--insert-workers 0"},
+		{[]string{"ingest", "--kafka-session-timeout", "10ms"}, "--kafka-session-timeout 10ms"},
+		{[]string{"ingest", "--metrics-addr", "x"}, `--metrics-addr "x"`},
+		{[]string{"ingest", "--memory-limit-mb", "-1"}, "--memory-limit-mb -1"},
+		{[]string{"ingest", "--group", ""}, "--group: must not be empty"},
+		{[]string{"run", "--log-level", "loud"}, `--log-level "loud"`},
+		{[]string{"run", "--log-format", "xml"}, `--log-format "xml"`},
+		{[]string{"run", "--clickhouse-port", "70000"}, "--clickhouse-port 70000"},
+		{[]string{"run", "--clickhouse-http-port", "19000"}, "must differ from --clickhouse-port"},
+		{[]string{"run", "--demo-events", "0"}, "--demo-events 0"},
+		{[]string{"run", "--kafka-addr", ":x"}, `--kafka-addr ":x"`},
+		{[]string{"keys", "create", "--database", "x-y"}, `--database "x-y"`},
+		{[]string{"migrate", "up", "--data-dir", ""}, "--data-dir: must not be empty"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(tc.args, &stdout, &stderr); code != 2 {
+				t.Fatalf("exit %d, want 2 (a usage error); stderr: %s", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Fatalf("stderr %q does not say %q", stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestConfigFromEnvironmentIsValidatedToo: a SIYU_ variable is checked
+// like its flag.
+func TestConfigFromEnvironmentIsValidatedToo(t *testing.T) {
+	t.Setenv("SIYU_HTTP_ADDR", "nowhere")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"serve"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), `--http-addr "nowhere"`) {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+}
