@@ -160,11 +160,7 @@ func migrateCommand(stdout, stderr io.Writer) *command {
 			if err != nil {
 				return err
 			}
-			dsn, err := st.resolveDSN()
-			if err != nil {
-				return err
-			}
-			conn, err := store.Open(ctx, dsn)
+			conn, err := st.open(ctx)
 			if err != nil {
 				return err
 			}
@@ -230,11 +226,7 @@ func keysCommand(stdout, stderr io.Writer) *command {
 			if err := req.Validate(); err != nil {
 				return fmt.Errorf("%w: %v", errUsage, err)
 			}
-			dsn, err := st.resolveDSN()
-			if err != nil {
-				return err
-			}
-			conn, err := store.Open(ctx, dsn)
+			conn, err := st.open(ctx)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -16,9 +17,11 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/store"
 )
 
 // Defaults of `siyu run`'s embedded components.
@@ -381,6 +384,15 @@ func (s *StorageConfig) resolveDSN() (string, error) {
 		return "", fmt.Errorf("find ClickHouse: %w (flag --clickhouse-dsn)", err)
 	}
 	return st.ClickHouseDSN, nil
+}
+
+// open connects to the ClickHouse of --clickhouse-dsn or of the data dir's run.
+func (s *StorageConfig) open(ctx context.Context) (driver.Conn, error) {
+	dsn, err := s.resolveDSN()
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, dsn)
 }
 
 // resolveBrokers is --kafka-brokers, or the embedded broker of the data dir's run.

@@ -11,7 +11,6 @@ import (
 	"github.com/siyu-dev/siyu/dashboards"
 	"github.com/siyu-dev/siyu/internal/progress"
 	"github.com/siyu-dev/siyu/metrics"
-	"github.com/siyu-dev/siyu/store"
 )
 
 // previewFlags choose the data `siyu dashboards preview` draws.
@@ -62,11 +61,7 @@ func previewDashboards(ctx context.Context, dir string, p previewFlags, stdout, 
 	if err != nil {
 		return err
 	}
-	dsn, err := p.st.resolveDSN()
-	if err != nil {
-		return err
-	}
-	conn, err := store.Open(ctx, dsn)
+	conn, err := p.st.open(ctx)
 	if err != nil {
 		return err
 	}

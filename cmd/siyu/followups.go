@@ -12,7 +12,6 @@ import (
 
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/followup"
-	"github.com/siyu-dev/siyu/store"
 )
 
 // digestFile is what `siyu followups digest` writes: the body of
@@ -54,11 +53,7 @@ func followupsCommand(stdout, stderr io.Writer) *command {
 			if err != nil {
 				return err
 			}
-			dsn, err := st.resolveDSN()
-			if err != nil {
-				return err
-			}
-			conn, err := store.Open(ctx, dsn)
+			conn, err := st.open(ctx)
 			if err != nil {
 				return err
 			}

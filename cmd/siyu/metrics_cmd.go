@@ -8,7 +8,6 @@ import (
 
 	"github.com/siyu-dev/siyu/internal/progress"
 	"github.com/siyu-dev/siyu/metrics"
-	"github.com/siyu-dev/siyu/store"
 )
 
 // metricsCommand re-derives the metrics' day rollups from the event log
@@ -27,11 +26,7 @@ func metricsCommand(stdout, stderr io.Writer) *command {
 			if len(args) != 1 || args[0] != "rebuild" {
 				return fmt.Errorf("%w: want `siyu metrics rebuild`", errUsage)
 			}
-			dsn, err := st.resolveDSN()
-			if err != nil {
-				return err
-			}
-			conn, err := store.Open(ctx, dsn)
+			conn, err := st.open(ctx)
 			if err != nil {
 				return err
 			}
