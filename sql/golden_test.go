@@ -13,14 +13,15 @@ import (
 	"github.com/siyu-dev/siyu/sql"
 )
 
-// update rewrites the golden files: `go test ./sql -run Golden -update`.
-// Only ever for a new migration or query: a changed statement of an existing
-// migration would not reach a database that has it already.
+// update rewrites the golden files: `go test ./sql -run Golden -update`,
+// for a new migration or a changed query. A changed statement of an existing
+// migration would not reach a database that has it already: never for that.
 var update = flag.Bool("update", false, "rewrite sql/testdata/*.golden")
 
 // TestMigrationsGolden pins every statement of every migration, byte for
 // byte, as the runner sends it (sql.Migrations). The golden file was made
-// before the files were deduplicated (-- siyu: directives), so the expanded
+// before the files were deduplicated (commit 79714e3, before the -- siyu:
+// directives), so the expanded
 // text is what databases migrated earlier ran: none re-runs or differs.
 func TestMigrationsGolden(t *testing.T) {
 	ms, err := sql.Migrations()
@@ -47,6 +48,9 @@ func TestQueriesGolden(t *testing.T) {
 	golden(t, "queries.golden", b.String())
 }
 
+const goldenHint = "a new migration or a changed query: go test ./sql -run Golden -update; " +
+	"an existing migration must expand to the statements it had"
+
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	file := filepath.Join("testdata", name)
@@ -60,9 +64,9 @@ func golden(t *testing.T, name, got string) {
 		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
 		for i := 0; i < len(gl) && i < len(wl); i++ {
 			if gl[i] != wl[i] {
-				t.Fatalf("%s differs at line %d:\n got: %q\nwant: %q", file, i+1, gl[i], wl[i])
+				t.Fatalf("%s differs at line %d:\n got: %q\nwant: %q\n%s", file, i+1, gl[i], wl[i], goldenHint)
 			}
 		}
-		t.Fatalf("%s differs in length: got %d lines, want %d", file, len(gl), len(wl))
+		t.Fatalf("%s differs in length: got %d lines, want %d\n%s", file, len(gl), len(wl), goldenHint)
 	}
 }

@@ -4,6 +4,12 @@
 // the binary, lets one test run all of them on ClickHouse 18.16 and on
 // current ClickHouse (chDB) alike.
 //
+// A migration writes a view's query or a table's definition once; a backfill
+// or a rebuild names it with a directive comment (-- siyu:select,
+// -- siyu:recreate; expand.go) that Migrations expands before splitting, to
+// exactly the text the statement had when it was written out in full
+// (testdata/migrations.golden pins every statement, byte for byte).
+//
 // Queries bind parameters client-side as @name (clickhouse.Named); a query
 // file's "-- args:" line gives sample values, used by the compatibility test.
 package sql
@@ -28,38 +34,41 @@ type Migration struct {
 	Statements []string
 }
 
-// Migrations returns every migration, in version order.
+// Migrations returns every migration, in version order, with its
+// directives expanded (expand.go): the statements as a database runs them.
 func Migrations() ([]Migration, error) {
 	entries, err := fs.ReadDir(files, "migrations")
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
 	}
-	var out []Migration
+	var all []migrationFile
 	for _, e := range entries {
-		m, err := readMigration(e.Name())
+		f, err := readMigration(e.Name())
 		if err != nil {
 			return nil, err
 		}
-		if len(out) > 0 && out[len(out)-1].Version == m.Version {
-			return nil, fmt.Errorf("migration %s: version %d used twice", e.Name(), m.Version)
-		}
-		out = append(out, m)
+		all = append(all, f)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
-	return out, nil
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Version < all[j].Version })
+	for i := 1; i < len(all); i++ {
+		if all[i].Version == all[i-1].Version {
+			return nil, fmt.Errorf("migration %04d_%s.sql: version %d used twice", all[i].Version, all[i].Name, all[i].Version)
+		}
+	}
+	return expandMigrations(all)
 }
 
-func readMigration(file string) (Migration, error) {
+func readMigration(file string) (migrationFile, error) {
 	num, name, ok := strings.Cut(strings.TrimSuffix(file, ".sql"), "_")
 	v, err := strconv.Atoi(num)
 	if !ok || err != nil {
-		return Migration{}, fmt.Errorf("migration %s: name must be NNNN_name.sql", file)
+		return migrationFile{}, fmt.Errorf("migration %s: name must be NNNN_name.sql", file)
 	}
 	b, err := files.ReadFile(path.Join("migrations", file))
 	if err != nil {
-		return Migration{}, fmt.Errorf("read migration %s: %w", file, err)
+		return migrationFile{}, fmt.Errorf("read migration %s: %w", file, err)
 	}
-	return Migration{Version: v, Name: name, Statements: SplitStatements(string(b))}, nil
+	return migrationFile{Version: v, Name: name, Text: string(b)}, nil
 }
 
 // SplitStatements splits a file into statements at semicolons that end a
