@@ -23,10 +23,17 @@ import (
 //	    be lost. `with` sets one table setting (index_granularity = 256).
 //
 // An expansion takes the indentation of its directive line; a directive that
-// ends with ";" ends its statement. Expansion is text substitution only, so
-// the statements a database runs are exactly those written out in full
-// (sql/testdata/migrations.golden pins them, byte for byte). Any other
-// comment starting with "-- siyu:" is an error.
+// ends with ";" ends its statement. Expansion is text substitution only: the
+// statements are byte for byte those of the files when they were written out
+// in full, which databases migrated then ran (sql/testdata/migrations.golden
+// pins them). Any other comment starting with "-- siyu:" is an error.
+//
+// A named query (queries/<name>.sql) has one directive, for the parts that
+// several queries share:
+//
+//	-- siyu:include <fragment>
+//	    The text of fragments/<fragment>.sql (comment lines and all: Query
+//	    strips them afterwards), indented as the directive.
 
 // migrationFile is one migration file as written, before expansion.
 type migrationFile struct {
@@ -43,7 +50,7 @@ type placed struct {
 
 // directive is one parsed "-- siyu:" line.
 type directive struct {
-	kind    string // "select" or "recreate"
+	kind    string // "select", "recreate" or "include"
 	name    string
 	from    int    // recreate: the migration it copies
 	setting string // recreate with: "index_granularity"
@@ -83,14 +90,55 @@ func expandMigrations(files []migrationFile) ([]Migration, error) {
 // expandFile expands the directives of f; before holds the statements of
 // every earlier migration.
 func expandFile(f migrationFile, before []placed) (string, error) {
+	out, err := expandLines(f.Text, func(d directive, soFar string) (string, error) {
+		if d.kind == "include" {
+			return "", fmt.Errorf("include is for queries; a migration uses select or recreate")
+		}
+		return d.expand(f.Version, known(before, f.Version, soFar))
+	})
+	if err != nil {
+		return "", fmt.Errorf("migration %04d_%s.sql %w", f.Version, f.Name, err)
+	}
+	return out, nil
+}
+
+// expandQuery expands the include directives of a query file; fragment
+// returns a fragment's text (sql/fragments/<name>.sql).
+func expandQuery(name, text string, fragment func(string) (string, error)) (string, error) {
+	out, err := expandLines(text, func(d directive, _ string) (string, error) {
+		if d.kind != "include" {
+			return "", fmt.Errorf("%s is for migrations; a query uses include", d.kind)
+		}
+		f, err := fragment(d.name)
+		if err != nil {
+			return "", fmt.Errorf("include %s: %w", d.name, err)
+		}
+		f = strings.TrimRight(f, "\n")
+		for _, l := range strings.Split(f, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), directivePrefix) {
+				return "", fmt.Errorf("include %s: a fragment holds no directives", d.name)
+			}
+		}
+		return f, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("query %s.sql %w", name, err)
+	}
+	return out, nil
+}
+
+// expandLines replaces each directive line of text with its expansion,
+// indented as the line, followed by the line's ";" if any; expand gets the
+// directive and the text expanded so far.
+func expandLines(text string, expand func(d directive, soFar string) (string, error)) (string, error) {
 	var out strings.Builder
-	for i, line := range strings.SplitAfter(f.Text, "\n") {
+	for i, line := range strings.SplitAfter(text, "\n") {
 		d, ok, err := parseDirective(line)
 		if err == nil && ok {
-			var text string
-			text, err = d.expand(f.Version, known(before, f.Version, out.String()))
+			var x string
+			x, err = expand(d, out.String())
 			if err == nil {
-				out.WriteString(indent(text, d.indent) + d.end)
+				out.WriteString(indent(x, d.indent) + d.end)
 				if strings.HasSuffix(line, "\n") {
 					out.WriteString("\n")
 				}
@@ -98,7 +146,7 @@ func expandFile(f migrationFile, before []placed) (string, error) {
 			}
 		}
 		if err != nil {
-			return "", fmt.Errorf("migration %04d_%s.sql line %d: %w", f.Version, f.Name, i+1, err)
+			return "", fmt.Errorf("line %d: %w", i+1, err)
 		}
 		out.WriteString(line)
 	}
@@ -134,13 +182,13 @@ func parseDirective(line string) (directive, bool, error) {
 		return directive{}, false, fmt.Errorf("%s%s: %s", directivePrefix, rest, why)
 	}
 	if len(f) < 2 || !nameRe.MatchString(f[1]) {
-		return bad("want select <view> or recreate <name> as in <NNNN>")
+		return bad("want select <view>, recreate <name> as in <NNNN> or include <fragment>")
 	}
 	d.kind, d.name = f[0], f[1]
 	switch d.kind {
-	case "select":
+	case "select", "include":
 		if len(f) != 2 {
-			return bad("want select <view>")
+			return bad("want " + d.kind + " <name>")
 		}
 	case "recreate":
 		if len(f) < 5 || f[2] != "as" || f[3] != "in" {

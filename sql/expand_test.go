@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
@@ -84,9 +85,10 @@ func TestExpandRecreate(t *testing.T) {
 func TestExpandErrors(t *testing.T) {
 	for _, c := range []struct{ name, text, err string }{
 		{"unknown", "-- siyu:copy a_mv;\n", `unknown directive "copy"`},
-		{"no name", "-- siyu:select;\n", "want select <view>"},
-		{"extra words", "-- siyu:select a_mv a;\n", "want select <view>"},
-		{"bad name", "-- siyu:select a-mv;\n", "want select <view>"},
+		{"no name", "-- siyu:select;\n", "want select <view>, recreate"},
+		{"extra words", "-- siyu:select a_mv a;\n", "want select <name>"},
+		{"bad name", "-- siyu:select a-mv;\n", "want select <view>, recreate"},
+		{"include", "-- siyu:include a;\n", "include is for queries"},
 		{"no version", "-- siyu:recreate a;\n", "want recreate <name> as in <NNNN>"},
 		{"short version", "-- siyu:recreate a as in 1;\n", "four-digit"},
 		{"bad with", "-- siyu:recreate a as in 0001 index_granularity = 256;\n", "want with <setting> = <value>"},
@@ -108,6 +110,58 @@ func TestExpandErrors(t *testing.T) {
 	require.ErrorContains(t, err, "a_mv is not created above")
 }
 
+func TestExpandQuery(t *testing.T) {
+	frags := map[string]string{
+		"cols":   "-- The columns.\nSELECT\n    a,\n    b\nFROM t\n",
+		"nested": "SELECT 1\n-- siyu:include cols\n",
+	}
+	fragment := func(name string) (string, error) {
+		if f, ok := frags[name]; ok {
+			return f, nil
+		}
+		return "", fmt.Errorf("no fragment %s", name)
+	}
+	got, err := expandQuery("q", "-- args: x=1\nSELECT * FROM (\n    -- siyu:include cols\n    WHERE a = @x\n)\n", fragment)
+	require.NoError(t, err)
+	require.Equal(t, "-- args: x=1\nSELECT * FROM (\n    -- The columns.\n    SELECT\n        a,\n        b\n    FROM t\n"+
+		"    WHERE a = @x\n)\n", got)
+	require.Equal(t, "SELECT * FROM (\n    SELECT\n        a,\n        b\n    FROM t\n    WHERE a = @x\n)\n", stripComments(got))
+
+	for _, c := range []struct{ text, err string }{
+		{"-- siyu:include missing\n", "query q.sql line 1: include missing: no fragment missing"},
+		{"SELECT\n-- siyu:include nested\n", "query q.sql line 2: include nested: a fragment holds no directives"},
+		{"-- siyu:select a_mv\n", "select is for migrations"},
+		{"-- siyu:include\n", "want select <view>"},
+	} {
+		_, err := expandQuery("q", c.text, fragment)
+		require.ErrorContains(t, err, c.err)
+	}
+}
+
+// TestFragmentsShared: every fragment is included by two queries at least
+// (a part of one query belongs in that query).
+func TestFragmentsShared(t *testing.T) {
+	uses := map[string]int{}
+	entries, err := fs.ReadDir(files, "queries")
+	require.NoError(t, err)
+	for _, e := range entries {
+		b, err := files.ReadFile("queries/" + e.Name())
+		require.NoError(t, err)
+		for _, l := range strings.Split(string(b), "\n") {
+			if d, ok, _ := parseDirective(l); ok && d.kind == "include" {
+				uses[d.name]++
+			}
+		}
+	}
+	frags, err := fs.ReadDir(files, "fragments")
+	require.NoError(t, err)
+	require.NotEmpty(t, frags)
+	for _, f := range frags {
+		name := strings.TrimSuffix(f.Name(), ".sql")
+		require.GreaterOrEqual(t, uses[name], 2, "fragment %s is included by %d queries", name, uses[name])
+	}
+}
+
 // TestWrittenOnce: every view's query and every table's definition is
 // written out once in sql/ (migrations and queries, as the files are, before
 // expansion); a second use is a directive. Whitespace and comments do not
@@ -117,7 +171,7 @@ func TestWrittenOnce(t *testing.T) {
 	require.NoError(t, err)
 	var sources []string
 	var names []string
-	for _, dir := range []string{"migrations", "queries", "access"} {
+	for _, dir := range []string{"migrations", "queries", "fragments", "access"} {
 		entries, err := fs.ReadDir(files, dir)
 		require.NoError(t, err)
 		for _, e := range entries {

@@ -1,6 +1,7 @@
 // Package sql holds every statement Siyu sends to ClickHouse: numbered
 // migrations (migrations/NNNN_name.sql, applied in order by `siyu migrate`)
-// and named queries (queries/name.sql). Keeping them as files, embedded in
+// and named queries (queries/name.sql, which may include the parts they share
+// from fragments/name.sql). Keeping them as files, embedded in
 // the binary, lets one test run all of them on ClickHouse 18.16 and on
 // current ClickHouse (chDB) alike.
 //
@@ -22,9 +23,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
-//go:embed migrations/*.sql queries/*.sql access/*.sql
+//go:embed migrations/*.sql queries/*.sql access/*.sql fragments/*.sql
 var files embed.FS
 
 // Migration is one numbered schema change.
@@ -94,14 +96,19 @@ func stripComments(s string) string {
 	return strings.TrimSuffix(strings.Join(kept, "\n"), ";")
 }
 
-// Query returns the named query (queries/<name>.sql). It panics on an
-// unknown name: query names are constants in the code, checked by tests.
+// Query returns the named query (queries/<name>.sql, its includes
+// expanded, its comments stripped). It panics on an unknown name: query
+// names are constants in the code, checked by tests.
 func Query(name string) string {
-	b, err := files.ReadFile("queries/" + name + ".sql")
+	qs, err := queries()
 	if err != nil {
+		panic(fmt.Sprintf("sql: %v", err))
+	}
+	q, ok := qs[name]
+	if !ok {
 		panic(fmt.Sprintf("sql: no query %q", name))
 	}
-	return stripComments(string(b))
+	return q.SQL
 }
 
 // CatalogueEntry is a named query with the sample arguments from its file.
@@ -111,19 +118,49 @@ type CatalogueEntry struct {
 	Args map[string]string
 }
 
-// Catalogue returns every named query, for compatibility tests.
+// Catalogue returns every named query, by name, for compatibility tests.
 func Catalogue() ([]CatalogueEntry, error) {
+	qs, err := queries()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CatalogueEntry, 0, len(qs))
+	for _, q := range qs {
+		out = append(out, q)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// queries reads and expands every named query once.
+var queries = sync.OnceValues(func() (map[string]CatalogueEntry, error) {
 	entries, err := fs.ReadDir(files, "queries")
 	if err != nil {
 		return nil, fmt.Errorf("read queries: %w", err)
 	}
-	out := make([]CatalogueEntry, 0, len(entries))
+	out := make(map[string]CatalogueEntry, len(entries))
 	for _, e := range entries {
 		name := strings.TrimSuffix(e.Name(), ".sql")
-		b, _ := files.ReadFile("queries/" + e.Name())
-		out = append(out, CatalogueEntry{Name: name, SQL: Query(name), Args: sampleArgs(string(b))})
+		b, err := files.ReadFile("queries/" + e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("read query %s: %w", name, err)
+		}
+		text, err := expandQuery(name, string(b), fragment)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = CatalogueEntry{Name: name, SQL: stripComments(text), Args: sampleArgs(string(b))}
 	}
 	return out, nil
+})
+
+// fragment returns fragments/<name>.sql, a part of several queries.
+func fragment(name string) (string, error) {
+	b, err := files.ReadFile("fragments/" + name + ".sql")
+	if err != nil {
+		return "", fmt.Errorf("no fragment %s (sql/fragments/%s.sql)", name, name)
+	}
+	return string(b), nil
 }
 
 func sampleArgs(file string) map[string]string {
