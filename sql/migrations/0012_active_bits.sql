@@ -49,24 +49,7 @@ WHERE type = 'chat.message' AND direction = 'in'
 GROUP BY tenant, contact_id, block;
 
 INSERT INTO staff_active_bits (tenant, staff_id, block, bits)
-SELECT
-    tenant,
-    if(type = 'staff.active', subject, staff_id) AS staff_id,
-    toUInt16(intDiv(toUInt16(toDate(toDateTime(intDiv(time_ns, 1000000000)), 'Asia/Shanghai')), 64)) AS block,
-    groupBitOrState(bitShiftLeft(toUInt64(1), toUInt16(toDate(toDateTime(intDiv(time_ns, 1000000000)), 'Asia/Shanghai')) % 64)) AS bits
-FROM events
-WHERE type IN ('staff.active', 'contact.added', 'contact.updated', 'followup.logged', 'followup.stage_changed')
-   OR (type = 'contact.removed' AND removed_by = 'staff')
-   OR (type = 'chat.message' AND direction = 'out')
-   OR (type IN ('tag.added', 'tag.removed') AND staff_id != '')
-GROUP BY tenant, staff_id, block;
+-- siyu:select staff_active_bits_mv;
 
 INSERT INTO customer_active_bits (tenant, contact_id, block, bits)
-SELECT
-    tenant,
-    subject AS contact_id,
-    toUInt16(intDiv(toUInt16(toDate(toDateTime(intDiv(time_ns, 1000000000)), 'Asia/Shanghai')), 64)) AS block,
-    groupBitOrState(bitShiftLeft(toUInt64(1), toUInt16(toDate(toDateTime(intDiv(time_ns, 1000000000)), 'Asia/Shanghai')) % 64)) AS bits
-FROM events
-WHERE type = 'chat.message' AND direction = 'in'
-GROUP BY tenant, contact_id, block;
+-- siyu:select customer_active_bits_mv;

@@ -42,15 +42,4 @@ GROUP BY tenant, contact_id, day;
 -- Backfill (docs/decisions.md, "Migrations"): the view's query over every
 -- stored event; states are idempotent, so overlap with the view is harmless.
 INSERT INTO contact_day_state (tenant, contact_id, day, msgs_in, msgs_out, followups, gender, phone)
-SELECT
-    tenant,
-    subject AS contact_id,
-    toDate(toDateTime(intDiv(time_ns, 1000000000)), 'Asia/Shanghai') AS day,
-    uniqExactIfState(source, id, toUInt8(type = 'chat.message' AND direction = 'in')) AS msgs_in,
-    uniqExactIfState(source, id, toUInt8(type = 'chat.message' AND direction = 'out')) AS msgs_out,
-    uniqExactIfState(source, id, toUInt8(type = 'followup.logged')) AS followups,
-    argMaxIfState(gender, (time_ns, id, source), toUInt8(bitAnd(present, 8388608) != 0)) AS gender,
-    argMaxIfState(phone, (time_ns, id, source), toUInt8(bitAnd(present, 1024) != 0)) AS phone
-FROM events
-WHERE type IN ('chat.message', 'followup.logged', 'contact.added', 'contact.updated')
-GROUP BY tenant, contact_id, day;
+-- siyu:select contact_day_state_mv;

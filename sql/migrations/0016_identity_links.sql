@@ -35,18 +35,4 @@ WHERE bitAnd(present, 5120) != 0
 
 -- Backfill: the view's query over every stored event.
 INSERT INTO identity_links (tenant, node, peer, kind, dir)
-SELECT
-    tenant,
-    tupleElement(l, 1) AS node,
-    tupleElement(l, 2) AS peer,
-    tupleElement(l, 3) AS kind,
-    tupleElement(l, 4) AS dir
-FROM events
-ARRAY JOIN [
-    (subject, if(bitAnd(present, 4096) != 0, unionid, ''), 'unionid', toUInt8(1)),
-    (if(bitAnd(present, 4096) != 0, unionid, ''), subject, 'unionid', toUInt8(0)),
-    (subject, if(bitAnd(present, 1024) != 0, phone, ''), 'phone', toUInt8(1)),
-    (if(bitAnd(present, 1024) != 0, phone, ''), subject, 'phone', toUInt8(0))
-] AS l
-WHERE bitAnd(present, 5120) != 0
-  AND tupleElement(l, 1) != '' AND tupleElement(l, 2) != '' AND tupleElement(l, 1) != tupleElement(l, 2);
+-- siyu:select identity_links_mv;

@@ -34,18 +34,7 @@ WHERE type = 'segment.saved'
 GROUP BY tenant, segment_id;
 
 INSERT INTO segment_state (tenant, segment_id, name, definition, deleted, created_by, first_ns, last_ns)
-SELECT
-    tenant,
-    subject AS segment_id,
-    argMaxState(name, (time_ns, id, source)) AS name,
-    argMaxState(note, (time_ns, id, source)) AS definition,
-    argMaxState(deleted, (time_ns, id, source)) AS deleted,
-    argMinState(staff_id, (time_ns, id, source)) AS created_by,
-    minState(time_ns) AS first_ns,
-    maxState(time_ns) AS last_ns
-FROM events
-WHERE type = 'segment.saved'
-GROUP BY tenant, segment_id;
+-- siyu:select segment_state_mv;
 
 CREATE TABLE IF NOT EXISTS job_state (
     tenant String,
@@ -80,18 +69,4 @@ WHERE type = 'job.progressed'
 GROUP BY tenant, job_id;
 
 INSERT INTO job_state (tenant, job_id, kind, state, processed, total, tag_id, target, error, first_ns, last_ns)
-SELECT
-    tenant,
-    subject AS job_id,
-    argMaxState(visitParamExtractString(data, 'kind'), (time_ns, id, source)) AS kind,
-    argMaxState(stage, (time_ns, id, source)) AS state,
-    argMaxState(visitParamExtractInt(data, 'processed'), (time_ns, id, source)) AS processed,
-    argMaxState(visitParamExtractInt(data, 'total'), (time_ns, id, source)) AS total,
-    argMaxState(tag_id, (time_ns, id, source)) AS tag_id,
-    argMaxState(note, (time_ns, id, source)) AS target,
-    argMaxState(visitParamExtractString(data, 'fail_reason'), (time_ns, id, source)) AS error,
-    minState(time_ns) AS first_ns,
-    maxState(time_ns) AS last_ns
-FROM events
-WHERE type = 'job.progressed'
-GROUP BY tenant, job_id;
+-- siyu:select job_state_mv;

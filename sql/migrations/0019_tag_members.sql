@@ -23,11 +23,4 @@ WHERE type IN ('tag.added', 'tag.removed')
 GROUP BY tenant, tag_id, contact_id;
 
 INSERT INTO tag_member_state (tenant, tag_id, contact_id, present)
-SELECT
-    tenant,
-    tag_id,
-    subject AS contact_id,
-    argMaxState(toUInt8(type = 'tag.added'), (time_ns, id, source)) AS present
-FROM events
-WHERE type IN ('tag.added', 'tag.removed')
-GROUP BY tenant, tag_id, contact_id;
+-- siyu:select tag_member_state_mv;

@@ -59,24 +59,9 @@ ARRAY JOIN
 WHERE type IN ('contact.added', 'assignee.changed') AND staff != '';
 
 -- Backfill from the event log (decision: a migration that adds a rollup
--- fills it), repeating each view's SELECT.
+-- fills it), running each view's SELECT.
 INSERT INTO assignee_state (tenant, contact_id, first_staff, first_ns, last_to, last_key, last_followup_ns)
-SELECT
-    tenant,
-    subject AS contact_id,
-    argMinIfState(staff_id, (time_ns, id, source), toUInt8(type = 'contact.added')) AS first_staff,
-    minIfState(time_ns, toUInt8(type = 'contact.added')) AS first_ns,
-    argMaxIfState(to_staff_id, (time_ns, id, source), toUInt8(type = 'assignee.changed')) AS last_to,
-    argMaxIfState((time_ns, id, source), (time_ns, id, source), toUInt8(type = 'assignee.changed')) AS last_key,
-    maxIfState(time_ns, toUInt8(type = 'followup.logged')) AS last_followup_ns
-FROM events
-WHERE type IN ('contact.added', 'assignee.changed', 'followup.logged')
-GROUP BY tenant, contact_id;
+-- siyu:select assignee_state_mv;
 
 INSERT INTO assignee_events (tenant, staff, contact_id, time_ns, id, source, type, reason, holds)
-SELECT tenant, staff, subject AS contact_id, time_ns, id, source, type, reason, holds
-FROM events
-ARRAY JOIN
-    [if(type = 'contact.added', staff_id, to_staff_id), from_staff_id] AS staff,
-    [toUInt8(1), toUInt8(0)] AS holds
-WHERE type IN ('contact.added', 'assignee.changed') AND staff != '';
+-- siyu:select assignee_events_mv;

@@ -69,23 +69,7 @@ WHERE type IN ('contact.added', 'contact.updated', 'contact.removed', 'contact.t
 
 -- Backfill: the view's query over every stored event.
 INSERT INTO contact_facts (tenant, contact_id, kind, sort_ns, key_ns, key_id, key_source, staff, next_ns, last_ns)
-SELECT
-    tenant,
-    subject AS contact_id,
-    kind,
-    if(kind = 4, if(next_at_ns = 0, toInt64(9223372036854775807), next_at_ns), toInt64(0)) AS sort_ns,
-    if(kind = 0, toInt64(0), time_ns) AS key_ns,
-    if(kind = 0, '', id) AS key_id,
-    if(kind = 0, '', source) AS key_source,
-    multiIf(kind = 1, staff_id, kind = 2, to_staff_id, '') AS staff,
-    if(kind >= 3, next_at_ns, toInt64(0)) AS next_ns,
-    if(kind = 2 OR kind = 4, toUInt64(0), toUInt64(time_ns)) AS last_ns
-FROM events
-ARRAY JOIN if(type = 'followup.logged', [toUInt8(3), toUInt8(4)],
-              [toUInt8(multiIf(type = 'contact.added', 1, type = 'assignee.changed', 2, 0))]) AS kind
-WHERE type IN ('contact.added', 'contact.updated', 'contact.removed', 'contact.transferred',
-               'chat.message', 'tag.added', 'tag.removed', 'followup.logged', 'followup.stage_changed',
-               'assignee.changed');
+-- siyu:select contact_facts_mv;
 
 -- assignee_state is redundant now: its readers moved to contact_facts.
 DROP TABLE IF EXISTS assignee_state_mv;

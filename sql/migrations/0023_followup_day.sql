@@ -34,10 +34,7 @@ FROM events
 WHERE type IN ('followup.stage_changed', 'stages.defined', 'staff.manager_set');
 
 INSERT INTO followup_facts (tenant, type, subject, time_ns, id, source, staff_id, stage, stages, deleted)
-SELECT tenant, type, subject, time_ns, id, source, staff_id, stage,
-       if(type = 'stages.defined', visitParamExtractString(data, 'stages'), '') AS stages, deleted
-FROM events
-WHERE type IN ('followup.stage_changed', 'stages.defined', 'staff.manager_set');
+-- siyu:select followup_facts_mv;
 
 -- One row per (tenant, rep, day, customer): a WeCom chat is a (rep,
 -- customer, day), day in Asia/Shanghai (decision 19). first_direction is the
@@ -76,17 +73,4 @@ GROUP BY tenant, staff_id, day, contact_id;
 
 INSERT INTO rep_chat_days (tenant, staff_id, day, contact_id, first_in_ns, first_out_ns, first_direction,
                            out_messages, added, removed_by_customer)
-SELECT
-    tenant,
-    staff_id,
-    toDate(toDateTime(intDiv(time_ns, 1000000000)), 'Asia/Shanghai') AS day,
-    subject AS contact_id,
-    minIfState(time_ns, toUInt8(type = 'chat.message' AND direction = 'in')) AS first_in_ns,
-    minIfState(time_ns, toUInt8(type = 'chat.message' AND direction = 'out')) AS first_out_ns,
-    argMinIfState(direction, (time_ns, id, source), toUInt8(type = 'chat.message')) AS first_direction,
-    uniqExactIfState(source, id, toUInt8(type = 'chat.message' AND direction = 'out')) AS out_messages,
-    maxState(toUInt8(type = 'contact.added')) AS added,
-    maxState(toUInt8(type = 'contact.removed' AND removed_by = 'customer')) AS removed_by_customer
-FROM events
-WHERE type IN ('chat.message', 'contact.added') OR (type = 'contact.removed' AND removed_by = 'customer')
-GROUP BY tenant, staff_id, day, contact_id;
+-- siyu:select rep_chat_days_mv;

@@ -30,12 +30,4 @@ WHERE type = 'chat.message' AND direction IN ('in', 'out');
 
 -- Backfill from the event log (docs/decisions.md, "Migrations").
 INSERT INTO dash_chat_messages (tenant, day, staff_id, contact_id, direction, time_ns)
-SELECT
-    tenant,
-    toDate(toDateTime(intDiv(time_ns, 1000000000)), 'Asia/Shanghai') AS day,
-    staff_id,
-    subject AS contact_id,
-    direction,
-    time_ns
-FROM events
-WHERE type = 'chat.message' AND direction IN ('in', 'out');
+-- siyu:select dash_chat_messages_mv;

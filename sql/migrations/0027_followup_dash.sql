@@ -36,6 +36,4 @@ WHERE type = 'followup.logged';
 
 -- Backfill from the event log (docs/decisions.md, "Migrations").
 INSERT INTO followup_logs (tenant, contact_id, time_ns, id, source, staff_id, next_at_ns)
-SELECT tenant, subject AS contact_id, time_ns, id, source, staff_id, next_at_ns
-FROM events
-WHERE type = 'followup.logged';
+-- siyu:select followup_logs_mv;

@@ -10,15 +10,7 @@ DROP TABLE IF EXISTS identity_links_present_mv;
 
 DROP TABLE IF EXISTS identity_links;
 
-CREATE TABLE IF NOT EXISTS identity_links (
-    tenant String,
-    node String,
-    peer String,
-    kind String,
-    dir UInt8
-) ENGINE = ReplacingMergeTree()
-ORDER BY (tenant, node, dir, peer, kind)
-SETTINGS index_granularity = 256;
+-- siyu:recreate identity_links as in 0031;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS identity_links_phone_mv TO identity_links AS
 SELECT
@@ -42,21 +34,5 @@ WHERE node != '' AND peer != '' AND node != peer;
 INSERT INTO identity_links (tenant, node, peer, kind, dir)
 SELECT tenant, node, peer, kind, dir
 FROM (
-    SELECT
-        tenant,
-        if(k % 2 = 0, subject, if(k < 2, unionid,
-            if(length(multiIf(
-                length(replaceRegexpAll(phone, '[^0-9]', '') AS phone_digits) = 13 AND substring(phone_digits, 1, 2) = '86',
-                substring(phone_digits, 3),
-                length(phone_digits) = 15 AND substring(phone_digits, 1, 4) = '0086', substring(phone_digits, 5),
-                phone_digits) AS phone_national) >= 5, phone_national, '') AS phone_id)) AS node,
-        if(k % 2 = 0, if(k < 2, unionid, phone_id), subject) AS peer,
-        if(k < 2, 'unionid', 'phone') AS kind,
-        toUInt8(k % 2 = 0) AS dir
-    FROM events
-    ARRAY JOIN multiIf(bitAnd(present, 5120) = 5120, [toUInt8(0), 1, 2, 3],
-                       bitAnd(present, 4096) != 0, [toUInt8(0), 1],
-                       bitAnd(present, 1024) != 0, [toUInt8(2), 3],
-                       emptyArrayUInt8()) AS k
-    WHERE node != '' AND peer != '' AND node != peer
+    -- siyu:select identity_links_phone_mv
 );

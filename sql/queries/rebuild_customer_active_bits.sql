@@ -8,7 +8,5 @@ SELECT
     subject AS contact_id,
     toUInt16(intDiv(toUInt16(toDate(toDateTime(intDiv(time_ns, 1000000000)), 'Asia/Shanghai')), 64)) AS block,
     groupBitOrState(bitShiftLeft(toUInt64(1), toUInt16(toDate(toDateTime(intDiv(time_ns, 1000000000)), 'Asia/Shanghai')) % 64)) AS bits
-FROM events
-WHERE time_ns >= toInt64(@from_ns) AND time_ns < toInt64(@to_ns)
-  AND type = 'chat.message' AND direction = 'in'
+-- siyu:include customer_actor_events_between
 GROUP BY tenant, contact_id, block

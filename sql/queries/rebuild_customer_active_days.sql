@@ -4,7 +4,5 @@
 -- args: from_ns=1790000000000000000 to_ns=1792000000000000000
 INSERT INTO customer_active_days (tenant, day, contact_id)
 SELECT tenant, toDate(toDateTime(intDiv(time_ns, 1000000000)), 'Asia/Shanghai') AS day, subject AS contact_id
-FROM events
-WHERE time_ns >= toInt64(@from_ns) AND time_ns < toInt64(@to_ns)
-  AND type = 'chat.message' AND direction = 'in'
+-- siyu:include customer_actor_events_between
 GROUP BY tenant, day, contact_id

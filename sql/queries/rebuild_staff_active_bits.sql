@@ -8,10 +8,5 @@ SELECT
     if(type = 'staff.active', subject, staff_id) AS staff_id,
     toUInt16(intDiv(toUInt16(toDate(toDateTime(intDiv(time_ns, 1000000000)), 'Asia/Shanghai')), 64)) AS block,
     groupBitOrState(bitShiftLeft(toUInt64(1), toUInt16(toDate(toDateTime(intDiv(time_ns, 1000000000)), 'Asia/Shanghai')) % 64)) AS bits
-FROM events
-WHERE time_ns >= toInt64(@from_ns) AND time_ns < toInt64(@to_ns)
-  AND (type IN ('staff.active', 'contact.added', 'contact.updated', 'followup.logged', 'followup.stage_changed')
-    OR (type = 'contact.removed' AND removed_by = 'staff')
-    OR (type = 'chat.message' AND direction = 'out')
-    OR (type IN ('tag.added', 'tag.removed') AND staff_id != ''))
+-- siyu:include staff_actor_events_between
 GROUP BY tenant, staff_id, block

@@ -9,12 +9,7 @@
 -- args: tenant=demo
 SELECT contact_id
 FROM (
-    SELECT
-        contact_id,
-        finalizeAggregation(add_way) AS add_way,
-        finalizeAggregation(channel) AS channel,
-        finalizeAggregation(staff_id) AS added_by
-    FROM acquisition_state FINAL
+    -- siyu:include acquisition_state_final
     WHERE tenant = @tenant
 )
 WHERE /*condition*/ 1

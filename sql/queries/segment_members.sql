@@ -30,21 +30,7 @@ FROM (
             contact_id, first_ns, last_ns, name, unionid, corp_name, msgs_in, msgs_out,
             last_in_ns, last_out_ns, stage, last_followup_ns, next_followup_ns, live_staff
         FROM (
-            SELECT
-                contact_id,
-                finalizeAggregation(first_ns) AS first_ns,
-                finalizeAggregation(last_ns) AS last_ns,
-                finalizeAggregation(name) AS name,
-                finalizeAggregation(unionid) AS unionid,
-                finalizeAggregation(corp_name) AS corp_name,
-                finalizeAggregation(msgs_in) AS msgs_in,
-                finalizeAggregation(msgs_out) AS msgs_out,
-                finalizeAggregation(last_in_ns) AS last_in_ns,
-                finalizeAggregation(last_out_ns) AS last_out_ns,
-                finalizeAggregation(stage) AS stage,
-                finalizeAggregation(last_followup_ns) AS last_followup_ns,
-                finalizeAggregation(next_followup_ns) AS next_followup_ns
-            FROM profile_state FINAL
+            -- siyu:include profile_state_final
             WHERE tenant = @tenant AND contact_id >= @lo AND contact_id <= @hi AND contact_id IN (SELECT arrayJoin(@ids))
         ) AS profiles
         ANY LEFT JOIN (
@@ -83,12 +69,7 @@ FROM (
     ) AS tags USING contact_id
 ) AS with_tags
 ANY LEFT JOIN (
-    SELECT
-        contact_id,
-        finalizeAggregation(add_way) AS add_way,
-        finalizeAggregation(channel) AS channel,
-        finalizeAggregation(staff_id) AS added_by
-    FROM acquisition_state FINAL
+    -- siyu:include acquisition_state_final
     WHERE tenant = @tenant AND contact_id >= @lo AND contact_id <= @hi AND contact_id IN (SELECT arrayJoin(@ids))
 ) AS acquisition USING contact_id
 ORDER BY contact_id
