@@ -11,6 +11,7 @@ import (
 
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/reference"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/loadgen"
 	"github.com/siyu-dev/siyu/metering"
@@ -19,7 +20,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var start = time.Date(2026, time.September, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+var start = time.Date(2026, time.September, 1, 0, 0, 0, 0, reporting.Zone)
 
 const streamDays = 45
 

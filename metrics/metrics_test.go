@@ -10,6 +10,7 @@ import (
 
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/reference"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/loadgen"
 	"github.com/siyu-dev/siyu/metrics"
@@ -17,7 +18,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var cst = time.FixedZone("CST", 8*3600)
+var cst = reporting.Zone
 
 // start is the first day of the generated stream.
 var start = time.Date(2026, time.September, 1, 0, 0, 0, 0, cst)
