@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/metrics"
 )
@@ -71,7 +72,7 @@ func TestMeterRoutes(t *testing.T) {
 	})
 
 	t.Run("usage", func(t *testing.T) {
-		period := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01")
+		period := time.Now().In(reporting.Zone).Format("2006-01")
 		status, body := f.do(t, http.MethodGet, "/v1/billing/usage?format=csv&period="+period, "acme-billing", nil)
 		require.Equal(t, http.StatusOK, status, "%s", body)
 		require.Contains(t, string(body), "acme:"+period+":peak_contacts,acme,"+period+",peak_contacts,2\n")

@@ -13,7 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/siyu-dev/siyu/metrics"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
@@ -66,7 +66,7 @@ type Relation struct {
 }
 
 // Chat summarises the customer's one-to-one messages. The 7- and 30-day
-// counts are over reporting days (metrics.Zone): today and the 6 (29) before.
+// counts are over reporting days (reporting.Zone): today and the 6 (29) before.
 type Chat struct {
 	MessagesIn     uint64     `json:"messages_in"`
 	MessagesOut    uint64     `json:"messages_out"`
@@ -255,15 +255,9 @@ func nsTime(ns int64) *time.Time {
 	return &t
 }
 
-// reportingZone is metrics.Zone: the day boundaries of contact_day_state
+// reportingZone is the day boundaries of contact_day_state
 // (sql/migrations/0015_contact_days.sql).
-var reportingZone = func() *time.Location {
-	z, err := time.LoadLocation(metrics.Zone)
-	if err != nil {
-		panic(fmt.Sprintf("cdp: load time zone %s: %v", metrics.Zone, err))
-	}
-	return z
-}()
+var reportingZone = reporting.Zone
 
 // GetHolders returns the part of a profile that access checks read: the
 // scalars (ErrNotFound when the tenant has no such customer) and the live

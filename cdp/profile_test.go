@@ -15,9 +15,9 @@ import (
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/reference"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/loadgen"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 // TestProfilesMergedExact is the profile and identity property: a loadgen
@@ -44,7 +44,7 @@ func TestProfilesMergedExact(t *testing.T) {
 	}
 	memProfiles := cdp.NewProfiles(conn).WithClock(func() time.Time { return now })
 	memProfiles.UseMemory(mem)
-	zone, err := time.LoadLocation(metrics.Zone)
+	zone, err := time.LoadLocation(reporting.ZoneName)
 	require.NoError(t, err)
 
 	links := reference.IdentityLinks(events)

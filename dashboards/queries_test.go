@@ -14,6 +14,7 @@ import (
 	"github.com/siyu-dev/siyu/dashboards"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/chdb"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/loadgen"
 	"github.com/siyu-dev/siyu/metrics"
@@ -22,7 +23,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var cst = time.FixedZone("CST", 8*3600)
+var cst = reporting.Zone
 
 // start is the first day of the generated stream.
 var start = time.Date(2026, time.September, 1, 0, 0, 0, 0, cst)
@@ -58,15 +59,8 @@ var panelMetric = map[string]metrics.Metric{
 // does, on ClickHouse 18.16 after a loadgen stream went through the real
 // pipeline, and compares each series with metrics.Service.
 func TestPanelsOnClickHouse(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the pipeline against ClickHouse and Kafka")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
 	evs := generate(t)
-	conn, _ := testenv.Database(t)
-	_, broker := testenv.Kafka(t)
-	pipe := testenv.StartPipeline(t, ctx, conn, broker, "dashboards")
+	ctx, conn, pipe := testenv.Ingest(t, 4*time.Minute, "dashboards")
 	pipe.Produce(ctx, evs)
 	pipe.WaitIngested(ctx, evs)
 	svc := metrics.NewService(conn, nil)
@@ -215,13 +209,7 @@ func series(t *testing.T, ctx context.Context, conn driver.Conn, q string) map[m
 func generate(t *testing.T) []event.Event {
 	cfg := loadgen.Config{Seed: 3, Tenants: len(tenants), StaffPerTenant: 12, ContactsPerTenant: 200, Events: 6000,
 		PaidShare: 0.5, Start: start, Days: streamDays - 5}
-	g, err := loadgen.New(cfg)
-	require.NoError(t, err)
-	var out []event.Event
-	var e event.Event
-	for g.Next(&e) {
-		out = append(out, e.Clone())
-	}
+	out := testenv.Generate(t, cfg)
 	// A cap below t0001's contacts from day 20, so that contacts over cap
 	// are not all zero (the generator's caps are generous).
 	c := event.Event{ID: "cap-20", Source: "test", Type: event.SubscriptionChanged, Tenant: "t0001", Subject: "t0001",

@@ -15,6 +15,8 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/siyu-dev/siyu/internal/reporting"
 )
 
 // Result is a panel query's answer, column by column as ClickHouse gave it:
@@ -208,7 +210,7 @@ func xAxis(img *image.RGBA, times []int64) {
 }
 
 // reportingZone is the zone the rollups' days are in (zone, as a location).
-var reportingZone = time.FixedZone("Asia/Shanghai", 8*3600)
+var reportingZone = reporting.Zone
 
 func drawLine(img *image.RGBA, s series, times []int64, top float64, c color.RGBA) {
 	prevX, prevY, have := 0, 0, false

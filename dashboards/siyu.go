@@ -3,11 +3,13 @@ package dashboards
 import (
 	"fmt"
 	"strings"
+
+	"github.com/siyu-dev/siyu/internal/reporting"
 )
 
-// zone is the reporting time zone of the rollups (metrics.Zone, fixed at
-// install by sql/migrations/0005_activity.sql).
-const zone = "'Asia/Shanghai'"
+// zone is the reporting time zone of the rollups (fixed at install by
+// sql/migrations/0005_activity.sql), as an SQL string.
+const zone = "'" + reporting.ZoneName + "'"
 
 // The target days of a panel: the reporting days of the dashboard's range.
 const (
@@ -165,7 +167,7 @@ func layout(d Dashboard) Dashboard {
 
 func base(uid, title, description string, vars ...Variable) Dashboard {
 	return Dashboard{UID: uid, Title: title, Description: description, Tags: []string{"siyu"},
-		Timezone: "Asia/Shanghai", Editable: true, Time: TimeRange{From: "now-30d", To: "now"},
+		Timezone: reporting.ZoneName, Editable: true, Time: TimeRange{From: "now-30d", To: "now"},
 		Templating: Templating{List: vars}, SchemaVersion: SchemaVersion, Version: 1}
 }
 

@@ -18,6 +18,8 @@ import (
 	"errors"
 	"slices"
 	"time"
+
+	"github.com/siyu-dev/siyu/internal/reporting"
 )
 
 // Stages is the default ordered list of sales stages.
@@ -35,9 +37,8 @@ func ValidChannel(channel string) bool { return slices.Contains(Channels, channe
 // ErrBadCursor means a cursor was not one this package issued.
 var ErrBadCursor = errors.New("invalid cursor: pass next_cursor from the previous page unchanged")
 
-// Shanghai is the time zone of board days. China has kept UTC+8 without
-// daylight saving since 1991, so a fixed zone is exact and needs no tzdata.
-var Shanghai = time.FixedZone("Asia/Shanghai", 8*3600)
+// Shanghai is the time zone of board days: the reporting zone.
+var Shanghai = reporting.Zone
 
 // Views of the board.
 const (

@@ -1,10 +1,14 @@
 package loadgen
 
-import "time"
+import (
+	"time"
 
-// cst is China Standard Time: WeCom tenants live in it, so the stream's
-// office hours and the offsets it writes are Beijing's.
-var cst = time.FixedZone("CST", 8*3600)
+	"github.com/siyu-dev/siyu/internal/reporting"
+)
+
+// cst is China Standard Time, the reporting zone: WeCom tenants live in it,
+// so the stream's office hours and the offsets it writes are Beijing's.
+var cst = reporting.Zone
 
 // hourWeights is the relative activity of each hour of a working day in CST:
 // quiet nights, a dip at lunch, a long tail into the evening.

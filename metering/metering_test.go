@@ -11,6 +11,7 @@ import (
 
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/reference"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/loadgen"
 	"github.com/siyu-dev/siyu/metering"
@@ -19,7 +20,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var start = time.Date(2026, time.September, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+var start = time.Date(2026, time.September, 1, 0, 0, 0, 0, reporting.Zone)
 
 const streamDays = 45
 
@@ -29,15 +30,8 @@ const streamDays = 45
 // brute-force reference; a closed period exports byte-identically twice,
 // and late events add adjustment lines without changing the original ones.
 func TestMeteringExact(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the pipeline against ClickHouse and Kafka")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	evs := deliveries(t)
-	conn, _ := testenv.Database(t)
-	_, broker := testenv.Kafka(t)
-	pipe := testenv.StartPipeline(t, ctx, conn, broker, "metering")
+	ctx, conn, pipe := testenv.Ingest(t, 5*time.Minute, "metering")
 	now := time.Date(2026, time.December, 1, 0, 0, 0, 0, time.UTC)
 	svc := metering.NewService(conn, func() time.Time { return now })
 
@@ -46,7 +40,7 @@ func TestMeteringExact(t *testing.T) {
 	pipe.Produce(ctx, evs)
 	pipe.WaitIngested(ctx, evs)
 	checkDaily(t, ctx, svc, reference.NewMetering(evs))
-	refreshSettled(t, ctx, stored)
+	testenv.RefreshSettled(t, ctx, testMargin, stored.Refresh)
 	checkDaily(t, ctx, stored, reference.NewMetering(evs))
 
 	sep, err := metering.ParsePeriod("2026-09")
@@ -64,7 +58,7 @@ func TestMeteringExact(t *testing.T) {
 	all := append(append([]event.Event{}, evs...), late...)
 	pipe.WaitIngested(ctx, all)
 	checkDaily(t, ctx, stored, reference.NewMetering(all)) // stale rows: recomputed on read
-	refreshSettled(t, ctx, stored)
+	testenv.RefreshSettled(t, ctx, testMargin, stored.Refresh)
 	checkDaily(t, ctx, stored, reference.NewMetering(all))
 	checkDaily(t, ctx, svc, reference.NewMetering(all))
 	after := export(t, ctx, svc, sep)
@@ -125,13 +119,7 @@ func checkDaily(t *testing.T, ctx context.Context, svc *metering.Service, ref *r
 func deliveries(t *testing.T) []event.Event {
 	cfg := loadgen.Config{Seed: 11, Tenants: 3, StaffPerTenant: 20, ContactsPerTenant: 400, Events: 20_000,
 		PaidShare: 0.5, Start: start, Days: streamDays, Shuffle: true, DuplicateShare: 0.2}
-	g, err := loadgen.New(cfg)
-	require.NoError(t, err)
-	var out []event.Event
-	var e event.Event
-	for g.Next(&e) {
-		out = append(out, e.Clone())
-	}
+	out := testenv.Generate(t, cfg)
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, e := range edgeEvents() {
 		out = append(out, e)

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/internal/freshness"
 	"github.com/siyu-dev/siyu/metrics"
 	siyusql "github.com/siyu-dev/siyu/sql"
 	"github.com/siyu-dev/siyu/store"
@@ -22,12 +21,9 @@ var ErrInvalid = errors.New("invalid metering query")
 
 // Service reads meters and exports usage.
 type Service struct {
-	conn       driver.Conn
-	now        func() time.Time
-	margin     time.Duration // see metrics.DefaultMargin
-	refreshMu  sync.Mutex    // one Refresh at a time per process
-	refreshing atomic.Bool   // a Refresh holds refreshMu
-	beforeDone func() error  // test hook (export_test.go): a crash before the finished rows
+	conn   driver.Conn
+	now    func() time.Time
+	stored *freshness.Table[done, *batch] // metering_changes
 }
 
 // NewService returns a Service over conn; now decides which periods are
@@ -36,13 +32,8 @@ func NewService(conn driver.Conn, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{conn: conn, now: now, margin: metrics.DefaultMargin}
-}
-
-// WithMargin sets the margin that covers inserts still committing (tests
-// use a short one); see metrics.DefaultMargin.
-func (s *Service) WithMargin(m time.Duration) *Service {
-	s.margin = m
+	s := &Service{conn: conn, now: now}
+	s.stored = s.storedTable()
 	return s
 }
 

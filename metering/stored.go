@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/internal/freshness"
 	"github.com/siyu-dev/siyu/metrics"
 	siyusql "github.com/siyu-dev/siyu/sql"
-	"github.com/siyu-dev/siyu/store"
 )
 
 // Stored daily changes (docs/decisions.md, M9): the output of
@@ -19,7 +20,8 @@ import (
 // events changed. A read answers a tenant from the table only when its
 // latest finished computation started after its latest insert
 // (metrics_inputs, migration 0013) plus the margin; every other tenant is
-// recomputed first (and stored when its inputs have settled).
+// recomputed first (and stored when its inputs have settled). The rule and
+// the refresher are internal/freshness's.
 
 var (
 	qSpan        = siyusql.Query("metering_span")
@@ -38,55 +40,37 @@ const noRelations = math.MaxInt64
 // allTime is the day before which every relation event lies.
 const allTime = metrics.Day(40000) // 2079-07-07
 
+// done is a tenant's latest finished computation.
 type done struct {
 	started time.Time
 	firstNs int64
 }
 
-// freshness is what decides which tenants the stored changes may answer
-// (the rule of metrics' stored series: docs/decisions.md, M9).
-type freshness struct {
-	metrics.Inputs
-	done map[string]done
+// StartedAt is when the computation started (freshness.Done).
+func (d done) StartedAt() time.Time { return d.started }
+
+func scanDone(rows driver.Rows) (string, done, error) {
+	var t string
+	var d done
+	var ns uint64
+	err := rows.Scan(&t, &d.started, &d.firstNs, &ns)
+	return t, d, err
 }
 
-// stale lists, sorted, the tenants never computed or computed before an
-// insert minus margin.
-func (f freshness) stale(margin time.Duration) []string {
-	return f.Stale(func(t string) (time.Time, bool) { d, ok := f.done[t]; return d.started, ok }, margin)
-}
-
-func (s *Service) freshness(ctx context.Context, tenant string) (freshness, error) {
-	in, err := metrics.ReadInputs(ctx, s.conn, tenant)
-	f := freshness{Inputs: in, done: map[string]done{}}
-	if err != nil {
-		return f, err
+// storedTable is the table of stored changes, computed by s.
+func (s *Service) storedTable() *freshness.Table[done, *batch] {
+	return &freshness.Table[done, *batch]{
+		Conn: s.conn, Margin: freshness.DefaultMargin, Name: "meter",
+		DoneQuery: qChangesDone, ScanDone: scanDone,
+		Compute: s.compute, WriteResults: s.writeChanges,
+		InsertDone: insertDone, DoneRow: doneRow,
 	}
-	rows, err := s.conn.Query(ctx, qChangesDone, clickhouse.Named("tenant", tenant))
-	if err != nil {
-		return f, fmt.Errorf("read meter computations: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var t string
-		var d done
-		var ns uint64
-		if err := rows.Scan(&t, &d.started, &d.firstNs, &ns); err != nil {
-			return f, fmt.Errorf("scan meter computations: %w", err)
-		}
-		f.done[t] = d
-	}
-	if err := rows.Err(); err != nil {
-		return f, fmt.Errorf("read meter computations: %w", err)
-	}
-	return f, nil
 }
 
 // batch is one computation of the daily changes of some tenants over all
 // their relation events.
 type batch struct {
-	started time.Time
-	ns      uint64
+	freshness.Stamp
 	changes map[string][]Change
 	span    map[string][2]int64 // first and last relation event
 }
@@ -94,19 +78,12 @@ type batch struct {
 // compute folds all relation events of tenants: one query over all tenants
 // filtered here when there are several, a tenant-filtered one for one.
 func (s *Service) compute(ctx context.Context, tenants []string) (*batch, error) {
-	started, err := metrics.ServerClock(ctx, s.conn)
+	stamp, err := freshness.Begin(ctx, s.conn)
 	if err != nil {
 		return nil, err
 	}
-	b := &batch{started: started, ns: uint64(started.Unix())*1e9 + uint64(time.Now().Nanosecond()),
-		changes: map[string][]Change{}, span: map[string][2]int64{}}
-	filter, want := "", map[string]bool{}
-	for _, t := range tenants {
-		want[t] = true
-	}
-	if len(tenants) == 1 {
-		filter = tenants[0]
-	}
+	b := &batch{Stamp: stamp, changes: map[string][]Change{}, span: map[string][2]int64{}}
+	filter, want := freshness.Scope(tenants)
 	rows, err := s.conn.Query(ctx, qSpan, clickhouse.Named("tenant", filter))
 	if err != nil {
 		return nil, fmt.Errorf("read relation spans: %w", err)
@@ -118,7 +95,7 @@ func (s *Service) compute(ctx context.Context, tenants []string) (*batch, error)
 			rows.Close()
 			return nil, fmt.Errorf("scan relation spans: %w", err)
 		}
-		if want[t] {
+		if want(t) {
 			b.span[t] = [2]int64{lo, hi}
 		}
 	}
@@ -131,19 +108,16 @@ func (s *Service) compute(ctx context.Context, tenants []string) (*batch, error)
 		return nil, err
 	}
 	for _, c := range changes {
-		if want[c.Tenant] && c.Day >= 1 {
+		if want(c.Tenant) && c.Day >= 1 {
 			b.changes[c.Tenant] = append(b.changes[c.Tenant], c)
 		}
 	}
 	return b, nil
 }
 
-// store writes the dense rows of tenants, then their finished-computation
-// rows: a crash in between leaves them stale, never half-stored.
-func (s *Service) store(ctx context.Context, b *batch, tenants []string) error {
-	if len(tenants) == 0 {
-		return nil
-	}
+// writeChanges writes the dense rows of tenants (their finished
+// computations follow: freshness.Table.Store).
+func (s *Service) writeChanges(ctx context.Context, b *batch, tenants []string) error {
 	var (
 		tn          []string
 		day         []time.Time
@@ -164,7 +138,7 @@ func (s *Service) store(ctx context.Context, b *batch, tenants []string) error {
 		}
 		for d := first; d <= last; d++ {
 			c := byDay[d]
-			tn, day, ns = append(tn, t), append(day, d.Date()), append(ns, b.ns)
+			tn, day, ns = append(tn, t), append(day, d.Date()), append(ns, b.NS)
 			total, lost = append(total, c.TotalChange), append(lost, uint64(c.Lost))
 			added, linked = append(added, uint64(c.New)), append(linked, uint64(c.Linked))
 		}
@@ -184,112 +158,63 @@ func (s *Service) store(ctx context.Context, b *batch, tenants []string) error {
 			return fmt.Errorf("write meter changes: %w", err)
 		}
 	}
-	if s.beforeDone != nil {
-		if err := s.beforeDone(); err != nil {
-			return err
-		}
-	}
-	rows := make([][]any, 0, len(tenants))
-	for _, t := range tenants {
-		first := int64(noRelations)
-		if sp, ok := b.span[t]; ok {
-			first = sp[0]
-		}
-		rows = append(rows, []any{t, b.ns, b.started, first})
-	}
-	if err := store.Insert(ctx, s.conn, insertDone, rows...); err != nil {
-		return fmt.Errorf("write meter computations: %w", err)
-	}
 	return nil
+}
+
+// doneRow is t's finished-computation row of b.
+func doneRow(b *batch, t string) []any {
+	first := int64(noRelations)
+	if sp, ok := b.span[t]; ok {
+		first = sp[0]
+	}
+	return []any{t, b.NS, b.Started, first}
 }
 
 func dayOfNs(ns int64) metrics.Day { return metrics.DayOf(time.Unix(0, ns)) }
 
 // Refresh recomputes and stores, in one batch, the stale tenants whose
 // inputs have settled; it returns how many it stored.
-func (s *Service) Refresh(ctx context.Context) (int, error) {
-	f, err := s.freshness(ctx, "")
-	if err != nil {
-		return 0, err
-	}
-	due := f.Due(f.stale(s.margin), s.margin)
-	if len(due) == 0 {
-		return 0, nil
-	}
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
-	s.refreshing.Store(true)
-	defer s.refreshing.Store(false)
-	b, err := s.compute(ctx, due)
-	if err != nil {
-		return 0, err
-	}
-	return len(due), s.store(ctx, b, due)
-}
+func (s *Service) Refresh(ctx context.Context) (int, error) { return s.stored.Refresh(ctx) }
 
 // RunRefresher refreshes every interval until ctx ends; errors go to
 // report (nil: ignored) and are retried on the next round.
 func (s *Service) RunRefresher(ctx context.Context, every time.Duration, report func(error)) {
-	metrics.RefreshEvery(ctx, every, s.Refresh, report)
+	s.stored.RunRefresher(ctx, every, report)
 }
 
 // storedChanges are the changes up to `to` (days before from folded into
 // from − 1) and the tenants with a relation event by the end of `to`: from
 // the table for fresh tenants, from a computation for the others.
 func (s *Service) storedChanges(ctx context.Context, tenant string, from, to metrics.Day) ([]Change, []string, error) {
-	f, err := s.freshness(ctx, tenant)
-	if err != nil {
-		return nil, nil, err
-	}
-	stale := f.stale(s.margin)
-	if len(stale) > 0 && s.refreshing.Load() {
-		// A refresh is computing (after a bulk load, all tenants): wait
-		// for it rather than compute the same tenants twice.
-		s.refreshMu.Lock()
-		s.refreshMu.Unlock() //nolint:staticcheck // only waits
-		if f, err = s.freshness(ctx, tenant); err != nil {
-			return nil, nil, err
-		}
-		stale = f.stale(s.margin)
-	}
-	isStale := map[string]bool{}
-	for _, t := range stale {
-		isStale[t] = true
-	}
 	end := to.EndNs()
 	var changes []Change
 	var tenants []string
-	if len(stale) < len(f.Inserted) {
+	err := s.stored.Answer(ctx, tenant, func(f freshness.State[done], stale map[string]bool) error {
 		all, err := s.readStored(ctx, tenant, from, to)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		for _, c := range all {
-			if !isStale[c.Tenant] {
+			if !stale[c.Tenant] {
 				changes = append(changes, c)
 			}
 		}
-		for t, d := range f.done {
-			if !isStale[t] && d.firstNs < end && (tenant == "" || t == tenant) {
+		for t, d := range f.Done {
+			if !stale[t] && d.firstNs < end && (tenant == "" || t == tenant) {
 				tenants = append(tenants, t)
 			}
 		}
-	}
-	if len(stale) > 0 {
-		b, err := s.compute(ctx, stale)
-		if err != nil {
-			return nil, nil, err
-		}
-		settled := f.Due(stale, s.margin)
+		return nil
+	}, func(b *batch, stale []string) {
 		for _, t := range stale {
 			if sp, ok := b.span[t]; ok && sp[0] < end {
 				tenants = append(tenants, t)
 			}
 			changes = append(changes, b.changes[t]...) // FromChanges folds the days before from
 		}
-		if err := s.store(ctx, b, settled); err != nil {
-			return nil, nil, err
-		}
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return changes, tenants, nil
 }

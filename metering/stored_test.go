@@ -1,7 +1,6 @@
 package metering_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -14,22 +13,9 @@ import (
 	"github.com/siyu-dev/siyu/metering"
 )
 
-// testMargin is the margin for inserts still committing in these tests.
+// testMargin is the margin for inserts still committing in these tests
+// (testenv.RefreshSettled waits it out).
 const testMargin = time.Second
-
-// refreshSettled waits until the latest insert is older than the margin
-// (the server clock counts whole seconds), refreshes, and checks that no
-// tenant is left stale, so that the next reads answer from the table (a
-// read in between may already have stored a settled tenant).
-func refreshSettled(t *testing.T, ctx context.Context, svc *metering.Service) {
-	t.Helper()
-	time.Sleep(testMargin + 2*time.Second)
-	_, err := svc.Refresh(ctx)
-	require.NoError(t, err)
-	n, err := svc.Refresh(ctx)
-	require.NoError(t, err)
-	require.Zero(t, n, "every tenant is fresh after a settled refresh")
-}
 
 // TestStoredChangesRaces: the stored daily changes never answer for a
 // tenant whose events changed after its computation began: an event
@@ -37,20 +23,13 @@ func refreshSettled(t *testing.T, ctx context.Context, svc *metering.Service) {
 // between the rows and the finished-computation rows, and a restart all
 // answer what the brute-force reference answers.
 func TestStoredChangesRaces(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the pipeline against ClickHouse and Kafka")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	all := deliveries(t)
-	conn, _ := testenv.Database(t)
-	_, broker := testenv.Kafka(t)
-	pipe := testenv.StartPipeline(t, ctx, conn, broker, "metering-stored")
+	ctx, conn, pipe := testenv.Ingest(t, 5*time.Minute, "metering-stored")
 	now := time.Date(2026, time.December, 1, 0, 0, 0, 0, time.UTC)
 	svc := metering.NewService(conn, func() time.Time { return now }).WithMargin(testMargin)
 	pipe.Produce(ctx, all)
 	pipe.WaitIngested(ctx, all)
-	refreshSettled(t, ctx, svc)
+	testenv.RefreshSettled(t, ctx, testMargin, svc.Refresh)
 	checkDaily(t, ctx, svc, reference.NewMetering(all))
 
 	produce := func(evs ...event.Event) {
@@ -74,10 +53,10 @@ func TestStoredChangesRaces(t *testing.T) {
 	})
 
 	t.Run("late event for an old day", func(t *testing.T) {
-		refreshSettled(t, ctx, svc)
+		testenv.RefreshSettled(t, ctx, testMargin, svc.Refresh)
 		produce(added("late-old", "t0001", "late-c", "s2", "2026-09-02T10:00:00+08:00", 0))
 		checkDaily(t, ctx, svc, reference.NewMetering(all))
-		refreshSettled(t, ctx, svc)
+		testenv.RefreshSettled(t, ctx, testMargin, svc.Refresh)
 		checkDaily(t, ctx, svc, reference.NewMetering(all))
 	})
 

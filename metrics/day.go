@@ -3,24 +3,12 @@ package metrics
 import (
 	"fmt"
 	"time"
-	_ "time/tzdata" // the reporting zone must load on hosts without zoneinfo
+
+	"github.com/siyu-dev/siyu/internal/reporting"
 )
 
-// Zone is the reporting time zone: calendar days are days here. It is fixed
-// at install by sql/migrations/0005_activity.sql, which must name the same
-// zone; see docs/decisions.md, "Metrics".
-const Zone = "Asia/Shanghai"
-
-// zone is Zone, loaded once; the embedded tzdata makes the load infallible.
-var zone = mustLoadZone(Zone)
-
-func mustLoadZone(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(fmt.Sprintf("metrics: load time zone %s: %v", name, err))
-	}
-	return loc
-}
+// zone is the reporting time zone: calendar days are days here.
+var zone = reporting.Zone
 
 // Day is a calendar day, counted from 1970-01-01 (day 0).
 type Day int32
@@ -28,7 +16,7 @@ type Day int32
 // DayLayout is how days are written: 2026-10-01.
 const DayLayout = "2006-01-02"
 
-// DayOf is the reporting day (in Zone) of an instant.
+// DayOf is the reporting day (in reporting.Zone) of an instant.
 func DayOf(t time.Time) Day { return DateDay(t.In(zone)) }
 
 // DateDay is the day of t's calendar date in t's own location: the form in
@@ -53,7 +41,7 @@ func (d Day) Date() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 // String is the YYYY-MM-DD form.
 func (d Day) String() string { return d.Date().Format(DayLayout) }
 
-// EndNs is the first instant after the day in Zone, in Unix nanoseconds: an
+// EndNs is the first instant after the day in the reporting zone, in Unix nanoseconds: an
 // event is "on or before the end of d" when its time is below it.
 func (d Day) EndNs() int64 {
 	y, m, dd := d.Date().Date()

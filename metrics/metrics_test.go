@@ -10,6 +10,7 @@ import (
 
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/reference"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/loadgen"
 	"github.com/siyu-dev/siyu/metrics"
@@ -17,7 +18,7 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-var cst = time.FixedZone("CST", 8*3600)
+var cst = reporting.Zone
 
 // start is the first day of the generated stream.
 var start = time.Date(2026, time.September, 1, 0, 0, 0, 0, cst)
@@ -31,18 +32,11 @@ const streamDays = 45
 // equal to a brute-force computation from the events (internal/reference),
 // both before and after the late events arrive.
 func TestMetricsExact(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the pipeline against ClickHouse and Kafka")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	deliveries := append(generate(t), edgeEvents()...)
 	early, late := splitLate(deliveries)
 	require.NotEmpty(t, late)
 
-	conn, _ := testenv.Database(t)
-	_, broker := testenv.Kafka(t)
-	pipe := testenv.StartPipeline(t, ctx, conn, broker, "metrics")
+	ctx, conn, pipe := testenv.Ingest(t, 5*time.Minute, "metrics")
 	svc := metrics.NewService(conn, nil)
 
 	stored := metrics.NewService(conn, nil).WithMargin(testMargin)
@@ -50,14 +44,14 @@ func TestMetricsExact(t *testing.T) {
 	pipe.Produce(ctx, early)
 	pipe.WaitIngested(ctx, early)
 	checkAll(t, ctx, svc, reference.NewMetrics(early))
-	refreshSettled(t, ctx, stored)
+	testenv.RefreshSettled(t, ctx, testMargin, stored.Refresh)
 	checkAll(t, ctx, stored, reference.NewMetrics(early))
 
 	pipe.Produce(ctx, late)
 	all := append(append([]event.Event{}, early...), late...)
 	pipe.WaitIngested(ctx, all)
 	checkAll(t, ctx, stored, reference.NewMetrics(all)) // stale rows: recomputed on read
-	refreshSettled(t, ctx, stored)
+	testenv.RefreshSettled(t, ctx, testMargin, stored.Refresh)
 	checkAll(t, ctx, stored, reference.NewMetrics(all))
 	checkAll(t, ctx, svc, reference.NewMetrics(all))
 	q := metrics.Query{Metric: metrics.DAU, From: metrics.DayOf(start), To: metrics.DayOf(start) + streamDays}
@@ -138,14 +132,7 @@ func checkAll(t *testing.T, ctx context.Context, svc *metrics.Service, ref *refe
 func generate(t *testing.T) []event.Event {
 	cfg := loadgen.Config{Seed: 7, Tenants: 3, StaffPerTenant: 30, ContactsPerTenant: 600, Events: 40_000,
 		PaidShare: 0.5, Start: start, Days: streamDays, Shuffle: true, DuplicateShare: 0.2}
-	g, err := loadgen.New(cfg)
-	require.NoError(t, err)
-	var out []event.Event
-	var e event.Event
-	for g.Next(&e) {
-		out = append(out, e.Clone())
-	}
-	return out
+	return testenv.Generate(t, cfg)
 }
 
 // edgeEvents are hand-made: a staff member active at 23:59:59 and at

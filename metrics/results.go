@@ -6,9 +6,10 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/internal/freshness"
 	siyusql "github.com/siyu-dev/siyu/sql"
-	"github.com/siyu-dev/siyu/store"
 )
 
 // Stored results (docs/decisions.md, Metrics 32): the per-(tenant, day)
@@ -18,12 +19,11 @@ import (
 // finished computation started after its latest insert plus Margin, and
 // covers the days asked for. Every other tenant is recomputed before the
 // answer (and stored when its inputs have settled), so no read answers from
-// a stale row.
+// a stale row. The rule and the refresher are internal/freshness's.
 
-// DefaultMargin covers an insert that is still committing: an insert's rows
-// are visible within this long after the time metrics_inputs records for it
-// (the server clock when its block went through the view).
-const DefaultMargin = 15 * time.Second
+// DefaultMargin covers an insert that is still committing; see
+// freshness.DefaultMargin.
+const DefaultMargin = freshness.DefaultMargin
 
 // horizonDays is how far past the last active day (or today) a computation
 // stores counts: windows ending there still count earlier activity.
@@ -51,63 +51,47 @@ func storedColumns(m Metric) (num, den string, ok bool) {
 	return string(m), "", true
 }
 
-// done is a tenant's latest finished computation.
+// done is a tenant's latest finished computation. A fresh tenant's rows
+// answer any day: before its first active day and after its horizon (the
+// last active day + 31) every count is zero, which is what a missing row
+// reads as.
 type done struct {
 	started  time.Time
 	from, to Day
 	ns       uint64
 }
 
-// freshness is what decides which tenants the table may answer.
-type freshness struct {
-	Inputs
-	done map[string]done
+// StartedAt is when the computation started (freshness.Done).
+func (d done) StartedAt() time.Time { return d.started }
+
+func scanDone(rows driver.Rows) (string, done, error) {
+	var t string
+	var d done
+	var from, to time.Time
+	if err := rows.Scan(&t, &d.started, &from, &to, &d.ns); err != nil {
+		return "", d, err
+	}
+	d.from, d.to = DateDay(from), DateDay(to)
+	return t, d, nil
 }
 
-// stale lists the tenants whose stored rows may not answer: never
-// computed, or computed before an insert (minus margin). Sorted. A fresh
-// tenant's rows answer any day: before its first active day and after its
-// horizon (the last active day + 31) every count is zero, which is what a
-// missing row reads as.
-func (f freshness) stale(margin time.Duration) []string {
-	return f.Stale(func(t string) (time.Time, bool) { d, ok := f.done[t]; return d.started, ok }, margin)
-}
-
-func (s *Service) freshness(ctx context.Context, tenant string) (freshness, error) {
-	in, err := ReadInputs(ctx, s.conn, tenant)
-	f := freshness{Inputs: in, done: map[string]done{}}
-	if err != nil {
-		return f, err
+// storedTable is the table of stored series, computed by s.
+func (s *Service) storedTable() *freshness.Table[done, *batch] {
+	return &freshness.Table[done, *batch]{
+		Conn: s.conn, Margin: DefaultMargin, Name: "metrics",
+		DoneQuery: qResultsDone, ScanDone: scanDone,
+		Compute: s.compute, WriteResults: s.writeResults,
+		InsertDone: insertDone, DoneRow: doneRow,
 	}
-	rows, err := s.conn.Query(ctx, qResultsDone, clickhouse.Named("tenant", tenant))
-	if err != nil {
-		return f, fmt.Errorf("read metrics computations: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var t string
-		var d done
-		var from, to time.Time
-		if err := rows.Scan(&t, &d.started, &from, &to, &d.ns); err != nil {
-			return f, fmt.Errorf("scan metrics computations: %w", err)
-		}
-		d.from, d.to = DateDay(from), DateDay(to)
-		f.done[t] = d
-	}
-	if err := rows.Err(); err != nil {
-		return f, fmt.Errorf("read metrics computations: %w", err)
-	}
-	return f, nil
 }
 
 // batch is one computation of every stored series for some tenants.
 type batch struct {
-	started time.Time
-	ns      uint64
-	from    Day // first day of the counts
-	to      Day // horizon
-	first   map[string]Day
-	counts  map[Metric]map[string][]float64 // per metric and tenant, index day − from
+	freshness.Stamp
+	from   Day // first day of the counts
+	to     Day // horizon
+	first  map[string]Day
+	counts map[Metric]map[string][]float64 // per metric and tenant, index day − from
 }
 
 // compute reads the rollups of tenants (nil: all) and counts every stored
@@ -115,20 +99,12 @@ type batch struct {
 // are read with one query over all tenants, filtered here; one tenant with
 // a tenant-filtered query.
 func (s *Service) compute(ctx context.Context, tenants []string) (*batch, error) {
-	started, err := ServerClock(ctx, s.conn)
+	stamp, err := freshness.Begin(ctx, s.conn)
 	if err != nil {
 		return nil, err
 	}
-	b := &batch{started: started, ns: uint64(started.Unix())*1e9 + uint64(time.Now().Nanosecond()),
-		first: map[string]Day{}, counts: map[Metric]map[string][]float64{}}
-	filter, want := "", map[string]bool{}
-	for _, t := range tenants {
-		want[t] = true
-	}
-	if len(tenants) == 1 {
-		filter = tenants[0]
-	}
-	keep := func(t string) bool { return tenants == nil || want[t] }
+	b := &batch{Stamp: stamp, first: map[string]Day{}, counts: map[Metric]map[string][]float64{}}
+	filter, keep := freshness.Scope(tenants)
 	var in Input
 	var customers []ActiveDays
 	if in.Plans, err = s.timeline(ctx, filter); err != nil {
@@ -208,12 +184,9 @@ func monthsByDay(active []ActiveDays, days []Day) map[string][]float64 {
 	return out
 }
 
-// store writes the rows of b, then one finished-computation row per tenant:
-// a crash in between leaves the tenants stale, never half-stored.
-func (s *Service) store(ctx context.Context, b *batch, tenants []string) error {
-	if len(tenants) == 0 {
-		return nil
-	}
+// writeResults writes the rows of tenants from b (their finished
+// computations follow: freshness.Table.Store).
+func (s *Service) writeResults(ctx context.Context, b *batch, tenants []string) error {
 	batch, err := s.conn.PrepareBatch(ctx, insertResults)
 	if err != nil {
 		return fmt.Errorf("prepare metrics results: %w", err)
@@ -231,7 +204,7 @@ func (s *Service) store(ctx context.Context, b *batch, tenants []string) error {
 			continue
 		}
 		for d := MonthStart(first); d <= b.to; d++ {
-			tn, day, ns = append(tn, t), append(day, d.Date()), append(ns, b.ns)
+			tn, day, ns = append(tn, t), append(day, d.Date()), append(ns, b.NS)
 			for i, m := range storedMetrics {
 				cols[i] = append(cols[i], uint32(at(b.counts[m][t], int(d-b.from))))
 			}
@@ -252,72 +225,26 @@ func (s *Service) store(ctx context.Context, b *batch, tenants []string) error {
 			return fmt.Errorf("write metrics results: %w", err)
 		}
 	}
-	if s.beforeDone != nil {
-		if err := s.beforeDone(); err != nil {
-			return err
-		}
-	}
-	var rows [][]any
-	for _, t := range tenants {
-		from := b.to
-		if f, ok := b.first[t]; ok {
-			from = MonthStart(f)
-		}
-		rows = append(rows, []any{t, b.ns, b.started, from.Date(), b.to.Date()})
-	}
-	if err := store.Insert(ctx, s.conn, insertDone, rows...); err != nil {
-		return fmt.Errorf("write metrics computations: %w", err)
-	}
 	return nil
 }
 
-// Refresh recomputes and stores the stale tenants whose inputs have
-// settled (tenant "" = all), in one batch; it returns how many it stored.
-func (s *Service) Refresh(ctx context.Context) (int, error) {
-	f, err := s.freshness(ctx, "")
-	if err != nil {
-		return 0, err
+// doneRow is t's finished-computation row of b.
+func doneRow(b *batch, t string) []any {
+	from := b.to
+	if f, ok := b.first[t]; ok {
+		from = MonthStart(f)
 	}
-	due := f.Due(f.stale(s.margin), s.margin)
-	if len(due) == 0 {
-		return 0, nil
-	}
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
-	s.refreshing.Store(true)
-	defer s.refreshing.Store(false)
-	b, err := s.compute(ctx, due)
-	if err != nil {
-		return 0, err
-	}
-	if s.afterCompute != nil {
-		s.afterCompute()
-	}
-	return len(due), s.store(ctx, b, due)
+	return []any{t, b.NS, b.Started, from.Date(), b.to.Date()}
 }
+
+// Refresh recomputes and stores the stale tenants whose inputs have
+// settled, in one batch; it returns how many it stored.
+func (s *Service) Refresh(ctx context.Context) (int, error) { return s.stored.Refresh(ctx) }
 
 // RunRefresher refreshes every interval until ctx ends; errors are passed
 // to report (nil: ignored) and retried on the next round.
 func (s *Service) RunRefresher(ctx context.Context, every time.Duration, report func(error)) {
-	RefreshEvery(ctx, every, s.Refresh, report)
-}
-
-// RefreshEvery calls refresh now and then every interval until ctx ends
-// (the loop of the stored series and of metering's stored changes);
-// errors go to report (nil: ignored) and are retried on the next round.
-func RefreshEvery(ctx context.Context, every time.Duration, refresh func(context.Context) (int, error), report func(error)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := refresh(ctx); err != nil && report != nil && ctx.Err() == nil {
-			report(err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	s.stored.RunRefresher(ctx, every, report)
 }
 
 // storedCounts answers the per-tenant counts of q (days = its point days)
@@ -328,46 +255,19 @@ func (s *Service) storedCounts(ctx context.Context, q Query, days []Day) (num, d
 	if !ok {
 		return nil, nil, false, nil
 	}
-	f, err := s.freshness(ctx, q.Tenant)
-	if err != nil {
-		return nil, nil, true, err
-	}
-	stale := f.stale(s.margin)
-	if len(stale) > 0 && s.refreshing.Load() {
-		// A refresh is computing (after a bulk load, all tenants): wait
-		// for it rather than compute the same tenants twice.
-		s.refreshMu.Lock()
-		s.refreshMu.Unlock() //nolint:staticcheck // only waits
-		if f, err = s.freshness(ctx, q.Tenant); err != nil {
-			return nil, nil, true, err
-		}
-		stale = f.stale(s.margin)
-	}
 	num, den = map[string][]float64{}, map[string][]float64{}
-	isStale := map[string]bool{}
-	for _, t := range stale {
-		isStale[t] = true
-	}
-	if len(stale) < len(f.Inserted) {
-		if err := s.readStored(ctx, q.Tenant, days, numCol, denCol, isStale, num, den); err != nil {
-			return nil, nil, true, err
-		}
-	}
-	if len(stale) > 0 {
-		b, err := s.compute(ctx, stale)
-		if err != nil {
-			return nil, nil, true, err
-		}
-		settled := f.Due(stale, s.margin)
+	err = s.stored.Answer(ctx, q.Tenant, func(_ freshness.State[done], stale map[string]bool) error {
+		return s.readStored(ctx, q.Tenant, days, numCol, denCol, stale, num, den)
+	}, func(b *batch, stale []string) {
 		for _, t := range stale {
 			num[t] = b.slice(Metric(numCol), t, days)
 			if denCol != "" {
 				den[t] = b.slice(Metric(denCol), t, days)
 			}
 		}
-		if err := s.store(ctx, b, settled); err != nil {
-			return nil, nil, true, err
-		}
+	})
+	if err != nil {
+		return nil, nil, true, err
 	}
 	return num, den, true, nil
 }

@@ -15,23 +15,9 @@ import (
 	"github.com/siyu-dev/siyu/metrics"
 )
 
-// testMargin is the margin for inserts still committing in these tests:
-// their inserts are small and local.
+// testMargin is the margin for inserts still committing in these tests
+// (testenv.RefreshSettled waits it out): their inserts are small and local.
 const testMargin = time.Second
-
-// refreshSettled waits until the latest insert is older than the margin
-// (the server clock counts whole seconds), refreshes, and checks that no
-// tenant is left stale, so that the next reads answer from the table (a
-// read in between may already have stored a settled tenant).
-func refreshSettled(t *testing.T, ctx context.Context, svc *metrics.Service) {
-	t.Helper()
-	time.Sleep(testMargin + 2*time.Second)
-	_, err := svc.Refresh(ctx)
-	require.NoError(t, err)
-	n, err := svc.Refresh(ctx)
-	require.NoError(t, err)
-	require.Zero(t, n, "every tenant is fresh after a settled refresh")
-}
 
 // storedQueries are series over the stream in every scope the table serves.
 func storedQueries() []metrics.Query {
@@ -80,21 +66,14 @@ func chatIn() event.Data {
 // Service on the same tables) all answer what the brute-force reference
 // answers.
 func TestStoredResultsRaces(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the pipeline against ClickHouse and Kafka")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	all := generate(t)[:15_000]
 	all = append(all, edgeEvents()...)
-	conn, _ := testenv.Database(t)
-	_, broker := testenv.Kafka(t)
-	pipe := testenv.StartPipeline(t, ctx, conn, broker, "metrics-results")
+	ctx, conn, pipe := testenv.Ingest(t, 5*time.Minute, "metrics-results")
 	pipe.Produce(ctx, all)
 	pipe.WaitIngested(ctx, all)
 
 	svc := metrics.NewService(conn, nil).WithMargin(testMargin)
-	refreshSettled(t, ctx, svc)
+	testenv.RefreshSettled(t, ctx, testMargin, svc.Refresh)
 	checkSeries(t, ctx, svc, reference.NewMetrics(all), "stored")
 
 	t.Run("event inserted during a recomputation", func(t *testing.T) {
@@ -114,13 +93,13 @@ func TestStoredResultsRaces(t *testing.T) {
 	})
 
 	t.Run("late event for an old day", func(t *testing.T) {
-		refreshSettled(t, ctx, svc)
+		testenv.RefreshSettled(t, ctx, testMargin, svc.Refresh)
 		late := lateActivity("late-1", 1)
 		pipe.Produce(ctx, late)
 		pipe.WaitIngested(ctx, late)
 		all = append(all, late...)
 		checkSeries(t, ctx, svc, reference.NewMetrics(all), "right after a late event")
-		refreshSettled(t, ctx, svc)
+		testenv.RefreshSettled(t, ctx, testMargin, svc.Refresh)
 		checkSeries(t, ctx, svc, reference.NewMetrics(all), "after the late event was stored")
 	})
 

@@ -14,27 +14,20 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/internal/freshness"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
 // Service reads metrics from ClickHouse.
 type Service struct {
-	conn       driver.Conn
-	now        func() time.Time
-	margin     time.Duration // see DefaultMargin
-	refreshMu  sync.Mutex    // one Refresh at a time per process
-	refreshing atomic.Bool   // a Refresh holds refreshMu
-	// Test hooks (export_test.go): after a computation, before its
-	// finished-computation rows.
-	afterCompute func()
-	beforeDone   func() error
+	conn   driver.Conn
+	now    func() time.Time
+	stored *freshness.Table[done, *batch] // metrics_results
 }
 
 // NewService returns a Service over conn; now is the clock that decides
@@ -43,13 +36,8 @@ func NewService(conn driver.Conn, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{conn: conn, now: now, margin: DefaultMargin}
-}
-
-// WithMargin sets the margin that covers inserts still committing (tests
-// use a short one); see DefaultMargin.
-func (s *Service) WithMargin(m time.Duration) *Service {
-	s.margin = m
+	s := &Service{conn: conn, now: now}
+	s.stored = s.storedTable()
 	return s
 }
 

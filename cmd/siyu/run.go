@@ -20,6 +20,7 @@ import (
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/progress"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/loadgen"
 	"github.com/siyu-dev/siyu/store"
@@ -316,7 +317,7 @@ func printBanner(w io.Writer, f *Config, brokers []string, d *demoInfo) {
 }
 
 // shanghai is the reporting zone of the demo's metrics example.
-var shanghai = time.FixedZone("CST", 8*3600)
+var shanghai = reporting.Zone
 
 func sampleEvent(d *demoInfo) string {
 	e := event.Event{ID: "try-1", Source: "curl", Type: event.ChatMessage, Tenant: d.Tenant, Subject: d.ContactID,

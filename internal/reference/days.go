@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/metrics"
+	"github.com/siyu-dev/siyu/internal/reporting"
 )
 
 // dayFacts is one contact's day in contact_day_state.
@@ -20,12 +20,9 @@ var dayTypes = map[event.Type]bool{
 }
 
 // dayLines folds events into the dump lines of contact_day_state:
-// D|tenant|contact|day|in|out|followups|gender|phone, days in metrics.Zone.
+// D|tenant|contact|day|in|out|followups|gender|phone, days in reporting.Zone.
 func dayLines(events []event.Event) []string {
-	zone, err := time.LoadLocation(metrics.Zone)
-	if err != nil {
-		panic(err)
-	}
+	zone := reporting.Zone
 	days := map[[3]string]*dayFacts{}
 	for i := range events {
 		e := &events[i]

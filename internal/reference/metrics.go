@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/metrics"
 )
 
@@ -23,10 +24,7 @@ type Metrics struct {
 // NewMetrics folds events (any order, duplicates allowed: they are dropped
 // by (tenant, source, id)).
 func NewMetrics(events []event.Event) *Metrics {
-	zone, err := time.LoadLocation(metrics.Zone)
-	if err != nil {
-		panic(err)
-	}
+	zone := reporting.Zone
 	m := &Metrics{zone: zone, staff: map[[2]string]map[metrics.Day]bool{},
 		customers: map[[2]string]map[metrics.Day]bool{}, subs: map[string][]*event.Event{}, tenants: map[string]bool{}}
 	seen := map[[3]string]bool{}

@@ -1,4 +1,4 @@
-package metrics
+package freshness
 
 import (
 	"context"
@@ -19,7 +19,7 @@ var (
 
 // Inputs is when each tenant's events were last inserted (metrics_inputs,
 // server clock) and the server clock at the read: what decides whether a
-// stored result (these series, metering's daily changes) may answer.
+// stored result may answer.
 type Inputs struct {
 	Inserted map[string]time.Time
 	Now      time.Time
