@@ -40,6 +40,7 @@ type runFlags struct {
 	clickhouseBin  string
 	demo           bool
 	demoEvents     int
+	serversOnly    bool
 }
 
 func runCommand(stdout, stderr io.Writer) *command {
@@ -66,6 +67,8 @@ func runCommand(stdout, stderr io.Writer) *command {
 			fs.StringVar(&f.clickhouseBin, "clickhouse-binary", "", "ClickHouse server binary; empty: clickhouse-server or clickhouse on PATH")
 			fs.BoolVar(&f.demo, "demo", false, "load a demo tenant when the data dir is new")
 			fs.IntVar(&f.demoEvents, "demo-events", 50_000, "events in the demo tenant")
+			fs.BoolVar(&f.serversOnly, "servers-only", false, "start only Kafka and ClickHouse (migrated, topics created) and wait,\n"+
+				"for a harness that runs `siyu ingest` and `siyu serve` against them (the bench)")
 		},
 		run: func(ctx context.Context, _ []string) error { return runAll(ctx, f, stdout, stderr) },
 	}
@@ -132,6 +135,9 @@ func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopWithin(log, "kafka client", clientStopWithin, cl.Close)
+	if f.serversOnly {
+		return runServersOnly(ctx, ch, log)
+	}
 	var demo *demoInfo
 	if f.demo {
 		if demo, err = ensureDemo(ctx, conn, cl, topics.Events, f.st.dataDir, f.demoEvents, stderr); err != nil {
@@ -139,6 +145,20 @@ func runAll(ctx context.Context, f runFlags, stdout, stderr io.Writer) error {
 		}
 	}
 	return runServices(ctx, f, conn, cl, brokers, ch, demo, stdout, log)
+}
+
+// runServersOnly keeps Kafka and ClickHouse (ch, nil when ClickHouse is not
+// ours) up until ctx ends; the services are someone else's to start.
+func runServersOnly(ctx context.Context, ch *store.Supervisor, log *slog.Logger) error {
+	log.Info("servers ready; no pipeline or API (--servers-only)")
+	if ch == nil {
+		<-ctx.Done()
+		return nil
+	}
+	if err := ch.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }
 
 // startClickHouse starts the private server under the data dir, supervised.
