@@ -10,17 +10,12 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
-	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/ingest"
-	"github.com/siyu-dev/siyu/internal/progress"
 )
 
 // The CDP figures (issue 3): one tenant of --cdp-contacts customers, each
@@ -105,11 +100,10 @@ func (c *cdpRun) load(ctx context.Context) error {
 	defer conn.Close()
 	n := h.cfg.cdpContacts
 	start := time.Now()
-	events, err := insertCDP(ctx, conn, n, time.Now(), h.say)
-	if err != nil {
+	if err := h.seed(ctx, dsn, "cdp", cdpEvents(n, time.Now())); err != nil {
 		return err
 	}
-	h.say("cdp: %s events of %s contacts inserted in %s", thousands(events), thousands(n), round(time.Since(start)))
+	h.say("cdp: the events of %s contacts stored in %s", thousands(n), round(time.Since(start)))
 	if err := settle(ctx, conn); err != nil {
 		return err
 	}
@@ -422,70 +416,29 @@ func (c *cdpRun) readProfiles(ctx context.Context, seed uint64, deadline time.Ti
 
 func cdpContact(i int) string { return fmt.Sprintf("wm%08d", i) }
 
-// insertCDP generates the tenant — the tag library, then per contact its
+// cdpEvents generates the tenant — the tag library, then per contact its
 // contact.added, about cdpTagsEach tag.added and 0–6 chats of the last 30
-// days — encodes each event, runs it through the pipeline's decoder and
-// Arrow builder and inserts 100,000-row records with the Writer as they
-// fill. It returns how many events it inserted.
-func insertCDP(ctx context.Context, conn driver.Conn, contacts int, end time.Time, say func(string, ...any)) (int, error) {
-	w := ingest.NewWriter(conn)
-	rb := newRecordBuilder(recordRows)
-	g := newCDPGen(end)
-	bar := progress.New(os.Stderr, "cdp load", contacts)
-	defer bar.Done()
-	total := 0
-	var chunk [][]byte
-	var arena []byte
-	flush := func() error {
-		if err := rb.add(chunk); err != nil {
-			return err
-		}
-		total += len(chunk)
-		chunk, arena = chunk[:0], arena[:0]
-		for _, rec := range rb.recs {
-			err := w.Write(ctx, rec)
-			rec.Release()
-			if err != nil {
-				return fmt.Errorf("insert cdp events: %w", err)
+// days — from a fixed seed.
+func cdpEvents(contacts int, end time.Time) func(yield func(wireEvent) bool) {
+	return func(yield func(wireEvent) bool) {
+		g := newCDPGen(end)
+		stopped := false
+		emit := func(e wireEvent) {
+			if !stopped && !yield(e) {
+				stopped = true
 			}
 		}
-		rb.recs = rb.recs[:0]
-		return nil
-	}
-	emit := func(e *event.Event) {
-		n := len(arena)
-		arena = event.AppendJSON(arena, e)
-		chunk = append(chunk, arena[n:])
-	}
-	g.library(emit)
-	for i := range contacts {
-		g.contact(i, emit)
-		if len(chunk) >= 20_000 {
-			if err := flush(); err != nil {
-				return total, err
-			}
-			bar.Set(i + 1)
+		g.library(emit)
+		for i := 0; i < contacts && !stopped; i++ {
+			g.contact(i, emit)
 		}
 	}
-	if err := flush(); err != nil {
-		return total, err
-	}
-	for _, rec := range rb.finish() {
-		err := w.Write(ctx, rec)
-		rec.Release()
-		if err != nil {
-			return total, fmt.Errorf("insert cdp events: %w", err)
-		}
-	}
-	bar.Set(contacts)
-	return total, nil
 }
 
 // cdpGen makes the tenant's events from a fixed seed.
 type cdpGen struct {
 	r   *rand.Rand
 	end time.Time
-	ev  event.Event
 	seq int
 }
 
@@ -493,35 +446,29 @@ func newCDPGen(end time.Time) *cdpGen {
 	return &cdpGen{r: rand.New(rand.NewPCG(3, 2026)), end: end.UTC().Truncate(time.Second)}
 }
 
-func (g *cdpGen) next(typ event.Type, subject string, at time.Time) *event.Event {
+func (g *cdpGen) next(typ, subject string, at time.Time) wireEvent {
 	g.seq++
-	g.ev = event.Event{ID: fmt.Sprintf("cdp-%d", g.seq), Source: "bench-cdp", Type: typ, Tenant: cdpTenant,
+	return wireEvent{ID: fmt.Sprintf("cdp-%d", g.seq), Source: "bench-cdp", Type: typ, Tenant: cdpTenant,
 		Subject: subject, Time: at}
-	return &g.ev
 }
 
 // library defines the 300 tags, 20 per group.
-func (g *cdpGen) library(emit func(*event.Event)) {
+func (g *cdpGen) library(emit func(wireEvent)) {
 	at := g.end.Add(-90 * 24 * time.Hour)
 	for t := range cdpTags {
-		e := g.next(event.TagDefined, fmt.Sprintf("tag%03d", t), at)
-		e.Data.Set(event.FName, fmt.Sprintf("标签 %d", t))
-		e.Data.Set(event.FGroup, fmt.Sprintf("group%02d", t/20))
-		emit(e)
+		emit(g.next("tag.defined", fmt.Sprintf("tag%03d", t), at).
+			with("name", fmt.Sprintf("标签 %d", t)).with("group", fmt.Sprintf("group%02d", t/20)))
 	}
 }
 
 // contact emits the events of contact i.
-func (g *cdpGen) contact(i int, emit func(*event.Event)) {
+func (g *cdpGen) contact(i int, emit func(wireEvent)) {
 	id := cdpContact(i)
 	staff := fmt.Sprintf("s%04d", g.r.IntN(cdpStaff))
 	added := g.end.Add(-time.Duration(g.r.Int64N(int64(60 * 24 * time.Hour))))
-	e := g.next(event.ContactAdded, id, added)
-	e.Data.Set(event.FStaffID, staff)
-	e.Data.Set(event.FName, fmt.Sprintf("客户 %d", i))
-	e.Data.Set(event.FState, g.channel())
-	e.Data.SetInt(event.FAddWay, int64(1+g.r.IntN(3)))
-	emit(e)
+	e := g.next("contact.added", id, added).with("staff_id", staff).with("name", fmt.Sprintf("客户 %d", i))
+	e = e.with("state", g.channel())
+	emit(e.with("add_way", int64(1+g.r.IntN(3))))
 	var tags [cdpTagsEach]int
 	for k := range tags {
 	draw:
@@ -531,15 +478,11 @@ func (g *cdpGen) contact(i int, emit func(*event.Event)) {
 				goto draw
 			}
 		}
-		e := g.next(event.TagAdded, id, added.Add(time.Duration(k+1)*time.Second))
-		e.Data.Set(event.FTagID, fmt.Sprintf("tag%03d", tags[k]))
-		emit(e)
+		emit(g.next("tag.added", id, added.Add(time.Duration(k+1)*time.Second)).with("tag_id", fmt.Sprintf("tag%03d", tags[k])))
 	}
 	for range g.r.IntN(7) {
-		e := g.next(event.ChatMessage, id, g.end.Add(-time.Duration(g.r.Int64N(int64(30*24*time.Hour)))))
-		e.Data.Set(event.FStaffID, staff)
-		e.Data.Set(event.FDirection, []string{"in", "out"}[g.r.IntN(2)])
-		emit(e)
+		e := g.next("chat.message", id, g.end.Add(-time.Duration(g.r.Int64N(int64(30*24*time.Hour)))))
+		emit(e.with("staff_id", staff).with("direction", []string{"in", "out"}[g.r.IntN(2)]))
 	}
 }
 

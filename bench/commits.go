@@ -7,8 +7,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/siyu-dev/siyu/ingest"
 )
 
 // waitCommitted waits until the ingest group has committed every partition
@@ -17,7 +15,7 @@ import (
 // is idle with nothing in flight: stopping it earlier would cancel an
 // insert (the rows of events are visible before the views have run).
 func waitCommitted(ctx context.Context, cl *kgo.Client, topic string, limit time.Duration) error {
-	return waitGroupCommitted(ctx, cl, ingest.DefaultConfig().Group, topic, limit)
+	return waitGroupCommitted(ctx, cl, ingestGroup, topic, limit)
 }
 
 // waitGroupCommitted is waitCommitted for another consumer group.

@@ -31,23 +31,20 @@ type e2eResult struct {
 	profiles  uint64
 }
 
-// measureProduce produces the main stream to the events topic as fast as
-// the embedded broker takes it; the end-to-end figure consumes it.
+// measureProduce has `siyu loadgen` produce the main stream to the events
+// topic as fast as the embedded broker takes it (generation, encoding and
+// the process's start included, as the harness's own loop did); the
+// end-to-end figure consumes it.
 func (h *harness) measureProduce(ctx context.Context) error {
-	g, err := benchStream(seedMain, h.cfg.events, nil)
-	if err != nil {
-		return err
-	}
-	bar := progress.New(os.Stderr, "produce", g.Total())
-	start := time.Now()
-	n, err := produceAll(ctx, h.env.producer, h.env.topics.Events, g, bar.Add)
-	bar.Done()
+	s := stream{seed: seedMain, events: h.cfg.events}
+	h.say("siyu loadgen: producing %s events", thousands(s.events))
+	took, err := s.produce(ctx, h.cfg.siyu, h.env.broker, eventsTopic)
 	if err != nil {
 		return fmt.Errorf("produce the stream: %w", err)
 	}
-	h.res.produce = perSecond(n, time.Since(start))
+	h.res.produce = perSecond(s.events, took)
 	h.res.produced = true
-	h.say("produced %s events at %s events/s", thousands(n), thousands(int(h.res.produce)))
+	h.say("produced %s events at %s events/s", thousands(s.events), thousands(int(h.res.produce)))
 	return nil
 }
 
@@ -92,7 +89,7 @@ func (h *harness) ingestAll(ctx context.Context, conn driver.Conn, dsn string) (
 		return nil, err
 	}
 	h.recordCPU("end-to-end ingest", cpu)
-	if err := waitCommitted(ctx, h.env.producer, h.env.topics.Events, time.Minute); err != nil {
+	if err := waitCommitted(ctx, h.env.producer, eventsTopic, time.Minute); err != nil {
 		return nil, err
 	}
 	r.committed = time.Since(start)

@@ -52,7 +52,6 @@ func (h *harness) figureGroups() []figureGroup {
 			{"POST /v1/events", h.measurePost},
 			{"WeCom callbacks", h.measureWeCom},
 		}},
-		{"profiles", []step{{"profile reads by any id", h.measureProfiles}}},
 		{"followup", []step{
 			{"pool claims", h.measurePoolClaims},
 			{"board first page", h.measureBoard},
@@ -60,9 +59,7 @@ func (h *harness) figureGroups() []figureGroup {
 		{"followup-day", []step{
 			{"follow-up → board", h.measureFollowupToBoard},
 		}},
-		{"metrics", h.metricsSteps()},
 		{"cdp", h.cdpSteps()},
-		{"views", h.viewsSteps()},
 	}
 }
 
@@ -122,7 +119,10 @@ func (h *harness) record(rows ...row) {
 // meter starts measuring the CPU of the harness, ClickHouse, the given
 // subprocesses (name → pid) and the rest of the machine.
 func (h *harness) meter(children map[string]int) *cpuMeter {
-	pids := map[string]int{"harness (kfake, clients)": os.Getpid()}
+	pids := map[string]int{"harness (clients)": os.Getpid()}
+	if h.env.servers != nil {
+		pids["Kafka (siyu run --servers-only)"] = h.env.servers.pid()
+	}
 	if h.env.chPID != 0 {
 		pids["ClickHouse"] = h.env.chPID
 	}

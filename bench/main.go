@@ -31,6 +31,7 @@ import (
 // config is the harness's command line, with the sizes --quick picks.
 type config struct {
 	siyu        string // absolute path of the built binary
+	goTool      string // the go command, which builds the in-process figures' benchmarks
 	events      int
 	dir         string
 	out         string
@@ -51,9 +52,8 @@ type config struct {
 	// The follow-up → board figure: customers of the rep, samples.
 	fdayCustomers int
 	fdaySamples   int
-	metricsEvents int // size of the metrics group's dataset
-	cdpContacts   int // the CDP figures' tenant size
-	views         *viewsSizes
+	metricsEvents int    // size of the metrics group's dataset
+	cdpContacts   int    // the CDP figures' tenant size
 	ingestFlags   string // extra flags of `siyu ingest` in the end-to-end figures
 }
 
@@ -64,12 +64,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.siyu, "siyu", "bin/siyu", "the built siyu binary")
+	fs.StringVar(&c.goTool, "go", "go", "the go command, to build and run the in-process figures' benchmarks (go test -bench)")
 	fs.IntVar(&c.events, "events", 2_000_000, "events of the insert and end-to-end figures")
 	fs.StringVar(&c.dir, "dir", ".cache/bench", "work dir: ClickHouse and Kafka data, logs")
 	fs.StringVar(&c.out, "out", "", "write the table here too (default <dir>/results.md)")
 	fs.BoolVar(&c.quick, "quick", false, "a smoke run: 200k events and short durations")
 	c.fu = bindFollowupFlags(fs)
-	c.views = bindViewsFlags(fs)
 	fs.StringVar(&c.ingestFlags, "ingest-flags", "", "extra flags of `siyu ingest` in the end-to-end figures, e.g. \"--batch-max-rows 100000\"")
 	fs.IntVar(&c.metricsEvents, "metrics-events", 50_000_000, "events of the metrics figures' dataset (2,000 tenants at 50M; 25,000 events per tenant)")
 	fs.IntVar(&c.cdpContacts, "cdp-contacts", 1_000_000, "contacts of the CDP figures' tenant (--quick: 50,000)")
@@ -86,7 +86,6 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			c.events = 200_000
 		}
 		c.fu.quick(set)
-		c.views.quick(set)
 		c.fdayCustomers, c.fdaySamples = 2_000, 50
 		if !set["metrics-events"] {
 			c.metricsEvents = 500_000

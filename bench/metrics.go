@@ -1,3 +1,5 @@
+//go:build benchlegacy
+
 package main
 
 import (
