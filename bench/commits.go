@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -41,6 +43,9 @@ func uncommitted(ctx context.Context, adm *kadm.Client, group, topic string) (in
 		return 0, fmt.Errorf("list end offsets of %s: %w", topic, err)
 	}
 	committed, err := adm.FetchOffsets(ctx, group)
+	if errors.Is(err, kerr.GroupIDNotFound) { // not joined yet: nothing committed
+		committed, err = kadm.OffsetResponses{}, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("fetch offsets of group %s: %w", group, err)
 	}
