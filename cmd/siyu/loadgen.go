@@ -41,7 +41,7 @@ func (l *loadgenFlags) bind(fs *flag.FlagSet) {
 	fs.IntVar(&l.contacts, "contacts", 10_000, "most customers each tenant adds")
 	fs.IntVar(&l.events, "events", 100_000, "distinct events to emit (duplicates come on top)")
 	fs.IntVar(&l.days, "days", 30, "days the events span")
-	fs.StringVar(&l.start, "start", "", "first day, YYYY-MM-DD; empty: so that the span ends today")
+	fs.StringVar(&l.start, "start", "", "first day, YYYY-MM-DD (UTC midnight) or an RFC 3339 instant such as 2026-01-01T00:00:00+08:00; empty: so that the span ends today")
 	fs.Float64Var(&l.paidShare, "paid-share", 0.6, "share of tenants on a paid plan")
 	fs.Float64Var(&l.duplicates, "duplicates", 0, "share of extra redeliveries, for testing (buffers the stream)")
 	fs.BoolVar(&l.shuffle, "shuffle", false, "emit in random order instead of time order, for testing (buffers the stream)")
@@ -61,7 +61,9 @@ func (l *loadgenFlags) config(now time.Time) (loadgen.Config, error) {
 	} else {
 		t, err := time.Parse("2006-01-02", l.start)
 		if err != nil {
-			return c, fmt.Errorf("--start %q: want YYYY-MM-DD", l.start)
+			if t, err = time.Parse(time.RFC3339, l.start); err != nil {
+				return c, fmt.Errorf("--start %q: want YYYY-MM-DD or an RFC 3339 instant", l.start)
+			}
 		}
 		c.Start = t
 	}
