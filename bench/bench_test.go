@@ -80,7 +80,7 @@ func TestParseFlags(t *testing.T) {
 		require.NoError(t, err)
 		err = newHarness(c, io.Discard).checkFigures()
 		require.ErrorContains(t, err, `no group "nope"`)
-		require.ErrorContains(t, err, "foundation, followup, followup-day, cdp")
+		require.ErrorContains(t, err, "foundation, profiles, followup, followup-day, metrics, cdp")
 	})
 }
 
@@ -274,4 +274,16 @@ func open(t *testing.T, encodingAESKey, receiveID, payload string) []byte {
 	n := binary.BigEndian.Uint32(buf[16:])
 	require.Equal(t, receiveID, string(buf[20+n:]))
 	return buf[20 : 20+n]
+}
+
+func TestProfileRows(t *testing.T) {
+	rows := profileRows(20_000, []float64{0.42, 3.5, 12_345, 0, 2.1, 9.8, 3_000, 1_234})
+	require.Equal(t, []row{
+		{"profile read by any id, p50 / p99 (8 clients, 20,000 contacts; tenant in memory)", "0.4 ms / 3.5 ms", "p99 ≤ 20 ms", "pass"},
+		{"profile reads per second (tenant in memory)", "12,345 reads/s", "—", "—"},
+		{"the same reads from ClickHouse only, p50 / p99, reads/s (same run)", "2.1 ms / 9.8 ms, 3,000 reads/s", "—", "—"},
+		{"loading the tenant into memory (cdp.Memory)", "1.23s", "—", "—"},
+		{"profile read failures", "0", "0", "pass"},
+	}, rows)
+	require.Equal(t, "FAIL", profileRows(1, []float64{1, 25, 1, 2, 1, 1, 1, 1})[0].ok)
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -235,17 +234,13 @@ func (h *harness) checkClaims(ctx context.Context, conn driver.Conn, r claimRun,
 	}
 }
 
-// assigneeQuery is the binary's own query of a tenant's assignee state,
-// read from the source tree (the harness runs from it, as `go run ./bench`)
-// so that the check folds exactly as `siyu serve` does.
-const assigneeQuery = "sql/queries/assignee_tenant.sql"
-
 func assigneesIn(ctx context.Context, conn driver.Conn, tenant string) (map[string]string, error) {
-	q, err := os.ReadFile(assigneeQuery)
+	// The binary's own query, so that the check folds as `siyu serve` does.
+	q, err := catalogQuery("assignee_tenant")
 	if err != nil {
-		return nil, fmt.Errorf("the assignee query: %w (run the bench from the repository's root)", err)
+		return nil, err
 	}
-	rows, err := conn.Query(ctx, string(q), clickhouse.Named("tenant", tenant), clickhouse.Named("contact_id", ""))
+	rows, err := conn.Query(ctx, q, clickhouse.Named("tenant", tenant), clickhouse.Named("contact_id", ""))
 	if err != nil {
 		return nil, err
 	}

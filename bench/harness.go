@@ -52,6 +52,7 @@ func (h *harness) figureGroups() []figureGroup {
 			{"POST /v1/events", h.measurePost},
 			{"WeCom callbacks", h.measureWeCom},
 		}},
+		{"profiles", []step{{"profile reads by any id", h.measureProfiles}}},
 		{"followup", []step{
 			{"pool claims", h.measurePoolClaims},
 			{"board first page", h.measureBoard},
@@ -59,6 +60,7 @@ func (h *harness) figureGroups() []figureGroup {
 		{"followup-day", []step{
 			{"follow-up → board", h.measureFollowupToBoard},
 		}},
+		{"metrics", h.metricsSteps()},
 		{"cdp", h.cdpSteps()},
 	}
 }

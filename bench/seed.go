@@ -18,12 +18,20 @@ const seedLimit = 20 * time.Minute
 // ingest` never see the seed topic, so their memory read models load the
 // seed from ClickHouse, as they did when the harness inserted it directly.
 func (h *harness) seed(ctx context.Context, dsn, name string, events func(yield func(wireEvent) bool)) error {
+	return h.seedWith(ctx, dsn, name, func(topic string) (int, error) {
+		return produceEvents(ctx, h.env.producer, topic, events)
+	})
+}
+
+// seedWith is seed with the events produced to topic by produce (say, by
+// `siyu loadgen`), which returns how many it produced.
+func (h *harness) seedWith(ctx context.Context, dsn, name string, produce func(topic string) (int, error)) error {
 	topic, group := "siyu.bench.seed."+name, "bench-seed-"+name
 	if err := h.env.ensureTopics(ctx, topic, topic+".dlq"); err != nil {
 		return err
 	}
 	start := time.Now()
-	n, err := produceEvents(ctx, h.env.producer, topic, events)
+	n, err := produce(topic)
 	if err != nil {
 		return fmt.Errorf("seed %s: %w", name, err)
 	}
