@@ -80,7 +80,7 @@ func TestParseFlags(t *testing.T) {
 		require.NoError(t, err)
 		err = newHarness(c, io.Discard).checkFigures()
 		require.ErrorContains(t, err, `no group "nope"`)
-		require.ErrorContains(t, err, "foundation, profiles, followup, followup-day, metrics, cdp")
+		require.ErrorContains(t, err, "foundation, profiles, followup, followup-day, metrics, cdp, views")
 	})
 }
 
@@ -286,4 +286,19 @@ func TestProfileRows(t *testing.T) {
 		{"profile read failures", "0", "0", "pass"},
 	}, rows)
 	require.Equal(t, "FAIL", profileRows(1, []float64{1, 25, 1, 2, 1, 1, 1, 1})[0].ok)
+}
+
+func TestViewRows(t *testing.T) {
+	m := map[string]float64{"views": 2, "none-rows/s": 400_000, "none-ns/row": 900, "all-rows/s": 200_000, "all-ns/row": 2500,
+		"alone-ns/row:profile_mv": 300, "inall-ns/row:profile_mv": 280, "alone-ns/row:tags_mv": 700, "inall-ns/row:tags_mv": 650}
+	rows := viewRows(m, &viewsSizes{events: 100_000, rounds: 1, inAll: true, each: true})
+	require.Equal(t, []row{
+		{"views: insert into events without views (100,000 rows in inserts of the pipeline's batch, median of 1)", "400,000 rows/s, 900 ns CPU/row", "—", "—"},
+		{"views: insert into events with all 2 views", "200,000 rows/s, 2500 ns CPU/row", "—", "—"},
+		{"views: cost of tags_mv", "700 ns CPU/row alone, 650 in all", "—", "—"},
+		{"views: cost of profile_mv", "300 ns CPU/row alone, 280 in all", "—", "—"},
+	}, rows)
+	env := (&viewsSizes{events: 5, rounds: 2, rows: 1000}).env()
+	require.Contains(t, env, "SIYU_BENCH_VIEWS_ROWS=1000")
+	require.Contains(t, env, "SIYU_BENCH_VIEWS_EVENTS=5")
 }

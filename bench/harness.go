@@ -62,6 +62,7 @@ func (h *harness) figureGroups() []figureGroup {
 		}},
 		{"metrics", h.metricsSteps()},
 		{"cdp", h.cdpSteps()},
+		{"views", h.viewsSteps()},
 	}
 }
 

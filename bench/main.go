@@ -52,6 +52,7 @@ type config struct {
 	// The follow-up → board figure: customers of the rep, samples.
 	fdayCustomers int
 	fdaySamples   int
+	views         *viewsSizes
 	metricsEvents int    // size of the metrics group's dataset
 	cdpContacts   int    // the CDP figures' tenant size
 	ingestFlags   string // extra flags of `siyu ingest` in the end-to-end figures
@@ -70,6 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.out, "out", "", "write the table here too (default <dir>/results.md)")
 	fs.BoolVar(&c.quick, "quick", false, "a smoke run: 200k events and short durations")
 	c.fu = bindFollowupFlags(fs)
+	c.views = bindViewsFlags(fs)
 	fs.StringVar(&c.ingestFlags, "ingest-flags", "", "extra flags of `siyu ingest` in the end-to-end figures, e.g. \"--batch-max-rows 100000\"")
 	fs.IntVar(&c.metricsEvents, "metrics-events", 50_000_000, "events of the metrics figures' dataset (2,000 tenants at 50M; 25,000 events per tenant)")
 	fs.IntVar(&c.cdpContacts, "cdp-contacts", 1_000_000, "contacts of the CDP figures' tenant (--quick: 50,000)")
@@ -86,6 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			c.events = 200_000
 		}
 		c.fu.quick(set)
+		c.views.quick(set)
 		c.fdayCustomers, c.fdaySamples = 2_000, 50
 		if !set["metrics-events"] {
 			c.metricsEvents = 500_000

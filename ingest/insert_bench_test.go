@@ -62,7 +62,7 @@ func BenchmarkColumnarInsert(b *testing.B) {
 	if _, err := store.Migrate(ctx, conn, slog.New(slog.DiscardHandler)); err != nil {
 		b.Fatal(err)
 	}
-	recs, build := buildMainStream(b, n)
+	recs, build := buildMainStream(b, n, insertRecordRows)
 	defer func() {
 		for _, r := range recs {
 			r.Release()
@@ -121,9 +121,9 @@ func timeInserts(b *testing.B, ctx context.Context, conn driver.Conn, table stri
 
 // buildMainStream generates the bench's main stream of n events (20
 // tenants over the 30 days that end a day ago), JSON-encodes it in chunks
-// and builds records of insertRecordRows from them, timing decode and
-// build alone. It returns the records and that rate in events/s.
-func buildMainStream(b *testing.B, n int) ([]arrow.Record, float64) {
+// and builds records of rows from them, timing decode and build alone. It
+// returns the records and that rate in events/s.
+func buildMainStream(b *testing.B, n, rows int) ([]arrow.Record, float64) {
 	b.StopTimer()
 	defer b.StartTimer()
 	g, err := loadgen.New(loadgen.Config{Seed: 1, Tenants: 20, StaffPerTenant: 50, ContactsPerTenant: 20_000,
@@ -155,7 +155,7 @@ func buildMainStream(b *testing.B, n int) ([]arrow.Record, float64) {
 				b.Fatalf("decode generated event: %v", err)
 			}
 			builder.Append(ev)
-			if builder.Len() == insertRecordRows {
+			if builder.Len() == rows {
 				recs = append(recs, builder.NewRecord())
 			}
 		}
