@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,15 +20,12 @@ import (
 )
 
 // The CDP figures (issue 3): one tenant of --cdp-contacts customers, each
-// with about 20 tags of 300 and 30 days of chats, loaded straight into
-// `events` with the pipeline's Writer (the views build every rollup), then
-// measured through `siyu serve` over HTTP.
+// with about 20 tags of 300 and 30 days of chats (loadgen.CDPTenant, made
+// by `siyu loadgen --scenario cdp` and stored by `siyu ingest`: the views
+// build every rollup), then measured through `siyu serve` over HTTP.
 const (
 	cdpDatabase = "bench_cdp"
 	cdpTenant   = "cdp0001"
-	cdpStaff    = 200
-	cdpTags     = 300
-	cdpTagsEach = 20
 	// cdpExportChannel is the channel of about a fifth of the customers:
 	// the export figure's segment (200,000 members of 1,000,000).
 	cdpExportChannel = "ad"
@@ -37,10 +35,6 @@ const (
 	targetCDPExport  = 5 * time.Second
 	targetCDPProfile = 20 * time.Millisecond
 )
-
-// cdpChannels are the acquisition channels (contact.added state); the
-// first holds cdpExportChannel's fifth, the others share the rest.
-var cdpChannels = []string{cdpExportChannel, "qr", "referral", "event", "search", "article", "mini_program", "import"}
 
 // cdpTopic is the events topic of the CDP group's `siyu serve` and `siyu ingest`.
 const cdpTopic = "siyu.bench.cdp"
@@ -100,7 +94,12 @@ func (c *cdpRun) load(ctx context.Context) error {
 	defer conn.Close()
 	n := h.cfg.cdpContacts
 	start := time.Now()
-	if err := h.seed(ctx, dsn, "cdp", cdpEvents(n, time.Now())); err != nil {
+	err = h.seedWith(ctx, dsn, "cdp", func(topic string) (int, error) {
+		_, err := runChild(ctx, h.cfg.siyu, "loadgen", "--scenario", "cdp", "--tenant-names", cdpTenant,
+			"--contacts", strconv.Itoa(n), "--kafka-brokers", h.env.broker, "--topic", topic)
+		return 0, err
+	})
+	if err != nil {
 		return err
 	}
 	h.say("cdp: the events of %s contacts stored in %s", thousands(n), round(time.Since(start)))
@@ -415,81 +414,3 @@ func (c *cdpRun) readProfiles(ctx context.Context, seed uint64, deadline time.Ti
 }
 
 func cdpContact(i int) string { return fmt.Sprintf("wm%08d", i) }
-
-// cdpEvents generates the tenant — the tag library, then per contact its
-// contact.added, about cdpTagsEach tag.added and 0–6 chats of the last 30
-// days — from a fixed seed.
-func cdpEvents(contacts int, end time.Time) func(yield func(wireEvent) bool) {
-	return func(yield func(wireEvent) bool) {
-		g := newCDPGen(end)
-		stopped := false
-		emit := func(e wireEvent) {
-			if !stopped && !yield(e) {
-				stopped = true
-			}
-		}
-		g.library(emit)
-		for i := 0; i < contacts && !stopped; i++ {
-			g.contact(i, emit)
-		}
-	}
-}
-
-// cdpGen makes the tenant's events from a fixed seed.
-type cdpGen struct {
-	r   *rand.Rand
-	end time.Time
-	seq int
-}
-
-func newCDPGen(end time.Time) *cdpGen {
-	return &cdpGen{r: rand.New(rand.NewPCG(3, 2026)), end: end.UTC().Truncate(time.Second)}
-}
-
-func (g *cdpGen) next(typ, subject string, at time.Time) wireEvent {
-	g.seq++
-	return wireEvent{ID: fmt.Sprintf("cdp-%d", g.seq), Source: "bench-cdp", Type: typ, Tenant: cdpTenant,
-		Subject: subject, Time: at}
-}
-
-// library defines the 300 tags, 20 per group.
-func (g *cdpGen) library(emit func(wireEvent)) {
-	at := g.end.Add(-90 * 24 * time.Hour)
-	for t := range cdpTags {
-		emit(g.next("tag.defined", fmt.Sprintf("tag%03d", t), at).
-			with("name", fmt.Sprintf("标签 %d", t)).with("group", fmt.Sprintf("group%02d", t/20)))
-	}
-}
-
-// contact emits the events of contact i.
-func (g *cdpGen) contact(i int, emit func(wireEvent)) {
-	id := cdpContact(i)
-	staff := fmt.Sprintf("s%04d", g.r.IntN(cdpStaff))
-	added := g.end.Add(-time.Duration(g.r.Int64N(int64(60 * 24 * time.Hour))))
-	e := g.next("contact.added", id, added).with("staff_id", staff).with("name", fmt.Sprintf("客户 %d", i))
-	e = e.with("state", g.channel())
-	emit(e.with("add_way", int64(1+g.r.IntN(3))))
-	var tags [cdpTagsEach]int
-	for k := range tags {
-	draw:
-		tags[k] = g.r.IntN(cdpTags)
-		for _, prev := range tags[:k] {
-			if prev == tags[k] {
-				goto draw
-			}
-		}
-		emit(g.next("tag.added", id, added.Add(time.Duration(k+1)*time.Second)).with("tag_id", fmt.Sprintf("tag%03d", tags[k])))
-	}
-	for range g.r.IntN(7) {
-		e := g.next("chat.message", id, g.end.Add(-time.Duration(g.r.Int64N(int64(30*24*time.Hour)))))
-		emit(e.with("staff_id", staff).with("direction", []string{"in", "out"}[g.r.IntN(2)]))
-	}
-}
-
-// channel picks cdpExportChannel a fifth of the time, else another.
-func (g *cdpGen) channel() string {
-	if g.r.IntN(5) == 0 {
-		return cdpChannels[0]
-	}
-	return cdpChannels[1+g.r.IntN(len(cdpChannels)-1)]
-}

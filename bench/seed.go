@@ -35,6 +35,13 @@ func (h *harness) seedWith(ctx context.Context, dsn, name string, produce func(t
 	if err != nil {
 		return fmt.Errorf("seed %s: %w", name, err)
 	}
+	if n == 0 { // the producer did not count them
+		n64, err := recordsIn(ctx, kadm.NewClient(h.env.producer), topic)
+		if err != nil {
+			return err
+		}
+		n = int(n64)
+	}
 	h.say("seed %s: %s events produced in %s; siyu ingest stores them", name, thousands(n), round(time.Since(start)))
 	ing, err := startChild("ingest-seed-"+name, h.env.logFile("ingest-seed-"+name), h.cfg.siyu, "ingest",
 		"--clickhouse-dsn", dsn, "--kafka-brokers", h.env.broker, "--metrics-addr", "",

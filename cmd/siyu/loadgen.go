@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -73,7 +74,7 @@ func (l *loadgenFlags) config(now time.Time) (loadgen.Config, error) {
 func loadgenCommand(stdout, stderr io.Writer) *command {
 	var lf loadgenFlags
 	var kf kafkaFlags
-	var dataDir, out string
+	var dataDir, out, scenario string
 	var rate int
 	return &command{
 		name: "loadgen", summary: "generate a realistic synthetic event stream", usage: "[flags]",
@@ -87,8 +88,17 @@ func loadgenCommand(stdout, stderr io.Writer) *command {
 			fs.StringVar(&dataDir, "data-dir", defaultDataDir, "data dir of the `siyu run` whose Kafka to use")
 			fs.StringVar(&out, "out", "", "write JSON lines to this file instead of Kafka (- for stdout)")
 			fs.IntVar(&rate, "rate", 0, "events per second to produce at; 0: as fast as possible")
+			fs.StringVar(&scenario, "scenario", "", "cdp: instead of the stream, one tenant shaped for segment figures (the bench's),\n"+
+				"named by --tenant-names, of --contacts contacts, ending now; other stream flags are ignored")
 		},
 		run: func(ctx context.Context, _ []string) error {
+			switch scenario {
+			case "":
+			case "cdp":
+				return cdpScenario(ctx, lf, kf, dataDir, out, rate, stdout, stderr)
+			default:
+				return fmt.Errorf("%w: --scenario %q: want cdp or nothing", errUsage, scenario)
+			}
 			cfg, err := lf.config(time.Now())
 			if err != nil {
 				return fmt.Errorf("%w: %v", errUsage, err)
@@ -140,12 +150,17 @@ func writeStream(ctx context.Context, path string, stdout io.Writer, g *loadgen.
 // produceStream produces every event of g, at rate events/s when rate > 0,
 // and waits for Kafka to acknowledge all of them.
 func produceStream(ctx context.Context, cl *kgo.Client, topic string, g *loadgen.Generator, rate int, step func(int)) (int, error) {
+	return produceNext(ctx, cl, topic, g.Next, rate, step)
+}
+
+// produceNext is produceStream over the events next fills in.
+func produceNext(ctx context.Context, cl *kgo.Client, topic string, next func(*event.Event) bool, rate int, step func(int)) (int, error) {
 	var failed atomic.Int64
 	var firstErr atomic.Value
 	var e event.Event
 	n, reported := 0, 0
 	pace := newPacer(rate)
-	for g.Next(&e) {
+	for next(&e) {
 		if n-reported >= 1000 {
 			if err := ctx.Err(); err != nil {
 				return n, err
@@ -189,4 +204,67 @@ func (p pacer) wait(n int) {
 	if d := time.Until(due); d > 0 {
 		time.Sleep(d)
 	}
+}
+
+// cdpScenario emits loadgen.CDPTenant: the first of --tenant-names (default
+// cdp0001) with --contacts contacts, to Kafka or as JSON lines to out.
+func cdpScenario(ctx context.Context, lf loadgenFlags, kf kafkaFlags, dataDir, out string, rate int, stdout, stderr io.Writer) error {
+	name, _, _ := strings.Cut(lf.tenantNames, ",")
+	if name == "" {
+		name = "cdp0001"
+	}
+	t := loadgen.CDPTenant{Tenant: name, Contacts: lf.contacts, End: time.Now()}
+	if err := t.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	next, stop := iter.Pull(t.Events)
+	defer stop()
+	pull := func(e *event.Event) bool {
+		p, ok := next()
+		if ok {
+			*e = *p
+		}
+		return ok
+	}
+	if out != "" {
+		return writeEvents(ctx, out, stdout, pull)
+	}
+	brokers, err := kf.resolveBrokers(dataDir)
+	if err != nil {
+		return err
+	}
+	cl, err := openKafka(ctx, brokers, kf.topics())
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	n, err := produceNext(ctx, cl, kf.topic, pull, rate, func(int) {})
+	fmt.Fprintf(stderr, "produced %d events of tenant %s to %s\n", n, name, kf.topic)
+	return err
+}
+
+// writeEvents writes every event of next to path (- for stdout) as JSON lines.
+func writeEvents(ctx context.Context, path string, stdout io.Writer, next func(*event.Event) bool) error {
+	w := stdout
+	if path != "-" {
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("create %s: %w", path, err)
+		}
+		defer f.Close()
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var e event.Event
+	var line []byte
+	for n := 0; next(&e); n++ {
+		if n%10_000 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		line = append(event.AppendJSON(line[:0], &e), '\n')
+		if _, err := bw.Write(line); err != nil {
+			return fmt.Errorf("write events: %w", err)
+		}
+	}
+	return bw.Flush()
 }

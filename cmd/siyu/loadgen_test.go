@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -24,4 +25,18 @@ func TestLoadgenStart(t *testing.T) {
 	l := loadgenFlags{seed: 1, tenants: 1, staff: 1, contacts: 10, events: 10, days: 30, start: "yesterday"}
 	_, err := l.config(now)
 	require.ErrorContains(t, err, "RFC 3339")
+}
+
+// TestLoadgenScenarioCDP: --scenario cdp writes loadgen.CDPTenant, named by
+// --tenant-names; an unknown scenario is a usage error.
+func TestLoadgenScenarioCDP(t *testing.T) {
+	var out, errOut strings.Builder
+	require.Equal(t, 0, run([]string{"loadgen", "--scenario", "cdp", "--tenant-names", "seg1", "--contacts", "2", "--out", "-"}, &out, &errOut), errOut.String())
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.GreaterOrEqual(t, len(lines), 300+2*21)
+	require.LessOrEqual(t, len(lines), 300+2*27)
+	require.Contains(t, lines[0], `"type":"tag.defined"`)
+	require.Contains(t, lines[300], `"type":"contact.added","time":`)
+	require.Contains(t, lines[300], `"tenant":"seg1","subject":"wm00000000"`)
+	require.Equal(t, 2, run([]string{"loadgen", "--scenario", "nope", "--out", "-"}, &out, &errOut))
 }
