@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
-	"github.com/siyu-dev/siyu/internal/progress"
 )
 
 // e2eDatabase is the migrated database `siyu ingest` fills; the freshness
@@ -117,8 +114,7 @@ func (h *harness) startIngest(dsn, name string) (*child, error) {
 // take CPU from the ingest it measures.
 func (h *harness) waitStored(ctx context.Context, conn driver.Conn, ing *child, start time.Time, r *e2eResult) error {
 	n := h.cfg.events
-	bar := progress.New(os.Stderr, "ingest", n)
-	defer bar.Done()
+	lastSaid := time.Now()
 	var first time.Time
 	var firstRows int
 	return pollEvery(ctx, 200*time.Millisecond, func() (bool, error) {
@@ -130,7 +126,10 @@ func (h *harness) waitStored(ctx context.Context, conn driver.Conn, ing *child, 
 			return false, err
 		}
 		now := time.Now()
-		bar.Set(rows)
+		if now.Sub(lastSaid) >= 5*time.Second {
+			h.say("ingest: %s of %s events stored", thousands(rows), thousands(n))
+			lastSaid = now
+		}
 		if rows > 0 && first.IsZero() {
 			first, firstRows = now, rows
 		}

@@ -71,10 +71,10 @@ func (h *harness) metricsSteps() []step {
 	}
 }
 
-// setup generates the dataset in Go (loadgen, in time order) and inserts it
-// straight into events with the ingest Writer, so that the materialized
-// views build the rollups as they do in production, then starts `siyu
-// serve` with a platform key and an exec key of one tenant.
+// setup has `siyu loadgen` produce the dataset (in time order) to a topic
+// of its own and `siyu ingest` store it, so that the materialized views
+// build the rollups as they do in production, then starts `siyu serve`
+// with a platform key and an exec key of one tenant.
 func (m *metricsRun) setup(ctx context.Context) error {
 	h := m.h
 	n := h.cfg.metricsEvents
