@@ -130,6 +130,14 @@ func loadgenCommand(stdout, stderr io.Writer) *command {
 }
 
 func writeStream(ctx context.Context, path string, stdout io.Writer, g *loadgen.Generator, bar *progress.Bar) error {
+	return writeOut(path, stdout, func(w io.Writer) error {
+		_, err := loadgen.WriteJSONLines(ctx, w, g, func(done, _ int) { bar.Set(done) })
+		return err
+	})
+}
+
+// writeOut has write fill path (- for stdout) through a buffer.
+func writeOut(path string, stdout io.Writer, write func(io.Writer) error) error {
 	w := stdout
 	if path != "-" {
 		f, err := os.Create(path)
@@ -140,8 +148,7 @@ func writeStream(ctx context.Context, path string, stdout io.Writer, g *loadgen.
 		w = f
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	_, err := loadgen.WriteJSONLines(ctx, bw, g, func(done, _ int) { bar.Set(done) })
-	if err != nil {
+	if err := write(bw); err != nil {
 		return err
 	}
 	return bw.Flush()
@@ -245,26 +252,18 @@ func cdpScenario(ctx context.Context, lf loadgenFlags, kf kafkaFlags, dataDir, o
 
 // writeEvents writes every event of next to path (- for stdout) as JSON lines.
 func writeEvents(ctx context.Context, path string, stdout io.Writer, next func(*event.Event) bool) error {
-	w := stdout
-	if path != "-" {
-		f, err := os.Create(path)
-		if err != nil {
-			return fmt.Errorf("create %s: %w", path, err)
+	return writeOut(path, stdout, func(w io.Writer) error {
+		var e event.Event
+		var line []byte
+		for n := 0; next(&e); n++ {
+			if n%10_000 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			line = append(event.AppendJSON(line[:0], &e), '\n')
+			if _, err := w.Write(line); err != nil {
+				return fmt.Errorf("write events: %w", err)
+			}
 		}
-		defer f.Close()
-		w = f
-	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	var e event.Event
-	var line []byte
-	for n := 0; next(&e); n++ {
-		if n%10_000 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		line = append(event.AppendJSON(line[:0], &e), '\n')
-		if _, err := bw.Write(line); err != nil {
-			return fmt.Errorf("write events: %w", err)
-		}
-	}
-	return bw.Flush()
+		return nil
+	})
 }
