@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -43,9 +44,13 @@ func (h *harness) seedWith(ctx context.Context, dsn, name string, produce func(t
 		n = int(n64)
 	}
 	h.say("seed %s: %s events produced in %s; siyu ingest stores them", name, thousands(n), round(time.Since(start)))
+	// Inserts of 100,000 rows, as the harness's Writer made them: a backlog
+	// read under load would otherwise close a batch every 250 ms, and the
+	// figures would read a tenant of many small parts.
 	ing, err := startChild("ingest-seed-"+name, h.env.logFile("ingest-seed-"+name), h.cfg.siyu, "ingest",
 		"--clickhouse-dsn", dsn, "--kafka-brokers", h.env.broker, "--metrics-addr", "",
-		"--topic", topic, "--dlq-topic", topic+".dlq", "--group", group)
+		"--topic", topic, "--dlq-topic", topic+".dlq", "--group", group,
+		"--batch-max-rows", "100000", "--batch-max-bytes", strconv.Itoa(256<<20), "--batch-max-wait", "10s")
 	if err != nil {
 		return err
 	}
