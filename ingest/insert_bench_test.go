@@ -54,14 +54,8 @@ func BenchmarkColumnarInsert(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
-	conn, err := store.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
+	conn := benchDatabase(b, ctx, dsn)
 	defer conn.Close()
-	if _, err := store.Migrate(ctx, conn, slog.New(slog.DiscardHandler)); err != nil {
-		b.Fatal(err)
-	}
 	recs, build := buildMainStream(b, n, insertRecordRows)
 	defer func() {
 		for _, r := range recs {
@@ -75,14 +69,7 @@ func BenchmarkColumnarInsert(b *testing.B) {
 	b.ReportMetric(build, "build-events/s")
 	b.ReportMetric(raw, "raw-rows/s")
 	b.ReportMetric(views, "mv-rows/s")
-	// Its background merges would compete with whatever runs next.
-	opts, err := clickhouse.ParseDSN(dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := store.DropDatabase(ctx, conn, opts.Auth.Database); err != nil {
-		b.Fatal(err)
-	}
+	dropBenchDatabase(b, ctx, conn, dsn)
 }
 
 // insertBoth inserts recs into a fresh events_raw and then into events,
@@ -165,4 +152,29 @@ func buildMainStream(b *testing.B, n, rows int) ([]arrow.Record, float64) {
 		recs = append(recs, builder.NewRecord())
 	}
 	return recs, float64(n) / elapsed.Seconds()
+}
+
+// benchDatabase opens the database of dsn, creating and migrating it.
+func benchDatabase(b *testing.B, ctx context.Context, dsn string) driver.Conn {
+	conn, err := store.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := store.Migrate(ctx, conn, slog.New(slog.DiscardHandler)); err != nil {
+		conn.Close()
+		b.Fatal(err)
+	}
+	return conn
+}
+
+// dropBenchDatabase drops the database of dsn: its background merges would
+// compete with whatever runs next.
+func dropBenchDatabase(b *testing.B, ctx context.Context, conn driver.Conn, dsn string) {
+	opts, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := store.DropDatabase(ctx, conn, opts.Auth.Database); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -13,12 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/apache/arrow/go/v15/arrow"
 
 	"github.com/siyu-dev/siyu/ingest"
-	"github.com/siyu-dev/siyu/store"
 )
 
 // BenchmarkViewCosts measures what each materialized view on events costs
@@ -52,14 +49,8 @@ func BenchmarkViewCosts(b *testing.B) {
 	}
 	cfg := viewsConfigFromEnv(b)
 	ctx := context.Background()
-	conn, err := store.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
+	conn := benchDatabase(b, ctx, dsn)
 	defer conn.Close()
-	if _, err := store.Migrate(ctx, conn, slog.New(slog.DiscardHandler)); err != nil {
-		b.Fatal(err)
-	}
 	if err := runFile(ctx, conn, cfg.sql); err != nil {
 		b.Fatal(err)
 	}
@@ -80,13 +71,7 @@ func BenchmarkViewCosts(b *testing.B) {
 		}
 	}
 	r.report()
-	opts, err := clickhouse.ParseDSN(dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := store.DropDatabase(ctx, conn, opts.Auth.Database); err != nil {
-		b.Fatal(err)
-	}
+	dropBenchDatabase(b, ctx, conn, dsn)
 }
 
 // viewsConfig are the benchmark's sizes.

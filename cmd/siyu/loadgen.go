@@ -112,16 +112,7 @@ func loadgenCommand(stdout, stderr io.Writer) *command {
 			if out != "" {
 				return writeStream(ctx, out, stdout, g, bar)
 			}
-			brokers, err := kf.resolveBrokers(dataDir)
-			if err != nil {
-				return err
-			}
-			cl, err := openKafka(ctx, brokers, kf.topics())
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			n, err := produceStream(ctx, cl, kf.topic, g, rate, bar.Add)
+			n, err := produceTo(ctx, kf, dataDir, g.Next, rate, bar.Add)
 			bar.Done()
 			fmt.Fprintf(stderr, "produced %d events to %s\n", n, kf.topic)
 			return err
@@ -158,6 +149,21 @@ func writeOut(path string, stdout io.Writer, write func(io.Writer) error) error 
 // and waits for Kafka to acknowledge all of them.
 func produceStream(ctx context.Context, cl *kgo.Client, topic string, g *loadgen.Generator, rate int, step func(int)) (int, error) {
 	return produceNext(ctx, cl, topic, g.Next, rate, step)
+}
+
+// produceTo connects to the Kafka of kf (or of the `siyu run` of dataDir)
+// and produces the events next fills in to kf's topic.
+func produceTo(ctx context.Context, kf kafkaFlags, dataDir string, next func(*event.Event) bool, rate int, step func(int)) (int, error) {
+	brokers, err := kf.resolveBrokers(dataDir)
+	if err != nil {
+		return 0, err
+	}
+	cl, err := openKafka(ctx, brokers, kf.topics())
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	return produceNext(ctx, cl, kf.topic, next, rate, step)
 }
 
 // produceNext is produceStream over the events next fills in.
@@ -236,16 +242,7 @@ func cdpScenario(ctx context.Context, lf loadgenFlags, kf kafkaFlags, dataDir, o
 	if out != "" {
 		return writeEvents(ctx, out, stdout, pull)
 	}
-	brokers, err := kf.resolveBrokers(dataDir)
-	if err != nil {
-		return err
-	}
-	cl, err := openKafka(ctx, brokers, kf.topics())
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	n, err := produceNext(ctx, cl, kf.topic, pull, rate, func(int) {})
+	n, err := produceTo(ctx, kf, dataDir, pull, rate, func(int) {})
 	fmt.Fprintf(stderr, "produced %d events of tenant %s to %s\n", n, name, kf.topic)
 	return err
 }
