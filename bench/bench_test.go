@@ -302,3 +302,14 @@ func TestViewRows(t *testing.T) {
 	require.Contains(t, env, "SIYU_BENCH_VIEWS_ROWS=1000")
 	require.Contains(t, env, "SIYU_BENCH_VIEWS_EVENTS=5")
 }
+
+// TestCPUMeterExited: a component that has exited is counted from its
+// recorded total, not left to "other processes".
+func TestCPUMeterExited(t *testing.T) {
+	m := startCPUMeter(map[string]int{"self": os.Getpid(), "gone": os.Getpid()})
+	m.exited("gone", m.from["gone"]+time.Hour)
+	time.Sleep(10 * time.Millisecond)
+	cores := m.cores()
+	require.Greater(t, cores["gone"], 100.0, "an hour of CPU in a few milliseconds")
+	require.Contains(t, cores, "self")
+}

@@ -56,12 +56,16 @@ func (h *harness) goBench(ctx context.Context, pkg, name, figure string, env ...
 	if err != nil {
 		return nil, err
 	}
-	cpu := h.meter(map[string]int{"go test " + pkg: c.pid()})
+	component := "go test " + pkg
+	cpu := h.meter(map[string]int{component: c.pid()})
 	select {
 	case <-c.done:
 	case <-ctx.Done():
 		_ = c.stop(5 * time.Second)
 		return nil, ctx.Err()
+	}
+	if st := c.cmd.ProcessState; st != nil {
+		cpu.exited(component, st.UserTime()+st.SystemTime())
 	}
 	h.recordCPU(figure, cpu)
 	f, err := os.Open(logPath)
