@@ -31,9 +31,9 @@ faults: ## the fault suite alone (kill -9, poison, bad requests, replicas) with 
 test-short: ## unit tests only (no servers)
 	$(GO) test -count=1 -short ./...
 
-bench: setup build ## run the benchmarks and print the table of figures (FIGURES=cdp,... picks groups)
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 2s ./event ./ingest ./wecom ./cdp ./followup | grep -E '^(Benchmark|ok|PASS|FAIL)'
-	$(GO) run ./bench --siyu $(BIN) $(if $(FIGURES),--figures $(FIGURES))
+bench: setup build ## run the benchmarks and print the table of figures (FIGURES=cdp,... picks groups; QUICK=1 is --quick)
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime $(if $(QUICK),200ms,2s) ./event ./ingest ./wecom ./cdp ./followup | grep -E '^(Benchmark|ok|PASS|FAIL)'
+	$(GO) run ./bench --siyu $(BIN) $(if $(FIGURES),--figures $(FIGURES)) $(if $(QUICK),--quick)
 
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...

@@ -10,29 +10,22 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
-	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/ingest"
-	"github.com/siyu-dev/siyu/internal/progress"
 )
 
 // The CDP figures (issue 3): one tenant of --cdp-contacts customers, each
-// with about 20 tags of 300 and 30 days of chats, loaded straight into
-// `events` with the pipeline's Writer (the views build every rollup), then
-// measured through `siyu serve` over HTTP.
+// with about 20 tags of 300 and 30 days of chats (loadgen.CDPTenant, made
+// by `siyu loadgen --scenario cdp` and stored by `siyu ingest`: the views
+// build every rollup), then measured through `siyu serve` over HTTP.
 const (
 	cdpDatabase = "bench_cdp"
 	cdpTenant   = "cdp0001"
-	cdpStaff    = 200
-	cdpTags     = 300
-	cdpTagsEach = 20
 	// cdpExportChannel is the channel of about a fifth of the customers:
 	// the export figure's segment (200,000 members of 1,000,000).
 	cdpExportChannel = "ad"
@@ -42,10 +35,6 @@ const (
 	targetCDPExport  = 5 * time.Second
 	targetCDPProfile = 20 * time.Millisecond
 )
-
-// cdpChannels are the acquisition channels (contact.added state); the
-// first holds cdpExportChannel's fifth, the others share the rest.
-var cdpChannels = []string{cdpExportChannel, "qr", "referral", "event", "search", "article", "mini_program", "import"}
 
 // cdpTopic is the events topic of the CDP group's `siyu serve` and `siyu ingest`.
 const cdpTopic = "siyu.bench.cdp"
@@ -105,11 +94,15 @@ func (c *cdpRun) load(ctx context.Context) error {
 	defer conn.Close()
 	n := h.cfg.cdpContacts
 	start := time.Now()
-	events, err := insertCDP(ctx, conn, n, time.Now(), h.say)
+	err = h.seedWith(ctx, dsn, "cdp", func(topic string) (int, error) {
+		_, err := runChild(ctx, h.cfg.siyu, "loadgen", "--scenario", "cdp", "--tenant-names", cdpTenant,
+			"--contacts", strconv.Itoa(n), "--kafka-brokers", h.env.broker, "--topic", topic)
+		return 0, err
+	})
 	if err != nil {
 		return err
 	}
-	h.say("cdp: %s events of %s contacts inserted in %s", thousands(events), thousands(n), round(time.Since(start)))
+	h.say("cdp: the events of %s contacts stored in %s", thousands(n), round(time.Since(start)))
 	if err := settle(ctx, conn); err != nil {
 		return err
 	}
@@ -421,132 +414,3 @@ func (c *cdpRun) readProfiles(ctx context.Context, seed uint64, deadline time.Ti
 }
 
 func cdpContact(i int) string { return fmt.Sprintf("wm%08d", i) }
-
-// insertCDP generates the tenant — the tag library, then per contact its
-// contact.added, about cdpTagsEach tag.added and 0–6 chats of the last 30
-// days — encodes each event, runs it through the pipeline's decoder and
-// Arrow builder and inserts 100,000-row records with the Writer as they
-// fill. It returns how many events it inserted.
-func insertCDP(ctx context.Context, conn driver.Conn, contacts int, end time.Time, say func(string, ...any)) (int, error) {
-	w := ingest.NewWriter(conn)
-	rb := newRecordBuilder(recordRows)
-	g := newCDPGen(end)
-	bar := progress.New(os.Stderr, "cdp load", contacts)
-	defer bar.Done()
-	total := 0
-	var chunk [][]byte
-	var arena []byte
-	flush := func() error {
-		if err := rb.add(chunk); err != nil {
-			return err
-		}
-		total += len(chunk)
-		chunk, arena = chunk[:0], arena[:0]
-		for _, rec := range rb.recs {
-			err := w.Write(ctx, rec)
-			rec.Release()
-			if err != nil {
-				return fmt.Errorf("insert cdp events: %w", err)
-			}
-		}
-		rb.recs = rb.recs[:0]
-		return nil
-	}
-	emit := func(e *event.Event) {
-		n := len(arena)
-		arena = event.AppendJSON(arena, e)
-		chunk = append(chunk, arena[n:])
-	}
-	g.library(emit)
-	for i := range contacts {
-		g.contact(i, emit)
-		if len(chunk) >= 20_000 {
-			if err := flush(); err != nil {
-				return total, err
-			}
-			bar.Set(i + 1)
-		}
-	}
-	if err := flush(); err != nil {
-		return total, err
-	}
-	for _, rec := range rb.finish() {
-		err := w.Write(ctx, rec)
-		rec.Release()
-		if err != nil {
-			return total, fmt.Errorf("insert cdp events: %w", err)
-		}
-	}
-	bar.Set(contacts)
-	return total, nil
-}
-
-// cdpGen makes the tenant's events from a fixed seed.
-type cdpGen struct {
-	r   *rand.Rand
-	end time.Time
-	ev  event.Event
-	seq int
-}
-
-func newCDPGen(end time.Time) *cdpGen {
-	return &cdpGen{r: rand.New(rand.NewPCG(3, 2026)), end: end.UTC().Truncate(time.Second)}
-}
-
-func (g *cdpGen) next(typ event.Type, subject string, at time.Time) *event.Event {
-	g.seq++
-	g.ev = event.Event{ID: fmt.Sprintf("cdp-%d", g.seq), Source: "bench-cdp", Type: typ, Tenant: cdpTenant,
-		Subject: subject, Time: at}
-	return &g.ev
-}
-
-// library defines the 300 tags, 20 per group.
-func (g *cdpGen) library(emit func(*event.Event)) {
-	at := g.end.Add(-90 * 24 * time.Hour)
-	for t := range cdpTags {
-		e := g.next(event.TagDefined, fmt.Sprintf("tag%03d", t), at)
-		e.Data.Set(event.FName, fmt.Sprintf("标签 %d", t))
-		e.Data.Set(event.FGroup, fmt.Sprintf("group%02d", t/20))
-		emit(e)
-	}
-}
-
-// contact emits the events of contact i.
-func (g *cdpGen) contact(i int, emit func(*event.Event)) {
-	id := cdpContact(i)
-	staff := fmt.Sprintf("s%04d", g.r.IntN(cdpStaff))
-	added := g.end.Add(-time.Duration(g.r.Int64N(int64(60 * 24 * time.Hour))))
-	e := g.next(event.ContactAdded, id, added)
-	e.Data.Set(event.FStaffID, staff)
-	e.Data.Set(event.FName, fmt.Sprintf("客户 %d", i))
-	e.Data.Set(event.FState, g.channel())
-	e.Data.SetInt(event.FAddWay, int64(1+g.r.IntN(3)))
-	emit(e)
-	var tags [cdpTagsEach]int
-	for k := range tags {
-	draw:
-		tags[k] = g.r.IntN(cdpTags)
-		for _, prev := range tags[:k] {
-			if prev == tags[k] {
-				goto draw
-			}
-		}
-		e := g.next(event.TagAdded, id, added.Add(time.Duration(k+1)*time.Second))
-		e.Data.Set(event.FTagID, fmt.Sprintf("tag%03d", tags[k]))
-		emit(e)
-	}
-	for range g.r.IntN(7) {
-		e := g.next(event.ChatMessage, id, g.end.Add(-time.Duration(g.r.Int64N(int64(30*24*time.Hour)))))
-		e.Data.Set(event.FStaffID, staff)
-		e.Data.Set(event.FDirection, []string{"in", "out"}[g.r.IntN(2)])
-		emit(e)
-	}
-}
-
-// channel picks cdpExportChannel a fifth of the time, else another.
-func (g *cdpGen) channel() string {
-	if g.r.IntN(5) == 0 {
-		return cdpChannels[0]
-	}
-	return cdpChannels[1+g.r.IntN(len(cdpChannels)-1)]
-}

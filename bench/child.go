@@ -24,12 +24,20 @@ type child struct {
 
 // startChild starts bin with args, its output appended to logPath.
 func startChild(name, logPath, bin string, args ...string) (*child, error) {
+	return startChildEnv(name, logPath, bin, nil, args...)
+}
+
+// startChildEnv is startChild with env added to the harness's environment.
+func startChildEnv(name, logPath, bin string, env []string, args ...string) (*child, error) {
 	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("log of %s: %w", name, err)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		out.Close()

@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/siyu-dev/siyu/ingest"
 )
 
 // waitCommitted waits until the ingest group has committed every partition
@@ -17,7 +17,7 @@ import (
 // is idle with nothing in flight: stopping it earlier would cancel an
 // insert (the rows of events are visible before the views have run).
 func waitCommitted(ctx context.Context, cl *kgo.Client, topic string, limit time.Duration) error {
-	return waitGroupCommitted(ctx, cl, ingest.DefaultConfig().Group, topic, limit)
+	return waitGroupCommitted(ctx, cl, ingestGroup, topic, limit)
 }
 
 // waitGroupCommitted is waitCommitted for another consumer group.
@@ -43,6 +43,9 @@ func uncommitted(ctx context.Context, adm *kadm.Client, group, topic string) (in
 		return 0, fmt.Errorf("list end offsets of %s: %w", topic, err)
 	}
 	committed, err := adm.FetchOffsets(ctx, group)
+	if errors.Is(err, kerr.GroupIDNotFound) { // not joined yet: nothing committed
+		committed, err = kadm.OffsetResponses{}, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("fetch offsets of group %s: %w", group, err)
 	}

@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
-	"github.com/siyu-dev/siyu/internal/progress"
 )
 
 // e2eDatabase is the migrated database `siyu ingest` fills; the freshness
@@ -31,23 +28,20 @@ type e2eResult struct {
 	profiles  uint64
 }
 
-// measureProduce produces the main stream to the events topic as fast as
-// the embedded broker takes it; the end-to-end figure consumes it.
+// measureProduce has `siyu loadgen` produce the main stream to the events
+// topic as fast as the embedded broker takes it (generation, encoding and
+// the process's start included, as the harness's own loop did); the
+// end-to-end figure consumes it.
 func (h *harness) measureProduce(ctx context.Context) error {
-	g, err := benchStream(seedMain, h.cfg.events, nil)
-	if err != nil {
-		return err
-	}
-	bar := progress.New(os.Stderr, "produce", g.Total())
-	start := time.Now()
-	n, err := produceAll(ctx, h.env.producer, h.env.topics.Events, g, bar.Add)
-	bar.Done()
+	s := stream{seed: seedMain, events: h.cfg.events}
+	h.say("siyu loadgen: producing %s events", thousands(s.events))
+	took, err := s.produce(ctx, h.cfg.siyu, h.env.broker, eventsTopic)
 	if err != nil {
 		return fmt.Errorf("produce the stream: %w", err)
 	}
-	h.res.produce = perSecond(n, time.Since(start))
+	h.res.produce = perSecond(s.events, took)
 	h.res.produced = true
-	h.say("produced %s events at %s events/s", thousands(n), thousands(int(h.res.produce)))
+	h.say("produced %s events at %s events/s", thousands(s.events), thousands(int(h.res.produce)))
 	return nil
 }
 
@@ -92,7 +86,7 @@ func (h *harness) ingestAll(ctx context.Context, conn driver.Conn, dsn string) (
 		return nil, err
 	}
 	h.recordCPU("end-to-end ingest", cpu)
-	if err := waitCommitted(ctx, h.env.producer, h.env.topics.Events, time.Minute); err != nil {
+	if err := waitCommitted(ctx, h.env.producer, eventsTopic, time.Minute); err != nil {
 		return nil, err
 	}
 	r.committed = time.Since(start)
@@ -120,8 +114,7 @@ func (h *harness) startIngest(dsn, name string) (*child, error) {
 // take CPU from the ingest it measures.
 func (h *harness) waitStored(ctx context.Context, conn driver.Conn, ing *child, start time.Time, r *e2eResult) error {
 	n := h.cfg.events
-	bar := progress.New(os.Stderr, "ingest", n)
-	defer bar.Done()
+	lastSaid := time.Now()
 	var first time.Time
 	var firstRows int
 	return pollEvery(ctx, 200*time.Millisecond, func() (bool, error) {
@@ -133,7 +126,10 @@ func (h *harness) waitStored(ctx context.Context, conn driver.Conn, ing *child, 
 			return false, err
 		}
 		now := time.Now()
-		bar.Set(rows)
+		if now.Sub(lastSaid) >= 5*time.Second {
+			h.say("ingest: %s of %s events stored", thousands(rows), thousands(n))
+			lastSaid = now
+		}
 		if rows > 0 && first.IsZero() {
 			first, firstRows = now, rows
 		}

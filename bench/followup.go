@@ -18,12 +18,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
-	"github.com/siyu-dev/siyu/auth"
-	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/followup"
-	"github.com/siyu-dev/siyu/ingest"
-	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
 // followupSizes are the sizes of the follow-up figures (--quick shrinks
@@ -83,7 +77,7 @@ func (h *harness) measurePoolClaims(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close()
-	keys, err := benchKeys(ctx, conn, poolBenchTen, s.poolReps)
+	keys, err := h.benchKeys(ctx, dsn, poolBenchTen, s.poolReps)
 	if err != nil {
 		return err
 	}
@@ -92,7 +86,7 @@ func (h *harness) measurePoolClaims(ctx context.Context) error {
 		ids[i] = fmt.Sprintf("p%07d", i)
 	}
 	h.say("seeding a pool of %s customers", thousands(s.pool))
-	if err := insertEvents(ctx, conn, poolSeed(ids)); err != nil {
+	if err := h.seed(ctx, dsn, "pool", poolSeed(ids)); err != nil {
 		return err
 	}
 	srv, addr, err := h.startServeOn(ctx, dsn, "serve-followup", followupTopic)
@@ -105,7 +99,7 @@ func (h *harness) measurePoolClaims(ctx context.Context) error {
 		return err
 	}
 	defer h.release(ctx, ing)
-	rules := followup.Rules{MaxHold: int64(s.pool/s.poolReps + 20), MaxClaimsPerDay: int64(s.pool/s.poolReps + 40)}
+	rules := poolRules{MaxHold: int64(s.pool/s.poolReps + 20), MaxClaimsPerDay: int64(s.pool/s.poolReps + 40)}
 	if err := httpJSON(ctx, http.MethodPut, "http://"+addr+"/v1/pool/rules", keys["admin"], rules, nil); err != nil {
 		return err
 	}
@@ -203,7 +197,7 @@ func claimLoad(ctx context.Context, url string, keys map[string]string, ids []st
 // checkClaims checks the invariants: no rep over the rules in the answers,
 // and ClickHouse, once the pipeline has the claims, agrees with every
 // accepted claim and has no rep over max_hold.
-func (h *harness) checkClaims(ctx context.Context, conn driver.Conn, r claimRun, rules followup.Rules) error {
+func (h *harness) checkClaims(ctx context.Context, conn driver.Conn, r claimRun, rules poolRules) error {
 	for rep, n := range r.perRep {
 		if int64(n) > rules.MaxHold || int64(n) > rules.MaxClaimsPerDay {
 			return fmt.Errorf("%s was granted %d claims", rep, n)
@@ -241,7 +235,12 @@ func (h *harness) checkClaims(ctx context.Context, conn driver.Conn, r claimRun,
 }
 
 func assigneesIn(ctx context.Context, conn driver.Conn, tenant string) (map[string]string, error) {
-	rows, err := conn.Query(ctx, siyusql.Query("assignee_tenant"), clickhouse.Named("tenant", tenant), clickhouse.Named("contact_id", ""))
+	// The binary's own query, so that the check folds as `siyu serve` does.
+	q, err := catalogQuery("assignee_tenant")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := conn.Query(ctx, q, clickhouse.Named("tenant", tenant), clickhouse.Named("contact_id", ""))
 	if err != nil {
 		return nil, err
 	}
@@ -272,11 +271,10 @@ func (h *harness) measureBoard(ctx context.Context) error {
 	}
 	defer conn.Close()
 	h.say("building a tenant of %s customers and %d reps; %s hold %s of them", thousands(s.customers), s.reps, bigRep, thousands(s.hold))
-	if err := insertEvents(ctx, conn, boardSeed(s)); err != nil {
+	if err := h.seed(ctx, dsn, "board", boardSeed(s)); err != nil {
 		return err
 	}
-	k := auth.NewKeys(conn, 0)
-	key, err := k.Create(ctx, auth.NewKeyRequest{Tenant: boardBenchTen, Role: auth.RoleRep, StaffID: bigRep, Name: "bench"})
+	key, err := h.createKey(ctx, dsn, boardBenchTen, "rep", bigRep, "bench")
 	if err != nil {
 		return err
 	}
@@ -286,7 +284,7 @@ func (h *harness) measureBoard(ctx context.Context) error {
 	}
 	defer h.release(ctx, srv)
 	url := "http://" + addr + "/v1/followups/board?limit=50"
-	var first followup.BoardPage
+	var first boardPage
 	if err := httpJSON(ctx, http.MethodGet, url, key, nil, &first); err != nil {
 		return err
 	}
@@ -296,7 +294,7 @@ func (h *harness) measureBoard(ctx context.Context) error {
 	h.say("waiting for the tenant's memory board (the first read registered it)")
 	before, _ := procStatusKB(srv.pid(), "VmRSS")
 	loaded, err := waitMemory(ctx, addr, "siyu_board_reads_total", func() error {
-		var page followup.BoardPage
+		var page boardPage
 		return httpJSON(ctx, http.MethodGet, url, key, nil, &page)
 	})
 	if err != nil {
@@ -323,7 +321,7 @@ func (h *harness) measureBoard(ctx context.Context) error {
 	h.say("board: p99 %s, %s req/s", round(p99), thousands(int(rate)))
 	h.record(row{fmt.Sprintf("board first page, rep of %s in a tenant of %s customers (%d clients)", thousands(s.hold), thousands(s.customers), s.boardClients),
 		fmt.Sprintf("p99 %s, p50 %s, %s req/s", round(p99), round(quantile(lat, 0.5)), thousands(int(rate))), "p99 ≤ 50 ms", ok})
-	return h.measureTimeline(ctx, conn, addr, key)
+	return h.measureTimeline(ctx, dsn, addr, key)
 }
 
 // timelineEvents is the length of the timeline figure's customer's history.
@@ -332,18 +330,16 @@ const timelineEvents = 5_000
 // measureTimeline gives one of the big rep's customers a history of
 // timelineEvents chat messages and reads its timeline's first page from
 // concurrent clients through the same `siyu serve`.
-func (h *harness) measureTimeline(ctx context.Context, conn driver.Conn, addr, key string) error {
+func (h *harness) measureTimeline(ctx context.Context, dsn, addr, key string) error {
 	s := h.cfg.fu
 	const id = "c0000000" // the big rep's first customer (boardSeed)
 	at := time.Now().Add(-24 * time.Hour).UTC()
 	h.say("giving %s a history of %s chat messages", id, thousands(timelineEvents))
-	err := insertEvents(ctx, conn, func(yield func(event.Event) bool) {
+	err := h.seed(ctx, dsn, "timeline", func(yield func(wireEvent) bool) {
 		for i := range timelineEvents {
-			e := event.Event{ID: fmt.Sprintf("msg-%d", i), Source: "bench", Type: event.ChatMessage, Tenant: boardBenchTen,
+			e := wireEvent{ID: fmt.Sprintf("msg-%d", i), Source: "bench", Type: "chat.message", Tenant: boardBenchTen,
 				Subject: id, Time: at.Add(time.Duration(i) * time.Second)}
-			e.Data.Set(event.FStaffID, bigRep)
-			e.Data.Set(event.FDirection, []string{"in", "out"}[i%2])
-			if !yield(e) {
+			if !yield(e.with("staff_id", bigRep).with("direction", []string{"in", "out"}[i%2])) {
 				return
 			}
 		}
@@ -352,7 +348,7 @@ func (h *harness) measureTimeline(ctx context.Context, conn driver.Conn, addr, k
 		return err
 	}
 	url := "http://" + addr + "/v1/customers/" + id + "/timeline?limit=50"
-	var first followup.TimelinePage
+	var first timelinePage
 	if err := httpJSON(ctx, http.MethodGet, url, key, nil, &first); err != nil {
 		return err
 	}
@@ -445,34 +441,58 @@ func (h *harness) startIngestOn(dsn, name, topic string) (*child, error) {
 		"--kafka-brokers", h.env.broker, "--metrics-addr", "", "--topic", topic, "--dlq-topic", topic+".dlq")
 }
 
-// benchKeys creates an admin key and rep keys r000… of tenant.
-func benchKeys(ctx context.Context, conn driver.Conn, tenant string, reps int) (map[string]string, error) {
-	k := auth.NewKeys(conn, 0)
+// benchKeys creates an admin key and rep keys r000… of tenant with `siyu
+// keys create`.
+func (h *harness) benchKeys(ctx context.Context, dsn, tenant string, reps int) (map[string]string, error) {
 	out := map[string]string{}
-	secret, err := k.Create(ctx, auth.NewKeyRequest{Tenant: tenant, Role: auth.RoleAdmin, Name: "bench-admin"})
-	if err != nil {
+	var err error
+	if out["admin"], err = h.createKey(ctx, dsn, tenant, "admin", "", "bench-admin"); err != nil {
 		return nil, err
 	}
-	out["admin"] = secret
 	for i := range reps {
 		staff := fmt.Sprintf("r%03d", i)
-		if out[staff], err = k.Create(ctx, auth.NewKeyRequest{Tenant: tenant, Role: auth.RoleRep, StaffID: staff, Name: "bench-" + staff}); err != nil {
+		if out[staff], err = h.createKey(ctx, dsn, tenant, "rep", staff, "bench-"+staff); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
+// createKey creates an API key with `siyu keys create` and returns it.
+func (h *harness) createKey(ctx context.Context, dsn, tenant, role, staff, name string) (string, error) {
+	args := []string{"keys", "create", "--clickhouse-dsn", dsn, "--tenant", tenant, "--role", role, "--name", name}
+	if staff != "" {
+		args = append(args, "--staff-id", staff)
+	}
+	out, err := runChild(ctx, h.cfg.siyu, args...)
+	return strings.TrimSpace(out), err
+}
+
+// poolRules is the body of PUT /v1/pool/rules.
+type poolRules struct {
+	MaxHold         int64 `json:"max_hold"`
+	MaxClaimsPerDay int64 `json:"max_claims_per_day"`
+	RecycleDays     int64 `json:"recycle_days"`
+	CooldownDays    int64 `json:"cooldown_days"`
+}
+
+// boardPage and timelinePage are the parts of the answers the figures check.
+type boardPage struct {
+	Items      []json.RawMessage `json:"items"`
+	NextCursor string            `json:"next_cursor"`
+}
+
+type timelinePage = boardPage
+
 // poolSeed adds each customer (by "seed") and releases it to the pool.
-func poolSeed(ids []string) func(yield func(event.Event) bool) {
+func poolSeed(ids []string) func(yield func(wireEvent) bool) {
 	at := time.Now().Add(-time.Hour).UTC()
-	return func(yield func(event.Event) bool) {
+	return func(yield func(wireEvent) bool) {
 		for i, id := range ids {
-			add := event.Event{ID: "add-" + id, Source: "bench", Type: event.ContactAdded, Tenant: poolBenchTen, Subject: id, Time: at.Add(time.Duration(i))}
-			add.Data.Set(event.FStaffID, "seed")
-			rel := event.Event{ID: "rel-" + id, Source: "bench", Type: event.AssigneeChanged, Tenant: poolBenchTen, Subject: id, Time: at.Add(time.Minute)}
-			rel.Data.Set(event.FReason, "release")
-			rel.Data.Set(event.FFromStaffID, "seed")
+			add := wireEvent{ID: "add-" + id, Source: "bench", Type: "contact.added", Tenant: poolBenchTen, Subject: id,
+				Time: at.Add(time.Duration(i))}.with("staff_id", "seed")
+			rel := wireEvent{ID: "rel-" + id, Source: "bench", Type: "assignee.changed", Tenant: poolBenchTen, Subject: id,
+				Time: at.Add(time.Minute)}.with("from_staff_id", "seed").with("reason", "release")
 			if !yield(add) || !yield(rel) {
 				return
 			}
@@ -484,9 +504,9 @@ func poolSeed(ids []string) func(yield func(event.Event) bool) {
 // the big rep (so its customers are spread over the whole key range, the
 // worst case for the primary-key lookups), the others over the other reps; each has a follow-up with a
 // next time spread over 30 days, so that the board sorts for real.
-func boardSeed(s *followupSizes) func(yield func(event.Event) bool) {
+func boardSeed(s *followupSizes) func(yield func(wireEvent) bool) {
 	at := time.Now().Add(-48 * time.Hour).UTC()
-	return func(yield func(event.Event) bool) {
+	return func(yield func(wireEvent) bool) {
 		step := max(1, s.customers/max(1, s.hold))
 		for i := range s.customers {
 			id := fmt.Sprintf("c%07d", i)
@@ -494,60 +514,16 @@ func boardSeed(s *followupSizes) func(yield func(event.Event) bool) {
 			if i%step == 0 && i/step < s.hold {
 				staff = bigRep // spread over the tenant, as customers come
 			}
-			add := event.Event{ID: "add-" + id, Source: "bench", Type: event.ContactAdded, Tenant: boardBenchTen, Subject: id, Time: at}
-			add.Data.Set(event.FStaffID, staff)
-			add.Data.Set(event.FName, "Customer "+id)
-			fu := event.Event{ID: "fu-" + id, Source: "bench", Type: event.FollowupLogged, Tenant: boardBenchTen, Subject: id, Time: at.Add(time.Hour)}
-			fu.Data.Set(event.FStaffID, staff)
-			fu.Data.Set(event.FChannel, "call")
-			fu.Data.SetTime(event.FNextAt, at.Add(time.Duration(i*7919%(30*24*60))*time.Minute))
+			add := wireEvent{ID: "add-" + id, Source: "bench", Type: "contact.added", Tenant: boardBenchTen, Subject: id,
+				Time: at}.with("staff_id", staff).with("name", "Customer "+id)
+			fu := wireEvent{ID: "fu-" + id, Source: "bench", Type: "followup.logged", Tenant: boardBenchTen, Subject: id,
+				Time: at.Add(time.Hour)}.with("staff_id", staff).with("channel", "call").
+				with("next_at", at.Add(time.Duration(i*7919%(30*24*60))*time.Minute))
 			if !yield(add) || !yield(fu) {
 				return
 			}
 		}
 	}
-}
-
-// insertEvents inserts events straight into the events table (its views
-// fold them), in the pipeline's record size.
-func insertEvents(ctx context.Context, conn driver.Conn, evs func(yield func(event.Event) bool)) error {
-	rb := newRecordBuilder(recordRows)
-	w := ingest.NewWriterTo(conn, "events")
-	var chunk [][]byte
-	flush := func() error {
-		if err := rb.add(chunk); err != nil {
-			return err
-		}
-		chunk = chunk[:0]
-		for _, rec := range rb.recs {
-			err := w.Write(ctx, rec)
-			rec.Release()
-			if err != nil {
-				return fmt.Errorf("insert seed events: %w", err)
-			}
-		}
-		rb.recs = rb.recs[:0]
-		return nil
-	}
-	for e := range evs {
-		chunk = append(chunk, event.AppendJSON(nil, &e))
-		if len(chunk) == 10_000 {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	if err := flush(); err != nil {
-		return err
-	}
-	for _, rec := range rb.finish() {
-		err := w.Write(ctx, rec)
-		rec.Release()
-		if err != nil {
-			return fmt.Errorf("insert seed events: %w", err)
-		}
-	}
-	return nil
 }
 
 // httpJSON sends body as JSON with key and decodes a 2xx answer into out.

@@ -13,9 +13,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/kafka"
 )
 
 // The rep's-day figures (issue 4): a rep holding many customers logs a
@@ -55,8 +52,7 @@ func (h *harness) measureFollowupToBoard(ctx context.Context) error {
 		return err
 	}
 	conn.Close()
-	topics := kafka.Topics{Events: fdayTopic, DeadLetter: fdayTopic + ".dlq", Partitions: h.env.topics.Partitions, ReplicationFactor: -1}
-	if err := kafka.EnsureTopics(ctx, h.env.producer, topics); err != nil {
+	if err := h.env.ensureTopics(ctx, fdayTopic, fdayTopic+".dlq"); err != nil {
 		return err
 	}
 	out, err := runChild(ctx, h.cfg.siyu, "keys", "create", "--clickhouse-dsn", dsn, "--tenant", fdayTenant, "--role", "rep", "--staff-id", fdayStaff)
@@ -120,18 +116,14 @@ func seedRepBook(ctx context.Context, cl *kgo.Client, n int) error {
 	recs := make([]*kgo.Record, 0, 1000)
 	for i := range n {
 		day := now.Add(-time.Duration(1+i%7) * 24 * time.Hour)
-		evs := []event.Event{
-			fdayEvent(i, "add", event.ContactAdded, now.Add(-8*24*time.Hour)),
-			fdayEvent(i, "stage", event.FollowupStageChange, day),
-			fdayEvent(i, "in", event.ChatMessage, day.Add(time.Minute)),
-			fdayEvent(i, "out", event.ChatMessage, day.Add(time.Duration(2+i%30)*time.Minute)),
+		evs := []wireEvent{
+			fdayEvent(i, "add", "contact.added", now.Add(-8*24*time.Hour)).with("name", "customer "+strconv.Itoa(i)),
+			fdayEvent(i, "stage", "followup.stage_changed", day).with("stage", []string{"contacted", "qualified", "proposal", "won"}[i%4]),
+			fdayEvent(i, "in", "chat.message", day.Add(time.Minute)).with("direction", "in"),
+			fdayEvent(i, "out", "chat.message", day.Add(time.Duration(2+i%30)*time.Minute)).with("direction", "out"),
 		}
-		evs[0].Data.Set(event.FName, "customer "+strconv.Itoa(i))
-		evs[1].Data.Set(event.FStage, []string{"contacted", "qualified", "proposal", "won"}[i%4])
-		evs[2].Data.Set(event.FDirection, "in")
-		evs[3].Data.Set(event.FDirection, "out")
 		for j := range evs {
-			recs = append(recs, &kgo.Record{Topic: fdayTopic, Key: []byte(evs[j].Key()), Value: event.AppendJSON(nil, &evs[j])})
+			recs = append(recs, evs[j].record(fdayTopic))
 		}
 		if len(recs) >= 996 || i == n-1 {
 			if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
@@ -143,11 +135,9 @@ func seedRepBook(ctx context.Context, cl *kgo.Client, n int) error {
 	return nil
 }
 
-func fdayEvent(i int, kind string, typ event.Type, at time.Time) event.Event {
-	e := event.Event{ID: fmt.Sprintf("fday-%s-%d", kind, i), Source: "bench", Type: typ,
-		Tenant: fdayTenant, Subject: fdayContact(i), Time: at}
-	e.Data.Set(event.FStaffID, fdayStaff)
-	return e
+func fdayEvent(i int, kind, typ string, at time.Time) wireEvent {
+	return wireEvent{ID: fmt.Sprintf("fday-%s-%d", kind, i), Source: "bench", Type: typ,
+		Tenant: fdayTenant, Subject: fdayContact(i), Time: at}.with("staff_id", fdayStaff)
 }
 
 // fdayReads are the day reads timed after the follow-up samples.

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"path/filepath"
 
-	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/loadgen"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // The freshness figure's markers: chat messages in from one contact of a
@@ -57,6 +57,12 @@ type sighting struct {
 // background stream at a steady rate and, every 100 ms, a marker; a poller
 // sees each marker's time appear in the folded profile.
 func (h *harness) measureFreshness(ctx context.Context) error {
+	s := stream{seed: seedFresh, events: h.cfg.freshRate * int(h.cfg.freshFor/time.Second), tenants: tenantNames("f", 20)}
+	h.say("siyu loadgen: generating the background stream (%s events)", thousands(s.events))
+	evs, err := s.lines(ctx, h.cfg.siyu, filepath.Join(h.cfg.dir, "streams", "fresh.jsonl"))
+	if err != nil {
+		return err
+	}
 	conn, dsn, err := h.env.database(ctx, e2eDatabase)
 	if err != nil {
 		return err
@@ -74,7 +80,7 @@ func (h *harness) measureFreshness(ctx context.Context) error {
 		return err
 	}
 	cpu := h.meter(map[string]int{"siyu ingest": ing.pid()})
-	markers, rate, err := h.feed(ctx, ing)
+	markers, rate, err := h.feed(ctx, ing, evs)
 	if err != nil {
 		return err
 	}
@@ -83,7 +89,7 @@ func (h *harness) measureFreshness(ctx context.Context) error {
 		return err
 	}
 	// Stopping mid-insert would cancel it; a backlog is left for redelivery.
-	if err := waitCommitted(ctx, h.env.producer, h.env.topics.Events, 30*time.Second); err != nil {
+	if err := waitCommitted(ctx, h.env.producer, eventsTopic, 30*time.Second); err != nil {
 		h.say("stopping siyu ingest anyway: %v", err)
 	}
 	return nil
@@ -143,15 +149,10 @@ func (h *harness) awaitMarker(ctx context.Context, poll *markerPoller, ns int64,
 // feed produces the background stream at the target rate for the figure's
 // duration, with a marker every 100 ms, and returns the markers and the
 // background rate achieved (acknowledged events over the time taken).
-func (h *harness) feed(ctx context.Context, ing *child) ([]marker, float64, error) {
-	total := h.cfg.freshRate * int(h.cfg.freshFor/time.Second)
-	g, err := benchStream(seedFresh, total, tenantNames("f", 20))
-	if err != nil {
-		return nil, 0, err
-	}
+func (h *harness) feed(ctx context.Context, ing *child, evs []keyed) ([]marker, float64, error) {
 	h.say("producing %s events/s for %s with a marker every %s", thousands(h.cfg.freshRate), h.cfg.freshFor, markerEvery)
 	var bg, mk produceTally
-	p := pacer{h: h, g: g, rate: h.cfg.freshRate, tally: &bg, markerTally: &mk}
+	p := pacer{h: h, evs: evs, rate: h.cfg.freshRate, tally: &bg, markerTally: &mk}
 	if err := p.run(ctx, h.cfg.freshFor, ing); err != nil {
 		return nil, 0, err
 	}
@@ -168,7 +169,7 @@ func (h *harness) feed(ctx context.Context, ing *child) ([]marker, float64, erro
 // due by then, so that a late tick catches up instead of drifting.
 type pacer struct {
 	h           *harness
-	g           *loadgen.Generator
+	evs         []keyed // the background stream
 	rate        int
 	tally       *produceTally
 	markerTally *produceTally
@@ -182,7 +183,6 @@ func (p *pacer) run(ctx context.Context, dur time.Duration, ing *child) error {
 	defer tick.Stop()
 	start := time.Now()
 	nextMarker, nextCheck := start, start.Add(time.Second)
-	var e event.Event
 	for {
 		var now time.Time
 		select {
@@ -193,8 +193,9 @@ func (p *pacer) run(ctx context.Context, dur time.Duration, ing *child) error {
 		if p.elapsed = now.Sub(start); p.elapsed >= dur {
 			return nil
 		}
-		for due := int(p.elapsed.Seconds() * float64(p.rate)); p.sent < due && p.g.Next(&e); p.sent++ {
-			produceEvent(ctx, p.h.env.producer, p.h.env.topics.Events, &e, p.tally)
+		for due := min(int(p.elapsed.Seconds()*float64(p.rate)), len(p.evs)); p.sent < due; p.sent++ {
+			e := p.evs[p.sent]
+			p.h.env.producer.Produce(ctx, &kgo.Record{Topic: eventsTopic, Key: e.key, Value: e.value}, p.tally.done)
 		}
 		if !now.Before(nextMarker) {
 			p.markers = append(p.markers, p.h.sendMarker(ctx, "m", len(p.markers), p.markerTally))
@@ -213,12 +214,10 @@ func (p *pacer) run(ctx context.Context, dur time.Duration, ing *child) error {
 // sendMarker produces one marker timed now.
 func (h *harness) sendMarker(ctx context.Context, prefix string, i int, tally *produceTally) marker {
 	now := time.Now()
-	e := event.Event{ID: prefix + "-" + strconv.Itoa(i), Source: "bench", Type: event.ChatMessage,
-		Tenant: markerTenant, Subject: markerSubject, Time: now.UTC()}
-	e.Data.Set(event.FStaffID, "s0001")
-	e.Data.Set(event.FDirection, "in")
-	produceEvent(ctx, h.env.producer, h.env.topics.Events, &e, tally)
-	return marker{ns: e.TimeNs(), sent: now}
+	e := wireEvent{ID: prefix + "-" + strconv.Itoa(i), Source: "bench", Type: "chat.message",
+		Tenant: markerTenant, Subject: markerSubject, Time: now.UTC()}.with("staff_id", "s0001").with("direction", "in")
+	h.env.producer.Produce(ctx, e.record(eventsTopic), tally.done)
+	return marker{ns: now.UnixNano(), sent: now}
 }
 
 // markerPoller queries the marker's folded last_in_ns every 20 ms and keeps

@@ -122,7 +122,10 @@ func (h *harness) record(rows ...row) {
 // meter starts measuring the CPU of the harness, ClickHouse, the given
 // subprocesses (name → pid) and the rest of the machine.
 func (h *harness) meter(children map[string]int) *cpuMeter {
-	pids := map[string]int{"harness (kfake, clients)": os.Getpid()}
+	pids := map[string]int{"harness (clients)": os.Getpid()}
+	if h.env.servers != nil {
+		pids["Kafka (siyu run --servers-only)"] = h.env.servers.pid()
+	}
 	if h.env.chPID != 0 {
 		pids["ClickHouse"] = h.env.chPID
 	}

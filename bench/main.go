@@ -1,17 +1,31 @@
-// Command bench measures the foundation's performance figures on this
-// machine with the real components: a private ClickHouse server, the
-// embedded Kafka broker (in this process, as under `siyu run`), and the built
-// binary's `siyu ingest` and `siyu serve` as subprocesses. It prints one
-// markdown table of figures against their targets and writes it to --out:
+// Command bench measures Siyu's performance figures on this machine, as a
+// black box: it drives only the built binary. `siyu run --servers-only`
+// starts the embedded Kafka broker and a private ClickHouse; `siyu migrate`,
+// `siyu keys`, `siyu loadgen` (the one generator) and `siyu ingest` / `siyu
+// serve` as subprocesses do the rest, and the harness talks to them over
+// HTTP, Kafka (franz-go, events written as the contract's JSON) and, to
+// observe, ClickHouse queries. It imports no package of Siyu's.
 //
-//	go build -o bin/siyu ./cmd/siyu && go run ./bench [--quick]
+// The in-process figures (decode + Arrow build, columnar inserts, profile
+// reads, the views' costs) are Go benchmarks next to their code
+// (ingest.BenchmarkColumnarInsert, cdp.BenchmarkProfileReads,
+// ingest.BenchmarkViewCosts); the harness runs them once against its
+// ClickHouse and reads their figures from the `go test -bench` output.
+// It prints one markdown table of figures against their targets and writes
+// it to --out:
+//
+//	go build -o bin/siyu ./cmd/siyu && go run ./bench [--quick] [--figures foundation,followup,cdp]
+//
+// (make bench [FIGURES=...] [QUICK=1] does the same). It runs from the
+// repository's root: it builds the benchmarks' packages there and reads
+// the catalogue's queries it checks against (sql/queries).
 //
 // The figures are measured one after another so that they do not share the
 // CPU: raw columnar insert, produce to Kafka, end-to-end ingest with its peak
 // RSS, freshness at a steady background rate, POST /v1/events, and WeCom
-// callbacks (verified, decrypted and produced by `siyu serve`). Every
-// server and subprocess it starts is stopped on the way out, on failure and
-// on Ctrl-C alike. Progress goes to stderr.
+// callbacks (verified, decrypted and produced by `siyu serve`), then the
+// other groups. Every server and subprocess it starts is stopped on the way
+// out, on failure and on Ctrl-C alike. Progress goes to stderr.
 package main
 
 import (
@@ -31,6 +45,7 @@ import (
 // config is the harness's command line, with the sizes --quick picks.
 type config struct {
 	siyu        string // absolute path of the built binary
+	goTool      string // the go command, which builds the in-process figures' benchmarks
 	events      int
 	dir         string
 	out         string
@@ -51,9 +66,9 @@ type config struct {
 	// The follow-up → board figure: customers of the rep, samples.
 	fdayCustomers int
 	fdaySamples   int
-	metricsEvents int // size of the metrics group's dataset
-	cdpContacts   int // the CDP figures' tenant size
 	views         *viewsSizes
+	metricsEvents int    // size of the metrics group's dataset
+	cdpContacts   int    // the CDP figures' tenant size
 	ingestFlags   string // extra flags of `siyu ingest` in the end-to-end figures
 }
 
@@ -64,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.siyu, "siyu", "bin/siyu", "the built siyu binary")
+	fs.StringVar(&c.goTool, "go", "go", "the go command, to build and run the in-process figures' benchmarks (go test -bench)")
 	fs.IntVar(&c.events, "events", 2_000_000, "events of the insert and end-to-end figures")
 	fs.StringVar(&c.dir, "dir", ".cache/bench", "work dir: ClickHouse and Kafka data, logs")
 	fs.StringVar(&c.out, "out", "", "write the table here too (default <dir>/results.md)")

@@ -8,21 +8,14 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/apache/arrow/go/v15/arrow"
-
-	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/ingest"
-	"github.com/siyu-dev/siyu/internal/progress"
-	"github.com/siyu-dev/siyu/loadgen"
-	"github.com/siyu-dev/siyu/metrics"
-	siyusql "github.com/siyu-dev/siyu/sql"
-	"github.com/siyu-dev/siyu/store"
 )
 
 // The metrics figures (issue 5): a platform of 2,000 tenants with 50 staff
@@ -41,6 +34,9 @@ const (
 	metricsRepeats        = 20 // requests per series and scope: the p95 is the 19th of 20
 	metricsSettle         = 3 * time.Minute
 	metricsTenant         = "t0001"
+	// metricsMargin is `siyu serve`'s wait after a tenant's last insert
+	// before it stores the tenant's results (metrics.DefaultMargin).
+	metricsMargin = 15 * time.Second
 	// Targets of issue 5.
 	targetSeriesP95 = 200 * time.Millisecond
 	targetRetention = time.Second
@@ -53,8 +49,8 @@ type metricsRun struct {
 	conn     driver.Conn
 	dsn      string
 	tenants  int
-	first    metrics.Day // first and last day of data
-	last     metrics.Day
+	first    day // first and last day of data
+	last     day
 	srv      *child
 	base     string // http://addr
 	platform string // keys
@@ -75,10 +71,10 @@ func (h *harness) metricsSteps() []step {
 	}
 }
 
-// setup generates the dataset in Go (loadgen, in time order) and inserts it
-// straight into events with the ingest Writer, so that the materialized
-// views build the rollups as they do in production, then starts `siyu
-// serve` with a platform key and an exec key of one tenant.
+// setup has `siyu loadgen` produce the dataset (in time order) to a topic
+// of its own and `siyu ingest` store it, so that the materialized views
+// build the rollups as they do in production, then starts `siyu serve`
+// with a platform key and an exec key of one tenant.
 func (m *metricsRun) setup(ctx context.Context) error {
 	h := m.h
 	n := h.cfg.metricsEvents
@@ -87,24 +83,26 @@ func (m *metricsRun) setup(ctx context.Context) error {
 	if m.conn, m.dsn, err = h.env.database(ctx, metricsDatabase); err != nil {
 		return err
 	}
-	today := metrics.DayOf(time.Now())
+	today := dayOf(time.Now())
 	m.first, m.last = today-metricsDays, today-1
-	start := time.Date(m.first.Date().Year(), m.first.Date().Month(), m.first.Date().Day(), 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
-	g, err := loadgen.New(loadgen.Config{Seed: 5, Tenants: m.tenants, StaffPerTenant: metricsStaff,
-		ContactsPerTenant: metricsContactsPerTen, Events: n, PaidShare: 0.6, Start: start, Days: metricsDays})
-	if err != nil {
-		return fmt.Errorf("loadgen: %w", err)
-	}
+	start := time.Date(m.first.date().Year(), m.first.date().Month(), m.first.date().Day(), 0, 0, 0, 0, reportingZone)
 	h.say("metrics dataset: %s events, %d tenants × %d staff, %d days (%s … %s)",
-		thousands(g.Total()), m.tenants, metricsStaff, metricsDays, m.first, m.last)
+		thousands(n), m.tenants, metricsStaff, metricsDays, m.first, m.last)
 	began := time.Now()
-	if err := insertGenerated(ctx, m.conn, g, h.say); err != nil {
+	err = h.seedWith(ctx, m.dsn, "metrics", func(topic string) (int, error) {
+		_, err := runChild(ctx, h.cfg.siyu, "loadgen", "--seed", "5", "--tenants", strconv.Itoa(m.tenants),
+			"--staff", strconv.Itoa(metricsStaff), "--contacts", strconv.Itoa(metricsContactsPerTen), "--events", strconv.Itoa(n),
+			"--paid-share", "0.6", "--start", start.Format(time.RFC3339), "--days", strconv.Itoa(metricsDays),
+			"--kafka-brokers", h.env.broker, "--topic", topic)
+		return n, err
+	})
+	if err != nil {
 		return err
 	}
 	took := time.Since(began)
-	h.record(info(fmt.Sprintf("metrics dataset: %s events, %s staff in %d tenants, %d days (generate + insert with MVs)",
-		thousands(g.Total()), thousands(m.tenants*metricsStaff), m.tenants, metricsDays),
-		fmt.Sprintf("%s (%s events/s)", round(took), thousands(int(perSecond(g.Total(), took))))))
+	h.record(info(fmt.Sprintf("metrics dataset: %s events, %s staff in %d tenants, %d days (siyu loadgen → Kafka → siyu ingest with MVs)",
+		thousands(n), thousands(m.tenants*metricsStaff), m.tenants, metricsDays),
+		fmt.Sprintf("%s (%s events/s)", round(took), thousands(int(perSecond(n, took))))))
 	m.settle(ctx)
 	if err := m.keys(ctx); err != nil {
 		return err
@@ -136,7 +134,7 @@ func (m *metricsRun) refreshed(ctx context.Context) error {
 	for _, done := range []string{"metrics_results_done", "metering_changes_done"} {
 		for {
 			var n uint64
-			q := fmt.Sprintf(staleTenants, done, int(metrics.DefaultMargin/time.Second))
+			q := fmt.Sprintf(staleTenants, done, int(metricsMargin/time.Second))
 			if err := m.conn.QueryRow(ctx, q).Scan(&n); err != nil {
 				return fmt.Errorf("count stale tenants: %w", err)
 			}
@@ -152,72 +150,8 @@ func (m *metricsRun) refreshed(ctx context.Context) error {
 	took := time.Since(start)
 	m.h.say("stored results of every tenant refreshed %s after the server started", round(took))
 	m.h.record(info(fmt.Sprintf("stored series results and meter changes of %d tenants, refreshed by siyu serve after the load (includes the %s margin after the last insert)",
-		m.tenants, metrics.DefaultMargin), round(took)))
+		m.tenants, metricsMargin), round(took)))
 	return nil
-}
-
-// insertGenerated builds Arrow records from g on one goroutine and inserts
-// them with two concurrent Writer calls, printing progress.
-func insertGenerated(ctx context.Context, conn driver.Conn, g *loadgen.Generator, say func(string, ...any)) error {
-	recs := make(chan arrow.Record, 4)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		defer close(recs)
-		b := ingest.NewBuilder(nil)
-		defer b.Release()
-		var e event.Event
-		for g.Next(&e) {
-			b.Append(&e)
-			if b.Len() == recordRows {
-				select {
-				case recs <- b.NewRecord():
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-		if b.Len() > 0 {
-			select {
-			case recs <- b.NewRecord():
-			case <-ctx.Done():
-			}
-		}
-	}()
-	bar := progress.New(os.Stderr, "insert", g.Total())
-	defer bar.Done()
-	w := ingest.NewWriter(conn)
-	errs := make(chan error, 2)
-	for range 2 {
-		go func() {
-			for r := range recs {
-				n := int(r.NumRows())
-				err := w.Write(ctx, r)
-				r.Release()
-				if err != nil {
-					cancel()
-					errs <- err
-					for r := range recs {
-						r.Release()
-					}
-					return
-				}
-				bar.Add(n)
-			}
-			errs <- nil
-		}()
-	}
-	var first error
-	for range 2 {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	if first != nil {
-		return fmt.Errorf("insert the metrics dataset: %w", first)
-	}
-	say("metrics dataset inserted")
-	return ctx.Err()
 }
 
 // settle waits, up to metricsSettle, for the background merges of the
@@ -279,9 +213,9 @@ func (m *metricsRun) get(ctx context.Context, key, path string) ([]byte, time.Du
 // key) and for one tenant (its exec key), metricsRepeats times each; the
 // staff series and the customer series are reported apart.
 func (m *metricsRun) series(ctx context.Context) error {
-	var staff, customers []metrics.Metric
-	for _, metric := range metrics.Metrics() {
-		if metric == metrics.CustomerDAU || metric == metrics.CustomerMAU {
+	var staff, customers []string
+	for _, metric := range seriesMetrics {
+		if metric == "customer_dau" || metric == "customer_mau" {
 			customers = append(customers, metric)
 		} else {
 			staff = append(staff, metric)
@@ -290,7 +224,7 @@ func (m *metricsRun) series(ctx context.Context) error {
 	for _, scope := range []struct{ name, key string }{{"platform-wide", m.platform}, {"one tenant", m.exec}} {
 		for _, set := range []struct {
 			name    string
-			metrics []metrics.Metric
+			metrics []string
 		}{{"staff", staff}, {"customer", customers}} {
 			if err := m.timeSeries(ctx, scope.name, scope.key, set.name, set.metrics); err != nil {
 				return err
@@ -302,12 +236,12 @@ func (m *metricsRun) series(ctx context.Context) error {
 
 // timeSeries times each metric of set metricsRepeats times with key and
 // records the p95 over all the requests and the slowest metric's.
-func (m *metricsRun) timeSeries(ctx context.Context, scope, key, set string, ms []metrics.Metric) error {
+func (m *metricsRun) timeSeries(ctx context.Context, scope, key, set string, ms []string) error {
 	from, to := m.last-metricsSeriesDays+1, m.last
 	var lat []time.Duration
 	worst, worstMetric := time.Duration(0), ""
 	for _, metric := range ms {
-		q := url.Values{"metric": {string(metric)}, "from": {from.String()}, "to": {to.String()}}
+		q := url.Values{"metric": {metric}, "from": {from.String()}, "to": {to.String()}}
 		var mine []time.Duration
 		for range metricsRepeats {
 			_, took, err := m.get(ctx, key, "/v1/metrics/active?"+q.Encode())
@@ -318,7 +252,7 @@ func (m *metricsRun) timeSeries(ctx context.Context, scope, key, set string, ms 
 		}
 		slices.Sort(mine)
 		if p := quantile(mine, 0.95); p > worst {
-			worst, worstMetric = p, string(metric)
+			worst, worstMetric = p, metric
 		}
 		lat = append(lat, mine...)
 	}
@@ -363,7 +297,7 @@ func (m *metricsRun) best(ctx context.Context, key, path string, n int) (time.Du
 // the first export (which records the lines) and a repeat, whose bytes must
 // equal the first.
 func (m *metricsRun) export(ctx context.Context) error {
-	lastMonth := m.last.Date().AddDate(0, 0, -m.last.Date().Day()+1).AddDate(0, -1, 0)
+	lastMonth := m.last.date().AddDate(0, 0, -m.last.date().Day()+1).AddDate(0, -1, 0)
 	path := "/v1/billing/usage?format=csv&period=" + lastMonth.Format("2006-01")
 	first, took, err := m.get(ctx, m.platform, path)
 	if err != nil {
@@ -390,10 +324,10 @@ func (m *metricsRun) export(ctx context.Context) error {
 func (m *metricsRun) againstRaw(ctx context.Context) error {
 	from, to := m.last-metricsSeriesDays+1, m.last
 	for _, c := range []struct {
-		metric metrics.Metric
+		metric string
 		query  string
-	}{{metrics.DAU, "metrics_raw_dau"}, {metrics.MAU, "metrics_raw_mau"}} {
-		q := url.Values{"metric": {string(c.metric)}, "from": {from.String()}, "to": {to.String()}}
+	}{{"dau", "metrics_raw_dau"}, {"mau", "metrics_raw_mau"}} {
+		q := url.Values{"metric": {c.metric}, "from": {from.String()}, "to": {to.String()}}
 		body, rollup, err := m.get(ctx, m.platform, "/v1/metrics/active?"+q.Encode())
 		if err != nil {
 			return err
@@ -427,8 +361,12 @@ func (m *metricsRun) againstRaw(ctx context.Context) error {
 }
 
 // rawSeries runs a raw-events series query: day → count.
-func (m *metricsRun) rawSeries(ctx context.Context, name string, from, to metrics.Day) (map[string]int64, error) {
-	rows, err := m.conn.Query(ctx, siyusql.Query(name), clickhouse.Named("from", from.String()), clickhouse.Named("to", to.String()))
+func (m *metricsRun) rawSeries(ctx context.Context, name string, from, to day) (map[string]int64, error) {
+	q, err := catalogQuery(name)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := m.conn.Query(ctx, q, clickhouse.Named("from", from.String()), clickhouse.Named("to", to.String()))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -440,7 +378,7 @@ func (m *metricsRun) rawSeries(ctx context.Context, name string, from, to metric
 		if err := rows.Scan(&d, &n); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		out[metrics.DateDay(d).String()] = int64(n)
+		out[d.Format(dayLayout)] = int64(n)
 	}
 	return out, rows.Err()
 }
@@ -455,5 +393,38 @@ func (m *metricsRun) close(ctx context.Context) error {
 		return nil
 	}
 	defer m.conn.Close()
-	return store.DropDatabase(ctx, m.conn, metricsDatabase)
+	return dropDatabase(ctx, m.conn, metricsDatabase)
+}
+
+// seriesMetrics are the series of GET /v1/metrics/active (its docs).
+var seriesMetrics = []string{"dau", "wau", "mau", "paid_dau", "paid_mau", "stickiness", "new_dau", "customer_dau", "customer_mau", "calendar_mau"}
+
+// reportingZone is the API's reporting zone (decisions.md 9: days are
+// Asia/Shanghai's, UTC+8 all year), in which the harness names days.
+var reportingZone = time.FixedZone("UTC+8", 8*3600)
+
+const dayLayout = "2006-01-02"
+
+// day is a reporting day, as days since 1970-01-01.
+type day int32
+
+// dayOf is the reporting day of an instant.
+func dayOf(t time.Time) day {
+	y, m, d := t.In(reportingZone).Date()
+	return day(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+// date is the day's midnight in UTC, for its calendar date.
+func (d day) date() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+func (d day) String() string { return d.date().Format(dayLayout) }
+
+// catalogQuery reads a query of the binary's catalogue (sql/queries) from
+// the source tree, which the harness runs from (go run ./bench).
+func catalogQuery(name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join("sql", "queries", name+".sql"))
+	if err != nil {
+		return "", fmt.Errorf("query %s: %w (run the bench from the repository's root)", name, err)
+	}
+	return string(b), nil
 }

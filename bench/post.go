@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,8 +14,6 @@ import (
 	"time"
 
 	"github.com/valyala/fastjson"
-
-	"github.com/siyu-dev/siyu/event"
 )
 
 // postTenant owns the admin key and every posted event.
@@ -54,7 +53,7 @@ func (h *harness) measurePost(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	bodies, err := h.postBodies()
+	bodies, err := h.postBodies(ctx)
 	if err != nil {
 		return err
 	}
@@ -120,24 +119,24 @@ func waitHealthy(ctx context.Context, url string, c *child) error {
 
 // postBodies prebuilds JSON array bodies of the batch size from a loadgen
 // stream of the key's tenant; the clients cycle through them.
-func (h *harness) postBodies() ([][]byte, error) {
+func (h *harness) postBodies(ctx context.Context) ([][]byte, error) {
 	n := 200
 	if h.cfg.quick {
 		n = 60
 	}
-	g, err := benchStream(seedPost, n*h.cfg.postBatch, []string{postTenant})
+	s := stream{seed: seedPost, events: n * h.cfg.postBatch, tenants: []string{postTenant}}
+	evs, err := s.lines(ctx, h.cfg.siyu, filepath.Join(h.cfg.dir, "streams", "post.jsonl"))
 	if err != nil {
 		return nil, err
 	}
 	bodies := make([][]byte, 0, n)
-	var e event.Event
-	for len(bodies) < n {
+	for len(evs) > 0 && len(bodies) < n {
 		b := []byte{'['}
-		for i := 0; i < h.cfg.postBatch && g.Next(&e); i++ {
+		for i := 0; i < h.cfg.postBatch && len(evs) > 0; i++ {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = event.AppendJSON(b, &e)
+			b, evs = append(b, evs[0].value...), evs[1:]
 		}
 		bodies = append(bodies, append(b, ']'))
 	}

@@ -117,7 +117,8 @@ const otherProcesses = "other processes"
 type cpuMeter struct {
 	pids  map[string]int // component name → pid
 	from  map[string]time.Duration
-	busy  time.Duration // systemBusy at the start
+	final map[string]time.Duration // of components that have exited (exited)
+	busy  time.Duration            // systemBusy at the start
 	start time.Time
 }
 
@@ -134,6 +135,15 @@ func startCPUMeter(pids map[string]int) *cpuMeter {
 	return m
 }
 
+// exited records the CPU time of a component that has exited, which /proc
+// no longer shows (os.ProcessState's user and system time).
+func (m *cpuMeter) exited(name string, total time.Duration) {
+	if m.final == nil {
+		m.final = map[string]time.Duration{}
+	}
+	m.final[name] = total
+}
+
 // cores returns, per component, the CPU it used since the start divided
 // by the wall time (1.0 is one core busy throughout), and the same for the
 // rest of the machine under otherProcesses.
@@ -146,7 +156,11 @@ func (m *cpuMeter) cores() map[string]float64 {
 		if !ok {
 			continue
 		}
-		if t, err := cpuTime(pid); err == nil {
+		t, err := cpuTime(pid)
+		if f, ok := m.final[name]; ok {
+			t, err = f, nil
+		}
+		if err == nil {
 			out[name] = (t - from).Seconds() / wall
 			ours += t - from
 		}

@@ -64,10 +64,7 @@ type row struct{ figure, value, target, ok string }
 func (h *harness) report() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n## Siyu figures (%s)\n\n", time.Now().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "| figure | value | target | ok |\n|---|---|---|---|\n")
-	for _, r := range h.rows() {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.figure, r.value, r.target, r.ok)
-	}
+	b.WriteString(table(h.rows()))
 	fmt.Fprintf(&b, "\nMachine: %s. N = %s events. Command: `%s`.\n", machine(), thousands(h.cfg.events), h.cfg.command)
 	if len(h.res.cpu) > 0 {
 		fmt.Fprintf(&b, "\nCPU used while measuring, in cores busy on average (of %d):\n\n", runtime.NumCPU())
@@ -81,6 +78,17 @@ func (h *harness) report() string {
 	}
 	for _, e := range h.res.errors {
 		fmt.Fprintf(&b, "\nFailed: %s\n", e)
+	}
+	return b.String()
+}
+
+// table renders rows as a markdown table; a "|" in a cell is written "/".
+func table(rows []row) string {
+	var b strings.Builder
+	b.WriteString("| figure | value | target | ok |\n|---|---|---|---|\n")
+	cell := strings.NewReplacer("|", "/", "\n", " ")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell.Replace(r.figure), cell.Replace(r.value), cell.Replace(r.target), cell.Replace(r.ok))
 	}
 	return b.String()
 }

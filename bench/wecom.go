@@ -3,17 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha1"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
-
-	"github.com/siyu-dev/siyu/wecom"
 )
 
 // The WeCom figure's tenant and its app, as WeCom's servers know it.
@@ -37,7 +42,7 @@ func (h *harness) measureWeCom(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	crypter, err := wecom.NewCrypter(wecomToken, aesKey, wecomCorpID)
+	crypter, err := newSealer(wecomToken, aesKey, wecomCorpID)
 	if err != nil {
 		return err
 	}
@@ -113,7 +118,7 @@ type callback struct {
 // sealCallbacks builds n add_external_contact callbacks of distinct
 // contacts and reps, created at now, each encrypted anew and signed at now
 // with its own nonce, as WeCom delivers them to url.
-func sealCallbacks(c *wecom.Crypter, target string, n int, now time.Time) ([]callback, error) {
+func sealCallbacks(c *sealer, target string, n int, now time.Time) ([]callback, error) {
 	stamp := strconv.FormatInt(now.Unix(), 10)
 	calls := make([]callback, n)
 	for i := range calls {
@@ -123,12 +128,12 @@ func sealCallbacks(c *wecom.Crypter, target string, n int, now time.Time) ([]cal
 			"<UserID><![CDATA[rep%04d]]></UserID><ExternalUserID><![CDATA[wmbench%08d]]></ExternalUserID>"+
 			"<State><![CDATA[bench]]></State><WelcomeCode><![CDATA[WELCOME%08d]]></WelcomeCode></xml>",
 			wecomCorpID, stamp, i%1000, i, i)
-		enc, err := c.Encrypt(nil, []byte(msg))
+		enc, err := c.encrypt([]byte(msg))
 		if err != nil {
 			return nil, err
 		}
 		nonce := "n" + strconv.Itoa(i)
-		q := url.Values{"msg_signature": {c.Sign(stamp, nonce, enc)}, "timestamp": {stamp}, "nonce": {nonce}}
+		q := url.Values{"msg_signature": {c.sign(stamp, nonce, enc)}, "timestamp": {stamp}, "nonce": {nonce}}
 		body := "<xml><ToUserName><![CDATA[" + wecomCorpID + "]]></ToUserName><Encrypt><![CDATA[" + enc +
 			"]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>"
 		calls[i] = callback{url: target + "?" + q.Encode(), body: []byte(body)}
@@ -156,4 +161,57 @@ func (cb callback) post(ctx context.Context, hc *http.Client) error {
 		return fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
 	}
 	return nil
+}
+
+// sealer encrypts and signs callbacks as WeCom's servers do (WeCom's
+// callback protocol, "加解密方案"): the harness is WeCom here, and needs no
+// code of Siyu's to be it.
+type sealer struct {
+	token, receiveID string
+	block            cipher.Block
+	iv               []byte
+}
+
+// newSealer takes the app's Token, EncodingAESKey (43 characters of
+// base64 without its "=") and corp id.
+func newSealer(token, encodingAESKey, receiveID string) (*sealer, error) {
+	key, err := base64.StdEncoding.DecodeString(encodingAESKey + "=")
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("EncodingAESKey: want 43 characters of base64")
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return &sealer{token: token, receiveID: receiveID, block: block, iv: key[:aes.BlockSize]}, nil
+}
+
+// encrypt returns base64 of AES-256-CBC over 16 random bytes, the message
+// length (4 bytes, big-endian), the message and the receive id, padded
+// PKCS#7-style to 32-byte blocks.
+func (s *sealer) encrypt(msg []byte) (string, error) {
+	const prefix, block = 16, 32
+	n := prefix + 4 + len(msg) + len(s.receiveID)
+	pad := block - n%block
+	buf := make([]byte, n+pad)
+	if _, err := rand.Read(buf[:prefix]); err != nil {
+		return "", err
+	}
+	binary.BigEndian.PutUint32(buf[prefix:], uint32(len(msg)))
+	copy(buf[prefix+4:], msg)
+	copy(buf[prefix+4+len(msg):], s.receiveID)
+	for i := n; i < len(buf); i++ {
+		buf[i] = byte(pad)
+	}
+	cipher.NewCBCEncrypter(s.block, s.iv).CryptBlocks(buf, buf)
+	return base64.StdEncoding.EncodeToString(buf), nil
+}
+
+// sign is msg_signature: hex SHA-1 of the token, timestamp, nonce and
+// payload, sorted and concatenated.
+func (s *sealer) sign(timestamp, nonce, encrypt string) string {
+	parts := []string{s.token, timestamp, nonce, encrypt}
+	sort.Strings(parts)
+	sum := sha1.Sum([]byte(strings.Join(parts, "")))
+	return hex.EncodeToString(sum[:])
 }

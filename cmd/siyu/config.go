@@ -302,6 +302,7 @@ type EmbeddedConfig struct {
 	clickhouseBin  string
 	demo           bool
 	demoEvents     int
+	serversOnly    bool // only Kafka and ClickHouse: a harness runs the rest (the bench)
 }
 
 func (e *EmbeddedConfig) bind(fs *flag.FlagSet) {
@@ -311,6 +312,7 @@ func (e *EmbeddedConfig) bind(fs *flag.FlagSet) {
 	fs.StringVar(&e.clickhouseBin, "clickhouse-binary", e.clickhouseBin, "ClickHouse server binary; empty: clickhouse-server or clickhouse on PATH")
 	fs.BoolVar(&e.demo, "demo", e.demo, "load a demo tenant when the data dir is new")
 	fs.IntVar(&e.demoEvents, "demo-events", e.demoEvents, "events in the demo tenant")
+	fs.BoolVar(&e.serversOnly, "servers-only", e.serversOnly, "start only Kafka and ClickHouse (migrated, topics created) and wait: a harness runs `siyu ingest` and `siyu serve` (the bench)")
 }
 
 func (e *EmbeddedConfig) validate() error {

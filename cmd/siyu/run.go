@@ -112,6 +112,9 @@ func runAll(ctx context.Context, f *Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopWithin(log, "kafka client", clientStopWithin, cl.Close)
+	if f.Embedded.serversOnly {
+		return runServersOnly(ctx, ch, log)
+	}
 	var demo *demoInfo
 	if f.Embedded.demo {
 		if demo, err = ensureDemo(ctx, conn, cl, topics.Events, f.Storage.dataDir, f.Embedded.demoEvents, stderr); err != nil {
@@ -119,6 +122,20 @@ func runAll(ctx context.Context, f *Config, stdout, stderr io.Writer) error {
 		}
 	}
 	return runServices(ctx, f, conn, cl, brokers, ch, demo, stdout, log)
+}
+
+// runServersOnly keeps Kafka and ClickHouse (ch, nil when ClickHouse is not
+// ours) up until ctx ends; the services are someone else's to start.
+func runServersOnly(ctx context.Context, ch *store.Supervisor, log *slog.Logger) error {
+	log.Info("servers ready; no pipeline or API (--servers-only)")
+	if ch == nil {
+		<-ctx.Done()
+		return nil
+	}
+	if err := ch.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }
 
 // startClickHouse starts the private server under the data dir, supervised.
