@@ -244,7 +244,7 @@ func (s *Server) exportSegment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	format := c.Query("format", "csv")
+	format := exportFormat(c)
 	if format != "csv" && format != "parquet" {
 		return badRequest("format", "format is csv or parquet")
 	}
@@ -264,6 +264,12 @@ func (s *Server) exportSegment(c *fiber.Ctx) error {
 		}
 	})
 	return nil
+}
+
+// exportFormat is ?format= (csv by default), copied: the body stream
+// writer uses it after the handler has returned.
+func exportFormat(c *fiber.Ctx) string {
+	return strings.Clone(c.Query("format", "csv"))
 }
 
 // exportWriteWindow is how long the client may take to read what an export
