@@ -10,6 +10,7 @@ import (
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/followup"
+	"github.com/siyu-dev/siyu/publish"
 )
 
 // Error is an API error, rendered as {"error": {"code", "message", "field"}}.
@@ -52,6 +53,8 @@ func toError(err error) *Error {
 		return ae
 	case errors.Is(err, cdp.ErrNotFound):
 		return notFound(err.Error())
+	case errors.Is(err, publish.ErrTooLarge):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: err.Error()}
 	case errors.Is(err, auth.ErrInvalidKey):
 		return unauthorized("the API key is invalid or revoked: create one with `siyu keys create`")
 	case errors.As(err, &fe):

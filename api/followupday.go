@@ -2,13 +2,11 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/event"
@@ -371,32 +369,22 @@ func queryPeriod(c *fiber.Ctx) (time.Time, time.Time, error) {
 	return from, to, nil
 }
 
-// publishAt produces evs synchronously (checked with the contract's decoder
-// first) and returns, per event, its error (503 when Kafka did not ack it)
-// and where it landed.
+// publishAt produces evs synchronously (publish.Publisher: checked with
+// the contract's decoder first) and returns, per event, its error (503 when
+// Kafka did not ack it) and the write token. An event that does not encode
+// is our bug, not the caller's: a 500.
 func (s *Server) publishAt(ctx context.Context, evs ...event.Event) ([]error, []kafka.Position, error) {
-	dec := event.NewDecoder(nil)
-	recs := make([]*kgo.Record, len(evs))
-	for i := range evs {
-		b := event.AppendJSON(nil, &evs[i])
-		if _, err := dec.Decode(b); err != nil {
-			// Our bug, not the caller's fault: %v keeps it a 500.
-			return nil, nil, fmt.Errorf("encode %s event: %v", evs[i].Type, err)
-		}
-		recs[i] = &kgo.Record{Topic: s.Topics.Events, Key: []byte(evs[i].Key()), Value: b}
+	res, err := s.pub.Publish(ctx, evs...)
+	if err != nil {
+		return nil, nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	errs := make([]error, len(evs))
-	var ps []kafka.Position
-	for i, r := range kafka.ProduceSync(ctx, s.Producer, recs...) {
+	errs := make([]error, len(res))
+	for i, r := range res {
 		if r.Err != nil {
 			errs[i] = unavailable("not stored in Kafka, retry: " + r.Err.Error())
-			continue
 		}
-		ps = append(ps, kafka.Position{Partition: r.Record.Partition, Offset: r.Record.Offset})
 	}
-	return errs, ps, nil
+	return errs, res.Token(), nil
 }
 
 // setWriteToken answers the read-your-writes token of a write whose events

@@ -13,12 +13,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/kafka"
 )
 
 // segmentMarketers may save, list, page, export and bulk-tag saved
@@ -385,26 +383,6 @@ func segmentError(err error) (*Error, bool) {
 		return notFound(err.Error()), true
 	}
 	return nil, false
-}
-
-func firstError(errs []error, err error) error {
-	if err != nil {
-		return err
-	}
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
-}
-
-// Publisher is how the bulk jobs (cdp.Jobs) store events: as the API does,
-// checked with the contract's decoder, produced to the events topic, and
-// acknowledged by Kafka.
-func Publisher(cl *kgo.Client, topics kafka.Topics) cdp.Publish {
-	s := &Server{Deps: Deps{Producer: cl, Topics: topics}}
-	return func(ctx context.Context, evs ...event.Event) error { return firstError(s.publish(ctx, evs...)) }
 }
 
 // JobSource is the CloudEvents source of the events bulk jobs write.

@@ -25,6 +25,7 @@ import (
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/metrics"
+	"github.com/siyu-dev/siyu/publish"
 	"github.com/siyu-dev/siyu/store"
 	"github.com/siyu-dev/siyu/wecom"
 )
@@ -84,11 +85,13 @@ type Server struct {
 	app     *fiber.App
 	log     *slog.Logger
 	metrics *httpMetrics
+	pub     *publish.Publisher // the API's own writes (10 s for the acks)
 }
 
 // New builds the API and its routes.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, log: d.Log, metrics: newHTTPMetrics(d.Registry)}
+	s := &Server{Deps: d, log: d.Log, metrics: newHTTPMetrics(d.Registry),
+		pub: publish.New(d.Producer, d.Topics.Events, publish.DefaultTimeout)}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "siyu",
 		BodyLimit:             MaxBodyBytes,

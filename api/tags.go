@@ -369,15 +369,6 @@ func taggingEvents(tenant, contact, staffID string, at time.Time, results []tagR
 	return evs
 }
 
-// publish encodes evs, checks each with the contract's decoder (so that
-// nothing the API writes is dead-lettered), produces them and waits for
-// Kafka's acks. It returns the outcome of each event, or an error (and
-// produces nothing) when an event does not encode.
-func (s *Server) publish(ctx context.Context, evs ...event.Event) ([]error, error) {
-	errs, _, err := s.publishAt(ctx, evs...)
-	return errs, err
-}
-
 // authorize checks the caller's role and returns the tenant it acts on.
 func authorize(c *fiber.Ctx, roles []auth.Role) (string, error) {
 	if err := allow(c, roles...); err != nil {

@@ -18,8 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/publish"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
@@ -27,10 +27,6 @@ import (
 type queryer interface {
 	Query(ctx context.Context, query string, args ...any) (driver.Rows, error)
 }
-
-// Publish writes records (the events' keys and checked JSON; the topic is
-// the publisher's) to the log and returns once Kafka acknowledged them all.
-type Publish func(ctx context.Context, recs []*kgo.Record) ([]kafka.Position, error)
 
 // Errors of pool writes that decided nothing.
 var (
@@ -76,7 +72,7 @@ func DefaultPoolConfig() PoolConfig {
 // pool".
 type Pool struct {
 	conn     queryer
-	publish  Publish
+	pub      *publish.Publisher
 	cfg      PoolConfig
 	log      *slog.Logger
 	ingest   IngestOffsets // nil: no freshness cut (the book is reread by age only)
@@ -135,11 +131,11 @@ func PoolMetrics(reg prometheus.Registerer) PoolOption {
 	return func(p *Pool) { p.metrics.register(reg, p) }
 }
 
-// NewPool returns a pool over conn that writes with publish. Close stops
+// NewPool returns a pool over conn that writes with pub. Close stops
 // its deciders.
-func NewPool(conn queryer, publish Publish, cfg PoolConfig, log *slog.Logger, opts ...PoolOption) *Pool {
+func NewPool(conn queryer, pub *publish.Publisher, cfg PoolConfig, log *slog.Logger, opts ...PoolOption) *Pool {
 	ctx, stop := context.WithCancel(context.Background())
-	p := &Pool{conn: conn, publish: publish, cfg: cfg, log: log, deciders: map[string]*decider{}, ctx: ctx, stop: stop,
+	p := &Pool{conn: conn, pub: pub, cfg: cfg, log: log, deciders: map[string]*decider{}, ctx: ctx, stop: stop,
 		closed: make(chan struct{}), metrics: newPoolMetrics()}
 	for _, o := range opts {
 		o(p)
@@ -188,31 +184,6 @@ func (p *Pool) setErr(err error) {
 	p.errMu.Lock()
 	p.lastErr = err
 	p.errMu.Unlock()
-}
-
-// KafkaPublisher publishes records to topic with cl (the pool checked each
-// event with the contract's decoder when it decided it).
-func KafkaPublisher(cl *kgo.Client, topic string) Publish {
-	return func(ctx context.Context, recs []*kgo.Record) ([]kafka.Position, error) {
-		for _, r := range recs {
-			r.Topic = topic
-		}
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		res := kafka.ProduceSync(ctx, cl, recs...)
-		if err := res.FirstErr(); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
-		}
-		last := map[int32]int64{}
-		for _, r := range res {
-			last[r.Record.Partition] = max(last[r.Record.Partition], r.Record.Offset)
-		}
-		ps := make([]kafka.Position, 0, len(last))
-		for p, o := range last {
-			ps = append(ps, kafka.Position{Partition: p, Offset: o})
-		}
-		return ps, nil
-	}
 }
 
 // decider owns one tenant's book; only its goroutine touches it, but for
@@ -381,7 +352,6 @@ func (p *Pool) mayDecide(d *decider) error {
 // decideEach decides the batch's requests in order on d's book.
 func (p *Pool) decideEach(d *decider, batch []*request) ([]reply, []*kgo.Record, []change) {
 	now := time.Now()
-	dec := event.NewDecoder(nil)
 	outs := make([]reply, len(batch))
 	var recs []*kgo.Record
 	var changes []change
@@ -395,7 +365,7 @@ func (p *Pool) decideEach(d *decider, batch []*request) ([]reply, []*kgo.Record,
 		err := r.decide(dn)
 		var rs []*kgo.Record
 		if err == nil {
-			rs, err = dn.check(dec)
+			rs, err = dn.check(p.pub)
 		}
 		if err != nil {
 			dn.rollback()
@@ -419,7 +389,8 @@ func (p *Pool) write(d *decider, outs []reply, recs []*kgo.Record, changes []cha
 	err := p.mayWrite()
 	var ps []kafka.Position
 	if err == nil {
-		ps, err = p.publish(ctx, recs)
+		res := p.pub.Produce(ctx, recs...)
+		ps, err = res.Token(), res.Err()
 	}
 	if err != nil {
 		d.book, d.needEnds = nil, true

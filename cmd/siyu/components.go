@@ -24,6 +24,7 @@ import (
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/metrics"
+	"github.com/siyu-dev/siyu/publish"
 	"github.com/siyu-dev/siyu/wecom"
 )
 
@@ -70,7 +71,7 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		return err
 	}
 	segments := cdp.NewSegments(conn)
-	jobs := cdp.NewJobs(conn, segments, api.Publisher(cl, topics), api.JobSource, log)
+	jobs := cdp.NewJobs(conn, segments, publish.New(cl, topics.Events, 0), api.JobSource, log)
 	defer jobs.Close()
 	committed := kafka.NewCommitted(cl, group, topics.Events, 20*time.Millisecond)
 	reader := followup.NewReader(conn)
@@ -82,7 +83,7 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	// the replica the election picks decides pool changes, on state that
 	// includes every committed event (its tenants follow the boards' tail).
 	election := followup.NewElection(cl, followup.DefaultElectionConfig(topics), log)
-	pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topics.Events), followup.DefaultPoolConfig(), log,
+	pool := followup.NewPool(conn, publish.New(cl, topics.Events, 0), followup.DefaultPoolConfig(), log,
 		followup.FreshFrom(followup.NewKafkaOffsets(cl, group, topics.Events), boards),
 		followup.ElectedBy(election), followup.PoolMetrics(reg))
 	defer pool.Close()
