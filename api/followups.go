@@ -3,7 +3,6 @@ package api
 import (
 	"cmp"
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -209,7 +208,7 @@ func (s *Server) getTimeline(c *fiber.Ctx) error {
 		page, err = s.Followup.Timeline(c.UserContext(), tenant, contact, c.Query("cursor"), limit)
 	}
 	if err != nil {
-		return cursorError(err)
+		return err
 	}
 	return c.JSON(page)
 }
@@ -244,7 +243,7 @@ func (s *Server) getBoard(c *fiber.Ctx) error {
 		Cursor: c.Query("cursor"), Limit: limit, Now: time.Now(), After: readAfterPositions(c)}
 	page, err := s.board(c, q)
 	if err != nil {
-		return cursorError(err)
+		return err
 	}
 	return c.JSON(page)
 }
@@ -290,11 +289,4 @@ func pageLimit(c *fiber.Ctx) (int, error) {
 		return 0, badRequest("limit", "must be an integer from 1 to "+strconv.Itoa(maxPageLimit))
 	}
 	return n, nil
-}
-
-func cursorError(err error) error {
-	if errors.Is(err, followup.ErrBadCursor) {
-		return badRequest("cursor", err.Error())
-	}
-	return err
 }

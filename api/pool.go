@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -56,7 +55,7 @@ func (s *Server) getPool(c *fiber.Ctx) error {
 	}
 	page, err := s.Pool.Page(c.UserContext(), tenant, c.Query("cursor"), limit)
 	if err != nil {
-		return cursorError(err)
+		return err
 	}
 	return c.JSON(page)
 }
@@ -309,23 +308,4 @@ func (s *Server) isAssignee(c *fiber.Ctx, tenant, contact, staff string) (bool, 
 	}
 	a, err := s.Followup.Assignee(c.UserContext(), tenant, contact)
 	return a != "" && a == staff, err
-}
-
-// poolError maps the pool's errors to statuses. A request whose events the
-// event contract refuses fails alone with a *followup.FieldError, which
-// toError answers 400 naming the field.
-func poolError(err error) (*Error, bool) {
-	switch {
-	case errors.Is(err, followup.ErrNoCustomer):
-		return notFound(err.Error()), true
-	case errors.Is(err, followup.ErrNotAssignee):
-		return forbidden(err.Error() + ": a rep releases only their own customers"), true
-	case errors.Is(err, followup.ErrAlreadyInPool), errors.Is(err, followup.ErrAlreadyAssigned):
-		return &Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}, true
-	case errors.Is(err, followup.ErrNotDecider):
-		return &Error{Status: http.StatusServiceUnavailable, Code: "not_decider", Message: err.Error()}, true
-	case errors.Is(err, followup.ErrUnavailable):
-		return unavailable(err.Error()), true
-	}
-	return nil, false
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -374,15 +373,6 @@ func (s *Server) getJob(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(job)
-}
-
-// segmentError maps the saved segments' and jobs' errors to statuses.
-func segmentError(err error) (*Error, bool) {
-	switch {
-	case errors.Is(err, cdp.ErrSegmentNotFound), errors.Is(err, cdp.ErrJobNotFound):
-		return notFound(err.Error()), true
-	}
-	return nil, false
 }
 
 // JobSource is the CloudEvents source of the events bulk jobs write.

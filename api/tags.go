@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -383,21 +382,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // never fails (crypto/rand, Go ≥ 1.24)
 	return hex.EncodeToString(b)
-}
-
-// tagError maps the tag library's errors to statuses.
-func tagError(err error) (*Error, bool) {
-	var te *cdp.TagError
-	var le *cdp.TagLimitError
-	switch {
-	case errors.As(err, &te) && te.Conflict:
-		return &Error{Status: http.StatusConflict, Code: "conflict", Field: te.Field, Message: te.Reason}, true
-	case errors.As(err, &te):
-		return badRequest(te.Field, te.Reason), true
-	case errors.As(err, &le):
-		return &Error{Status: http.StatusUnprocessableEntity, Code: "tag_limit", Message: le.Error()}, true
-	case errors.Is(err, cdp.ErrTagNotFound):
-		return notFound(err.Error()), true
-	}
-	return nil, false
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"net/http"
 	"strings"
 	"time"
 
@@ -117,34 +116,4 @@ func (s *Server) getWeComConfig(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(newWeComConfigResponse(tenant, st))
-}
-
-// wecomError maps the receiver's errors to statuses. A refusal says little:
-// the caller is not authenticated.
-func wecomError(err error) (*Error, bool) {
-	if errors.Is(err, wecom.ErrUnavailable) {
-		return unavailable("not stored, retry: a dependency is unavailable"), true
-	}
-	var ce *wecom.ConfigError
-	if errors.As(err, &ce) {
-		return badRequest(ce.Field, ce.Reason), true
-	}
-	re, ok := wecom.AsRefused(err)
-	if !ok {
-		return nil, false
-	}
-	switch re.Reason {
-	case wecom.ReasonUnknownTenant:
-		return notFound("not found"), true
-	case wecom.ReasonSignature:
-		return unauthorized("msg_signature does not match"), true
-	case wecom.ReasonStale:
-		return forbidden(re.Err.Error()), true
-	case wecom.ReasonReceiveID:
-		return forbidden("the message is for another corp"), true
-	case wecom.ReasonTooLarge:
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "body",
-			Message: "a WeCom callback is at most 64 KiB"}, true
-	}
-	return badRequest("", re.Err.Error()), true
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/errkind"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/publish"
 	siyusql "github.com/siyu-dev/siyu/sql"
@@ -31,7 +32,7 @@ const (
 const JobSegmentTag = "segment_tag"
 
 // ErrJobNotFound means the tenant has no job with that id.
-var ErrJobNotFound = errors.New("job not found")
+var ErrJobNotFound = errkind.New(errkind.NotFound, "job not found")
 
 // Job is the state of one bulk job.
 type Job struct {

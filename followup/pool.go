@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/siyu-dev/siyu/errkind"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/publish"
 	siyusql "github.com/siyu-dev/siyu/sql"
@@ -32,11 +33,12 @@ type queryer interface {
 var (
 	// ErrUnavailable wraps a failure to store or to read what decisions
 	// need: nothing was decided, retry.
-	ErrUnavailable = errors.New("pool decisions not stored, retry")
+	ErrUnavailable = errkind.New(errkind.Unavailable, "pool decisions not stored, retry")
 	// ErrNotDecider refuses a pool write on a replica that is not the
 	// deployment's decider (see Election).
-	ErrNotDecider = errors.New("another siyu serve decides pool changes: send pool writes (claims, releases, " +
-		"assignments, transfers, departures, rules) to the deciding replica, or run one siyu serve for them")
+	ErrNotDecider error = &errkind.Error{Kind: errkind.Unavailable, Code: "not_decider",
+		Msg: "another siyu serve decides pool changes: send pool writes (claims, releases, " +
+			"assignments, transfers, departures, rules) to the deciding replica, or run one siyu serve for them"}
 )
 
 // PoolConfig tunes the claim decider.

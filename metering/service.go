@@ -2,7 +2,6 @@ package metering
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -12,13 +11,14 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/errkind"
 	"github.com/siyu-dev/siyu/metrics"
 	siyusql "github.com/siyu-dev/siyu/sql"
 	"github.com/siyu-dev/siyu/store"
 )
 
 // ErrInvalid marks a query that is not valid.
-var ErrInvalid = errors.New("invalid metering query")
+var ErrInvalid = errkind.New(errkind.Validation, "invalid metering query")
 
 // Service reads meters and exports usage.
 type Service struct {

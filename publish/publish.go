@@ -11,13 +11,13 @@ package publish
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/siyu-dev/siyu/errkind"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/kafka"
 )
@@ -29,7 +29,7 @@ const DefaultTimeout = 10 * time.Second
 
 // ErrTooLarge means an event's record is larger than a broker takes
 // (kafka.MaxBatchBytes): it can never be stored, retrying is useless.
-var ErrTooLarge = errors.New("the event is larger than Kafka takes")
+var ErrTooLarge = errkind.New(errkind.TooLarge, "the event is larger than Kafka takes")
 
 // Publisher writes events to one topic. It is safe for concurrent use.
 type Publisher struct {
