@@ -55,7 +55,7 @@ type requestDecoder struct {
 
 // postEvents validates each posted event, produces the valid ones to Kafka,
 // waits for the acks, and answers with a result per event.
-func (s *Server) postEvents(c *fiber.Ctx) error {
+func (s *eventGroup) postEvents(c *fiber.Ctx) error {
 	if err := allow(c, auth.RoleAdmin, auth.RolePlatform); err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ type pendingRecord struct {
 	res *eventResult
 }
 
-func (s *Server) validateEvents(c *fiber.Ctx, rd *requestDecoder, items []*fastjson.Value) (*eventsResponse, []pendingRecord) {
+func (s *eventGroup) validateEvents(c *fiber.Ctx, rd *requestDecoder, items []*fastjson.Value) (*eventsResponse, []pendingRecord) {
 	p := principal(c)
 	resp := &eventsResponse{Results: make([]eventResult, len(items))}
 	records := make([]pendingRecord, 0, len(items))
@@ -198,7 +198,7 @@ const eventsTimeout = 30 * time.Second
 // produce sends the records and waits until Kafka has acknowledged each,
 // or eventsTimeout has passed: a record Kafka has not acknowledged by then
 // is "failed" (it may still be stored; retrying it is safe).
-func (s *Server) produce(ctx context.Context, records []pendingRecord, resp *eventsResponse) {
+func (s *eventGroup) produce(ctx context.Context, records []pendingRecord, resp *eventsResponse) {
 	recs := make([]*kgo.Record, len(records))
 	for i, pr := range records {
 		recs[i] = pr.rec

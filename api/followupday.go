@@ -39,15 +39,6 @@ var (
 	stageReaders = []auth.Role{auth.RoleAdmin, auth.RoleManager, auth.RoleRep, auth.RolePlatform}
 )
 
-func (s *Server) followupDayRoutes(v1 fiber.Router) {
-	v1.Get("/followups/stages", s.requireFollowups, s.getStages)
-	v1.Put("/followups/stages", s.requireFollowups, s.putStages)
-	v1.Get("/followups/reminders", s.requireFollowups, s.getReminders)
-	v1.Get("/followups/digest", s.requireFollowups, s.getDigest)
-	v1.Get("/followups/funnel", s.requireFollowups, s.getFunnel)
-	v1.Get("/followups/stats", s.requireFollowups, s.getStats)
-}
-
 // readAfterPositions are the positions the request's Siyu-Read-After named
 // (readAfter puts them in the request's context, where the services read
 // them too).
@@ -57,7 +48,7 @@ func readAfterPositions(c *fiber.Ctx) []kafka.Position {
 
 // readAfter makes a GET carrying a write token wait until the pipeline has
 // committed past it (bounded), and answers Siyu-Consistency.
-func (s *Server) readAfter(c *fiber.Ctx) error {
+func (s *consistency) readAfter(c *fiber.Ctx) error {
 	token := c.Get(ReadAfterHeader)
 	if token == "" || c.Method() != fiber.MethodGet {
 		return c.Next()
@@ -79,7 +70,7 @@ const boardPath = "/v1/followups/board"
 
 // awaitCommitted waits (bounded) until the ingest group has committed past
 // ps, and answers Siyu-Consistency.
-func (s *Server) awaitCommitted(c *fiber.Ctx, ps []kafka.Position) {
+func (s *consistency) awaitCommitted(c *fiber.Ctx, ps []kafka.Position) {
 	state := "unknown"
 	if s.Committed != nil {
 		wait := s.ReadAfterWait
@@ -103,14 +94,14 @@ func (s *Server) awaitCommitted(c *fiber.Ctx, ps []kafka.Position) {
 }
 
 // stageList is the tenant's stage list (the default without a store).
-func (s *Server) stageList(ctx context.Context, tenant string) (followup.StageList, error) {
+func (s *followupGroup) stageList(ctx context.Context, tenant string) (followup.StageList, error) {
 	if s.Stages == nil {
 		return followup.StageList{Stages: followup.Stages, Default: true}, nil
 	}
 	return s.Stages.Get(ctx, tenant)
 }
 
-func (s *Server) getStages(c *fiber.Ctx) error {
+func (s *followupGroup) getStages(c *fiber.Ctx) error {
 	tenant, err := authorize(c, stageReaders)
 	if err != nil {
 		return err
@@ -127,7 +118,7 @@ type stagesRequest struct {
 }
 
 // putStages sets the tenant's ordered stage list as a stages.defined event.
-func (s *Server) putStages(c *fiber.Ctx) error {
+func (s *followupGroup) putStages(c *fiber.Ctx) error {
 	tenant, err := authorize(c, stageAdmins)
 	if err != nil {
 		return err
@@ -160,7 +151,7 @@ func (s *Server) putStages(c *fiber.Ctx) error {
 }
 
 // publishPositions produces ev and returns where it landed, once acked.
-func (s *Server) publishPositions(ctx context.Context, ev event.Event) ([]kafka.Position, error) {
+func (s *writer) publishPositions(ctx context.Context, ev event.Event) ([]kafka.Position, error) {
 	errs, ps, err := s.publishAt(ctx, ev)
 	if err != nil {
 		return nil, err
@@ -177,7 +168,7 @@ func (s *Server) publishPositions(ctx context.Context, ev event.Event) ([]kafka.
 // Managers without a staff id, admins and the platform: the whole tenant,
 // or the staff_id named. required: the read is about one rep (the key's own
 // when none is named).
-func (s *Server) dayScope(c *fiber.Ctx, tenant string, required bool) (followup.Scope, error) {
+func (s *followupGroup) dayScope(c *fiber.Ctx, tenant string, required bool) (followup.Scope, error) {
 	p := principal(c)
 	staff, err := queryID(c, "staff_id", "a staff id")
 	switch {
@@ -198,7 +189,7 @@ func (s *Server) dayScope(c *fiber.Ctx, tenant string, required bool) (followup.
 }
 
 // teamScope is dayScope for a manager with a staff id.
-func (s *Server) teamScope(c *fiber.Ctx, tenant, staff string, required bool) (followup.Scope, error) {
+func (s *followupGroup) teamScope(c *fiber.Ctx, tenant, staff string, required bool) (followup.Scope, error) {
 	me := principal(c).StaffID
 	team, err := s.Followup.Team(c.UserContext(), tenant, me)
 	if err != nil {
@@ -229,7 +220,7 @@ type remindersResponse struct {
 
 // getReminders lists the rep's customers whose next follow-up falls before
 // now+within: overdue ones (before now) flagged, earliest first.
-func (s *Server) getReminders(c *fiber.Ctx) error {
+func (s *followupGroup) getReminders(c *fiber.Ctx) error {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
 		return err
@@ -262,7 +253,7 @@ type digestResponse struct {
 
 // getDigest is the daily digest of a date: per rep, the follow-ups due that
 // day and those overdue at its start.
-func (s *Server) getDigest(c *fiber.Ctx) error {
+func (s *followupGroup) getDigest(c *fiber.Ctx) error {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
 		return err
@@ -284,7 +275,7 @@ func (s *Server) getDigest(c *fiber.Ctx) error {
 
 // getFunnel is the stage funnel over [from, to] of a rep, a manager's team
 // or the tenant (see dayScope).
-func (s *Server) getFunnel(c *fiber.Ctx) error {
+func (s *followupGroup) getFunnel(c *fiber.Ctx) error {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
 		return err
@@ -315,7 +306,7 @@ type statsResponse struct {
 }
 
 // getStats is WeCom's rep statistics per rep per day of [from, to].
-func (s *Server) getStats(c *fiber.Ctx) error {
+func (s *followupGroup) getStats(c *fiber.Ctx) error {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
 		return err
@@ -373,7 +364,7 @@ func queryPeriod(c *fiber.Ctx) (time.Time, time.Time, error) {
 // the contract's decoder first) and returns, per event, its error (503 when
 // Kafka did not ack it) and the write token. An event that does not encode
 // is our bug, not the caller's: a 500.
-func (s *Server) publishAt(ctx context.Context, evs ...event.Event) ([]error, []kafka.Position, error) {
+func (s *writer) publishAt(ctx context.Context, evs ...event.Event) ([]error, []kafka.Position, error) {
 	res, err := s.pub.Publish(ctx, evs...)
 	if err != nil {
 		return nil, nil, err

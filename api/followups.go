@@ -29,20 +29,6 @@ const (
 	maxNoteBytes     = 4000
 )
 
-func (s *Server) followupRoutes(v1 fiber.Router) {
-	v1.Post("/customers/:id/followups", s.requireFollowups, s.logFollowup)
-	v1.Put("/customers/:id/stage", s.requireFollowups, s.changeStage)
-	v1.Get("/customers/:id/timeline", s.requireFollowups, s.getTimeline)
-	v1.Get("/followups/board", s.requireFollowups, s.getBoard)
-}
-
-func (s *Server) requireFollowups(c *fiber.Ctx) error {
-	if s.Followup == nil {
-		return notFound("follow-ups are not enabled on this server")
-	}
-	return c.Next()
-}
-
 type followupRequest struct {
 	StaffID string `json:"staff_id"`
 	Channel string `json:"channel"`
@@ -63,7 +49,7 @@ type writeResponse struct {
 }
 
 // logFollowup records a follow-up as a followup.logged event.
-func (s *Server) logFollowup(c *fiber.Ctx) error {
+func (s *followupGroup) logFollowup(c *fiber.Ctx) error {
 	var req followupRequest
 	if err := decodeBody(c, &req, `send {"channel", "note", "next_at"} as JSON`); err != nil {
 		return err
@@ -101,7 +87,7 @@ func (s *Server) logFollowup(c *fiber.Ctx) error {
 
 // changeStage moves a customer to a stage of the default list, as a
 // followup.stage_changed event.
-func (s *Server) changeStage(c *fiber.Ctx) error {
+func (s *followupGroup) changeStage(c *fiber.Ctx) error {
 	var req stageRequest
 	if err := decodeBody(c, &req, `send {"stage"} as JSON`); err != nil {
 		return err
@@ -120,7 +106,7 @@ func (s *Server) changeStage(c *fiber.Ctx) error {
 // followupEvent checks the caller may write about the customer and starts
 // the event. The staff id is the key's; a key without one (admin, manager)
 // names it in the body.
-func (s *Server) followupEvent(c *fiber.Ctx, typ event.Type, bodyStaff string) (event.Event, error) {
+func (s *followupGroup) followupEvent(c *fiber.Ctx, typ event.Type, bodyStaff string) (event.Event, error) {
 	tenant, contact, err := s.followupCustomer(c)
 	if err != nil {
 		return event.Event{}, err
@@ -145,7 +131,7 @@ func (s *Server) followupEvent(c *fiber.Ctx, typ event.Type, bodyStaff string) (
 // followupCustomer checks the caller's role and returns the tenant and the
 // customer, which must exist; a rep must hold a live relation with it or be
 // its assignee (404 otherwise, as for GET /v1/customers/{id}).
-func (s *Server) followupCustomer(c *fiber.Ctx) (string, string, error) {
+func (s *followupGroup) followupCustomer(c *fiber.Ctx) (string, string, error) {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
 		return "", "", err
@@ -178,7 +164,7 @@ func (s *Server) followupCustomer(c *fiber.Ctx) (string, string, error) {
 
 // publishOne produces ev, and answers 201 once Kafka acked it, with the
 // read-your-writes token (header Siyu-Write-Token and write_token).
-func (s *Server) publishOne(c *fiber.Ctx, ev event.Event) error {
+func (s *writer) publishOne(c *fiber.Ctx, ev event.Event) error {
 	ps, err := s.publishPositions(c.UserContext(), ev)
 	if err != nil {
 		return err
@@ -191,7 +177,7 @@ func (s *Server) publishOne(c *fiber.Ctx, ev event.Event) error {
 // getTimeline returns a page of the customer's events, newest first. A
 // first page may come from the timeline cache (followup.Boards.Timeline);
 // Cache-Control: no-cache reads ClickHouse.
-func (s *Server) getTimeline(c *fiber.Ctx) error {
+func (s *followupGroup) getTimeline(c *fiber.Ctx) error {
 	tenant, contact, err := s.followupCustomer(c)
 	if err != nil {
 		return err
@@ -216,7 +202,7 @@ func (s *Server) getTimeline(c *fiber.Ctx) error {
 // getBoard returns a page of a staff member's board. A rep sees only their
 // own, a manager with a staff id their team's, others name the staff member
 // (dayScope).
-func (s *Server) getBoard(c *fiber.Ctx) error {
+func (s *followupGroup) getBoard(c *fiber.Ctx) error {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
 		return err
@@ -251,7 +237,7 @@ func (s *Server) getBoard(c *fiber.Ctx) error {
 // board reads q's page: from the memory board when it is loaded and (for a
 // read after writes) its tail has passed them, else from ClickHouse once
 // the ingest group has committed them.
-func (s *Server) board(c *fiber.Ctx, q followup.BoardQuery) (*followup.BoardPage, error) {
+func (s *followupGroup) board(c *fiber.Ctx, q followup.BoardQuery) (*followup.BoardPage, error) {
 	ctx := c.UserContext()
 	if s.Boards == nil {
 		return s.Followup.Board(ctx, q)
@@ -268,7 +254,7 @@ func (s *Server) board(c *fiber.Ctx, q followup.BoardQuery) (*followup.BoardPage
 }
 
 // checkStage refuses a stage that is not one of the tenant's.
-func (s *Server) checkStage(ctx context.Context, tenant, stage string) error {
+func (s *followupGroup) checkStage(ctx context.Context, tenant, stage string) error {
 	list, err := s.stageList(ctx, tenant)
 	if err != nil {
 		return err

@@ -26,25 +26,7 @@ const (
 	maxRuleValue     = 1_000_000
 )
 
-func (s *Server) poolRoutes(v1 fiber.Router) {
-	v1.Get("/pool", s.requirePool, s.getPool)
-	v1.Post("/pool/claim", s.requirePool, s.claimFromPool)
-	v1.Get("/pool/rules", s.requirePool, s.getPoolRules)
-	v1.Put("/pool/rules", s.requirePool, s.putPoolRules)
-	v1.Post("/customers/transfer", s.requirePool, s.transferCustomers)
-	v1.Post("/customers/:id/release", s.requirePool, s.releaseCustomer)
-	v1.Post("/customers/:id/assign", s.requirePool, s.assignCustomer)
-	v1.Post("/staff/:id/depart", s.requirePool, s.departStaff)
-}
-
-func (s *Server) requirePool(c *fiber.Ctx) error {
-	if s.Pool == nil {
-		return notFound("the customer pool is not enabled on this server")
-	}
-	return c.Next()
-}
-
-func (s *Server) getPool(c *fiber.Ctx) error {
+func (s *poolGroup) getPool(c *fiber.Ctx) error {
 	tenant, err := authorize(c, poolRoles)
 	if err != nil {
 		return err
@@ -72,7 +54,7 @@ type claimResponse struct {
 
 // claimFromPool claims customers for the key's own staff member; each
 // refusal names its rule.
-func (s *Server) claimFromPool(c *fiber.Ctx) error {
+func (s *poolGroup) claimFromPool(c *fiber.Ctx) error {
 	tenant, err := authorize(c, poolRoles)
 	if err != nil {
 		return err
@@ -101,7 +83,7 @@ type releaseRequest struct {
 }
 
 // releaseCustomer returns a customer to the pool: a rep only their own.
-func (s *Server) releaseCustomer(c *fiber.Ctx) error {
+func (s *poolGroup) releaseCustomer(c *fiber.Ctx) error {
 	tenant, err := authorize(c, poolRoles)
 	if err != nil {
 		return err
@@ -133,7 +115,7 @@ type assignRequest struct {
 }
 
 // assignCustomer makes a staff member the customer's assignee (managers).
-func (s *Server) assignCustomer(c *fiber.Ctx) error {
+func (s *poolGroup) assignCustomer(c *fiber.Ctx) error {
 	tenant, err := authorize(c, managerRoles)
 	if err != nil {
 		return err
@@ -172,7 +154,7 @@ type transferResponse struct {
 
 // transferCustomers moves customers between reps, at most twice per
 // customer in 90 days.
-func (s *Server) transferCustomers(c *fiber.Ctx) error {
+func (s *poolGroup) transferCustomers(c *fiber.Ctx) error {
 	tenant, err := authorize(c, managerRoles)
 	if err != nil {
 		return err
@@ -206,7 +188,7 @@ type departRequest struct {
 }
 
 // departStaff records a departure and hands the rep's customers over.
-func (s *Server) departStaff(c *fiber.Ctx) error {
+func (s *poolGroup) departStaff(c *fiber.Ctx) error {
 	tenant, err := authorize(c, managerRoles)
 	if err != nil {
 		return err
@@ -237,7 +219,7 @@ func (s *Server) departStaff(c *fiber.Ctx) error {
 	return c.Status(http.StatusCreated).JSON(fiber.Map{"staff_id": staff, "successor": req.Successor, "moved": nonNil(out.Accepted)})
 }
 
-func (s *Server) getPoolRules(c *fiber.Ctx) error {
+func (s *poolGroup) getPoolRules(c *fiber.Ctx) error {
 	tenant, err := authorize(c, poolRoles)
 	if err != nil {
 		return err
@@ -249,7 +231,7 @@ func (s *Server) getPoolRules(c *fiber.Ctx) error {
 	return c.JSON(r)
 }
 
-func (s *Server) putPoolRules(c *fiber.Ctx) error {
+func (s *poolGroup) putPoolRules(c *fiber.Ctx) error {
 	tenant, err := authorize(c, adminRoles)
 	if err != nil {
 		return err
@@ -300,7 +282,7 @@ func nonNilRefusals(r []followup.Refusal) []followup.Refusal {
 
 // isAssignee reports whether staff is the customer's assignee (a rep may
 // follow up on customers they claimed without being their WeCom friend).
-func (s *Server) isAssignee(c *fiber.Ctx, tenant, contact, staff string) (bool, error) {
+func (s *followupGroup) isAssignee(c *fiber.Ctx, tenant, contact, staff string) (bool, error) {
 	if s.Boards != nil && len(readAfterPositions(c)) == 0 {
 		if a, ok := s.Boards.Assignee(tenant, contact); ok {
 			return a != "" && a == staff, nil

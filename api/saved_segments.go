@@ -25,31 +25,13 @@ var segmentMarketers = []auth.Role{auth.RoleAdmin, auth.RoleMarketer, auth.RoleP
 // exportTimeout bounds one export stream.
 const exportTimeout = 30 * time.Minute
 
-func (s *Server) savedSegmentRoutes(v1 fiber.Router) {
-	v1.Post("/segments", s.requireSaved, s.saveSegment)
-	v1.Get("/segments", s.requireSaved, s.listSegments)
-	v1.Get("/segments/:id", s.requireSaved, s.getSegment)
-	v1.Delete("/segments/:id", s.requireSaved, s.deleteSegment)
-	v1.Get("/segments/:id/customers", s.requireSaved, s.segmentCustomers)
-	v1.Get("/segments/:id/export", s.requireSaved, s.exportSegment)
-	v1.Post("/segments/:id/tag", s.requireSaved, s.tagSegment)
-	v1.Get("/jobs/:id", s.requireSaved, s.getJob)
-}
-
-func (s *Server) requireSaved(c *fiber.Ctx) error {
-	if s.Segments == nil || s.SavedSegments == nil || s.Jobs == nil {
-		return notFound("saved segments are not enabled on this server")
-	}
-	return c.Next()
-}
-
 type saveSegmentRequest struct {
 	Name       *string         `json:"name"`
 	Definition json.RawMessage `json:"definition"`
 }
 
 // saveSegment saves a new segment under a new id, as a segment.saved event.
-func (s *Server) saveSegment(c *fiber.Ctx) error {
+func (s *savedGroup) saveSegment(c *fiber.Ctx) error {
 	tenant, err := authorize(c, segmentMarketers)
 	if err != nil {
 		return err
@@ -108,7 +90,7 @@ type segmentListResponse struct {
 }
 
 // listSegments returns the tenant's live saved segments, by id.
-func (s *Server) listSegments(c *fiber.Ctx) error {
+func (s *savedGroup) listSegments(c *fiber.Ctx) error {
 	tenant, err := authorize(c, segmentMarketers)
 	if err != nil {
 		return err
@@ -121,7 +103,7 @@ func (s *Server) listSegments(c *fiber.Ctx) error {
 }
 
 // getSegment returns one live saved segment.
-func (s *Server) getSegment(c *fiber.Ctx) error {
+func (s *savedGroup) getSegment(c *fiber.Ctx) error {
 	_, seg, err := s.savedSegment(c)
 	if err != nil {
 		return err
@@ -131,7 +113,7 @@ func (s *Server) getSegment(c *fiber.Ctx) error {
 
 // deleteSegment marks a saved segment deleted (a segment.saved with
 // deleted=true): it leaves the list; jobs already started finish.
-func (s *Server) deleteSegment(c *fiber.Ctx) error {
+func (s *savedGroup) deleteSegment(c *fiber.Ctx) error {
 	tenant, seg, err := s.savedSegment(c)
 	if err != nil {
 		return err
@@ -146,7 +128,7 @@ func (s *Server) deleteSegment(c *fiber.Ctx) error {
 
 // savedSegment authorizes a segment marketer and reads the segment the
 // path names.
-func (s *Server) savedSegment(c *fiber.Ctx) (string, cdp.SavedSegment, error) {
+func (s *savedGroup) savedSegment(c *fiber.Ctx) (string, cdp.SavedSegment, error) {
 	tenant, err := authorize(c, segmentMarketers)
 	if err != nil {
 		return "", cdp.SavedSegment{}, err
@@ -161,7 +143,7 @@ func (s *Server) savedSegment(c *fiber.Ctx) (string, cdp.SavedSegment, error) {
 
 // publishSegment stores a definition as a segment.saved event carrying the
 // whole definition (the JSON in note).
-func (s *Server) publishSegment(c *fiber.Ctx, tenant string) func(context.Context, cdp.SavedSegment) error {
+func (s *savedGroup) publishSegment(c *fiber.Ctx, tenant string) func(context.Context, cdp.SavedSegment) error {
 	return func(ctx context.Context, seg cdp.SavedSegment) error {
 		ev := event.Event{ID: newEventID(), Source: apiSource, Type: event.SegmentSaved,
 			Tenant: tenant, Subject: seg.ID, Time: *seg.UpdatedAt}
@@ -190,7 +172,7 @@ type memberPage struct {
 // segmentCustomers pages through the members of a saved segment by
 // contact id: the cursor is the last contact id of the previous page, and
 // each page is a range read after it (no OFFSET).
-func (s *Server) segmentCustomers(c *fiber.Ctx) error {
+func (s *savedGroup) segmentCustomers(c *fiber.Ctx) error {
 	tenant, saved, err := s.savedSegment(c)
 	if err != nil {
 		return err
@@ -236,7 +218,7 @@ func queryLimit(c *fiber.Ctx) (int, error) {
 // Parquet, one row group), not by the segment. Once streaming has begun
 // the status is sent; a failure later truncates the file (a Parquet file
 // then has no footer, so it does not parse) and is logged.
-func (s *Server) exportSegment(c *fiber.Ctx) error {
+func (s *savedGroup) exportSegment(c *fiber.Ctx) error {
 	tenant, saved, err := s.savedSegment(c)
 	if err != nil {
 		return err
@@ -275,7 +257,7 @@ func exportFormat(c *fiber.Ctx) string {
 // client that stops reading still times out).
 const exportWriteWindow = time.Minute
 
-func (s *Server) streamMembers(ctx context.Context, w *bufio.Writer, format, tenant string, seg *cdp.Segment,
+func (s *savedGroup) streamMembers(ctx context.Context, w *bufio.Writer, format, tenant string, seg *cdp.Segment,
 	now time.Time, conn net.Conn) error {
 	mw, err := cdp.NewMemberWriter(format, w)
 	if err != nil {
@@ -305,7 +287,7 @@ type tagSegmentRequest struct {
 // segment: 202 with the job when it starts, 200 with it when the same
 // request already has a job (running or done). The job id follows from the
 // segment's version and the tag, or from the Idempotency-Key header.
-func (s *Server) tagSegment(c *fiber.Ctx) error {
+func (s *savedGroup) tagSegment(c *fiber.Ctx) error {
 	tenant, saved, err := s.savedSegment(c)
 	if err != nil {
 		return err
@@ -347,7 +329,7 @@ func (s *Server) tagSegment(c *fiber.Ctx) error {
 }
 
 // checkLiveTag refuses a tag the tenant's library does not hold live.
-func (s *Server) checkLiveTag(ctx context.Context, tenant, id string) error {
+func (s *savedGroup) checkLiveTag(ctx context.Context, tenant, id string) error {
 	if s.Tags == nil {
 		return notFound("tags are not enabled on this server")
 	}
@@ -359,7 +341,7 @@ func (s *Server) checkLiveTag(ctx context.Context, tenant, id string) error {
 }
 
 // getJob returns the state of a bulk job.
-func (s *Server) getJob(c *fiber.Ctx) error {
+func (s *savedGroup) getJob(c *fiber.Ctx) error {
 	tenant, err := authorize(c, segmentMarketers)
 	if err != nil {
 		return err

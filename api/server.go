@@ -86,12 +86,15 @@ type Server struct {
 	log     *slog.Logger
 	metrics *httpMetrics
 	pub     *publish.Publisher // the API's own writes (10 s for the acks)
+	// consistency is read-your-writes, for every /v1 read.
+	consistency *consistency
 }
 
 // New builds the API and its routes.
 func New(d Deps) *Server {
 	s := &Server{Deps: d, log: d.Log, metrics: newHTTPMetrics(d.Registry),
-		pub: publish.New(d.Producer, d.Topics.Events, publish.DefaultTimeout)}
+		pub:         publish.New(d.Producer, d.Topics.Events, publish.DefaultTimeout),
+		consistency: &consistency{Committed: d.Committed, ReadAfterWait: d.ReadAfterWait, Boards: d.Boards, log: d.Log}}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "siyu",
 		BodyLimit:             MaxBodyBytes,
@@ -131,22 +134,9 @@ func (s *Server) routes() {
 		return c.Send(openAPI)
 	})
 	// WeCom authenticates its callbacks by signature, not by API key.
-	s.app.Get("/wecom/callback/:tenant", s.requireWeCom, s.wecomVerify)
-	s.app.Post("/wecom/callback/:tenant", s.requireWeCom, s.wecomCallback)
-	v1 := s.app.Group("/v1", s.authenticate, s.readAfter)
-	v1.Post("/events", s.postEvents)
-	v1.Get("/customers/:id", s.getCustomer)
-	v1.Put("/wecom/config", s.requireWeCom, s.putWeComConfig)
-	v1.Get("/wecom/config", s.requireWeCom, s.getWeComConfig)
-	s.metricsRoutes(v1)
-	s.tagRoutes(v1)
-	s.meterRoutes(v1)
-	s.segmentRoutes(v1)
-	s.followupRoutes(v1)
-	s.poolRoutes(v1)
-	s.followupDayRoutes(v1)
-	s.teamRoutes(v1)
-	s.savedSegmentRoutes(v1)
+	mount(s.app, (&wecomGroup{WeCom: s.WeCom}).callbackRoutes(), s.WeCom != nil, "not found")
+	v1 := s.app.Group("/v1", s.authenticate, s.consistency.readAfter)
+	s.mountGroups(v1)
 	s.app.Use(func(c *fiber.Ctx) error {
 		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
 	})

@@ -30,22 +30,6 @@ var (
 	taggers    = []auth.Role{auth.RoleAdmin, auth.RoleMarketer, auth.RoleManager, auth.RoleRep, auth.RolePlatform}
 )
 
-func (s *Server) tagRoutes(v1 fiber.Router) {
-	v1.Get("/tags", s.requireTags, s.listTags)
-	v1.Post("/tags", s.requireTags, s.createTag)
-	v1.Get("/tags/:id", s.requireTags, s.getTag)
-	v1.Patch("/tags/:id", s.requireTags, s.updateTag)
-	v1.Delete("/tags/:id", s.requireTags, s.deleteTag)
-	v1.Post("/customers/:id/tags", s.requireTags, s.tagCustomer)
-}
-
-func (s *Server) requireTags(c *fiber.Ctx) error {
-	if s.Tags == nil {
-		return notFound("tags are not enabled on this server")
-	}
-	return c.Next()
-}
-
 type tagListResponse struct {
 	Tags  []cdp.Tag `json:"tags"`
 	Live  int       `json:"live"`
@@ -54,7 +38,7 @@ type tagListResponse struct {
 
 // listTags returns the tenant's library, live tags only unless
 // ?include_deleted=true.
-func (s *Server) listTags(c *fiber.Ctx) error {
+func (s *tagGroup) listTags(c *fiber.Ctx) error {
 	tenant, err := authorize(c, tagReaders)
 	if err != nil {
 		return err
@@ -78,7 +62,7 @@ func (s *Server) listTags(c *fiber.Ctx) error {
 }
 
 // getTag returns one tag, deleted or not.
-func (s *Server) getTag(c *fiber.Ctx) error {
+func (s *tagGroup) getTag(c *fiber.Ctx) error {
 	tenant, err := authorize(c, tagReaders)
 	if err != nil {
 		return err
@@ -105,7 +89,7 @@ type tagRequest struct {
 }
 
 // createTag defines a new tag under a new id.
-func (s *Server) createTag(c *fiber.Ctx) error {
+func (s *tagGroup) createTag(c *fiber.Ctx) error {
 	tenant, err := authorize(c, tagWriters)
 	if err != nil {
 		return err
@@ -130,7 +114,7 @@ func (s *Server) createTag(c *fiber.Ctx) error {
 }
 
 // updateTag renames, regroups or reorders a live tag.
-func (s *Server) updateTag(c *fiber.Ctx) error {
+func (s *tagGroup) updateTag(c *fiber.Ctx) error {
 	tenant, err := authorize(c, tagWriters)
 	if err != nil {
 		return err
@@ -153,7 +137,7 @@ func (s *Server) updateTag(c *fiber.Ctx) error {
 }
 
 // deleteTag marks a tag deleted: it leaves the library and every profile.
-func (s *Server) deleteTag(c *fiber.Ctx) error {
+func (s *tagGroup) deleteTag(c *fiber.Ctx) error {
 	tenant, err := authorize(c, tagWriters)
 	if err != nil {
 		return err
@@ -169,7 +153,7 @@ func (s *Server) deleteTag(c *fiber.Ctx) error {
 }
 
 // redefineTag writes the next definition of a live tag, as change makes it.
-func (s *Server) redefineTag(c *fiber.Ctx, tenant, id string, change func(*cdp.Tag) error) error {
+func (s *tagGroup) redefineTag(c *fiber.Ctx, tenant, id string, change func(*cdp.Tag) error) error {
 	plan := func(lib []cdp.Tag) (cdp.Tag, error) {
 		t, ok := cdp.FindTag(lib, id)
 		switch {
@@ -202,7 +186,7 @@ func (r tagRequest) apply(t *cdp.Tag) {
 // publishTag stores a definition as a tag.defined event and answers its
 // write token. The event carries the whole definition (docs/decisions.md,
 // "Tags").
-func (s *Server) publishTag(c *fiber.Ctx, tenant string) func(context.Context, cdp.Tag) error {
+func (s *tagGroup) publishTag(c *fiber.Ctx, tenant string) func(context.Context, cdp.Tag) error {
 	return func(ctx context.Context, t cdp.Tag) error {
 		ev := event.Event{ID: newEventID(), Source: apiSource, Type: event.TagDefined,
 			Tenant: tenant, Subject: t.ID, Time: *t.UpdatedAt}
@@ -241,7 +225,7 @@ type customerTagsResponse struct {
 // tagCustomer adds and removes library tags on one customer, as tag.added
 // and tag.removed events. A rep may tag only customers they hold a live
 // relation with; for anyone else's the answer is 404, as for GET.
-func (s *Server) tagCustomer(c *fiber.Ctx) error {
+func (s *tagGroup) tagCustomer(c *fiber.Ctx) error {
 	tenant, err := authorize(c, taggers)
 	if err != nil {
 		return err

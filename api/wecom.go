@@ -14,16 +14,8 @@ import (
 // WeCom's callbacks carry no API key: the signature over the encrypted
 // payload, keyed by the tenant's Token, authenticates them (wecom/).
 
-// requireWeCom answers 404 when this server has no WeCom receiver.
-func (s *Server) requireWeCom(c *fiber.Ctx) error {
-	if s.WeCom == nil {
-		return notFound("not found")
-	}
-	return c.Next()
-}
-
 // wecomVerify answers WeCom's URL verification with the decrypted echostr.
-func (s *Server) wecomVerify(c *fiber.Ctx) error {
+func (s *wecomGroup) wecomVerify(c *fiber.Ctx) error {
 	plain, err := s.WeCom.VerifyURL(c.UserContext(), strings.Clone(c.Params("tenant")), wecomParams(c))
 	if err != nil {
 		return err
@@ -34,7 +26,7 @@ func (s *Server) wecomVerify(c *fiber.Ctx) error {
 
 // wecomCallback stores one callback as an event in Kafka, then answers
 // "success"; any error makes WeCom retry (up to three times).
-func (s *Server) wecomCallback(c *fiber.Ctx) error {
+func (s *wecomGroup) wecomCallback(c *fiber.Ctx) error {
 	// The raw body: Fiber's Body() would inflate a compressed one past the limit.
 	body := c.Request().Body()
 	if _, err := s.WeCom.Receive(c.UserContext(), strings.Clone(c.Params("tenant")), wecomParams(c), body); err != nil {
@@ -78,7 +70,7 @@ func newWeComConfigResponse(tenant string, st wecom.Status) wecomConfigResponse 
 // putWeComConfig sets the tenant's WeCom app settings. Admins only: the
 // settings decide whose callbacks become the tenant's events. They are kept
 // in ClickHouse, not sent to Kafka: the event log must not hold secrets.
-func (s *Server) putWeComConfig(c *fiber.Ctx) error {
+func (s *wecomGroup) putWeComConfig(c *fiber.Ctx) error {
 	if err := allow(c, auth.RoleAdmin, auth.RolePlatform); err != nil {
 		return err
 	}
@@ -100,7 +92,7 @@ func (s *Server) putWeComConfig(c *fiber.Ctx) error {
 
 // getWeComConfig shows the tenant's settings: the corp id, and whether the
 // secrets are set, never their values.
-func (s *Server) getWeComConfig(c *fiber.Ctx) error {
+func (s *wecomGroup) getWeComConfig(c *fiber.Ctx) error {
 	if err := allow(c, auth.RoleAdmin, auth.RolePlatform); err != nil {
 		return err
 	}
