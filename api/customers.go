@@ -22,7 +22,7 @@ func (s *customerGroup) getCustomer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pr, err := s.Profiles.Get(c.UserContext(), tenant, id)
+	pr, err := s.Profiles.Get(ctxOf(c), tenant, id)
 	if err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func (s *eventGroup) postEvents(c *fiber.Ctx) error {
 	}
 	resp, records := s.validateEvents(c, rd, items)
 	if len(records) > 0 {
-		s.produce(c.UserContext(), records, resp)
+		s.produce(ctxOf(c), records, resp)
 	}
 	s.metrics.events.WithLabelValues("accepted").Add(float64(resp.Accepted))
 	s.metrics.events.WithLabelValues("rejected").Add(float64(resp.Rejected))

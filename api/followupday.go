@@ -43,7 +43,7 @@ var (
 // (readAfter puts them in the request's context, where the services read
 // them too).
 func readAfterPositions(c *fiber.Ctx) []kafka.Position {
-	return kafka.ReadAfter(c.UserContext())
+	return kafka.ReadAfter(ctxOf(c))
 }
 
 // readAfter makes a GET carrying a write token wait until the pipeline has
@@ -57,7 +57,7 @@ func (s *consistency) readAfter(c *fiber.Ctx) error {
 	if err != nil {
 		return badRequest(ReadAfterHeader, err.Error())
 	}
-	c.SetUserContext(kafka.WithReadAfter(c.UserContext(), ps))
+	c.SetUserContext(kafka.WithReadAfter(ctxOf(c), ps))
 	if s.Boards != nil && c.Path() == boardPath {
 		return c.Next() // getBoard waits for the memory board's tail, or for the commit
 	}
@@ -77,7 +77,7 @@ func (s *consistency) awaitCommitted(c *fiber.Ctx, ps []kafka.Position) {
 		if wait <= 0 {
 			wait = DefaultReadAfterWait
 		}
-		ctx, cancel := context.WithTimeout(c.UserContext(), wait)
+		ctx, cancel := context.WithTimeout(ctxOf(c), wait)
 		ok, err := s.Committed.Wait(ctx, ps)
 		cancel()
 		switch {
@@ -106,7 +106,7 @@ func (s *followupGroup) getStages(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.stageList(c.UserContext(), tenant)
+	list, err := s.stageList(ctxOf(c), tenant)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (s *followupGroup) putStages(c *fiber.Ctx) error {
 	if staff := principal(c).StaffID; staff != "" {
 		ev.Data.Set(event.FStaffID, staff)
 	}
-	ps, err := s.publishPositions(c.UserContext(), ev)
+	ps, err := s.publishPositions(ctxOf(c), ev)
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (s *followupGroup) dayScope(c *fiber.Ctx, tenant string, required bool) (fo
 // teamScope is dayScope for a manager with a staff id.
 func (s *followupGroup) teamScope(c *fiber.Ctx, tenant, staff string, required bool) (followup.Scope, error) {
 	me := principal(c).StaffID
-	team, err := s.Followup.Team(c.UserContext(), tenant, me)
+	team, err := s.Followup.Team(ctxOf(c), tenant, me)
 	if err != nil {
 		return followup.Scope{}, err
 	}
@@ -235,7 +235,7 @@ func (s *followupGroup) getReminders(c *fiber.Ctx) error {
 		return badRequest("within", "a duration from 1s to 168h, e.g. 30m, 1h, 24h")
 	}
 	now := time.Now().UTC()
-	due, err := s.Followup.Due(c.UserContext(), tenant, staff, now.Add(within), now)
+	due, err := s.Followup.Due(ctxOf(c), tenant, staff, now.Add(within), now)
 	if err != nil {
 		return err
 	}
@@ -266,7 +266,7 @@ func (s *followupGroup) getDigest(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	reps, err := s.Followup.DailyDigest(c.UserContext(), tenant, scope, date)
+	reps, err := s.Followup.DailyDigest(ctxOf(c), tenant, scope, date)
 	if err != nil {
 		return err
 	}
@@ -288,11 +288,11 @@ func (s *followupGroup) getFunnel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.stageList(c.UserContext(), tenant)
+	list, err := s.stageList(ctxOf(c), tenant)
 	if err != nil {
 		return err
 	}
-	f, err := s.Followup.Funnel(c.UserContext(), tenant, list.Stages, scope, from, to)
+	f, err := s.Followup.Funnel(ctxOf(c), tenant, list.Stages, scope, from, to)
 	if err != nil {
 		return err
 	}
@@ -319,7 +319,7 @@ func (s *followupGroup) getStats(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	days, err := s.Followup.Stats(c.UserContext(), tenant, scope, from, to)
+	days, err := s.Followup.Stats(ctxOf(c), tenant, scope, from, to)
 	if err != nil {
 		return err
 	}

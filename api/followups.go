@@ -96,7 +96,7 @@ func (s *followupGroup) changeStage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.checkStage(c.UserContext(), ev.Tenant, req.Stage); err != nil {
+	if err := s.checkStage(ctxOf(c), ev.Tenant, req.Stage); err != nil {
 		return err
 	}
 	ev.Data.Set(event.FStage, req.Stage)
@@ -150,7 +150,7 @@ func (s *followupGroup) followupCustomer(c *fiber.Ctx) (string, string, error) {
 			return tenant, contact, nil // shown by memory; a "no" is ClickHouse's to say
 		}
 	}
-	pr, err := s.Profiles.GetHolders(c.UserContext(), tenant, contact)
+	pr, err := s.Profiles.GetHolders(ctxOf(c), tenant, contact)
 	if err != nil {
 		return "", "", err
 	}
@@ -165,7 +165,7 @@ func (s *followupGroup) followupCustomer(c *fiber.Ctx) (string, string, error) {
 // publishOne produces ev, and answers 201 once Kafka acked it, with the
 // read-your-writes token (header Siyu-Write-Token and write_token).
 func (s *writer) publishOne(c *fiber.Ctx, ev event.Event) error {
-	ps, err := s.publishPositions(c.UserContext(), ev)
+	ps, err := s.publishPositions(ctxOf(c), ev)
 	if err != nil {
 		return err
 	}
@@ -189,9 +189,9 @@ func (s *followupGroup) getTimeline(c *fiber.Ctx) error {
 	var page *followup.TimelinePage
 	if s.Boards != nil {
 		fresh := strings.Contains(strings.ToLower(c.Get(fiber.HeaderCacheControl)), "no-cache")
-		page, err = s.Boards.Timeline(c.UserContext(), tenant, contact, c.Query("cursor"), limit, fresh, readAfterPositions(c))
+		page, err = s.Boards.Timeline(ctxOf(c), tenant, contact, c.Query("cursor"), limit, fresh, readAfterPositions(c))
 	} else {
-		page, err = s.Followup.Timeline(c.UserContext(), tenant, contact, c.Query("cursor"), limit)
+		page, err = s.Followup.Timeline(ctxOf(c), tenant, contact, c.Query("cursor"), limit)
 	}
 	if err != nil {
 		return err
@@ -213,7 +213,7 @@ func (s *followupGroup) getBoard(c *fiber.Ctx) error {
 	}
 	stage := strings.Clone(c.Query("stage"))
 	if stage != "" {
-		if err := s.checkStage(c.UserContext(), tenant, stage); err != nil {
+		if err := s.checkStage(ctxOf(c), tenant, stage); err != nil {
 			return err
 		}
 	}
@@ -238,7 +238,7 @@ func (s *followupGroup) getBoard(c *fiber.Ctx) error {
 // read after writes) its tail has passed them, else from ClickHouse once
 // the ingest group has committed them.
 func (s *followupGroup) board(c *fiber.Ctx, q followup.BoardQuery) (*followup.BoardPage, error) {
-	ctx := c.UserContext()
+	ctx := ctxOf(c)
 	if s.Boards == nil {
 		return s.Followup.Board(ctx, q)
 	}

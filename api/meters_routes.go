@@ -31,7 +31,7 @@ func (s *meterGroup) getMeter(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	series, err := s.Metering.Series(c.UserContext(), m, w, tenant, from, to)
+	series, err := s.Metering.Series(ctxOf(c), m, w, tenant, from, to)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (s *meterGroup) getUsage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.Metering.Usage(c.UserContext(), tenant, p)
+	u, err := s.Metering.Usage(ctxOf(c), tenant, p)
 	if err != nil {
 		return err
 	}

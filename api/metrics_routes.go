@@ -54,7 +54,7 @@ func (s *metricGroup) getActive(c *fiber.Ctx) error {
 	if q.Tenant, err = metricsTenant(c); err != nil {
 		return err
 	}
-	res, err := s.Metrics.Active(c.UserContext(), q)
+	res, err := s.Metrics.Active(ctxOf(c), q)
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func (s *metricGroup) getRetention(c *fiber.Ctx) error {
 	if q.Tenant, err = metricsTenant(c); err != nil {
 		return err
 	}
-	cohorts, err := s.Metrics.Retention(c.UserContext(), q)
+	cohorts, err := s.Metrics.Retention(ctxOf(c), q)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func (s *poolGroup) getPool(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.Pool.Page(c.UserContext(), tenant, c.Query("cursor"), limit)
+	page, err := s.Pool.Page(ctxOf(c), tenant, c.Query("cursor"), limit)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (s *poolGroup) claimFromPool(c *fiber.Ctx) error {
 	if err := checkIDs("customer_ids", req.CustomerIDs); err != nil {
 		return err
 	}
-	out, err := s.Pool.Claim(c.UserContext(), tenant, staff, req.CustomerIDs)
+	out, err := s.Pool.Claim(ctxOf(c), tenant, staff, req.CustomerIDs)
 	setWriteToken(c, out.Written)
 	if err != nil {
 		return err
@@ -102,7 +102,7 @@ func (s *poolGroup) releaseCustomer(c *fiber.Ctx) error {
 		return badRequest("reason", "at most "+strconv.Itoa(maxReleaseReason)+" bytes")
 	}
 	p := principal(c)
-	written, err := s.Pool.Release(c.UserContext(), tenant, p.StaffID, p.Role == auth.RoleRep, contact, req.Reason)
+	written, err := s.Pool.Release(ctxOf(c), tenant, p.StaffID, p.Role == auth.RoleRep, contact, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (s *poolGroup) assignCustomer(c *fiber.Ctx) error {
 	if err := checkID("staff_id", req.StaffID); err != nil {
 		return err
 	}
-	written, err := s.Pool.Assign(c.UserContext(), tenant, contact, req.StaffID)
+	written, err := s.Pool.Assign(ctxOf(c), tenant, contact, req.StaffID)
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func (s *poolGroup) transferCustomers(c *fiber.Ctx) error {
 	if err := checkIDs("customer_ids", req.CustomerIDs); err != nil {
 		return err
 	}
-	out, err := s.Pool.Transfer(c.UserContext(), tenant, req.From, req.To, req.CustomerIDs)
+	out, err := s.Pool.Transfer(ctxOf(c), tenant, req.From, req.To, req.CustomerIDs)
 	setWriteToken(c, out.Written)
 	if err != nil {
 		return err
@@ -211,7 +211,7 @@ func (s *poolGroup) departStaff(c *fiber.Ctx) error {
 			return badRequest("successor", "must differ from the departing staff member")
 		}
 	}
-	out, err := s.Pool.Depart(c.UserContext(), tenant, staff, req.Successor)
+	out, err := s.Pool.Depart(ctxOf(c), tenant, staff, req.Successor)
 	if err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func (s *poolGroup) getPoolRules(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.Pool.Rules(c.UserContext(), tenant)
+	r, err := s.Pool.Rules(ctxOf(c), tenant)
 	if err != nil {
 		return err
 	}
@@ -248,7 +248,7 @@ func (s *poolGroup) putPoolRules(c *fiber.Ctx) error {
 			return badRequest(f.name, "must be an integer from 0 (no limit) to "+strconv.Itoa(maxRuleValue))
 		}
 	}
-	if err := s.Pool.SetRules(c.UserContext(), tenant, r); err != nil {
+	if err := s.Pool.SetRules(ctxOf(c), tenant, r); err != nil {
 		return err
 	}
 	return c.JSON(r)
@@ -288,6 +288,6 @@ func (s *followupGroup) isAssignee(c *fiber.Ctx, tenant, contact, staff string) 
 			return a != "" && a == staff, nil
 		}
 	}
-	a, err := s.Followup.Assignee(c.UserContext(), tenant, contact)
+	a, err := s.Followup.Assignee(ctxOf(c), tenant, contact)
 	return a != "" && a == staff, err
 }

@@ -45,7 +45,7 @@ func (s *savedGroup) saveSegment(c *fiber.Ctx) error {
 		return err
 	}
 	seg.ID, seg.CreatedBy = "seg_"+randomHex(8), principal(c).StaffID
-	saved, err := s.SavedSegments.Save(c.UserContext(), tenant, seg, nil, s.publishSegment(c, tenant))
+	saved, err := s.SavedSegments.Save(ctxOf(c), tenant, seg, nil, s.publishSegment(c, tenant))
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func (s *savedGroup) listSegments(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.SavedSegments.List(c.UserContext(), tenant)
+	list, err := s.SavedSegments.List(ctxOf(c), tenant)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (s *savedGroup) deleteSegment(c *fiber.Ctx) error {
 	}
 	next := seg
 	next.Deleted = true
-	if _, err := s.SavedSegments.Save(c.UserContext(), tenant, next, &seg, s.publishSegment(c, tenant)); err != nil {
+	if _, err := s.SavedSegments.Save(ctxOf(c), tenant, next, &seg, s.publishSegment(c, tenant)); err != nil {
 		return err
 	}
 	return c.SendStatus(http.StatusNoContent)
@@ -137,7 +137,7 @@ func (s *savedGroup) savedSegment(c *fiber.Ctx) (string, cdp.SavedSegment, error
 	if err != nil {
 		return "", cdp.SavedSegment{}, err
 	}
-	seg, err := s.SavedSegments.Get(c.UserContext(), tenant, id)
+	seg, err := s.SavedSegments.Get(ctxOf(c), tenant, id)
 	return tenant, seg, err
 }
 
@@ -189,7 +189,7 @@ func (s *savedGroup) segmentCustomers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.Segments.Page(c.UserContext(), tenant, seg, time.Now(), cursor, limit)
+	page, err := s.Segments.Page(ctxOf(c), tenant, seg, time.Now(), cursor, limit)
 	if err != nil {
 		return err
 	}
@@ -308,7 +308,7 @@ func (s *savedGroup) tagSegment(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if err := s.checkLiveTag(c.UserContext(), tenant, *req.TagID); err != nil {
+	if err := s.checkLiveTag(ctxOf(c), tenant, *req.TagID); err != nil {
 		return err
 	}
 	seg, err := saved.Parse()
@@ -316,7 +316,7 @@ func (s *savedGroup) tagSegment(c *fiber.Ctx) error {
 		return fmt.Errorf("saved segment %s: %v", saved.ID, err)
 	}
 	id := cdp.TagJobID(tenant, saved.Version(), *req.TagID, key)
-	job, started, err := s.Jobs.TagSegment(c.UserContext(), tenant, id, seg, saved.ID, *req.TagID)
+	job, started, err := s.Jobs.TagSegment(ctxOf(c), tenant, id, seg, saved.ID, *req.TagID)
 	if err != nil {
 		return err
 	}
@@ -350,7 +350,7 @@ func (s *savedGroup) getJob(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	job, err := s.Jobs.Get(c.UserContext(), tenant, id)
+	job, err := s.Jobs.Get(ctxOf(c), tenant, id)
 	if err != nil {
 		return err
 	}

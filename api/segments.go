@@ -65,7 +65,7 @@ func (s *segmentGroup) previewSegment(c *fiber.Ctx) error {
 	if p := principal(c); p.Role == auth.RoleRep {
 		seg = seg.ForStaff(p.StaffID)
 	}
-	ctx, now := c.UserContext(), time.Now()
+	ctx, now := ctxOf(c), time.Now()
 	n, err := s.Segments.Count(ctx, tenant, seg, now)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -77,6 +78,14 @@ type Deps struct {
 	// (with Segments and Tags); without them those routes answer 404.
 	SavedSegments *cdp.SavedSegments
 	Jobs          *cdp.Jobs
+	// RequestTimeout bounds a read (GET, HEAD): its context ends then, and
+	// with it the ClickHouse queries it runs (503, code timeout); 0 means
+	// DefaultRequestTimeout (5 s). A request's context also ends when its
+	// client disconnects.
+	RequestTimeout time.Duration
+	// WriteTimeout bounds any other request; 0 means DefaultWriteTimeout
+	// (35 s: a batch of events waits up to 30 s for Kafka's acks).
+	WriteTimeout time.Duration
 }
 
 // Server is the API.
@@ -126,6 +135,7 @@ func (s *Server) Listen(ctx context.Context, addr string) error {
 
 func (s *Server) routes() {
 	s.app.Use(s.metrics.middleware)
+	s.app.Use(requestContext(cmp.Or(s.RequestTimeout, DefaultRequestTimeout), cmp.Or(s.WriteTimeout, DefaultWriteTimeout)))
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	s.app.Get("/readyz", s.readyz)
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{})))
@@ -146,7 +156,7 @@ func (s *Server) routes() {
 // first failure's reason; both list every check's state, so an operator
 // sees at once which part is down (ClickHouse, Kafka, ingest, the pool).
 func (s *Server) readyz(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(ctxOf(c), 3*time.Second)
 	defer cancel()
 	rep := s.Ready(ctx)
 	if rep.Err != nil {
@@ -165,7 +175,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if !ok {
 		token = ""
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), keyCheckTimeout)
+	ctx, cancel := context.WithTimeout(ctxOf(c), keyCheckTimeout)
 	p, err := s.Keys.Check(ctx, c.IP(), strings.TrimSpace(token))
 	cancel()
 	if err != nil {

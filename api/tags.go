@@ -43,7 +43,7 @@ func (s *tagGroup) listTags(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	lib, err := s.Tags.List(c.UserContext(), tenant)
+	lib, err := s.Tags.List(ctxOf(c), tenant)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (s *tagGroup) getTag(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	lib, err := s.Tags.List(c.UserContext(), tenant)
+	lib, err := s.Tags.List(ctxOf(c), tenant)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (s *tagGroup) createTag(c *fiber.Ctx) error {
 	if err := cdp.NormalizeTag(&t); err != nil {
 		return err
 	}
-	t, err = s.Tags.Define(c.UserContext(), tenant, func([]cdp.Tag) (cdp.Tag, error) { return t, nil }, s.publishTag(c, tenant))
+	t, err = s.Tags.Define(ctxOf(c), tenant, func([]cdp.Tag) (cdp.Tag, error) { return t, nil }, s.publishTag(c, tenant))
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (s *tagGroup) redefineTag(c *fiber.Ctx, tenant, id string, change func(*cdp
 		}
 		return t, change(&t)
 	}
-	t, err := s.Tags.Define(c.UserContext(), tenant, plan, s.publishTag(c, tenant))
+	t, err := s.Tags.Define(ctxOf(c), tenant, plan, s.publishTag(c, tenant))
 	if err != nil {
 		return err
 	}
@@ -242,7 +242,7 @@ func (s *tagGroup) tagCustomer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.UserContext()
+	ctx := ctxOf(c)
 	pr, err := s.Profiles.Get(ctx, tenant, contact)
 	if err != nil {
 		return err

@@ -63,7 +63,7 @@ func (s *followupGroup) setManager(c *fiber.Ctx, manager string) error {
 	} else {
 		ev.Data.SetBool(event.FDeleted, true)
 	}
-	ps, err := s.publishPositions(c.UserContext(), ev)
+	ps, err := s.publishPositions(ctxOf(c), ev)
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (s *followupGroup) getTeam(c *fiber.Ctx) error {
 	case manager == "":
 		return badRequest("manager_id", "this key has no staff id: add ?manager_id=<staff id>")
 	}
-	members, err := s.Followup.Team(c.UserContext(), tenant, manager)
+	members, err := s.Followup.Team(ctxOf(c), tenant, manager)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 
 // wecomVerify answers WeCom's URL verification with the decrypted echostr.
 func (s *wecomGroup) wecomVerify(c *fiber.Ctx) error {
-	plain, err := s.WeCom.VerifyURL(c.UserContext(), strings.Clone(c.Params("tenant")), wecomParams(c))
+	plain, err := s.WeCom.VerifyURL(ctxOf(c), strings.Clone(c.Params("tenant")), wecomParams(c))
 	if err != nil {
 		return err
 	}
@@ -29,7 +29,7 @@ func (s *wecomGroup) wecomVerify(c *fiber.Ctx) error {
 func (s *wecomGroup) wecomCallback(c *fiber.Ctx) error {
 	// The raw body: Fiber's Body() would inflate a compressed one past the limit.
 	body := c.Request().Body()
-	if _, err := s.WeCom.Receive(c.UserContext(), strings.Clone(c.Params("tenant")), wecomParams(c), body); err != nil {
+	if _, err := s.WeCom.Receive(ctxOf(c), strings.Clone(c.Params("tenant")), wecomParams(c), body); err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
@@ -82,7 +82,7 @@ func (s *wecomGroup) putWeComConfig(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req, `send {"corp_id", "token", "encoding_aes_key"} as JSON`); err != nil {
 		return err
 	}
-	st, err := s.WeCom.SaveConfig(c.UserContext(), tenant, wecom.Config{
+	st, err := s.WeCom.SaveConfig(ctxOf(c), tenant, wecom.Config{
 		CorpID: req.CorpID, Token: req.Token, EncodingAESKey: req.EncodingAESKey})
 	if err != nil {
 		return err
@@ -100,7 +100,7 @@ func (s *wecomGroup) getWeComConfig(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.WeCom.ConfigStatus(c.UserContext(), tenant)
+	st, err := s.WeCom.ConfigStatus(ctxOf(c), tenant)
 	if errors.Is(err, wecom.ErrNotConfigured) {
 		return notFound("this tenant has no WeCom callback settings: set them with PUT /v1/wecom/config")
 	}
