@@ -150,18 +150,6 @@ func (s *followupGroup) putStages(c *fiber.Ctx) error {
 	return c.JSON(list)
 }
 
-// publishPositions produces ev and returns where it landed, once acked.
-func (s *writer) publishPositions(ctx context.Context, ev event.Event) ([]kafka.Position, error) {
-	errs, ps, err := s.publishAt(ctx, ev)
-	if err != nil {
-		return nil, err
-	}
-	if errs[0] != nil {
-		return nil, errs[0]
-	}
-	return ps, nil
-}
-
 // dayScope is whose follow-ups a day read covers. A rep: their own
 // (another staff_id: 403). A manager whose key has a staff id: their team
 // (staff.manager_set) and themselves, or one rep of it (another: 403).
@@ -358,30 +346,4 @@ func queryPeriod(c *fiber.Ctx) (time.Time, time.Time, error) {
 		return time.Time{}, time.Time{}, badRequest("from", "a period is at most "+strconv.Itoa(maxStatsDays)+" days")
 	}
 	return from, to, nil
-}
-
-// publishAt produces evs synchronously (publish.Publisher: checked with
-// the contract's decoder first) and returns, per event, its error (503 when
-// Kafka did not ack it) and the write token. An event that does not encode
-// is our bug, not the caller's: a 500.
-func (s *writer) publishAt(ctx context.Context, evs ...event.Event) ([]error, []kafka.Position, error) {
-	res, err := s.pub.Publish(ctx, evs...)
-	if err != nil {
-		return nil, nil, err
-	}
-	errs := make([]error, len(res))
-	for i, r := range res {
-		if r.Err != nil {
-			errs[i] = unavailable("not stored in Kafka, retry: " + r.Err.Error())
-		}
-	}
-	return errs, res.Token(), nil
-}
-
-// setWriteToken answers the read-your-writes token of a write whose events
-// landed at ps (none: nothing was written).
-func setWriteToken(c *fiber.Ctx, ps []kafka.Position) {
-	if len(ps) > 0 {
-		c.Set(WriteTokenHeader, kafka.FormatPositions(ps))
-	}
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"cmp"
 	"context"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/followup"
-	"github.com/siyu-dev/siyu/kafka"
 )
 
 // followupRoles may log follow-ups, change stages and read timelines and
@@ -160,18 +158,6 @@ func (s *followupGroup) followupCustomer(c *fiber.Ctx) (string, string, error) {
 		}
 	}
 	return tenant, contact, nil
-}
-
-// publishOne produces ev, and answers 201 once Kafka acked it, with the
-// read-your-writes token (header Siyu-Write-Token and write_token).
-func (s *writer) publishOne(c *fiber.Ctx, ev event.Event) error {
-	ps, err := s.publishPositions(ctxOf(c), ev)
-	if err != nil {
-		return err
-	}
-	token := kafka.FormatPositions(ps)
-	c.Set(WriteTokenHeader, token)
-	return c.Status(http.StatusCreated).JSON(writeResponse{ID: ev.ID, Type: string(ev.Type), ContactID: ev.Subject, WriteToken: token})
 }
 
 // getTimeline returns a page of the customer's events, newest first. A

@@ -54,11 +54,6 @@ func allowRoles(roles ...auth.Role) fiber.Handler {
 	}
 }
 
-// writer is what every group that writes events shares: the publisher.
-type writer struct {
-	pub *publish.Publisher
-}
-
 // consistency is read-your-writes: a read carrying a write token waits
 // (bounded) until the ingest group has committed past it (readAfter).
 type consistency struct {

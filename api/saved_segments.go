@@ -155,12 +155,7 @@ func (s *savedGroup) publishSegment(c *fiber.Ctx, tenant string) func(context.Co
 		if seg.Deleted {
 			ev.Data.SetBool(event.FDeleted, true)
 		}
-		errs, ps, err := s.publishAt(ctx, ev)
-		if err != nil {
-			return err
-		}
-		setWriteToken(c, ps)
-		return errs[0]
+		return s.publishAnswering(ctx, c, ev)
 	}
 }
 

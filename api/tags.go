@@ -194,12 +194,7 @@ func (s *tagGroup) publishTag(c *fiber.Ctx, tenant string) func(context.Context,
 		ev.Data.Set(event.FGroup, t.Group)
 		ev.Data.SetInt(event.FOrder, t.Order)
 		ev.Data.SetBool(event.FDeleted, t.Deleted)
-		errs, ps, err := s.publishAt(ctx, ev)
-		if err != nil {
-			return err
-		}
-		setWriteToken(c, ps)
-		return errs[0]
+		return s.publishAnswering(ctx, c, ev)
 	}
 }
 
