@@ -25,6 +25,7 @@ import (
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
+	"github.com/siyu-dev/siyu/publish"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -105,7 +106,7 @@ func newFixture(t *testing.T) *fixture {
 		Metering: metering.NewService(conn, nil),
 		Segments: cdp.NewSegments(conn),
 		Followup: followup.NewReader(conn),
-		Pool:     followup.NewPool(conn, followup.KafkaPublisher(prod, cfg.Topics.Events), followup.DefaultPoolConfig(), testenv.Logger()),
+		Pool:     followup.NewPool(conn, publish.New(prod, cfg.Topics.Events, 0), followup.DefaultPoolConfig(), testenv.Logger()),
 	}
 	t.Cleanup(f.deps.Pool.Close)
 	f.srv = api.New(f.deps)

@@ -10,7 +10,7 @@ import (
 // getCustomer returns one customer profile. A rep sees only customers they
 // hold a live relation with; anyone else's answer is 404, so that a rep
 // cannot learn which customers exist.
-func (s *Server) getCustomer(c *fiber.Ctx) error {
+func (s *customerGroup) getCustomer(c *fiber.Ctx) error {
 	if err := allow(c, auth.RoleAdmin, auth.RoleManager, auth.RoleMarketer, auth.RoleRep, auth.RolePlatform); err != nil {
 		return err
 	}
@@ -22,7 +22,7 @@ func (s *Server) getCustomer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pr, err := s.Profiles.Get(c.UserContext(), tenant, id)
+	pr, err := s.Profiles.Get(ctxOf(c), tenant, id)
 	if err != nil {
 		return err
 	}

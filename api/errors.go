@@ -1,15 +1,13 @@
 package api
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/siyu-dev/siyu/auth"
-	"github.com/siyu-dev/siyu/cdp"
-	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/followup"
+	"github.com/siyu-dev/siyu/errkind"
 )
 
 // Error is an API error, rendered as {"error": {"code", "message", "field"}}.
@@ -43,39 +41,37 @@ func unavailable(msg string) *Error {
 }
 
 // toError maps any error a handler returns to an API error: the one place
-// where domain errors become HTTP statuses.
+// where domain errors become HTTP statuses. Domain packages give their
+// errors a kind (errkind); statusOf says what each kind answers.
 func toError(err error) *Error {
 	var ae *Error
 	var fe *fiber.Error
 	switch {
 	case errors.As(err, &ae):
 		return ae
-	case errors.Is(err, cdp.ErrNotFound):
-		return notFound(err.Error())
-	case errors.Is(err, auth.ErrInvalidKey):
-		return unauthorized("the API key is invalid or revoked: create one with `siyu keys create`")
 	case errors.As(err, &fe):
 		return &Error{Status: fe.Code, Code: codeFor(fe.Code), Message: fe.Message}
 	}
-	if ve, ok := event.AsValidation(err); ok {
-		return badRequest(ve.Field, ve.Reason)
-	}
-	if we, ok := wecomError(err); ok {
-		return we
-	}
-	if te, ok := tagError(err); ok {
-		return te
-	}
-	if pe, ok := poolError(err); ok {
-		return pe
-	}
-	if fe, ok := followup.AsFieldError(err); ok {
-		return badRequest(fe.Field, fe.Reason)
-	}
-	if se, ok := segmentError(err); ok {
-		return se
+	if k, ok := errkind.Of(err); ok && k.Kind != errkind.Internal {
+		st := statusOf[k.Kind]
+		return &Error{Status: st.status, Code: cmp.Or(k.Code, st.code), Field: k.Field, Message: cmp.Or(k.Public, err.Error())}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
+}
+
+// statusOf is the status and code of each kind of error.
+var statusOf = map[errkind.Kind]struct {
+	status int
+	code   string
+}{
+	errkind.Validation:    {http.StatusBadRequest, "invalid_request"},
+	errkind.Unauthorized:  {http.StatusUnauthorized, "unauthorized"},
+	errkind.Forbidden:     {http.StatusForbidden, "forbidden"},
+	errkind.NotFound:      {http.StatusNotFound, "not_found"},
+	errkind.Conflict:      {http.StatusConflict, "conflict"},
+	errkind.TooLarge:      {http.StatusRequestEntityTooLarge, "too_large"},
+	errkind.Unprocessable: {http.StatusUnprocessableEntity, "unprocessable"},
+	errkind.Unavailable:   {http.StatusServiceUnavailable, "unavailable"},
 }
 
 func codeFor(status int) string {

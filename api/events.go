@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/publish"
 )
 
 // MaxBatchEvents bounds one POST /v1/events.
@@ -53,7 +55,7 @@ type requestDecoder struct {
 
 // postEvents validates each posted event, produces the valid ones to Kafka,
 // waits for the acks, and answers with a result per event.
-func (s *Server) postEvents(c *fiber.Ctx) error {
+func (s *eventGroup) postEvents(c *fiber.Ctx) error {
 	if err := allow(c, auth.RoleAdmin, auth.RolePlatform); err != nil {
 		return err
 	}
@@ -86,7 +88,7 @@ func (s *Server) postEvents(c *fiber.Ctx) error {
 	}
 	resp, records := s.validateEvents(c, rd, items)
 	if len(records) > 0 {
-		s.produce(c.UserContext(), records, resp)
+		s.produce(ctxOf(c), records, resp)
 	}
 	s.metrics.events.WithLabelValues("accepted").Add(float64(resp.Accepted))
 	s.metrics.events.WithLabelValues("rejected").Add(float64(resp.Rejected))
@@ -121,7 +123,7 @@ type pendingRecord struct {
 	res *eventResult
 }
 
-func (s *Server) validateEvents(c *fiber.Ctx, rd *requestDecoder, items []*fastjson.Value) (*eventsResponse, []pendingRecord) {
+func (s *eventGroup) validateEvents(c *fiber.Ctx, rd *requestDecoder, items []*fastjson.Value) (*eventsResponse, []pendingRecord) {
 	p := principal(c)
 	resp := &eventsResponse{Results: make([]eventResult, len(items))}
 	records := make([]pendingRecord, 0, len(items))
@@ -148,8 +150,8 @@ func (s *Server) validateEvents(c *fiber.Ctx, rd *requestDecoder, items []*fastj
 			resp.Rejected++
 			continue
 		}
-		rec := &kgo.Record{Topic: s.Topics.Events, Key: []byte(ev.Key()), Value: value}
-		if !kafka.RecordFits(rec) {
+		rec, err := s.pub.Record(ev.Key(), value)
+		if errors.Is(err, publish.ErrTooLarge) {
 			// Kafka would refuse it on every retry: refuse it now, for good.
 			field := largestMember(v)
 			res.Status, res.Field, res.tooLarge = "rejected", field, true
@@ -189,17 +191,19 @@ func heaviest(v *fastjson.Value) (string, *fastjson.Value) {
 	return name, val
 }
 
+// eventsTimeout bounds the wait for the acks of a POST /v1/events: a
+// batch holds up to MaxBatchEvents events.
+const eventsTimeout = 30 * time.Second
+
 // produce sends the records and waits until Kafka has acknowledged each,
-// or 30 s have passed: a record Kafka has not acknowledged by then is
-// "failed" (it may still be stored; retrying it is safe).
-func (s *Server) produce(ctx context.Context, records []pendingRecord, resp *eventsResponse) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
+// or eventsTimeout has passed: a record Kafka has not acknowledged by then
+// is "failed" (it may still be stored; retrying it is safe).
+func (s *eventGroup) produce(ctx context.Context, records []pendingRecord, resp *eventsResponse) {
 	recs := make([]*kgo.Record, len(records))
 	for i, pr := range records {
 		recs[i] = pr.rec
 	}
-	for i, r := range kafka.ProduceSync(ctx, s.Producer, recs...) {
+	for i, r := range s.pub.Within(eventsTimeout).Produce(ctx, recs...) {
 		pr := records[i]
 		if r.Err != nil {
 			pr.res.Status, pr.res.Reason = "failed", "not stored in Kafka, retry it: "+r.Err.Error()

@@ -2,13 +2,11 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/event"
@@ -41,25 +39,16 @@ var (
 	stageReaders = []auth.Role{auth.RoleAdmin, auth.RoleManager, auth.RoleRep, auth.RolePlatform}
 )
 
-func (s *Server) followupDayRoutes(v1 fiber.Router) {
-	v1.Get("/followups/stages", s.requireFollowups, s.getStages)
-	v1.Put("/followups/stages", s.requireFollowups, s.putStages)
-	v1.Get("/followups/reminders", s.requireFollowups, s.getReminders)
-	v1.Get("/followups/digest", s.requireFollowups, s.getDigest)
-	v1.Get("/followups/funnel", s.requireFollowups, s.getFunnel)
-	v1.Get("/followups/stats", s.requireFollowups, s.getStats)
-}
-
 // readAfterPositions are the positions the request's Siyu-Read-After named
 // (readAfter puts them in the request's context, where the services read
 // them too).
 func readAfterPositions(c *fiber.Ctx) []kafka.Position {
-	return kafka.ReadAfter(c.UserContext())
+	return kafka.ReadAfter(ctxOf(c))
 }
 
 // readAfter makes a GET carrying a write token wait until the pipeline has
 // committed past it (bounded), and answers Siyu-Consistency.
-func (s *Server) readAfter(c *fiber.Ctx) error {
+func (s *consistency) readAfter(c *fiber.Ctx) error {
 	token := c.Get(ReadAfterHeader)
 	if token == "" || c.Method() != fiber.MethodGet {
 		return c.Next()
@@ -68,7 +57,7 @@ func (s *Server) readAfter(c *fiber.Ctx) error {
 	if err != nil {
 		return badRequest(ReadAfterHeader, err.Error())
 	}
-	c.SetUserContext(kafka.WithReadAfter(c.UserContext(), ps))
+	c.SetUserContext(kafka.WithReadAfter(ctxOf(c), ps))
 	if s.Boards != nil && c.Path() == boardPath {
 		return c.Next() // getBoard waits for the memory board's tail, or for the commit
 	}
@@ -81,14 +70,14 @@ const boardPath = "/v1/followups/board"
 
 // awaitCommitted waits (bounded) until the ingest group has committed past
 // ps, and answers Siyu-Consistency.
-func (s *Server) awaitCommitted(c *fiber.Ctx, ps []kafka.Position) {
+func (s *consistency) awaitCommitted(c *fiber.Ctx, ps []kafka.Position) {
 	state := "unknown"
 	if s.Committed != nil {
 		wait := s.ReadAfterWait
 		if wait <= 0 {
 			wait = DefaultReadAfterWait
 		}
-		ctx, cancel := context.WithTimeout(c.UserContext(), wait)
+		ctx, cancel := context.WithTimeout(ctxOf(c), wait)
 		ok, err := s.Committed.Wait(ctx, ps)
 		cancel()
 		switch {
@@ -105,19 +94,19 @@ func (s *Server) awaitCommitted(c *fiber.Ctx, ps []kafka.Position) {
 }
 
 // stageList is the tenant's stage list (the default without a store).
-func (s *Server) stageList(ctx context.Context, tenant string) (followup.StageList, error) {
+func (s *followupGroup) stageList(ctx context.Context, tenant string) (followup.StageList, error) {
 	if s.Stages == nil {
 		return followup.StageList{Stages: followup.Stages, Default: true}, nil
 	}
 	return s.Stages.Get(ctx, tenant)
 }
 
-func (s *Server) getStages(c *fiber.Ctx) error {
+func (s *followupGroup) getStages(c *fiber.Ctx) error {
 	tenant, err := authorize(c, stageReaders)
 	if err != nil {
 		return err
 	}
-	list, err := s.stageList(c.UserContext(), tenant)
+	list, err := s.stageList(ctxOf(c), tenant)
 	if err != nil {
 		return err
 	}
@@ -129,7 +118,7 @@ type stagesRequest struct {
 }
 
 // putStages sets the tenant's ordered stage list as a stages.defined event.
-func (s *Server) putStages(c *fiber.Ctx) error {
+func (s *followupGroup) putStages(c *fiber.Ctx) error {
 	tenant, err := authorize(c, stageAdmins)
 	if err != nil {
 		return err
@@ -151,7 +140,7 @@ func (s *Server) putStages(c *fiber.Ctx) error {
 	if staff := principal(c).StaffID; staff != "" {
 		ev.Data.Set(event.FStaffID, staff)
 	}
-	ps, err := s.publishPositions(c.UserContext(), ev)
+	ps, err := s.publishPositions(ctxOf(c), ev)
 	if err != nil {
 		return err
 	}
@@ -161,25 +150,13 @@ func (s *Server) putStages(c *fiber.Ctx) error {
 	return c.JSON(list)
 }
 
-// publishPositions produces ev and returns where it landed, once acked.
-func (s *Server) publishPositions(ctx context.Context, ev event.Event) ([]kafka.Position, error) {
-	errs, ps, err := s.publishAt(ctx, ev)
-	if err != nil {
-		return nil, err
-	}
-	if errs[0] != nil {
-		return nil, errs[0]
-	}
-	return ps, nil
-}
-
 // dayScope is whose follow-ups a day read covers. A rep: their own
 // (another staff_id: 403). A manager whose key has a staff id: their team
 // (staff.manager_set) and themselves, or one rep of it (another: 403).
 // Managers without a staff id, admins and the platform: the whole tenant,
 // or the staff_id named. required: the read is about one rep (the key's own
 // when none is named).
-func (s *Server) dayScope(c *fiber.Ctx, tenant string, required bool) (followup.Scope, error) {
+func (s *followupGroup) dayScope(c *fiber.Ctx, tenant string, required bool) (followup.Scope, error) {
 	p := principal(c)
 	staff, err := queryID(c, "staff_id", "a staff id")
 	switch {
@@ -200,9 +177,9 @@ func (s *Server) dayScope(c *fiber.Ctx, tenant string, required bool) (followup.
 }
 
 // teamScope is dayScope for a manager with a staff id.
-func (s *Server) teamScope(c *fiber.Ctx, tenant, staff string, required bool) (followup.Scope, error) {
+func (s *followupGroup) teamScope(c *fiber.Ctx, tenant, staff string, required bool) (followup.Scope, error) {
 	me := principal(c).StaffID
-	team, err := s.Followup.Team(c.UserContext(), tenant, me)
+	team, err := s.Followup.Team(ctxOf(c), tenant, me)
 	if err != nil {
 		return followup.Scope{}, err
 	}
@@ -231,7 +208,7 @@ type remindersResponse struct {
 
 // getReminders lists the rep's customers whose next follow-up falls before
 // now+within: overdue ones (before now) flagged, earliest first.
-func (s *Server) getReminders(c *fiber.Ctx) error {
+func (s *followupGroup) getReminders(c *fiber.Ctx) error {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
 		return err
@@ -246,7 +223,7 @@ func (s *Server) getReminders(c *fiber.Ctx) error {
 		return badRequest("within", "a duration from 1s to 168h, e.g. 30m, 1h, 24h")
 	}
 	now := time.Now().UTC()
-	due, err := s.Followup.Due(c.UserContext(), tenant, staff, now.Add(within), now)
+	due, err := s.Followup.Due(ctxOf(c), tenant, staff, now.Add(within), now)
 	if err != nil {
 		return err
 	}
@@ -264,7 +241,7 @@ type digestResponse struct {
 
 // getDigest is the daily digest of a date: per rep, the follow-ups due that
 // day and those overdue at its start.
-func (s *Server) getDigest(c *fiber.Ctx) error {
+func (s *followupGroup) getDigest(c *fiber.Ctx) error {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
 		return err
@@ -277,7 +254,7 @@ func (s *Server) getDigest(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	reps, err := s.Followup.DailyDigest(c.UserContext(), tenant, scope, date)
+	reps, err := s.Followup.DailyDigest(ctxOf(c), tenant, scope, date)
 	if err != nil {
 		return err
 	}
@@ -286,7 +263,7 @@ func (s *Server) getDigest(c *fiber.Ctx) error {
 
 // getFunnel is the stage funnel over [from, to] of a rep, a manager's team
 // or the tenant (see dayScope).
-func (s *Server) getFunnel(c *fiber.Ctx) error {
+func (s *followupGroup) getFunnel(c *fiber.Ctx) error {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
 		return err
@@ -299,11 +276,11 @@ func (s *Server) getFunnel(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.stageList(c.UserContext(), tenant)
+	list, err := s.stageList(ctxOf(c), tenant)
 	if err != nil {
 		return err
 	}
-	f, err := s.Followup.Funnel(c.UserContext(), tenant, list.Stages, scope, from, to)
+	f, err := s.Followup.Funnel(ctxOf(c), tenant, list.Stages, scope, from, to)
 	if err != nil {
 		return err
 	}
@@ -317,7 +294,7 @@ type statsResponse struct {
 }
 
 // getStats is WeCom's rep statistics per rep per day of [from, to].
-func (s *Server) getStats(c *fiber.Ctx) error {
+func (s *followupGroup) getStats(c *fiber.Ctx) error {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
 		return err
@@ -330,7 +307,7 @@ func (s *Server) getStats(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	days, err := s.Followup.Stats(c.UserContext(), tenant, scope, from, to)
+	days, err := s.Followup.Stats(ctxOf(c), tenant, scope, from, to)
 	if err != nil {
 		return err
 	}
@@ -369,40 +346,4 @@ func queryPeriod(c *fiber.Ctx) (time.Time, time.Time, error) {
 		return time.Time{}, time.Time{}, badRequest("from", "a period is at most "+strconv.Itoa(maxStatsDays)+" days")
 	}
 	return from, to, nil
-}
-
-// publishAt produces evs synchronously (checked with the contract's decoder
-// first) and returns, per event, its error (503 when Kafka did not ack it)
-// and where it landed.
-func (s *Server) publishAt(ctx context.Context, evs ...event.Event) ([]error, []kafka.Position, error) {
-	dec := event.NewDecoder(nil)
-	recs := make([]*kgo.Record, len(evs))
-	for i := range evs {
-		b := event.AppendJSON(nil, &evs[i])
-		if _, err := dec.Decode(b); err != nil {
-			// Our bug, not the caller's fault: %v keeps it a 500.
-			return nil, nil, fmt.Errorf("encode %s event: %v", evs[i].Type, err)
-		}
-		recs[i] = &kgo.Record{Topic: s.Topics.Events, Key: []byte(evs[i].Key()), Value: b}
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	errs := make([]error, len(evs))
-	var ps []kafka.Position
-	for i, r := range kafka.ProduceSync(ctx, s.Producer, recs...) {
-		if r.Err != nil {
-			errs[i] = unavailable("not stored in Kafka, retry: " + r.Err.Error())
-			continue
-		}
-		ps = append(ps, kafka.Position{Partition: r.Record.Partition, Offset: r.Record.Offset})
-	}
-	return errs, ps, nil
-}
-
-// setWriteToken answers the read-your-writes token of a write whose events
-// landed at ps (none: nothing was written).
-func setWriteToken(c *fiber.Ctx, ps []kafka.Position) {
-	if len(ps) > 0 {
-		c.Set(WriteTokenHeader, kafka.FormatPositions(ps))
-	}
 }

@@ -3,8 +3,6 @@ package api
 import (
 	"cmp"
 	"context"
-	"errors"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,7 +14,6 @@ import (
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/followup"
-	"github.com/siyu-dev/siyu/kafka"
 )
 
 // followupRoles may log follow-ups, change stages and read timelines and
@@ -29,20 +26,6 @@ const (
 	maxPageLimit     = 200
 	maxNoteBytes     = 4000
 )
-
-func (s *Server) followupRoutes(v1 fiber.Router) {
-	v1.Post("/customers/:id/followups", s.requireFollowups, s.logFollowup)
-	v1.Put("/customers/:id/stage", s.requireFollowups, s.changeStage)
-	v1.Get("/customers/:id/timeline", s.requireFollowups, s.getTimeline)
-	v1.Get("/followups/board", s.requireFollowups, s.getBoard)
-}
-
-func (s *Server) requireFollowups(c *fiber.Ctx) error {
-	if s.Followup == nil {
-		return notFound("follow-ups are not enabled on this server")
-	}
-	return c.Next()
-}
 
 type followupRequest struct {
 	StaffID string `json:"staff_id"`
@@ -64,7 +47,7 @@ type writeResponse struct {
 }
 
 // logFollowup records a follow-up as a followup.logged event.
-func (s *Server) logFollowup(c *fiber.Ctx) error {
+func (s *followupGroup) logFollowup(c *fiber.Ctx) error {
 	var req followupRequest
 	if err := decodeBody(c, &req, `send {"channel", "note", "next_at"} as JSON`); err != nil {
 		return err
@@ -102,7 +85,7 @@ func (s *Server) logFollowup(c *fiber.Ctx) error {
 
 // changeStage moves a customer to a stage of the default list, as a
 // followup.stage_changed event.
-func (s *Server) changeStage(c *fiber.Ctx) error {
+func (s *followupGroup) changeStage(c *fiber.Ctx) error {
 	var req stageRequest
 	if err := decodeBody(c, &req, `send {"stage"} as JSON`); err != nil {
 		return err
@@ -111,7 +94,7 @@ func (s *Server) changeStage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.checkStage(c.UserContext(), ev.Tenant, req.Stage); err != nil {
+	if err := s.checkStage(ctxOf(c), ev.Tenant, req.Stage); err != nil {
 		return err
 	}
 	ev.Data.Set(event.FStage, req.Stage)
@@ -121,7 +104,7 @@ func (s *Server) changeStage(c *fiber.Ctx) error {
 // followupEvent checks the caller may write about the customer and starts
 // the event. The staff id is the key's; a key without one (admin, manager)
 // names it in the body.
-func (s *Server) followupEvent(c *fiber.Ctx, typ event.Type, bodyStaff string) (event.Event, error) {
+func (s *followupGroup) followupEvent(c *fiber.Ctx, typ event.Type, bodyStaff string) (event.Event, error) {
 	tenant, contact, err := s.followupCustomer(c)
 	if err != nil {
 		return event.Event{}, err
@@ -146,7 +129,7 @@ func (s *Server) followupEvent(c *fiber.Ctx, typ event.Type, bodyStaff string) (
 // followupCustomer checks the caller's role and returns the tenant and the
 // customer, which must exist; a rep must hold a live relation with it or be
 // its assignee (404 otherwise, as for GET /v1/customers/{id}).
-func (s *Server) followupCustomer(c *fiber.Ctx) (string, string, error) {
+func (s *followupGroup) followupCustomer(c *fiber.Ctx) (string, string, error) {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
 		return "", "", err
@@ -165,7 +148,7 @@ func (s *Server) followupCustomer(c *fiber.Ctx) (string, string, error) {
 			return tenant, contact, nil // shown by memory; a "no" is ClickHouse's to say
 		}
 	}
-	pr, err := s.Profiles.GetHolders(c.UserContext(), tenant, contact)
+	pr, err := s.Profiles.GetHolders(ctxOf(c), tenant, contact)
 	if err != nil {
 		return "", "", err
 	}
@@ -177,22 +160,10 @@ func (s *Server) followupCustomer(c *fiber.Ctx) (string, string, error) {
 	return tenant, contact, nil
 }
 
-// publishOne produces ev, and answers 201 once Kafka acked it, with the
-// read-your-writes token (header Siyu-Write-Token and write_token).
-func (s *Server) publishOne(c *fiber.Ctx, ev event.Event) error {
-	ps, err := s.publishPositions(c.UserContext(), ev)
-	if err != nil {
-		return err
-	}
-	token := kafka.FormatPositions(ps)
-	c.Set(WriteTokenHeader, token)
-	return c.Status(http.StatusCreated).JSON(writeResponse{ID: ev.ID, Type: string(ev.Type), ContactID: ev.Subject, WriteToken: token})
-}
-
 // getTimeline returns a page of the customer's events, newest first. A
 // first page may come from the timeline cache (followup.Boards.Timeline);
 // Cache-Control: no-cache reads ClickHouse.
-func (s *Server) getTimeline(c *fiber.Ctx) error {
+func (s *followupGroup) getTimeline(c *fiber.Ctx) error {
 	tenant, contact, err := s.followupCustomer(c)
 	if err != nil {
 		return err
@@ -204,12 +175,12 @@ func (s *Server) getTimeline(c *fiber.Ctx) error {
 	var page *followup.TimelinePage
 	if s.Boards != nil {
 		fresh := strings.Contains(strings.ToLower(c.Get(fiber.HeaderCacheControl)), "no-cache")
-		page, err = s.Boards.Timeline(c.UserContext(), tenant, contact, c.Query("cursor"), limit, fresh, readAfterPositions(c))
+		page, err = s.Boards.Timeline(ctxOf(c), tenant, contact, c.Query("cursor"), limit, fresh, readAfterPositions(c))
 	} else {
-		page, err = s.Followup.Timeline(c.UserContext(), tenant, contact, c.Query("cursor"), limit)
+		page, err = s.Followup.Timeline(ctxOf(c), tenant, contact, c.Query("cursor"), limit)
 	}
 	if err != nil {
-		return cursorError(err)
+		return err
 	}
 	return c.JSON(page)
 }
@@ -217,7 +188,7 @@ func (s *Server) getTimeline(c *fiber.Ctx) error {
 // getBoard returns a page of a staff member's board. A rep sees only their
 // own, a manager with a staff id their team's, others name the staff member
 // (dayScope).
-func (s *Server) getBoard(c *fiber.Ctx) error {
+func (s *followupGroup) getBoard(c *fiber.Ctx) error {
 	tenant, err := authorize(c, followupRoles)
 	if err != nil {
 		return err
@@ -228,7 +199,7 @@ func (s *Server) getBoard(c *fiber.Ctx) error {
 	}
 	stage := strings.Clone(c.Query("stage"))
 	if stage != "" {
-		if err := s.checkStage(c.UserContext(), tenant, stage); err != nil {
+		if err := s.checkStage(ctxOf(c), tenant, stage); err != nil {
 			return err
 		}
 	}
@@ -244,7 +215,7 @@ func (s *Server) getBoard(c *fiber.Ctx) error {
 		Cursor: c.Query("cursor"), Limit: limit, Now: time.Now(), After: readAfterPositions(c)}
 	page, err := s.board(c, q)
 	if err != nil {
-		return cursorError(err)
+		return err
 	}
 	return c.JSON(page)
 }
@@ -252,8 +223,8 @@ func (s *Server) getBoard(c *fiber.Ctx) error {
 // board reads q's page: from the memory board when it is loaded and (for a
 // read after writes) its tail has passed them, else from ClickHouse once
 // the ingest group has committed them.
-func (s *Server) board(c *fiber.Ctx, q followup.BoardQuery) (*followup.BoardPage, error) {
-	ctx := c.UserContext()
+func (s *followupGroup) board(c *fiber.Ctx, q followup.BoardQuery) (*followup.BoardPage, error) {
+	ctx := ctxOf(c)
 	if s.Boards == nil {
 		return s.Followup.Board(ctx, q)
 	}
@@ -269,7 +240,7 @@ func (s *Server) board(c *fiber.Ctx, q followup.BoardQuery) (*followup.BoardPage
 }
 
 // checkStage refuses a stage that is not one of the tenant's.
-func (s *Server) checkStage(ctx context.Context, tenant, stage string) error {
+func (s *followupGroup) checkStage(ctx context.Context, tenant, stage string) error {
 	list, err := s.stageList(ctx, tenant)
 	if err != nil {
 		return err
@@ -290,11 +261,4 @@ func pageLimit(c *fiber.Ctx) (int, error) {
 		return 0, badRequest("limit", "must be an integer from 1 to "+strconv.Itoa(maxPageLimit))
 	}
 	return n, nil
-}
-
-func cursorError(err error) error {
-	if errors.Is(err, followup.ErrBadCursor) {
-		return badRequest("cursor", err.Error())
-	}
-	return err
 }

@@ -7,33 +7,10 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/metering"
 )
 
-// meterRoutes serves the contact meters and a billing period's usage
-// (shared/spec/metrics.md, "Contact metering"). Meters: billing, admin and
-// exec keys read their tenant; the platform names one with ?tenant= or
-// reads every tenant summed. Usage: billing keys their tenant, the platform
-// every tenant (or ?tenant=).
-func (s *Server) meterRoutes(v1 fiber.Router) {
-	v1.Get("/meters/:meter", s.requireMetering(auth.RoleBilling, auth.RoleAdmin, auth.RoleExec, auth.RolePlatform), s.getMeter)
-	v1.Get("/billing/usage", s.requireMetering(auth.RoleBilling, auth.RolePlatform), s.getUsage)
-}
-
-func (s *Server) requireMetering(roles ...auth.Role) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if s.Metering == nil {
-			return notFound("metering is not served by this process")
-		}
-		if err := allow(c, roles...); err != nil {
-			return err
-		}
-		return c.Next()
-	}
-}
-
-func (s *Server) getMeter(c *fiber.Ctx) error {
+func (s *meterGroup) getMeter(c *fiber.Ctx) error {
 	m := metering.Meter(strings.Clone(c.Params("meter")))
 	names := make([]string, 0, len(metering.Meters()))
 	for _, x := range metering.Meters() {
@@ -54,14 +31,14 @@ func (s *Server) getMeter(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	series, err := s.Metering.Series(c.UserContext(), m, w, tenant, from, to)
+	series, err := s.Metering.Series(ctxOf(c), m, w, tenant, from, to)
 	if err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"meter": m, "series": series})
 }
 
-func (s *Server) getUsage(c *fiber.Ctx) error {
+func (s *meterGroup) getUsage(c *fiber.Ctx) error {
 	p, err := metering.ParsePeriod(c.Query("period"))
 	if err != nil {
 		return badRequest("period", err.Error())
@@ -74,7 +51,7 @@ func (s *Server) getUsage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.Metering.Usage(c.UserContext(), tenant, p)
+	u, err := s.Metering.Usage(ctxOf(c), tenant, p)
 	if err != nil {
 		return err
 	}

@@ -11,25 +11,6 @@ import (
 	"github.com/siyu-dev/siyu/metrics"
 )
 
-// metricsRoutes serves adoption and engagement metrics (shared/spec/metrics.md).
-// A tenant's exec and admin see their tenant; the platform operator sees
-// every tenant, may name one with ?tenant=, filter by plan and break down by
-// tenant or plan.
-func (s *Server) metricsRoutes(v1 fiber.Router) {
-	v1.Get("/metrics/active", s.requireMetrics, s.getActive)
-	v1.Get("/metrics/retention", s.requireMetrics, s.getRetention)
-}
-
-func (s *Server) requireMetrics(c *fiber.Ctx) error {
-	if s.Metrics == nil {
-		return notFound("metrics are not served by this process")
-	}
-	if err := allow(c, auth.RoleExec, auth.RoleAdmin, auth.RolePlatform); err != nil {
-		return err
-	}
-	return c.Next()
-}
-
 // metricsTenant is the tenant a metrics request reads: the key's own, or for
 // the platform the optional ?tenant= ("" = every tenant).
 func metricsTenant(c *fiber.Ctx) (string, error) {
@@ -62,7 +43,7 @@ func platformOnly(c *fiber.Ctx, params ...string) error {
 	return nil
 }
 
-func (s *Server) getActive(c *fiber.Ctx) error {
+func (s *metricGroup) getActive(c *fiber.Ctx) error {
 	if err := platformOnly(c, "plan", "group_by"); err != nil {
 		return err
 	}
@@ -73,7 +54,7 @@ func (s *Server) getActive(c *fiber.Ctx) error {
 	if q.Tenant, err = metricsTenant(c); err != nil {
 		return err
 	}
-	res, err := s.Metrics.Active(c.UserContext(), q)
+	res, err := s.Metrics.Active(ctxOf(c), q)
 	if err != nil {
 		return err
 	}
@@ -109,7 +90,7 @@ func parseActive(c *fiber.Ctx) (metrics.Query, error) {
 	return q, nil
 }
 
-func (s *Server) getRetention(c *fiber.Ctx) error {
+func (s *metricGroup) getRetention(c *fiber.Ctx) error {
 	q := metrics.RetentionQuery{Days: metrics.RetentionDays}
 	var err error
 	if q.From, q.To, err = parseRange(c, "cohort_from", "cohort_to"); err != nil {
@@ -130,7 +111,7 @@ func (s *Server) getRetention(c *fiber.Ctx) error {
 	if q.Tenant, err = metricsTenant(c); err != nil {
 		return err
 	}
-	cohorts, err := s.Metrics.Retention(c.UserContext(), q)
+	cohorts, err := s.Metrics.Retention(ctxOf(c), q)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -27,25 +26,7 @@ const (
 	maxRuleValue     = 1_000_000
 )
 
-func (s *Server) poolRoutes(v1 fiber.Router) {
-	v1.Get("/pool", s.requirePool, s.getPool)
-	v1.Post("/pool/claim", s.requirePool, s.claimFromPool)
-	v1.Get("/pool/rules", s.requirePool, s.getPoolRules)
-	v1.Put("/pool/rules", s.requirePool, s.putPoolRules)
-	v1.Post("/customers/transfer", s.requirePool, s.transferCustomers)
-	v1.Post("/customers/:id/release", s.requirePool, s.releaseCustomer)
-	v1.Post("/customers/:id/assign", s.requirePool, s.assignCustomer)
-	v1.Post("/staff/:id/depart", s.requirePool, s.departStaff)
-}
-
-func (s *Server) requirePool(c *fiber.Ctx) error {
-	if s.Pool == nil {
-		return notFound("the customer pool is not enabled on this server")
-	}
-	return c.Next()
-}
-
-func (s *Server) getPool(c *fiber.Ctx) error {
+func (s *poolGroup) getPool(c *fiber.Ctx) error {
 	tenant, err := authorize(c, poolRoles)
 	if err != nil {
 		return err
@@ -54,9 +35,9 @@ func (s *Server) getPool(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.Pool.Page(c.UserContext(), tenant, c.Query("cursor"), limit)
+	page, err := s.Pool.Page(ctxOf(c), tenant, c.Query("cursor"), limit)
 	if err != nil {
-		return cursorError(err)
+		return err
 	}
 	return c.JSON(page)
 }
@@ -73,7 +54,7 @@ type claimResponse struct {
 
 // claimFromPool claims customers for the key's own staff member; each
 // refusal names its rule.
-func (s *Server) claimFromPool(c *fiber.Ctx) error {
+func (s *poolGroup) claimFromPool(c *fiber.Ctx) error {
 	tenant, err := authorize(c, poolRoles)
 	if err != nil {
 		return err
@@ -89,7 +70,7 @@ func (s *Server) claimFromPool(c *fiber.Ctx) error {
 	if err := checkIDs("customer_ids", req.CustomerIDs); err != nil {
 		return err
 	}
-	out, err := s.Pool.Claim(c.UserContext(), tenant, staff, req.CustomerIDs)
+	out, err := s.Pool.Claim(ctxOf(c), tenant, staff, req.CustomerIDs)
 	setWriteToken(c, out.Written)
 	if err != nil {
 		return err
@@ -102,7 +83,7 @@ type releaseRequest struct {
 }
 
 // releaseCustomer returns a customer to the pool: a rep only their own.
-func (s *Server) releaseCustomer(c *fiber.Ctx) error {
+func (s *poolGroup) releaseCustomer(c *fiber.Ctx) error {
 	tenant, err := authorize(c, poolRoles)
 	if err != nil {
 		return err
@@ -121,7 +102,7 @@ func (s *Server) releaseCustomer(c *fiber.Ctx) error {
 		return badRequest("reason", "at most "+strconv.Itoa(maxReleaseReason)+" bytes")
 	}
 	p := principal(c)
-	written, err := s.Pool.Release(c.UserContext(), tenant, p.StaffID, p.Role == auth.RoleRep, contact, req.Reason)
+	written, err := s.Pool.Release(ctxOf(c), tenant, p.StaffID, p.Role == auth.RoleRep, contact, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -134,7 +115,7 @@ type assignRequest struct {
 }
 
 // assignCustomer makes a staff member the customer's assignee (managers).
-func (s *Server) assignCustomer(c *fiber.Ctx) error {
+func (s *poolGroup) assignCustomer(c *fiber.Ctx) error {
 	tenant, err := authorize(c, managerRoles)
 	if err != nil {
 		return err
@@ -150,7 +131,7 @@ func (s *Server) assignCustomer(c *fiber.Ctx) error {
 	if err := checkID("staff_id", req.StaffID); err != nil {
 		return err
 	}
-	written, err := s.Pool.Assign(c.UserContext(), tenant, contact, req.StaffID)
+	written, err := s.Pool.Assign(ctxOf(c), tenant, contact, req.StaffID)
 	if err != nil {
 		return err
 	}
@@ -173,7 +154,7 @@ type transferResponse struct {
 
 // transferCustomers moves customers between reps, at most twice per
 // customer in 90 days.
-func (s *Server) transferCustomers(c *fiber.Ctx) error {
+func (s *poolGroup) transferCustomers(c *fiber.Ctx) error {
 	tenant, err := authorize(c, managerRoles)
 	if err != nil {
 		return err
@@ -194,7 +175,7 @@ func (s *Server) transferCustomers(c *fiber.Ctx) error {
 	if err := checkIDs("customer_ids", req.CustomerIDs); err != nil {
 		return err
 	}
-	out, err := s.Pool.Transfer(c.UserContext(), tenant, req.From, req.To, req.CustomerIDs)
+	out, err := s.Pool.Transfer(ctxOf(c), tenant, req.From, req.To, req.CustomerIDs)
 	setWriteToken(c, out.Written)
 	if err != nil {
 		return err
@@ -207,7 +188,7 @@ type departRequest struct {
 }
 
 // departStaff records a departure and hands the rep's customers over.
-func (s *Server) departStaff(c *fiber.Ctx) error {
+func (s *poolGroup) departStaff(c *fiber.Ctx) error {
 	tenant, err := authorize(c, managerRoles)
 	if err != nil {
 		return err
@@ -230,7 +211,7 @@ func (s *Server) departStaff(c *fiber.Ctx) error {
 			return badRequest("successor", "must differ from the departing staff member")
 		}
 	}
-	out, err := s.Pool.Depart(c.UserContext(), tenant, staff, req.Successor)
+	out, err := s.Pool.Depart(ctxOf(c), tenant, staff, req.Successor)
 	if err != nil {
 		return err
 	}
@@ -238,19 +219,19 @@ func (s *Server) departStaff(c *fiber.Ctx) error {
 	return c.Status(http.StatusCreated).JSON(fiber.Map{"staff_id": staff, "successor": req.Successor, "moved": nonNil(out.Accepted)})
 }
 
-func (s *Server) getPoolRules(c *fiber.Ctx) error {
+func (s *poolGroup) getPoolRules(c *fiber.Ctx) error {
 	tenant, err := authorize(c, poolRoles)
 	if err != nil {
 		return err
 	}
-	r, err := s.Pool.Rules(c.UserContext(), tenant)
+	r, err := s.Pool.Rules(ctxOf(c), tenant)
 	if err != nil {
 		return err
 	}
 	return c.JSON(r)
 }
 
-func (s *Server) putPoolRules(c *fiber.Ctx) error {
+func (s *poolGroup) putPoolRules(c *fiber.Ctx) error {
 	tenant, err := authorize(c, adminRoles)
 	if err != nil {
 		return err
@@ -267,7 +248,7 @@ func (s *Server) putPoolRules(c *fiber.Ctx) error {
 			return badRequest(f.name, "must be an integer from 0 (no limit) to "+strconv.Itoa(maxRuleValue))
 		}
 	}
-	if err := s.Pool.SetRules(c.UserContext(), tenant, r); err != nil {
+	if err := s.Pool.SetRules(ctxOf(c), tenant, r); err != nil {
 		return err
 	}
 	return c.JSON(r)
@@ -301,31 +282,12 @@ func nonNilRefusals(r []followup.Refusal) []followup.Refusal {
 
 // isAssignee reports whether staff is the customer's assignee (a rep may
 // follow up on customers they claimed without being their WeCom friend).
-func (s *Server) isAssignee(c *fiber.Ctx, tenant, contact, staff string) (bool, error) {
+func (s *followupGroup) isAssignee(c *fiber.Ctx, tenant, contact, staff string) (bool, error) {
 	if s.Boards != nil && len(readAfterPositions(c)) == 0 {
 		if a, ok := s.Boards.Assignee(tenant, contact); ok {
 			return a != "" && a == staff, nil
 		}
 	}
-	a, err := s.Followup.Assignee(c.UserContext(), tenant, contact)
+	a, err := s.Followup.Assignee(ctxOf(c), tenant, contact)
 	return a != "" && a == staff, err
-}
-
-// poolError maps the pool's errors to statuses. A request whose events the
-// event contract refuses fails alone with a *followup.FieldError, which
-// toError answers 400 naming the field.
-func poolError(err error) (*Error, bool) {
-	switch {
-	case errors.Is(err, followup.ErrNoCustomer):
-		return notFound(err.Error()), true
-	case errors.Is(err, followup.ErrNotAssignee):
-		return forbidden(err.Error() + ": a rep releases only their own customers"), true
-	case errors.Is(err, followup.ErrAlreadyInPool), errors.Is(err, followup.ErrAlreadyAssigned):
-		return &Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}, true
-	case errors.Is(err, followup.ErrNotDecider):
-		return &Error{Status: http.StatusServiceUnavailable, Code: "not_decider", Message: err.Error()}, true
-	case errors.Is(err, followup.ErrUnavailable):
-		return unavailable(err.Error()), true
-	}
-	return nil, false
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/testenv"
+	"github.com/siyu-dev/siyu/publish"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
@@ -521,7 +522,7 @@ func TestPoolNotDecider(t *testing.T) {
 		cfg := followup.DefaultElectionConfig(f.topics)
 		cfg.Heartbeat = 200 * time.Millisecond
 		e := followup.NewElection(prod, cfg, testenv.Logger())
-		pools[i] = followup.NewPool(f.conn, followup.KafkaPublisher(prod, f.topics.Events), followup.DefaultPoolConfig(), testenv.Logger(),
+		pools[i] = followup.NewPool(f.conn, publish.New(prod, f.topics.Events, 0), followup.DefaultPoolConfig(), testenv.Logger(),
 			followup.FreshFrom(followup.NewKafkaOffsets(prod, ingest.DefaultConfig().Group, f.topics.Events), nil), followup.ElectedBy(e))
 		ctx, stop := context.WithCancel(f.ctx)
 		done := make(chan error, 1)

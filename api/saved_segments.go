@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,12 +12,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/kafka"
 )
 
 // segmentMarketers may save, list, page, export and bulk-tag saved
@@ -28,31 +25,13 @@ var segmentMarketers = []auth.Role{auth.RoleAdmin, auth.RoleMarketer, auth.RoleP
 // exportTimeout bounds one export stream.
 const exportTimeout = 30 * time.Minute
 
-func (s *Server) savedSegmentRoutes(v1 fiber.Router) {
-	v1.Post("/segments", s.requireSaved, s.saveSegment)
-	v1.Get("/segments", s.requireSaved, s.listSegments)
-	v1.Get("/segments/:id", s.requireSaved, s.getSegment)
-	v1.Delete("/segments/:id", s.requireSaved, s.deleteSegment)
-	v1.Get("/segments/:id/customers", s.requireSaved, s.segmentCustomers)
-	v1.Get("/segments/:id/export", s.requireSaved, s.exportSegment)
-	v1.Post("/segments/:id/tag", s.requireSaved, s.tagSegment)
-	v1.Get("/jobs/:id", s.requireSaved, s.getJob)
-}
-
-func (s *Server) requireSaved(c *fiber.Ctx) error {
-	if s.Segments == nil || s.SavedSegments == nil || s.Jobs == nil {
-		return notFound("saved segments are not enabled on this server")
-	}
-	return c.Next()
-}
-
 type saveSegmentRequest struct {
 	Name       *string         `json:"name"`
 	Definition json.RawMessage `json:"definition"`
 }
 
 // saveSegment saves a new segment under a new id, as a segment.saved event.
-func (s *Server) saveSegment(c *fiber.Ctx) error {
+func (s *savedGroup) saveSegment(c *fiber.Ctx) error {
 	tenant, err := authorize(c, segmentMarketers)
 	if err != nil {
 		return err
@@ -66,7 +45,7 @@ func (s *Server) saveSegment(c *fiber.Ctx) error {
 		return err
 	}
 	seg.ID, seg.CreatedBy = "seg_"+randomHex(8), principal(c).StaffID
-	saved, err := s.SavedSegments.Save(c.UserContext(), tenant, seg, nil, s.publishSegment(c, tenant))
+	saved, err := s.SavedSegments.Save(ctxOf(c), tenant, seg, nil, s.publishSegment(c, tenant))
 	if err != nil {
 		return err
 	}
@@ -111,12 +90,12 @@ type segmentListResponse struct {
 }
 
 // listSegments returns the tenant's live saved segments, by id.
-func (s *Server) listSegments(c *fiber.Ctx) error {
+func (s *savedGroup) listSegments(c *fiber.Ctx) error {
 	tenant, err := authorize(c, segmentMarketers)
 	if err != nil {
 		return err
 	}
-	list, err := s.SavedSegments.List(c.UserContext(), tenant)
+	list, err := s.SavedSegments.List(ctxOf(c), tenant)
 	if err != nil {
 		return err
 	}
@@ -124,7 +103,7 @@ func (s *Server) listSegments(c *fiber.Ctx) error {
 }
 
 // getSegment returns one live saved segment.
-func (s *Server) getSegment(c *fiber.Ctx) error {
+func (s *savedGroup) getSegment(c *fiber.Ctx) error {
 	_, seg, err := s.savedSegment(c)
 	if err != nil {
 		return err
@@ -134,14 +113,14 @@ func (s *Server) getSegment(c *fiber.Ctx) error {
 
 // deleteSegment marks a saved segment deleted (a segment.saved with
 // deleted=true): it leaves the list; jobs already started finish.
-func (s *Server) deleteSegment(c *fiber.Ctx) error {
+func (s *savedGroup) deleteSegment(c *fiber.Ctx) error {
 	tenant, seg, err := s.savedSegment(c)
 	if err != nil {
 		return err
 	}
 	next := seg
 	next.Deleted = true
-	if _, err := s.SavedSegments.Save(c.UserContext(), tenant, next, &seg, s.publishSegment(c, tenant)); err != nil {
+	if _, err := s.SavedSegments.Save(ctxOf(c), tenant, next, &seg, s.publishSegment(c, tenant)); err != nil {
 		return err
 	}
 	return c.SendStatus(http.StatusNoContent)
@@ -149,7 +128,7 @@ func (s *Server) deleteSegment(c *fiber.Ctx) error {
 
 // savedSegment authorizes a segment marketer and reads the segment the
 // path names.
-func (s *Server) savedSegment(c *fiber.Ctx) (string, cdp.SavedSegment, error) {
+func (s *savedGroup) savedSegment(c *fiber.Ctx) (string, cdp.SavedSegment, error) {
 	tenant, err := authorize(c, segmentMarketers)
 	if err != nil {
 		return "", cdp.SavedSegment{}, err
@@ -158,13 +137,13 @@ func (s *Server) savedSegment(c *fiber.Ctx) (string, cdp.SavedSegment, error) {
 	if err != nil {
 		return "", cdp.SavedSegment{}, err
 	}
-	seg, err := s.SavedSegments.Get(c.UserContext(), tenant, id)
+	seg, err := s.SavedSegments.Get(ctxOf(c), tenant, id)
 	return tenant, seg, err
 }
 
 // publishSegment stores a definition as a segment.saved event carrying the
 // whole definition (the JSON in note).
-func (s *Server) publishSegment(c *fiber.Ctx, tenant string) func(context.Context, cdp.SavedSegment) error {
+func (s *savedGroup) publishSegment(c *fiber.Ctx, tenant string) func(context.Context, cdp.SavedSegment) error {
 	return func(ctx context.Context, seg cdp.SavedSegment) error {
 		ev := event.Event{ID: newEventID(), Source: apiSource, Type: event.SegmentSaved,
 			Tenant: tenant, Subject: seg.ID, Time: *seg.UpdatedAt}
@@ -176,12 +155,7 @@ func (s *Server) publishSegment(c *fiber.Ctx, tenant string) func(context.Contex
 		if seg.Deleted {
 			ev.Data.SetBool(event.FDeleted, true)
 		}
-		errs, ps, err := s.publishAt(ctx, ev)
-		if err != nil {
-			return err
-		}
-		setWriteToken(c, ps)
-		return errs[0]
+		return s.publishAnswering(ctx, c, ev)
 	}
 }
 
@@ -193,7 +167,7 @@ type memberPage struct {
 // segmentCustomers pages through the members of a saved segment by
 // contact id: the cursor is the last contact id of the previous page, and
 // each page is a range read after it (no OFFSET).
-func (s *Server) segmentCustomers(c *fiber.Ctx) error {
+func (s *savedGroup) segmentCustomers(c *fiber.Ctx) error {
 	tenant, saved, err := s.savedSegment(c)
 	if err != nil {
 		return err
@@ -210,7 +184,7 @@ func (s *Server) segmentCustomers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.Segments.Page(c.UserContext(), tenant, seg, time.Now(), cursor, limit)
+	page, err := s.Segments.Page(ctxOf(c), tenant, seg, time.Now(), cursor, limit)
 	if err != nil {
 		return err
 	}
@@ -239,12 +213,12 @@ func queryLimit(c *fiber.Ctx) (int, error) {
 // Parquet, one row group), not by the segment. Once streaming has begun
 // the status is sent; a failure later truncates the file (a Parquet file
 // then has no footer, so it does not parse) and is logged.
-func (s *Server) exportSegment(c *fiber.Ctx) error {
+func (s *savedGroup) exportSegment(c *fiber.Ctx) error {
 	tenant, saved, err := s.savedSegment(c)
 	if err != nil {
 		return err
 	}
-	format := c.Query("format", "csv")
+	format := exportFormat(c)
 	if format != "csv" && format != "parquet" {
 		return badRequest("format", "format is csv or parquet")
 	}
@@ -266,13 +240,19 @@ func (s *Server) exportSegment(c *fiber.Ctx) error {
 	return nil
 }
 
+// exportFormat is ?format= (csv by default), copied: the body stream
+// writer uses it after the handler has returned.
+func exportFormat(c *fiber.Ctx) string {
+	return strings.Clone(c.Query("format", "csv"))
+}
+
 // exportWriteWindow is how long the client may take to read what an export
 // wrote: the server's WriteTimeout bounds a whole response, so a long
 // export moves the connection's write deadline on as it makes progress (a
 // client that stops reading still times out).
 const exportWriteWindow = time.Minute
 
-func (s *Server) streamMembers(ctx context.Context, w *bufio.Writer, format, tenant string, seg *cdp.Segment,
+func (s *savedGroup) streamMembers(ctx context.Context, w *bufio.Writer, format, tenant string, seg *cdp.Segment,
 	now time.Time, conn net.Conn) error {
 	mw, err := cdp.NewMemberWriter(format, w)
 	if err != nil {
@@ -302,7 +282,7 @@ type tagSegmentRequest struct {
 // segment: 202 with the job when it starts, 200 with it when the same
 // request already has a job (running or done). The job id follows from the
 // segment's version and the tag, or from the Idempotency-Key header.
-func (s *Server) tagSegment(c *fiber.Ctx) error {
+func (s *savedGroup) tagSegment(c *fiber.Ctx) error {
 	tenant, saved, err := s.savedSegment(c)
 	if err != nil {
 		return err
@@ -323,7 +303,7 @@ func (s *Server) tagSegment(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if err := s.checkLiveTag(c.UserContext(), tenant, *req.TagID); err != nil {
+	if err := s.checkLiveTag(ctxOf(c), tenant, *req.TagID); err != nil {
 		return err
 	}
 	seg, err := saved.Parse()
@@ -331,7 +311,7 @@ func (s *Server) tagSegment(c *fiber.Ctx) error {
 		return fmt.Errorf("saved segment %s: %v", saved.ID, err)
 	}
 	id := cdp.TagJobID(tenant, saved.Version(), *req.TagID, key)
-	job, started, err := s.Jobs.TagSegment(c.UserContext(), tenant, id, seg, saved.ID, *req.TagID)
+	job, started, err := s.Jobs.TagSegment(ctxOf(c), tenant, id, seg, saved.ID, *req.TagID)
 	if err != nil {
 		return err
 	}
@@ -344,7 +324,7 @@ func (s *Server) tagSegment(c *fiber.Ctx) error {
 }
 
 // checkLiveTag refuses a tag the tenant's library does not hold live.
-func (s *Server) checkLiveTag(ctx context.Context, tenant, id string) error {
+func (s *savedGroup) checkLiveTag(ctx context.Context, tenant, id string) error {
 	if s.Tags == nil {
 		return notFound("tags are not enabled on this server")
 	}
@@ -356,7 +336,7 @@ func (s *Server) checkLiveTag(ctx context.Context, tenant, id string) error {
 }
 
 // getJob returns the state of a bulk job.
-func (s *Server) getJob(c *fiber.Ctx) error {
+func (s *savedGroup) getJob(c *fiber.Ctx) error {
 	tenant, err := authorize(c, segmentMarketers)
 	if err != nil {
 		return err
@@ -365,40 +345,11 @@ func (s *Server) getJob(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	job, err := s.Jobs.Get(c.UserContext(), tenant, id)
+	job, err := s.Jobs.Get(ctxOf(c), tenant, id)
 	if err != nil {
 		return err
 	}
 	return c.JSON(job)
-}
-
-// segmentError maps the saved segments' and jobs' errors to statuses.
-func segmentError(err error) (*Error, bool) {
-	switch {
-	case errors.Is(err, cdp.ErrSegmentNotFound), errors.Is(err, cdp.ErrJobNotFound):
-		return notFound(err.Error()), true
-	}
-	return nil, false
-}
-
-func firstError(errs []error, err error) error {
-	if err != nil {
-		return err
-	}
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
-}
-
-// Publisher is how the bulk jobs (cdp.Jobs) store events: as the API does,
-// checked with the contract's decoder, produced to the events topic, and
-// acknowledged by Kafka.
-func Publisher(cl *kgo.Client, topics kafka.Topics) cdp.Publish {
-	s := &Server{Deps: Deps{Producer: cl, Topics: topics}}
-	return func(ctx context.Context, evs ...event.Event) error { return firstError(s.publish(ctx, evs...)) }
 }
 
 // JobSource is the CloudEvents source of the events bulk jobs write.

@@ -26,6 +26,7 @@ import (
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/testenv"
+	"github.com/siyu-dev/siyu/publish"
 )
 
 // withSavedSegments rebuilds the fixture's server with saved segments and
@@ -39,7 +40,7 @@ func (f *fixture) withSavedSegments(t *testing.T) {
 }
 
 func (f *fixture) newJobs(t *testing.T) *cdp.Jobs {
-	jobs := cdp.NewJobs(f.conn, f.deps.Segments, api.Publisher(f.deps.Producer, f.topics), api.JobSource, testenv.Logger())
+	jobs := cdp.NewJobs(f.conn, f.deps.Segments, publish.New(f.deps.Producer, f.topics.Events, 0), api.JobSource, testenv.Logger())
 	t.Cleanup(jobs.Close)
 	return jobs
 }
@@ -437,7 +438,9 @@ func TestSegmentTagJob(t *testing.T) {
 		ev.Data.SetInt(event.FTotal, int64(len(want)))
 		ev.Data.Set(event.FTagID, tag.ID)
 		ev.Data.Set(event.FFailReason, "crashed")
-		require.NoError(t, api.Publisher(f.deps.Producer, f.topics)(f.ctx, ev))
+		res, err := publish.New(f.deps.Producer, f.topics.Events, 0).Publish(f.ctx, ev)
+		require.NoError(t, err)
+		require.NoError(t, res.Err())
 		fresh := f.newJobs(t)
 		testenv.Eventually(t, 20*time.Second, func() error {
 			got, err := fresh.Get(f.ctx, "acme", job.ID)

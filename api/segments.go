@@ -18,17 +18,6 @@ const defaultSegmentPage = 100
 // customers: the segment is narrowed to those they hold a live relation with.
 var segmentReaders = []auth.Role{auth.RoleAdmin, auth.RoleMarketer, auth.RoleManager, auth.RoleRep, auth.RolePlatform}
 
-func (s *Server) segmentRoutes(v1 fiber.Router) {
-	v1.Post("/segments/preview", s.requireSegments, s.previewSegment)
-}
-
-func (s *Server) requireSegments(c *fiber.Ctx) error {
-	if s.Segments == nil {
-		return notFound("segments are not enabled on this server")
-	}
-	return c.Next()
-}
-
 type previewRequest struct {
 	Definition json.RawMessage `json:"definition"`
 	Limit      *int            `json:"limit"`
@@ -42,7 +31,7 @@ type previewResponse struct {
 
 // previewSegment answers the exact size of a segment and its first page
 // (or the page after "after"), by contact id.
-func (s *Server) previewSegment(c *fiber.Ctx) error {
+func (s *segmentGroup) previewSegment(c *fiber.Ctx) error {
 	tenant, err := authorize(c, segmentReaders)
 	if err != nil {
 		return err
@@ -76,7 +65,7 @@ func (s *Server) previewSegment(c *fiber.Ctx) error {
 	if p := principal(c); p.Role == auth.RoleRep {
 		seg = seg.ForStaff(p.StaffID)
 	}
-	ctx, now := c.UserContext(), time.Now()
+	ctx, now := ctxOf(c), time.Now()
 	n, err := s.Segments.Count(ctx, tenant, seg, now)
 	if err != nil {
 		return err

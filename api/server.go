@@ -5,6 +5,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/metrics"
+	"github.com/siyu-dev/siyu/publish"
 	"github.com/siyu-dev/siyu/store"
 	"github.com/siyu-dev/siyu/wecom"
 )
@@ -76,6 +78,14 @@ type Deps struct {
 	// (with Segments and Tags); without them those routes answer 404.
 	SavedSegments *cdp.SavedSegments
 	Jobs          *cdp.Jobs
+	// RequestTimeout bounds a read (GET, HEAD): its context ends then, and
+	// with it the ClickHouse queries it runs (503, code timeout); 0 means
+	// DefaultRequestTimeout (5 s). A request's context also ends when its
+	// client disconnects.
+	RequestTimeout time.Duration
+	// WriteTimeout bounds any other request; 0 means DefaultWriteTimeout
+	// (35 s: a batch of events waits up to 30 s for Kafka's acks).
+	WriteTimeout time.Duration
 }
 
 // Server is the API.
@@ -84,11 +94,16 @@ type Server struct {
 	app     *fiber.App
 	log     *slog.Logger
 	metrics *httpMetrics
+	pub     *publish.Publisher // the API's own writes (10 s for the acks)
+	// consistency is read-your-writes, for every /v1 read.
+	consistency *consistency
 }
 
 // New builds the API and its routes.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, log: d.Log, metrics: newHTTPMetrics(d.Registry)}
+	s := &Server{Deps: d, log: d.Log, metrics: newHTTPMetrics(d.Registry),
+		pub:         publish.New(d.Producer, d.Topics.Events, publish.DefaultTimeout),
+		consistency: &consistency{Committed: d.Committed, ReadAfterWait: d.ReadAfterWait, Boards: d.Boards, log: d.Log}}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "siyu",
 		BodyLimit:             MaxBodyBytes,
@@ -120,6 +135,7 @@ func (s *Server) Listen(ctx context.Context, addr string) error {
 
 func (s *Server) routes() {
 	s.app.Use(s.metrics.middleware)
+	s.app.Use(requestContext(cmp.Or(s.RequestTimeout, DefaultRequestTimeout), cmp.Or(s.WriteTimeout, DefaultWriteTimeout)))
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	s.app.Get("/readyz", s.readyz)
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{})))
@@ -128,22 +144,9 @@ func (s *Server) routes() {
 		return c.Send(openAPI)
 	})
 	// WeCom authenticates its callbacks by signature, not by API key.
-	s.app.Get("/wecom/callback/:tenant", s.requireWeCom, s.wecomVerify)
-	s.app.Post("/wecom/callback/:tenant", s.requireWeCom, s.wecomCallback)
-	v1 := s.app.Group("/v1", s.authenticate, s.readAfter)
-	v1.Post("/events", s.postEvents)
-	v1.Get("/customers/:id", s.getCustomer)
-	v1.Put("/wecom/config", s.requireWeCom, s.putWeComConfig)
-	v1.Get("/wecom/config", s.requireWeCom, s.getWeComConfig)
-	s.metricsRoutes(v1)
-	s.tagRoutes(v1)
-	s.meterRoutes(v1)
-	s.segmentRoutes(v1)
-	s.followupRoutes(v1)
-	s.poolRoutes(v1)
-	s.followupDayRoutes(v1)
-	s.teamRoutes(v1)
-	s.savedSegmentRoutes(v1)
+	mount(s.app, (&wecomGroup{WeCom: s.WeCom}).callbackRoutes(), s.WeCom != nil, "not found")
+	v1 := s.app.Group("/v1", s.authenticate, s.consistency.readAfter)
+	s.mountGroups(v1)
 	s.app.Use(func(c *fiber.Ctx) error {
 		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
 	})
@@ -153,7 +156,7 @@ func (s *Server) routes() {
 // first failure's reason; both list every check's state, so an operator
 // sees at once which part is down (ClickHouse, Kafka, ingest, the pool).
 func (s *Server) readyz(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(ctxOf(c), 3*time.Second)
 	defer cancel()
 	rep := s.Ready(ctx)
 	if rep.Err != nil {
@@ -172,7 +175,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if !ok {
 		token = ""
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), keyCheckTimeout)
+	ctx, cancel := context.WithTimeout(ctxOf(c), keyCheckTimeout)
 	p, err := s.Keys.Check(ctx, c.IP(), strings.TrimSpace(token))
 	cancel()
 	if err != nil {

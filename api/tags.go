@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -31,22 +30,6 @@ var (
 	taggers    = []auth.Role{auth.RoleAdmin, auth.RoleMarketer, auth.RoleManager, auth.RoleRep, auth.RolePlatform}
 )
 
-func (s *Server) tagRoutes(v1 fiber.Router) {
-	v1.Get("/tags", s.requireTags, s.listTags)
-	v1.Post("/tags", s.requireTags, s.createTag)
-	v1.Get("/tags/:id", s.requireTags, s.getTag)
-	v1.Patch("/tags/:id", s.requireTags, s.updateTag)
-	v1.Delete("/tags/:id", s.requireTags, s.deleteTag)
-	v1.Post("/customers/:id/tags", s.requireTags, s.tagCustomer)
-}
-
-func (s *Server) requireTags(c *fiber.Ctx) error {
-	if s.Tags == nil {
-		return notFound("tags are not enabled on this server")
-	}
-	return c.Next()
-}
-
 type tagListResponse struct {
 	Tags  []cdp.Tag `json:"tags"`
 	Live  int       `json:"live"`
@@ -55,12 +38,12 @@ type tagListResponse struct {
 
 // listTags returns the tenant's library, live tags only unless
 // ?include_deleted=true.
-func (s *Server) listTags(c *fiber.Ctx) error {
+func (s *tagGroup) listTags(c *fiber.Ctx) error {
 	tenant, err := authorize(c, tagReaders)
 	if err != nil {
 		return err
 	}
-	lib, err := s.Tags.List(c.UserContext(), tenant)
+	lib, err := s.Tags.List(ctxOf(c), tenant)
 	if err != nil {
 		return err
 	}
@@ -79,7 +62,7 @@ func (s *Server) listTags(c *fiber.Ctx) error {
 }
 
 // getTag returns one tag, deleted or not.
-func (s *Server) getTag(c *fiber.Ctx) error {
+func (s *tagGroup) getTag(c *fiber.Ctx) error {
 	tenant, err := authorize(c, tagReaders)
 	if err != nil {
 		return err
@@ -88,7 +71,7 @@ func (s *Server) getTag(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	lib, err := s.Tags.List(c.UserContext(), tenant)
+	lib, err := s.Tags.List(ctxOf(c), tenant)
 	if err != nil {
 		return err
 	}
@@ -106,7 +89,7 @@ type tagRequest struct {
 }
 
 // createTag defines a new tag under a new id.
-func (s *Server) createTag(c *fiber.Ctx) error {
+func (s *tagGroup) createTag(c *fiber.Ctx) error {
 	tenant, err := authorize(c, tagWriters)
 	if err != nil {
 		return err
@@ -123,7 +106,7 @@ func (s *Server) createTag(c *fiber.Ctx) error {
 	if err := cdp.NormalizeTag(&t); err != nil {
 		return err
 	}
-	t, err = s.Tags.Define(c.UserContext(), tenant, func([]cdp.Tag) (cdp.Tag, error) { return t, nil }, s.publishTag(c, tenant))
+	t, err = s.Tags.Define(ctxOf(c), tenant, func([]cdp.Tag) (cdp.Tag, error) { return t, nil }, s.publishTag(c, tenant))
 	if err != nil {
 		return err
 	}
@@ -131,7 +114,7 @@ func (s *Server) createTag(c *fiber.Ctx) error {
 }
 
 // updateTag renames, regroups or reorders a live tag.
-func (s *Server) updateTag(c *fiber.Ctx) error {
+func (s *tagGroup) updateTag(c *fiber.Ctx) error {
 	tenant, err := authorize(c, tagWriters)
 	if err != nil {
 		return err
@@ -154,7 +137,7 @@ func (s *Server) updateTag(c *fiber.Ctx) error {
 }
 
 // deleteTag marks a tag deleted: it leaves the library and every profile.
-func (s *Server) deleteTag(c *fiber.Ctx) error {
+func (s *tagGroup) deleteTag(c *fiber.Ctx) error {
 	tenant, err := authorize(c, tagWriters)
 	if err != nil {
 		return err
@@ -170,7 +153,7 @@ func (s *Server) deleteTag(c *fiber.Ctx) error {
 }
 
 // redefineTag writes the next definition of a live tag, as change makes it.
-func (s *Server) redefineTag(c *fiber.Ctx, tenant, id string, change func(*cdp.Tag) error) error {
+func (s *tagGroup) redefineTag(c *fiber.Ctx, tenant, id string, change func(*cdp.Tag) error) error {
 	plan := func(lib []cdp.Tag) (cdp.Tag, error) {
 		t, ok := cdp.FindTag(lib, id)
 		switch {
@@ -181,7 +164,7 @@ func (s *Server) redefineTag(c *fiber.Ctx, tenant, id string, change func(*cdp.T
 		}
 		return t, change(&t)
 	}
-	t, err := s.Tags.Define(c.UserContext(), tenant, plan, s.publishTag(c, tenant))
+	t, err := s.Tags.Define(ctxOf(c), tenant, plan, s.publishTag(c, tenant))
 	if err != nil {
 		return err
 	}
@@ -203,7 +186,7 @@ func (r tagRequest) apply(t *cdp.Tag) {
 // publishTag stores a definition as a tag.defined event and answers its
 // write token. The event carries the whole definition (docs/decisions.md,
 // "Tags").
-func (s *Server) publishTag(c *fiber.Ctx, tenant string) func(context.Context, cdp.Tag) error {
+func (s *tagGroup) publishTag(c *fiber.Ctx, tenant string) func(context.Context, cdp.Tag) error {
 	return func(ctx context.Context, t cdp.Tag) error {
 		ev := event.Event{ID: newEventID(), Source: apiSource, Type: event.TagDefined,
 			Tenant: tenant, Subject: t.ID, Time: *t.UpdatedAt}
@@ -211,12 +194,7 @@ func (s *Server) publishTag(c *fiber.Ctx, tenant string) func(context.Context, c
 		ev.Data.Set(event.FGroup, t.Group)
 		ev.Data.SetInt(event.FOrder, t.Order)
 		ev.Data.SetBool(event.FDeleted, t.Deleted)
-		errs, ps, err := s.publishAt(ctx, ev)
-		if err != nil {
-			return err
-		}
-		setWriteToken(c, ps)
-		return errs[0]
+		return s.publishAnswering(ctx, c, ev)
 	}
 }
 
@@ -242,7 +220,7 @@ type customerTagsResponse struct {
 // tagCustomer adds and removes library tags on one customer, as tag.added
 // and tag.removed events. A rep may tag only customers they hold a live
 // relation with; for anyone else's the answer is 404, as for GET.
-func (s *Server) tagCustomer(c *fiber.Ctx) error {
+func (s *tagGroup) tagCustomer(c *fiber.Ctx) error {
 	tenant, err := authorize(c, taggers)
 	if err != nil {
 		return err
@@ -259,7 +237,7 @@ func (s *Server) tagCustomer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.UserContext()
+	ctx := ctxOf(c)
 	pr, err := s.Profiles.Get(ctx, tenant, contact)
 	if err != nil {
 		return err
@@ -369,15 +347,6 @@ func taggingEvents(tenant, contact, staffID string, at time.Time, results []tagR
 	return evs
 }
 
-// publish encodes evs, checks each with the contract's decoder (so that
-// nothing the API writes is dead-lettered), produces them and waits for
-// Kafka's acks. It returns the outcome of each event, or an error (and
-// produces nothing) when an event does not encode.
-func (s *Server) publish(ctx context.Context, evs ...event.Event) ([]error, error) {
-	errs, _, err := s.publishAt(ctx, evs...)
-	return errs, err
-}
-
 // authorize checks the caller's role and returns the tenant it acts on.
 func authorize(c *fiber.Ctx, roles []auth.Role) (string, error) {
 	if err := allow(c, roles...); err != nil {
@@ -392,21 +361,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // never fails (crypto/rand, Go ≥ 1.24)
 	return hex.EncodeToString(b)
-}
-
-// tagError maps the tag library's errors to statuses.
-func tagError(err error) (*Error, bool) {
-	var te *cdp.TagError
-	var le *cdp.TagLimitError
-	switch {
-	case errors.As(err, &te) && te.Conflict:
-		return &Error{Status: http.StatusConflict, Code: "conflict", Field: te.Field, Message: te.Reason}, true
-	case errors.As(err, &te):
-		return badRequest(te.Field, te.Reason), true
-	case errors.As(err, &le):
-		return &Error{Status: http.StatusUnprocessableEntity, Code: "tag_limit", Message: le.Error()}, true
-	case errors.Is(err, cdp.ErrTagNotFound):
-		return notFound(err.Error()), true
-	}
-	return nil, false
 }

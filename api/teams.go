@@ -16,12 +16,6 @@ import (
 // whose key has a staff id then reads the day routes of their team only.
 var teamReaders = []auth.Role{auth.RoleAdmin, auth.RoleManager, auth.RolePlatform}
 
-func (s *Server) teamRoutes(v1 fiber.Router) {
-	v1.Put("/staff/:id/manager", s.requireFollowups, s.putManager)
-	v1.Delete("/staff/:id/manager", s.requireFollowups, s.deleteManager)
-	v1.Get("/followups/team", s.requireFollowups, s.getTeam)
-}
-
 type managerRequest struct {
 	ManagerID string `json:"manager_id"`
 }
@@ -34,7 +28,7 @@ type managerResponse struct {
 }
 
 // putManager makes the body's manager the manager of the rep in the path.
-func (s *Server) putManager(c *fiber.Ctx) error {
+func (s *followupGroup) putManager(c *fiber.Ctx) error {
 	var req managerRequest
 	if err := decodeBody(c, &req, `send {"manager_id": "<staff id>"} as JSON`); err != nil {
 		return err
@@ -49,9 +43,9 @@ func (s *Server) putManager(c *fiber.Ctx) error {
 }
 
 // deleteManager leaves the rep without a manager.
-func (s *Server) deleteManager(c *fiber.Ctx) error { return s.setManager(c, "") }
+func (s *followupGroup) deleteManager(c *fiber.Ctx) error { return s.setManager(c, "") }
 
-func (s *Server) setManager(c *fiber.Ctx, manager string) error {
+func (s *followupGroup) setManager(c *fiber.Ctx, manager string) error {
 	tenant, err := authorize(c, stageAdmins)
 	if err != nil {
 		return err
@@ -69,7 +63,7 @@ func (s *Server) setManager(c *fiber.Ctx, manager string) error {
 	} else {
 		ev.Data.SetBool(event.FDeleted, true)
 	}
-	ps, err := s.publishPositions(c.UserContext(), ev)
+	ps, err := s.publishPositions(ctxOf(c), ev)
 	if err != nil {
 		return err
 	}
@@ -85,7 +79,7 @@ type teamResponse struct {
 
 // getTeam lists a manager's reps: a manager key with a staff id its own,
 // admins (and managers without a staff id) the manager_id named.
-func (s *Server) getTeam(c *fiber.Ctx) error {
+func (s *followupGroup) getTeam(c *fiber.Ctx) error {
 	tenant, err := authorize(c, teamReaders)
 	if err != nil {
 		return err
@@ -102,7 +96,7 @@ func (s *Server) getTeam(c *fiber.Ctx) error {
 	case manager == "":
 		return badRequest("manager_id", "this key has no staff id: add ?manager_id=<staff id>")
 	}
-	members, err := s.Followup.Team(c.UserContext(), tenant, manager)
+	members, err := s.Followup.Team(ctxOf(c), tenant, manager)
 	if err != nil {
 		return err
 	}

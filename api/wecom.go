@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"net/http"
 	"strings"
 	"time"
 
@@ -15,17 +14,9 @@ import (
 // WeCom's callbacks carry no API key: the signature over the encrypted
 // payload, keyed by the tenant's Token, authenticates them (wecom/).
 
-// requireWeCom answers 404 when this server has no WeCom receiver.
-func (s *Server) requireWeCom(c *fiber.Ctx) error {
-	if s.WeCom == nil {
-		return notFound("not found")
-	}
-	return c.Next()
-}
-
 // wecomVerify answers WeCom's URL verification with the decrypted echostr.
-func (s *Server) wecomVerify(c *fiber.Ctx) error {
-	plain, err := s.WeCom.VerifyURL(c.UserContext(), strings.Clone(c.Params("tenant")), wecomParams(c))
+func (s *wecomGroup) wecomVerify(c *fiber.Ctx) error {
+	plain, err := s.WeCom.VerifyURL(ctxOf(c), strings.Clone(c.Params("tenant")), wecomParams(c))
 	if err != nil {
 		return err
 	}
@@ -35,10 +26,10 @@ func (s *Server) wecomVerify(c *fiber.Ctx) error {
 
 // wecomCallback stores one callback as an event in Kafka, then answers
 // "success"; any error makes WeCom retry (up to three times).
-func (s *Server) wecomCallback(c *fiber.Ctx) error {
+func (s *wecomGroup) wecomCallback(c *fiber.Ctx) error {
 	// The raw body: Fiber's Body() would inflate a compressed one past the limit.
 	body := c.Request().Body()
-	if _, err := s.WeCom.Receive(c.UserContext(), strings.Clone(c.Params("tenant")), wecomParams(c), body); err != nil {
+	if _, err := s.WeCom.Receive(ctxOf(c), strings.Clone(c.Params("tenant")), wecomParams(c), body); err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
@@ -79,7 +70,7 @@ func newWeComConfigResponse(tenant string, st wecom.Status) wecomConfigResponse 
 // putWeComConfig sets the tenant's WeCom app settings. Admins only: the
 // settings decide whose callbacks become the tenant's events. They are kept
 // in ClickHouse, not sent to Kafka: the event log must not hold secrets.
-func (s *Server) putWeComConfig(c *fiber.Ctx) error {
+func (s *wecomGroup) putWeComConfig(c *fiber.Ctx) error {
 	if err := allow(c, auth.RoleAdmin, auth.RolePlatform); err != nil {
 		return err
 	}
@@ -91,7 +82,7 @@ func (s *Server) putWeComConfig(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req, `send {"corp_id", "token", "encoding_aes_key"} as JSON`); err != nil {
 		return err
 	}
-	st, err := s.WeCom.SaveConfig(c.UserContext(), tenant, wecom.Config{
+	st, err := s.WeCom.SaveConfig(ctxOf(c), tenant, wecom.Config{
 		CorpID: req.CorpID, Token: req.Token, EncodingAESKey: req.EncodingAESKey})
 	if err != nil {
 		return err
@@ -101,7 +92,7 @@ func (s *Server) putWeComConfig(c *fiber.Ctx) error {
 
 // getWeComConfig shows the tenant's settings: the corp id, and whether the
 // secrets are set, never their values.
-func (s *Server) getWeComConfig(c *fiber.Ctx) error {
+func (s *wecomGroup) getWeComConfig(c *fiber.Ctx) error {
 	if err := allow(c, auth.RoleAdmin, auth.RolePlatform); err != nil {
 		return err
 	}
@@ -109,7 +100,7 @@ func (s *Server) getWeComConfig(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.WeCom.ConfigStatus(c.UserContext(), tenant)
+	st, err := s.WeCom.ConfigStatus(ctxOf(c), tenant)
 	if errors.Is(err, wecom.ErrNotConfigured) {
 		return notFound("this tenant has no WeCom callback settings: set them with PUT /v1/wecom/config")
 	}
@@ -117,34 +108,4 @@ func (s *Server) getWeComConfig(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(newWeComConfigResponse(tenant, st))
-}
-
-// wecomError maps the receiver's errors to statuses. A refusal says little:
-// the caller is not authenticated.
-func wecomError(err error) (*Error, bool) {
-	if errors.Is(err, wecom.ErrUnavailable) {
-		return unavailable("not stored, retry: a dependency is unavailable"), true
-	}
-	var ce *wecom.ConfigError
-	if errors.As(err, &ce) {
-		return badRequest(ce.Field, ce.Reason), true
-	}
-	re, ok := wecom.AsRefused(err)
-	if !ok {
-		return nil, false
-	}
-	switch re.Reason {
-	case wecom.ReasonUnknownTenant:
-		return notFound("not found"), true
-	case wecom.ReasonSignature:
-		return unauthorized("msg_signature does not match"), true
-	case wecom.ReasonStale:
-		return forbidden(re.Err.Error()), true
-	case wecom.ReasonReceiveID:
-		return forbidden("the message is for another corp"), true
-	case wecom.ReasonTooLarge:
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "body",
-			Message: "a WeCom callback is at most 64 KiB"}, true
-	}
-	return badRequest("", re.Err.Error()), true
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/errkind"
 	"github.com/siyu-dev/siyu/event"
 	siyusql "github.com/siyu-dev/siyu/sql"
 	"github.com/siyu-dev/siyu/store"
@@ -75,7 +76,8 @@ func (p Principal) Is(roles ...Role) bool {
 }
 
 // ErrInvalidKey means the key is unknown, malformed or revoked.
-var ErrInvalidKey = errors.New("invalid API key")
+var ErrInvalidKey error = &errkind.Error{Kind: errkind.Unauthorized, Msg: "invalid API key",
+	Public: "the API key is invalid or revoked: create one with `siyu keys create`"}
 
 // keyPrefix marks Siyu keys, so that leaked ones are easy to find.
 const keyPrefix = "siyu_"

@@ -14,7 +14,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/errkind"
 	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/publish"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
@@ -30,7 +32,7 @@ const (
 const JobSegmentTag = "segment_tag"
 
 // ErrJobNotFound means the tenant has no job with that id.
-var ErrJobNotFound = errors.New("job not found")
+var ErrJobNotFound = errkind.New(errkind.NotFound, "job not found")
 
 // Job is the state of one bulk job.
 type Job struct {
@@ -45,10 +47,6 @@ type Job struct {
 	CreatedAt *time.Time `json:"created_at"`
 	UpdatedAt *time.Time `json:"updated_at"`
 }
-
-// Publish stores events on Kafka and returns once Kafka acknowledged every
-// one of them, or with the first failure.
-type Publish func(ctx context.Context, evs ...event.Event) error
 
 // tagJobBatch is how many tag.added events a job produces at once.
 const tagJobBatch = 1000
@@ -66,7 +64,7 @@ var qJobGet = siyusql.Query("job_get")
 type Jobs struct {
 	conn     driver.Conn
 	segments *Segments
-	publish  Publish
+	pub      *publish.Publisher
 	source   string
 	log      *slog.Logger
 	// Now is the clock (default time.Now).
@@ -84,12 +82,25 @@ type Jobs struct {
 }
 
 // NewJobs returns the job runner: it reads members with segments, stores
-// events with publish (as source, the CloudEvents source) and reads the
+// events with pub (as source, the CloudEvents source) and reads the
 // state of jobs it does not run from conn.
-func NewJobs(conn driver.Conn, segments *Segments, publish Publish, source string, log *slog.Logger) *Jobs {
+func NewJobs(conn driver.Conn, segments *Segments, pub *publish.Publisher, source string, log *slog.Logger) *Jobs {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Jobs{conn: conn, segments: segments, publish: publish, source: source, log: log,
+	return &Jobs{conn: conn, segments: segments, pub: pub, source: source, log: log,
 		Now: time.Now, ctx: ctx, cancel: cancel, live: map[string]*Job{}}
+}
+
+// store publishes evs and returns once Kafka acknowledged every one of
+// them, or with the first failure.
+func (j *Jobs) store(ctx context.Context, evs ...event.Event) error {
+	res, err := j.pub.Publish(ctx, evs...)
+	if err != nil {
+		return err
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("not stored in Kafka, retry: %w", err)
+	}
+	return nil
 }
 
 // Close stops the running jobs (each records itself failed, to be resumed
@@ -258,7 +269,7 @@ func (r *tagRun) tag(ctx context.Context) error {
 		if len(batch) == 0 {
 			return nil
 		}
-		if err := r.jobs.publish(ctx, batch...); err != nil {
+		if err := r.jobs.store(ctx, batch...); err != nil {
 			return fmt.Errorf("produce tag.added: %w", err)
 		}
 		n := int64(len(batch))
@@ -331,7 +342,7 @@ func (r *tagRun) record(ctx context.Context) error {
 	if job.Error != "" {
 		ev.Data.Set(event.FFailReason, job.Error)
 	}
-	if err := r.jobs.publish(ctx, ev); err != nil {
+	if err := r.jobs.store(ctx, ev); err != nil {
 		return fmt.Errorf("record job %s: %w", job.ID, err)
 	}
 	return nil

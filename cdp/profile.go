@@ -13,12 +13,13 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/siyu-dev/siyu/errkind"
 	"github.com/siyu-dev/siyu/internal/reporting"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
 // ErrNotFound means the tenant has no customer with that id.
-var ErrNotFound = errors.New("customer not found")
+var ErrNotFound = errkind.New(errkind.NotFound, "customer not found")
 
 // Profile is one customer as of every event Siyu has for them, over all of
 // their ids (docs/decisions.md, "Identity"): a merged profile is the profile

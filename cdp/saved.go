@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/siyu-dev/siyu/errkind"
 	"slices"
 	"strings"
 	"sync"
@@ -23,7 +24,7 @@ const MaxSegmentNameRunes = 100
 
 // ErrSegmentNotFound means the tenant has no saved segment with that id
 // (or it was deleted).
-var ErrSegmentNotFound = errors.New("segment not found")
+var ErrSegmentNotFound = errkind.New(errkind.NotFound, "segment not found")
 
 // SavedSegment is one saved segment, as of its latest segment.saved.
 type SavedSegment struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/siyu-dev/siyu/errkind"
 	"sort"
 	"strings"
 	"sync"
@@ -27,7 +28,7 @@ const (
 )
 
 // ErrTagNotFound means the tenant's library has no such tag.
-var ErrTagNotFound = errors.New("tag not found")
+var ErrTagNotFound = errkind.New(errkind.NotFound, "tag not found")
 
 // Tag is one tag of a tenant's library, as of its latest tag.defined.
 type Tag struct {
@@ -51,11 +52,25 @@ type TagError struct {
 
 func (e *TagError) Error() string { return e.Field + ": " + e.Reason }
 
+// Describe is a conflict for a clash with the library, else a validation error.
+func (e *TagError) Describe() errkind.Error {
+	k := errkind.Validation
+	if e.Conflict {
+		k = errkind.Conflict
+	}
+	return errkind.Error{Kind: k, Msg: e.Error(), Field: e.Field, Public: e.Reason}
+}
+
 // TagLimitError refuses a new tag when the library already holds Limit live tags.
 type TagLimitError struct{ Limit int }
 
 func (e *TagLimitError) Error() string {
 	return fmt.Sprintf("the tag library holds at most %d tags (WeCom's limit): delete unused tags first", e.Limit)
+}
+
+// Describe is over the tenant's limit, code tag_limit.
+func (e *TagLimitError) Describe() errkind.Error {
+	return errkind.Error{Kind: errkind.Unprocessable, Msg: e.Error(), Code: "tag_limit", Public: e.Error()}
 }
 
 // NormalizeTag trims the name and group of t and checks their form and the

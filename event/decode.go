@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/siyu-dev/siyu/errkind"
 	"net/url"
 	"strings"
 	"time"
@@ -26,6 +27,11 @@ func (e *ValidationError) Error() string {
 		return e.Reason
 	}
 	return e.Field + ": " + e.Reason
+}
+
+// Describe is a validation error of Field.
+func (e *ValidationError) Describe() errkind.Error {
+	return errkind.Error{Kind: errkind.Validation, Msg: e.Error(), Field: e.Field, Public: e.Reason}
 }
 
 func invalid(field, format string, args ...any) *ValidationError {

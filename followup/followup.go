@@ -15,7 +15,7 @@ package followup
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
+	"github.com/siyu-dev/siyu/errkind"
 	"slices"
 	"time"
 
@@ -35,7 +35,8 @@ func ValidStage(stage string) bool { return slices.Contains(Stages, stage) }
 func ValidChannel(channel string) bool { return slices.Contains(Channels, channel) }
 
 // ErrBadCursor means a cursor was not one this package issued.
-var ErrBadCursor = errors.New("invalid cursor: pass next_cursor from the previous page unchanged")
+var ErrBadCursor error = &errkind.Error{Kind: errkind.Validation, Field: "cursor",
+	Msg: "invalid cursor: pass next_cursor from the previous page unchanged"}
 
 // Shanghai is the time zone of board days: the reporting zone.
 var Shanghai = reporting.Zone

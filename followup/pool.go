@@ -18,8 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/errkind"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/publish"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
@@ -28,19 +29,16 @@ type queryer interface {
 	Query(ctx context.Context, query string, args ...any) (driver.Rows, error)
 }
 
-// Publish writes records (the events' keys and checked JSON; the topic is
-// the publisher's) to the log and returns once Kafka acknowledged them all.
-type Publish func(ctx context.Context, recs []*kgo.Record) ([]kafka.Position, error)
-
 // Errors of pool writes that decided nothing.
 var (
 	// ErrUnavailable wraps a failure to store or to read what decisions
 	// need: nothing was decided, retry.
-	ErrUnavailable = errors.New("pool decisions not stored, retry")
+	ErrUnavailable = errkind.New(errkind.Unavailable, "pool decisions not stored, retry")
 	// ErrNotDecider refuses a pool write on a replica that is not the
 	// deployment's decider (see Election).
-	ErrNotDecider = errors.New("another siyu serve decides pool changes: send pool writes (claims, releases, " +
-		"assignments, transfers, departures, rules) to the deciding replica, or run one siyu serve for them")
+	ErrNotDecider error = &errkind.Error{Kind: errkind.Unavailable, Code: "not_decider",
+		Msg: "another siyu serve decides pool changes: send pool writes (claims, releases, " +
+			"assignments, transfers, departures, rules) to the deciding replica, or run one siyu serve for them"}
 )
 
 // PoolConfig tunes the claim decider.
@@ -76,7 +74,7 @@ func DefaultPoolConfig() PoolConfig {
 // pool".
 type Pool struct {
 	conn     queryer
-	publish  Publish
+	pub      *publish.Publisher
 	cfg      PoolConfig
 	log      *slog.Logger
 	ingest   IngestOffsets // nil: no freshness cut (the book is reread by age only)
@@ -135,11 +133,11 @@ func PoolMetrics(reg prometheus.Registerer) PoolOption {
 	return func(p *Pool) { p.metrics.register(reg, p) }
 }
 
-// NewPool returns a pool over conn that writes with publish. Close stops
+// NewPool returns a pool over conn that writes with pub. Close stops
 // its deciders.
-func NewPool(conn queryer, publish Publish, cfg PoolConfig, log *slog.Logger, opts ...PoolOption) *Pool {
+func NewPool(conn queryer, pub *publish.Publisher, cfg PoolConfig, log *slog.Logger, opts ...PoolOption) *Pool {
 	ctx, stop := context.WithCancel(context.Background())
-	p := &Pool{conn: conn, publish: publish, cfg: cfg, log: log, deciders: map[string]*decider{}, ctx: ctx, stop: stop,
+	p := &Pool{conn: conn, pub: pub, cfg: cfg, log: log, deciders: map[string]*decider{}, ctx: ctx, stop: stop,
 		closed: make(chan struct{}), metrics: newPoolMetrics()}
 	for _, o := range opts {
 		o(p)
@@ -188,31 +186,6 @@ func (p *Pool) setErr(err error) {
 	p.errMu.Lock()
 	p.lastErr = err
 	p.errMu.Unlock()
-}
-
-// KafkaPublisher publishes records to topic with cl (the pool checked each
-// event with the contract's decoder when it decided it).
-func KafkaPublisher(cl *kgo.Client, topic string) Publish {
-	return func(ctx context.Context, recs []*kgo.Record) ([]kafka.Position, error) {
-		for _, r := range recs {
-			r.Topic = topic
-		}
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		res := kafka.ProduceSync(ctx, cl, recs...)
-		if err := res.FirstErr(); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
-		}
-		last := map[int32]int64{}
-		for _, r := range res {
-			last[r.Record.Partition] = max(last[r.Record.Partition], r.Record.Offset)
-		}
-		ps := make([]kafka.Position, 0, len(last))
-		for p, o := range last {
-			ps = append(ps, kafka.Position{Partition: p, Offset: o})
-		}
-		return ps, nil
-	}
 }
 
 // decider owns one tenant's book; only its goroutine touches it, but for
@@ -381,7 +354,6 @@ func (p *Pool) mayDecide(d *decider) error {
 // decideEach decides the batch's requests in order on d's book.
 func (p *Pool) decideEach(d *decider, batch []*request) ([]reply, []*kgo.Record, []change) {
 	now := time.Now()
-	dec := event.NewDecoder(nil)
 	outs := make([]reply, len(batch))
 	var recs []*kgo.Record
 	var changes []change
@@ -395,7 +367,7 @@ func (p *Pool) decideEach(d *decider, batch []*request) ([]reply, []*kgo.Record,
 		err := r.decide(dn)
 		var rs []*kgo.Record
 		if err == nil {
-			rs, err = dn.check(dec)
+			rs, err = dn.check(p.pub)
 		}
 		if err != nil {
 			dn.rollback()
@@ -419,7 +391,8 @@ func (p *Pool) write(d *decider, outs []reply, recs []*kgo.Record, changes []cha
 	err := p.mayWrite()
 	var ps []kafka.Position
 	if err == nil {
-		ps, err = p.publish(ctx, recs)
+		res := p.pub.Produce(ctx, recs...)
+		ps, err = res.Token(), res.Err()
 	}
 	if err != nil {
 		d.book, d.needEnds = nil, true

@@ -13,6 +13,7 @@ import (
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/internal/testenv"
+	"github.com/siyu-dev/siyu/publish"
 )
 
 // BenchmarkPoolClaims: one-customer claims from 32 concurrent clients
@@ -47,7 +48,7 @@ func BenchmarkPoolClaims(b *testing.B) {
 				boards := followTail(b, ctx, conn, broker, topic)
 				opts = append(opts, followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), boards))
 			}
-			pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topic), followup.DefaultPoolConfig(), testenv.Logger(), opts...)
+			pool := followup.NewPool(conn, publish.New(cl, topic, 0), followup.DefaultPoolConfig(), testenv.Logger(), opts...)
 			defer pool.Close()
 			_, err := pool.Rules(ctx, "acme")
 			must(b, err)

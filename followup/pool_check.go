@@ -1,11 +1,13 @@
 package followup
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/publish"
 )
 
 // input is a value of a pool request that its events carry, named as the
@@ -16,23 +18,25 @@ type input struct {
 	text         bool // free text (a note), not an id
 }
 
-// check encodes the decision's events and checks each with the contract's
-// decoder, as the pipeline will. A request whose event the contract
-// refuses fails on its own, before anything of its batch is written: with
-// a *FieldError naming the input at fault, or, when none is (our bug, not
-// the caller's), a plain error. It returns the records to produce.
-func (d *decision) check(dec *event.Decoder) ([]*kgo.Record, error) {
+// check encodes the decision's events with pub, which checks each with
+// the contract's decoder, as the pipeline will. A request whose event the
+// contract refuses fails on its own, before anything of its batch is
+// written: with a *FieldError naming the input at fault, or, when none is
+// (our bug, not the caller's), a plain error; one too large for Kafka with
+// publish.ErrTooLarge. It returns the records to produce.
+func (d *decision) check(pub *publish.Publisher) ([]*kgo.Record, error) {
 	recs := make([]*kgo.Record, 0, len(d.events))
 	for i := range d.events {
-		ev := &d.events[i]
-		b := event.AppendJSON(nil, ev)
-		if _, err := dec.Decode(b); err != nil {
-			if fe := d.culprit(dec); fe != nil {
+		rec, err := pub.Encode(&d.events[i])
+		if err != nil && !errors.Is(err, publish.ErrTooLarge) {
+			if fe := d.culprit(event.NewDecoder(nil)); fe != nil {
 				return nil, fe
 			}
-			return nil, fmt.Errorf("encode %s event: %v", ev.Type, err)
 		}
-		recs = append(recs, &kgo.Record{Key: []byte(ev.Key()), Value: b})
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec)
 	}
 	return recs, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/publish"
 )
 
 // poolEvents are contact.added events of customers first added by staff,
@@ -116,7 +117,7 @@ func TestPoolBadRequestFailsAlone(t *testing.T) {
 	pipe.WaitIngested(ctx, seed)
 
 	reg := prometheus.NewRegistry()
-	pool := followup.NewPool(conn, followup.KafkaPublisher(producer(t, broker), topic), followup.DefaultPoolConfig(),
+	pool := followup.NewPool(conn, publish.New(producer(t, broker), topic, 0), followup.DefaultPoolConfig(),
 		testenv.Logger(), followup.PoolMetrics(reg))
 	defer pool.Close()
 	_, err := pool.Rules(ctx, "acme") // reads the tenant's state once
@@ -213,7 +214,7 @@ func TestPoolDecidesOnCommittedState(t *testing.T) {
 				boards = followTail(t, ctx, conn, broker, topic)
 			}
 			reg := prometheus.NewRegistry()
-			pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topic), followup.DefaultPoolConfig(), testenv.Logger(),
+			pool := followup.NewPool(conn, publish.New(cl, topic, 0), followup.DefaultPoolConfig(), testenv.Logger(),
 				followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), boards), followup.PoolMetrics(reg))
 			defer pool.Close()
 			_, err := pool.Rules(ctx, "acme") // the decider reads the tenant now
@@ -256,7 +257,7 @@ func startElected(t *testing.T, conn driver.Conn, broker, topic string) *elected
 	cl := producer(t, broker)
 	cfg := followup.DefaultElectionConfig(kafka.Topics{Events: topic, ReplicationFactor: -1}) // as siyu serve's
 	e := followup.NewElection(cl, cfg, testenv.Logger())
-	pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topic), followup.DefaultPoolConfig(), testenv.Logger(),
+	pool := followup.NewPool(conn, publish.New(cl, topic, 0), followup.DefaultPoolConfig(), testenv.Logger(),
 		followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), nil), followup.ElectedBy(e))
 	ctx, stop := context.WithCancel(context.Background())
 	ep := &electedPool{pool: pool, stop: stop, done: make(chan error, 1)}

@@ -8,16 +8,18 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/siyu-dev/siyu/errkind"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/kafka"
 )
 
 // Typed refusals of single-customer pool operations.
 var (
-	ErrNoCustomer      = errors.New("no such customer in this tenant")
-	ErrNotAssignee     = errors.New("the customer is not assigned to you")
-	ErrAlreadyInPool   = errors.New("the customer is already in the pool")
-	ErrAlreadyAssigned = errors.New("the customer is already assigned to this staff member")
+	ErrNoCustomer        = errkind.New(errkind.NotFound, "no such customer in this tenant")
+	ErrNotAssignee error = &errkind.Error{Kind: errkind.Forbidden, Msg: "the customer is not assigned to you",
+		Public: "the customer is not assigned to you: a rep releases only their own customers"}
+	ErrAlreadyInPool   = errkind.New(errkind.Conflict, "the customer is already in the pool")
+	ErrAlreadyAssigned = errkind.New(errkind.Conflict, "the customer is already assigned to this staff member")
 )
 
 // Claim decides staff's claims of contacts (in order, duplicates once).

@@ -13,6 +13,7 @@ import (
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/publish"
 )
 
 // TestDeciderState: a failed write decides nothing, and the decider's own
@@ -39,18 +40,18 @@ func TestDeciderState(t *testing.T) {
 	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{broker})...)
 	require.NoError(t, err)
 	defer cl.Close()
-	real := KafkaPublisher(cl, "siyu.events")
 	var mode atomic.Int32 // 0: write, 1: fail, 2: acknowledge without writing (lag)
-	publish := func(ctx context.Context, recs []*kgo.Record) ([]kafka.Position, error) {
+	prod := producerFunc(func(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
 		switch mode.Load() {
 		case 1:
-			return nil, errors.New("broker down")
+			promise(r, errors.New("broker down"))
 		case 2:
-			return nil, nil
+			promise(r, nil)
+		default:
+			cl.Produce(ctx, r, promise)
 		}
-		return real(ctx, recs)
-	}
-	pool := NewPool(conn, publish, DefaultPoolConfig(), testenv.Logger())
+	})
+	pool := NewPool(conn, publish.New(prod, "siyu.events", 0), DefaultPoolConfig(), testenv.Logger())
 	defer pool.Close()
 
 	mode.Store(1)
@@ -80,4 +81,11 @@ func TestDeciderState(t *testing.T) {
 	out, err = pool.Claim(ctx, "other", "s3", []string{"c1"})
 	require.NoError(t, err)
 	require.Equal(t, RuleUnknownCustomer, out.Refused[0].Rule, "tenants are walled")
+}
+
+// producerFunc is a kafka.Producer made of a function.
+type producerFunc func(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
+
+func (f producerFunc) Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
+	f(ctx, r, promise)
 }

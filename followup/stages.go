@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/siyu-dev/siyu/errkind"
 	"slices"
 	"strings"
 	"sync"
@@ -31,6 +32,11 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// Describe is a validation error of Field.
+func (e *FieldError) Describe() errkind.Error {
+	return errkind.Error{Kind: errkind.Validation, Msg: e.Error(), Field: e.Field, Public: e.Reason}
+}
 
 // AsFieldError reports whether err is a FieldError.
 func AsFieldError(err error) (*FieldError, bool) {

@@ -2,7 +2,6 @@ package metering
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/errkind"
 	"github.com/siyu-dev/siyu/internal/freshness"
 	"github.com/siyu-dev/siyu/metrics"
 	siyusql "github.com/siyu-dev/siyu/sql"
@@ -17,7 +17,7 @@ import (
 )
 
 // ErrInvalid marks a query that is not valid.
-var ErrInvalid = errors.New("invalid metering query")
+var ErrInvalid = errkind.New(errkind.Validation, "invalid metering query")
 
 // Service reads meters and exports usage.
 type Service struct {

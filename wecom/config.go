@@ -10,6 +10,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/errkind"
 	siyusql "github.com/siyu-dev/siyu/sql"
 	"github.com/siyu-dev/siyu/store"
 )
@@ -31,6 +32,11 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string { return e.Field + ": " + e.Reason }
+
+// Describe is a validation error of Field.
+func (e *ConfigError) Describe() errkind.Error {
+	return errkind.Error{Kind: errkind.Validation, Msg: e.Error(), Field: e.Field, Public: e.Reason}
+}
 
 // ErrNotConfigured means the tenant has no WeCom callback settings (or does
 // not exist: the two are not told apart).

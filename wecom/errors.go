@@ -1,6 +1,11 @@
 package wecom
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/siyu-dev/siyu/errkind"
+	"github.com/siyu-dev/siyu/event"
+)
 
 // Reason is why a callback was refused: the label of the refusal counter,
 // and what the API turns into an HTTP status.
@@ -37,6 +42,30 @@ func (e *RefusedError) Error() string {
 
 func (e *RefusedError) Unwrap() error { return e.Err }
 
+// Describe says little to the caller: what the sender can fix. A refused
+// message that breaks the event contract names the field at fault.
+func (e *RefusedError) Describe() errkind.Error {
+	d := errkind.Error{Msg: e.Error()}
+	switch e.Reason {
+	case ReasonUnknownTenant:
+		d.Kind, d.Public = errkind.NotFound, "not found"
+	case ReasonSignature:
+		d.Kind, d.Public = errkind.Unauthorized, "msg_signature does not match"
+	case ReasonStale:
+		d.Kind, d.Public = errkind.Forbidden, e.Err.Error()
+	case ReasonReceiveID:
+		d.Kind, d.Public = errkind.Forbidden, "the message is for another corp"
+	case ReasonTooLarge:
+		d.Kind, d.Field, d.Public = errkind.TooLarge, "body", "a WeCom callback is at most 64 KiB"
+	default:
+		if ve, ok := event.AsValidation(e.Err); ok {
+			return ve.Describe()
+		}
+		d.Kind, d.Public = errkind.Validation, e.Err.Error()
+	}
+	return d
+}
+
 func refused(r Reason, err error) *RefusedError { return &RefusedError{Reason: r, Err: err} }
 
 // AsRefused returns the RefusedError inside err, if any.
@@ -48,4 +77,5 @@ func AsRefused(err error) (*RefusedError, bool) {
 
 // ErrUnavailable means a dependency (Kafka, or ClickHouse for the settings)
 // failed: the callback was not stored, and WeCom should retry it.
-var ErrUnavailable = errors.New("wecom callback not stored; retry")
+var ErrUnavailable error = &errkind.Error{Kind: errkind.Unavailable, Msg: "wecom callback not stored; retry",
+	Public: "not stored, retry: a dependency is unavailable"}

@@ -21,10 +21,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/publish"
 )
 
 // MaxBodyBytes bounds a callback body: WeCom's are a few KiB.
@@ -86,7 +86,7 @@ type Receiver struct {
 	cfg      ReceiverConfig
 	now      func() time.Time
 	configs  ConfigStore
-	prod     Producer
+	pub      *publish.Publisher
 	metrics  *metrics
 	log      *slog.Logger
 	decoders sync.Pool
@@ -117,7 +117,8 @@ func NewReceiver(cfg ReceiverConfig, configs ConfigStore, prod Producer, reg pro
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Receiver{cfg: cfg, now: cfg.Now, configs: configs, prod: prod, metrics: newMetrics(reg),
+	r := &Receiver{cfg: cfg, now: cfg.Now, configs: configs,
+		pub: publish.New(prod, cfg.Topic, cfg.ProduceTimeout), metrics: newMetrics(reg),
 		log: log, cache: map[string]cachedApp{}}
 	if r.now == nil {
 		r.now = time.Now
@@ -209,11 +210,14 @@ func (r *Receiver) open(ctx context.Context, tenant string, p Params, encrypt st
 	return a, nil
 }
 
+// produce stores ev (its value checked by Build) through the publisher,
+// waiting for the ack at most ProduceTimeout.
 func (r *Receiver) produce(ctx context.Context, ev *event.Event, value []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.ProduceTimeout)
-	defer cancel()
-	rec := &kgo.Record{Topic: r.cfg.Topic, Key: []byte(ev.Key()), Value: value}
-	if err := kafka.ProduceSync(ctx, r.prod, rec).FirstErr(); err != nil {
+	rec, err := r.pub.Record(ev.Key(), value)
+	if err != nil {
+		return err
+	}
+	if err := r.pub.Produce(ctx, rec).Err(); err != nil {
 		r.metrics.callbacks.WithLabelValues(outcomeFailed).Inc()
 		return fmt.Errorf("%w: produce to Kafka: %w", ErrUnavailable, err)
 	}

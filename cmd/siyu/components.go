@@ -23,6 +23,7 @@ import (
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/metrics"
+	"github.com/siyu-dev/siyu/publish"
 	"github.com/siyu-dev/siyu/wecom"
 )
 
@@ -66,7 +67,7 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 		return err
 	}
 	segments := cdp.NewSegments(conn)
-	jobs := cdp.NewJobs(conn, segments, api.Publisher(cl, topics), api.JobSource, log)
+	jobs := cdp.NewJobs(conn, segments, publish.New(cl, topics.Events, 0), api.JobSource, log)
 	// 20 ms: a waiting read sees a commit within about one batch wait.
 	committed := kafka.NewCommitted(cl, group, topics.Events, 20*time.Millisecond)
 	reader := followup.NewReader(conn)
@@ -80,7 +81,7 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 	// the replica the election picks decides pool changes, on state that
 	// includes every committed event (its tenants follow the boards' tail).
 	election := followup.NewElection(cl, followup.DefaultElectionConfig(topics), log)
-	pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topics.Events), followup.DefaultPoolConfig(), log,
+	pool := followup.NewPool(conn, publish.New(cl, topics.Events, 0), followup.DefaultPoolConfig(), log,
 		followup.FreshFrom(followup.NewKafkaOffsets(cl, group, topics.Events), boards),
 		followup.ElectedBy(election), followup.PoolMetrics(reg))
 	memory := cdp.NewMemory(conn, committed, reg, log)
@@ -95,10 +96,12 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 		return err
 	}
 	srv := api.New(api.Deps{
-		Keys:     auth.NewKeys(conn, 10*time.Second, auth.WithRegisterer(reg)),
-		Profiles: profiles,
-		Producer: cl,
-		Topics:   topics,
+		RequestTimeout: cfg.HTTP.readTimeout,
+		WriteTimeout:   cfg.HTTP.writeTimeout,
+		Keys:           auth.NewKeys(conn, 10*time.Second, auth.WithRegisterer(reg)),
+		Profiles:       profiles,
+		Producer:       cl,
+		Topics:         topics,
 		Ready: api.ReadinessCheck(conn, cl, ingestCheck(progress),
 			api.Check{Name: "pool", Fn: func(context.Context) error { return pool.Ready() }, State: pool.Role}),
 		Gatherer:  reg,

@@ -19,6 +19,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/store"
@@ -58,7 +59,7 @@ func DefaultConfig() Config {
 			session: d.SessionTimeout, workers: d.InsertWorkers, metricsAddr: defaultIngestMetricsAddr, memoryMB: 256},
 		Ready: ReadyConfig{stallAfter: kafka.DefaultProgressConfig().StallAfter},
 		Log:   LogConfig{level: "info", format: "text"},
-		HTTP:  HTTPConfig{addr: defaultHTTPAddr},
+		HTTP:  HTTPConfig{addr: defaultHTTPAddr, readTimeout: api.DefaultRequestTimeout, writeTimeout: api.DefaultWriteTimeout},
 		Embedded: EmbeddedConfig{kafkaAddr: defaultKafkaAddr, clickhousePort: defaultClickHousePort,
 			clickhouseHTTP: defaultClickHousePort + 1, demoEvents: 50_000},
 	}
@@ -277,20 +278,33 @@ func (l *LogConfig) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: use text or json", l.format)
 }
 
-// HTTPConfig is the API's listener.
+// HTTPConfig is the API's listener and its requests' deadlines.
 type HTTPConfig struct {
-	addr string
+	addr         string
+	readTimeout  time.Duration // a GET's context ends then (and when the client leaves)
+	writeTimeout time.Duration // any other request's
 }
 
 func (h *HTTPConfig) bind(fs *flag.FlagSet) {
 	fs.StringVar(&h.addr, "http-addr", h.addr, "address the API listens on")
+	fs.DurationVar(&h.readTimeout, "request-timeout", h.readTimeout,
+		"deadline of a read request (GET): its ClickHouse queries are cancelled then, or when the client disconnects, and it answers 503 timeout")
+	fs.DurationVar(&h.writeTimeout, "write-timeout", h.writeTimeout,
+		"deadline of a write request (POST, PUT, DELETE), above the 30 s a batch of events may wait for Kafka")
 }
 
 func (h *HTTPConfig) validate() error {
+	var errs []error
 	if err := checkAddr(h.addr); err != nil {
-		return fmt.Errorf("--http-addr %q: %v", h.addr, err)
+		errs = append(errs, fmt.Errorf("--http-addr %q: %v", h.addr, err))
 	}
-	return nil
+	if h.readTimeout < 100*time.Millisecond || h.readTimeout > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("--request-timeout %v: want 100ms to 10m", h.readTimeout))
+	}
+	if h.writeTimeout < time.Second || h.writeTimeout > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("--write-timeout %v: want 1s to 10m", h.writeTimeout))
+	}
+	return errors.Join(errs...)
 }
 
 // EmbeddedConfig is what `siyu run` starts itself: a Kafka broker, a

@@ -21,6 +21,8 @@ func TestConfigRefusesBadSettings(t *testing.T) {
 		want string
 	}{
 		{[]string{"serve", "--http-addr", "8080"}, `--http-addr "8080": want host:port`},
+		{[]string{"serve", "--request-timeout", "0s"}, "--request-timeout 0s: want 100ms to 10m"},
+		{[]string{"run", "--write-timeout", "1h"}, "--write-timeout 1h0m0s: want 1s to 10m"},
 		{[]string{"serve", "--partitions", "0"}, "--partitions 0: want 1 to 10000"},
 		{[]string{"serve", "--topic", "a b"}, `--topic "a b"`},
 		{[]string{"serve", "--dlq-topic", "siyu.events"}, "must differ from --topic"},
