@@ -48,7 +48,7 @@ func (h *harness) measureProfiles(ctx context.Context) error {
 		return err
 	}
 	h.say("reading profiles from ClickHouse by %d sampled ids with %d clients for %s", len(ids), profileClients, readFor)
-	chLat, _, _ := readProfiles(ctx, cdp.NewProfiles(conn), ids, readFor)
+	chLat, _, _ := readProfiles(ctx, cdp.NewProfiles(conn, nil), ids, readFor)
 	h.say("loading the tenant into memory (what `siyu serve` does on its first read)")
 	mem := cdp.NewMemory(conn, nil, nil, h.env.log)
 	start := time.Now()
@@ -56,8 +56,7 @@ func (h *harness) measureProfiles(ctx context.Context) error {
 		return err
 	}
 	loaded := time.Since(start)
-	profiles := cdp.NewProfiles(conn)
-	profiles.UseMemory(mem)
+	profiles := cdp.NewProfiles(conn, mem)
 	h.say("reading profiles from memory by the same ids with %d clients for %s", profileClients, readFor)
 	lat, failures, firstErr := readProfiles(ctx, profiles, ids, readFor)
 	p50, p99 := percentile(lat, 0.50), percentile(lat, 0.99)

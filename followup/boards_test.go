@@ -17,6 +17,7 @@ import (
 	"github.com/siyu-dev/siyu/internal/reference"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/readmodel"
 )
 
 // TestMemoryBoardProperty: boards served from memory list exactly the
@@ -193,10 +194,9 @@ func startBoards(t *testing.T, ctx context.Context, conn driver.Conn, broker, to
 	tail, start, err := kafka.Tail(ctx, cl, topic)
 	require.NoError(t, err)
 	t.Cleanup(tail.Close)
-	boards := followup.NewBoards(conn, followup.NewReader(conn), kafka.NewCommitted(cl, topic, topic, 20*time.Millisecond), reg, testenv.Logger())
-	runCtx, stop := context.WithCancel(ctx)
-	t.Cleanup(stop)
-	go func() { _ = boards.Run(runCtx, tail, start) }()
+	rmTail := readmodel.NewTail(tail, start, kafka.NewCommitted(cl, topic, topic, 20*time.Millisecond), reg, testenv.Logger())
+	boards := followup.NewBoards(conn, followup.NewReader(conn), rmTail, reg, testenv.Logger())
+	runTail(t, ctx, rmTail)
 	return boards, cl
 }
 

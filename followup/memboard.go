@@ -5,8 +5,11 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/google/btree"
+
+	"github.com/siyu-dev/siyu/readmodel"
 )
 
 // A memBoard is one tenant's boards in memory: every customer's board facts
@@ -310,4 +313,37 @@ func (b *memBoard) assignee(contact string) string {
 		return c.holding.Assignee()
 	}
 	return ""
+}
+
+// bytes estimates the heap the memBoard holds (siyu_readmodel_bytes): the
+// cards and their strings, the shelves' B-tree items (nodes about 2/3
+// full) and the interned values.
+func (b *memBoard) bytes() int64 {
+	n := readmodel.Map(len(b.cards), int64(unsafe.Sizeof("")), 8) + readmodel.Map(len(b.staff), int64(unsafe.Sizeof("")), 8)
+	for _, c := range b.cards {
+		n += c.bytes()
+		if c.shelved != "" {
+			n += 2 * int64(unsafe.Sizeof(shelved{})) * 3 / 2
+		}
+	}
+	n += int64(len(b.staff)) * readmodel.Alloc(int64(unsafe.Sizeof(shelf{})))
+	n += readmodel.Map(len(b.strings), int64(unsafe.Sizeof("")), int64(unsafe.Sizeof("")))
+	for s := range b.strings {
+		n += readmodel.String(s)
+	}
+	return n
+}
+
+// bytes estimates a card's own heap: the struct, its id, name and event
+// ids, and its friends (staff ids and sources are the board's interned).
+func (c *card) bytes() int64 {
+	n := readmodel.Alloc(int64(unsafe.Sizeof(card{}))) + readmodel.String(c.id) + readmodel.String(c.name)
+	for _, k := range []*EventKey{&c.holding.FirstKey, &c.holding.LastKey, &c.fu, &c.stageAt, &c.nameAt} {
+		n += readmodel.String(k.ID)
+	}
+	n += readmodel.Slice(cap(c.friends), int64(unsafe.Sizeof(friend{})))
+	for i := range c.friends {
+		n += readmodel.String(c.friends[i].at.ID)
+	}
+	return n
 }

@@ -44,8 +44,8 @@ func BenchmarkPoolClaims(b *testing.B) {
 			case "cut":
 				opts = append(opts, followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), nil))
 			case "cut+tail":
-				boards := followTail(b, ctx, conn, broker, topic)
-				opts = append(opts, followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), boards))
+				tail := followTail(b, ctx, conn, broker, topic)
+				opts = append(opts, followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), tail))
 			}
 			pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topic), followup.DefaultPoolConfig(), testenv.Logger(), opts...)
 			defer pool.Close()

@@ -251,7 +251,7 @@ func (b *book) take(f poolFact) {
 	}
 }
 
-// Follows implements Follower: the tail decodes the events of tenants
+// Follows implements readmodel.Follower: the tail decodes the events of tenants
 // whose decider follows it.
 func (p *Pool) Follows(tenant []byte) bool {
 	p.mu.RLock()
@@ -260,7 +260,7 @@ func (p *Pool) Follows(tenant []byte) bool {
 	return d != nil && d.following.Load()
 }
 
-// Take implements Follower: it queues the events the decider folds for
+// Take implements readmodel.Follower: it queues the events the decider folds for
 // its next batch. It runs under the tail's lock.
 func (p *Pool) Take(ev *event.Event) {
 	switch ev.Type {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -24,6 +25,7 @@ import (
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/metrics"
+	"github.com/siyu-dev/siyu/readmodel"
 	"github.com/siyu-dev/siyu/wecom"
 )
 
@@ -61,7 +63,7 @@ const metricsRefreshEvery = 5 * time.Second
 // group is the ingest consumer group, whose commits read-your-writes waits for.
 // stall says when /readyz calls the ingest group stalled.
 func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafka.Topics, group, addr string,
-	stall kafka.ProgressConfig, reg *prometheus.Registry, log *slog.Logger) error {
+	stall kafka.ProgressConfig, reg *prometheus.Registry, log *slog.Logger) (err error) {
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("%w: --http-addr %q: want host:port, e.g. 127.0.0.1:8080", errUsage, addr)
 	}
@@ -69,21 +71,27 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	if err != nil {
 		return err
 	}
-	segments := cdp.NewSegments(conn)
-	jobs := cdp.NewJobs(conn, segments, api.Publisher(cl, topics), api.JobSource, log)
-	defer jobs.Close()
 	committed := kafka.NewCommitted(cl, group, topics.Events, 20*time.Millisecond)
-	reader := followup.NewReader(conn)
-	boards, err := startBoards(ctx, conn, cl, topics.Events, reader, committed, reg, log)
+	tail, tailClient, err := openTail(ctx, cl, topics.Events, committed, reg, log)
 	if err != nil {
 		return err
 	}
+	defer tailClient.Close()
+	reader := followup.NewReader(conn)
+	boards := followup.NewBoards(conn, reader, tail, reg, log)
+	memory := cdp.NewMemory(conn, tail, reg, log)
+	segments := cdp.NewSegments(conn, memory)
+	profiles := cdp.NewProfiles(conn, memory)
+	ctx, waitReadModels := runBeside(ctx, tail.Run, memory.Run)
+	defer func() { err = errors.Join(err, waitReadModels()) }()
+	jobs := cdp.NewJobs(conn, segments, api.Publisher(cl, topics), api.JobSource, log)
+	defer jobs.Close()
 	// One decider per deployment (docs/decisions.md, "Customer pool", P5):
 	// the replica the election picks decides pool changes, on state that
-	// includes every committed event (its tenants follow the boards' tail).
+	// includes every committed event (its tenants follow the read-model tail).
 	election := followup.NewElection(cl, followup.DefaultElectionConfig(topics), log)
 	pool := followup.NewPool(conn, followup.KafkaPublisher(cl, topics.Events), followup.DefaultPoolConfig(), log,
-		followup.FreshFrom(followup.NewKafkaOffsets(cl, group, topics.Events), boards),
+		followup.FreshFrom(followup.NewKafkaOffsets(cl, group, topics.Events), tail),
 		followup.ElectedBy(election), followup.PoolMetrics(reg))
 	defer pool.Close()
 	go func() {
@@ -92,12 +100,6 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 		}
 	}()
 	go pool.RunSweeper(ctx, poolSweepEvery)
-	memory := cdp.NewMemory(conn, committed, reg, log)
-	boards.Follow(memory)
-	go memory.Run(ctx, boards)
-	segments.UseMemory(memory)
-	profiles := cdp.NewProfiles(conn)
-	profiles.UseMemory(memory)
 	metricsSvc := metrics.NewService(conn, nil)
 	go metricsSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metrics refresh", "err", err) })
 	meteringSvc := metering.NewService(conn, nil)
@@ -139,20 +141,38 @@ func serveAPI(ctx context.Context, conn driver.Conn, cl *kgo.Client, topics kafk
 	return nil
 }
 
-// startBoards starts the memory boards' tail of the events topic; it ends
-// with ctx.
-func startBoards(ctx context.Context, conn driver.Conn, cl *kgo.Client, topic string, reader *followup.Reader,
-	committed *kafka.Committed, reg prometheus.Registerer, log *slog.Logger) (*followup.Boards, error) {
-	tail, start, err := kafka.Tail(ctx, cl, topic)
+// openTail opens the process's read-model tail of the events topic at its
+// ends (kafka.Tail); the caller runs it and closes its client afterwards.
+func openTail(ctx context.Context, cl *kgo.Client, topic string, committed *kafka.Committed,
+	reg prometheus.Registerer, log *slog.Logger) (*readmodel.Tail, *kgo.Client, error) {
+	tailClient, start, err := kafka.Tail(ctx, cl, topic)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	boards := followup.NewBoards(conn, reader, committed, reg, log)
-	go func() {
-		defer tail.Close()
-		_ = boards.Run(ctx, tail, start)
-	}()
-	return boards, nil
+	return readmodel.NewTail(tailClient, start, committed, reg, log), tailClient, nil
+}
+
+// runBeside runs each of runs until ctx ends or one of them fails; the
+// context it returns ends then too. wait ends them, waits for them and
+// returns the first error.
+func runBeside(ctx context.Context, runs ...func(context.Context) error) (_ context.Context, wait func() error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for _, run := range runs {
+		wg.Go(func() {
+			if err := run(ctx); err != nil {
+				once.Do(func() { first = err })
+				cancel(err)
+			}
+		})
+	}
+	return ctx, func() error {
+		cancel(nil)
+		wg.Wait()
+		return first
+	}
 }
 
 // runIngest runs the pipeline until ctx ends.
