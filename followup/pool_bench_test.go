@@ -18,7 +18,7 @@ import (
 // BenchmarkPoolClaims: one-customer claims from 32 concurrent clients
 // through a pool over kfake and ClickHouse, with the ingest pipeline
 // running: alone (no freshness cut), with the ingest cut and rereads, and
-// with the cut and the boards' tail (as `siyu serve` runs it).
+// with the cut and the read-model tail (as `siyu serve` runs it).
 //
 //	go test -run '^$' -bench BenchmarkPoolClaims -benchtime 20000x ./followup/
 func BenchmarkPoolClaims(b *testing.B) {

@@ -19,9 +19,9 @@ import (
 // a new term or an ambiguous write), and decides only on a book that
 // includes every event before it. The book includes what ClickHouse had
 // when it was read (its asOf offsets) and, once the decider follows the
-// memory boards' Kafka tail, every later event of the tenant the tail has
-// read: then a batch waits (briefly) for the tail to pass the cut instead
-// of reading ClickHouse again.
+// process's read-model tail (readmodel.Tail), every later event of the
+// tenant the tail has read: then a batch waits (briefly) for the tail to
+// pass the cut instead of reading ClickHouse again.
 
 // IngestOffsets is where the ingest pipeline stands on the events topic.
 // Offsets are per partition, the next offset (as Kafka commits them).
