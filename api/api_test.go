@@ -71,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(cancel)
 	conn, _ := testenv.Database(t)
 	_, broker := testenv.Kafka(t)
-	f := &fixture{ctx: ctx, conn: conn, broker: broker, profiles: cdp.NewProfiles(conn), keys: map[string]string{}}
+	f := &fixture{ctx: ctx, conn: conn, broker: broker, profiles: cdp.NewProfiles(conn, nil), keys: map[string]string{}}
 
 	cfg := ingest.DefaultConfig()
 	cfg.Brokers = []string{broker}
@@ -104,7 +104,7 @@ func newFixture(t *testing.T) *fixture {
 		Log:      testenv.Logger(),
 		Tags:     cdp.NewTagLibrary(conn),
 		Metering: metering.NewService(conn, nil),
-		Segments: cdp.NewSegments(conn),
+		Segments: cdp.NewSegments(conn, nil),
 		Followup: followup.NewReader(conn),
 		Pool:     followup.NewPool(conn, publish.New(prod, cfg.Topics.Events, 0), followup.DefaultPoolConfig(), testenv.Logger()),
 	}

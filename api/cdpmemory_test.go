@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/cdp"
+	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/internal/testenv"
 )
 
@@ -24,15 +24,12 @@ import (
 func TestCDPFromMemory(t *testing.T) {
 	f := withFollowupDay(t)
 	reg := prometheus.NewRegistry()
-	mem := cdp.NewMemory(f.conn, f.deps.Committed, reg, testenv.Logger())
-	boards := f.startBoards(t, nil, mem)
-	runCtx, stop := context.WithCancel(f.ctx)
-	t.Cleanup(stop)
-	go mem.Run(runCtx, boards)
-	f.deps.Segments.UseMemory(mem)
-	profiles := cdp.NewProfiles(f.conn)
-	profiles.UseMemory(mem)
-	f.deps.Profiles = profiles
+	tail := f.startTail(t, nil)
+	followup.NewBoards(f.conn, f.deps.Followup, tail, nil, testenv.Logger()) // as `siyu serve`: one tail feeds both
+	mem := cdp.NewMemory(f.conn, tail, reg, testenv.Logger())
+	f.run(t, mem.Run)
+	f.deps.Segments = cdp.NewSegments(f.conn, mem)
+	f.deps.Profiles = cdp.NewProfiles(f.conn, mem)
 	f.withSavedSegments(t)
 
 	get := func(key, path string, h http.Header, out any) int {

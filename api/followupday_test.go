@@ -22,6 +22,7 @@ import (
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/readmodel"
 )
 
 // withFollowupDay is the fixture with stage lists and read-your-writes on.
@@ -520,22 +521,39 @@ func ids(entries []followup.BoardEntry) []string {
 	return out
 }
 
-// startBoards runs memory boards with their tail of the fixture's events
-// topic until the test ends, as `siyu serve` does; reg counts their reads.
-func (f *fixture) startBoards(t *testing.T, reg prometheus.Registerer, followers ...followup.Follower) *followup.Boards {
+// startBoards runs memory boards with the read-model tail of the
+// fixture's events topic until the test ends, as `siyu serve` does; reg
+// counts their reads.
+func (f *fixture) startBoards(t *testing.T, reg prometheus.Registerer) *followup.Boards {
+	t.Helper()
+	return followup.NewBoards(f.conn, f.deps.Followup, f.startTail(t, reg), reg, testenv.Logger())
+}
+
+// startTail runs the read-model tail of the fixture's events topic until
+// the test ends; the models built on it follow it from then on.
+func (f *fixture) startTail(t *testing.T, reg prometheus.Registerer) *readmodel.Tail {
 	t.Helper()
 	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{f.broker})...)
 	require.NoError(t, err)
 	t.Cleanup(cl.Close)
-	tail, start, err := kafka.Tail(f.ctx, cl, f.topics.Events)
+	tailClient, start, err := kafka.Tail(f.ctx, cl, f.topics.Events)
 	require.NoError(t, err)
-	t.Cleanup(tail.Close)
-	boards := followup.NewBoards(f.conn, f.deps.Followup, f.deps.Committed, reg, testenv.Logger())
-	for _, fl := range followers {
-		boards.Follow(fl)
-	}
+	t.Cleanup(tailClient.Close)
+	tail := readmodel.NewTail(tailClient, start, f.deps.Committed, reg, testenv.Logger())
+	f.run(t, tail.Run)
+	return tail
+}
+
+// run runs a read model's Run until the test ends, and fails the test if
+// it returns an error.
+func (f *fixture) run(t *testing.T, run func(context.Context) error) {
 	runCtx, stop := context.WithCancel(f.ctx)
-	t.Cleanup(stop)
-	go func() { _ = boards.Run(runCtx, tail, start) }()
-	return boards
+	done := make(chan error, 1)
+	go func() { done <- run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("read model: %v", err)
+		}
+	})
 }

@@ -22,7 +22,7 @@ func TestMembersOfAChunk(t *testing.T) {
 		ids[i] = fmt.Sprintf("wm%08d", i)
 	}
 	n := 0
-	err := NewSegments(conn).members(context.Background(), "acme", ids, func(*SegmentMember) error { n++; return nil })
+	err := NewSegments(conn, nil).members(context.Background(), "acme", ids, func(*SegmentMember) error { n++; return nil })
 	require.NoError(t, err)
 	require.Zero(t, n)
 }

@@ -2,54 +2,18 @@ package cdp
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/kafka"
-	siyusql "github.com/siyu-dev/siyu/sql"
+	"github.com/siyu-dev/siyu/readmodel"
 )
-
-// The reads of a memory tenant: each customer's facts (whole tenant, or
-// the chunk of customers whose events arrived since), identity links and
-// the tag library.
-var (
-	qMemAcquisition = siyusql.Query("cdp_memory_acquisition")
-	qMemRelations   = siyusql.Query("cdp_memory_relations")
-	qMemTags        = siyusql.Query("cdp_memory_tags")
-	qMemDays        = siyusql.Query("cdp_memory_days")
-	qMemLinks       = siyusql.Query("cdp_memory_links")
-	qMemLibrary     = siyusql.Query("cdp_memory_library")
-)
-
-// contactsMarker is where segment_filter_base and the cdp_memory_* queries
-// take their contacts.
-const contactsMarker = "/*contacts*/ 1"
-
-// chunkContacts narrows a cdp_memory_* read to @ids (sorted; @lo and
-// @hi their least and greatest): the range confines the read to the
-// chunk's granules, the set to its rows.
-const chunkContacts = "contact_id >= @lo AND contact_id <= @hi AND contact_id IN (SELECT arrayJoin(@ids))"
-
-// Committer tells whether the ingest group has committed past positions
-// (kafka.Committed).
-type Committer = kafka.Passer
-
-// Tail is the serving process's Kafka tail (followup.Boards): AtTail runs
-// fn under the tail's lock with the last record it has read of each
-// partition, and reports false when the tail is not running.
-type Tail interface {
-	AtTail(fn func(read []kafka.Position)) bool
-}
 
 // Memory answers segments and profiles from memory (docs/decisions.md,
 // "Segments and profiles from memory"): per tenant whose segments or
@@ -57,37 +21,38 @@ type Tail interface {
 // segment_filter_base, the acquisition, every relation, the tags on, the
 // day facts — and the tenant's identity links and tag library, read from
 // ClickHouse, with a bit set per tag. It never folds events itself: the
-// tail only names the customers whose events arrived (Take), and once the
+// tail only names the customers whose events arrived (apply), and once the
 // ingest group has committed past those events their facts are read again
-// from ClickHouse. So a memory row is always a row ClickHouse gave,
+// from ClickHouse (Run). So a memory row is always a row ClickHouse gave,
 // exactly, and a read is as fresh as a ClickHouse read a refresh ago (~the
 // ingest commit). A read after a write waits until a refresh has covered
 // the write. Until a tenant is loaded, and whenever the tail is not
-// running, segments and profiles are read from ClickHouse.
+// running, segments and profiles are read from ClickHouse. The registry
+// (readmodel) registers, loads, counts reads, measures and drops tenants.
 type Memory struct {
-	conn      driver.Conn
-	committed Committer
-	log       *slog.Logger
-	reads     *prometheus.CounterVec // profile and segment reads by source
-	now       func() time.Time       // the day facts keep the days of the last memDaysBack before it
-
-	mu      sync.Mutex
-	tail    Tail
-	ctx     context.Context // Run's: loads and refreshes end with it
-	tenants map[string]*memTenant
+	conn    driver.Conn
+	log     *slog.Logger
+	now     func() time.Time // the day facts keep the days of the last memDaysBack before it
+	tenants *readmodel.Registry[*memTenant]
 }
 
-// NewMemory returns the CDP's memory over conn; committed watches the
-// ingest group. Run starts it. It counts profile and segment reads by
-// source (memory, clickhouse) in reg, when not nil.
-func NewMemory(conn driver.Conn, committed Committer, reg prometheus.Registerer, log *slog.Logger) *Memory {
-	reads := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "siyu_cdp_reads_total",
-		Help: "Profile reads and segment counts, pages, exports and job scans, by source: memory, or clickhouse while a tenant loads or a refresh lags a write."},
-		[]string{"source"})
-	if reg != nil {
-		reg.MustRegister(reads)
-	}
-	return &Memory{conn: conn, committed: committed, log: log, reads: reads, now: time.Now, tenants: map[string]*memTenant{}}
+// NewMemory returns the CDP's memory over conn, fed by tail (nil: none;
+// only LoadNow puts tenants in memory). Run refreshes it. It counts
+// profile and segment reads by source (memory, clickhouse) in reg, when
+// not nil.
+func NewMemory(conn driver.Conn, tail *readmodel.Tail, reg prometheus.Registerer, log *slog.Logger) *Memory {
+	m := &Memory{conn: conn, log: log, now: time.Now}
+	m.tenants = readmodel.NewRegistry(readmodel.Model[*memTenant]{
+		Name: "cdp",
+		Reads: prometheus.CounterOpts{Name: "siyu_cdp_reads_total",
+			Help: "Profile reads and segment counts, pages, exports and job scans, by source: memory, or clickhouse while a tenant loads or a refresh lags a write."},
+		New:        newMemTenant,
+		Load:       m.load,
+		Apply:      func(_ string, t *memTenant, ev *event.Event) { t.take(ev) },
+		Bytes:      func(t *memTenant) int64 { t.mu.RLock(); defer t.mu.RUnlock(); return t.bytes() },
+		CommitPoll: 20 * time.Millisecond,
+	}, tail, reg, log)
+	return m
 }
 
 // SetClock makes m read "now" from now (tests, replays); call it before use.
@@ -97,73 +62,30 @@ func (m *Memory) SetClock(now func() time.Time) { m.now = now }
 // again (once the ingest group has committed their events).
 const memRefreshEvery = 100 * time.Millisecond
 
-// Run refreshes the tenants in memory from the events tail names until ctx
-// ends; tail must feed Follows and Take (followup.Boards.Follow).
-func (m *Memory) Run(ctx context.Context, tail Tail) {
-	m.mu.Lock()
-	m.tail, m.ctx = tail, ctx
-	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		m.tail = nil
-		m.mu.Unlock()
-	}()
+// Run refreshes the tenants in memory from the events the tail names until
+// ctx ends (nil then; at once without a tail).
+func (m *Memory) Run(ctx context.Context) error {
+	if m.tenants.Tail() == nil {
+		return nil
+	}
 	tick := time.NewTicker(memRefreshEvery)
 	defer tick.Stop()
-	lastEvict := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
-			return
-		case now := <-tick.C:
+			return nil
+		case <-tick.C:
 			m.refreshAll(ctx)
-			if now.Sub(lastEvict) >= time.Minute {
-				lastEvict = now
-				if n := m.EvictIdle(now, memIdleEviction); n > 0 {
-					m.log.Info("tenants dropped from memory after an idle hour", "tenants", n)
-				}
-			}
 		}
 	}
 }
 
-// memIdleEviction is how long a tenant stays in memory without a segment
-// or profile read.
-const memIdleEviction = time.Hour
-
-// EvictIdle drops the tenants without a read since now-idle; it returns
-// how many it dropped. A later read loads the tenant again.
-func (m *Memory) EvictIdle(now time.Time, idle time.Duration) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for name, t := range m.tenants {
-		if now.Sub(t.lastUsed) >= idle {
-			delete(m.tenants, name)
-			n++
-		}
-	}
-	return n
-}
-
-// Follows reports whether tenant is in memory (the tail then passes its
-// events to Take).
-func (m *Memory) Follows(tenant []byte) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.tenants[string(tenant)] != nil
-}
-
-// Take notes an event of a tenant in memory (others are ignored): the
+// take notes an event of a tenant in memory (under the tail's lock): the
 // customer it is about is read again once the ingest group has committed
 // past it.
-func (m *Memory) Take(ev *event.Event) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t := m.tenants[ev.Tenant]
-	if t == nil {
-		return
-	}
+func (t *memTenant) take(ev *event.Event) {
+	t.tailMu.Lock()
+	defer t.tailMu.Unlock()
 	t.behind = true // even an event no segment reads: a read after it waits for a refresh
 	switch ev.Type {
 	case event.TagDefined:
@@ -186,7 +108,7 @@ func (m *Memory) Take(ev *event.Event) {
 	}
 }
 
-// mark names an id to read again (Memory.mu held).
+// mark names an id to read again (t.tailMu held).
 func (t *memTenant) mark(id string) {
 	if _, ok := t.dirty[id]; !ok {
 		t.dirty[strings.Clone(id)] = struct{}{}
@@ -194,40 +116,7 @@ func (t *memTenant) mark(id string) {
 }
 
 // Ready reports whether tenant is loaded in memory (for tests and the bench).
-func (m *Memory) Ready(tenant string) bool {
-	m.mu.Lock()
-	t := m.tenants[tenant]
-	m.mu.Unlock()
-	return t != nil && isClosed(t.ready)
-}
-
-// tenant returns tenant's memory, registering it (and starting its load)
-// when the tail runs; nil when it does not.
-func (m *Memory) tenant(name string) *memTenant {
-	if m == nil {
-		return nil
-	}
-	m.mu.Lock()
-	t, tail, ctx := m.tenants[name], m.tail, m.ctx
-	if t != nil {
-		t.lastUsed = time.Now()
-	}
-	m.mu.Unlock()
-	if t != nil || tail == nil {
-		return t
-	}
-	tail.AtTail(func(read []kafka.Position) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		if t = m.tenants[name]; t != nil {
-			return
-		}
-		t = newMemTenant(read)
-		m.tenants[name] = t
-		go m.load(ctx, name, t, read)
-	})
-	return t
-}
+func (m *Memory) Ready(tenant string) bool { return m.tenants.Ready(tenant) }
 
 // view returns tenant's memory when it may answer a read of ctx: loaded,
 // and, for a read after a write (kafka.ReadAfter), refreshed past the
@@ -236,17 +125,13 @@ func (m *Memory) view(ctx context.Context, tenant string) *memTenant {
 	if m == nil {
 		return nil
 	}
-	t := m.tenant(tenant)
-	if t == nil || !isClosed(t.ready) {
+	t, ready := m.tenants.Get(tenant)
+	if !ready {
 		t = nil
-	} else if ps := kafka.ReadAfter(ctx); len(ps) > 0 && !m.waitCovered(ctx, t, ps) {
+	} else if ps := kafka.ReadAfter(ctx); len(ps) > 0 && !t.waitCovered(ctx, ps) {
 		t = nil
 	}
-	if t == nil {
-		m.reads.WithLabelValues("clickhouse").Inc()
-	} else {
-		m.reads.WithLabelValues("memory").Inc()
-	}
+	m.tenants.Served(t != nil)
 	return t
 }
 
@@ -254,116 +139,50 @@ func (m *Memory) view(ctx context.Context, tenant string) *memTenant {
 // before it reads ClickHouse instead (which the API has waited for).
 const maxCoverWait = 2 * time.Second
 
-func (m *Memory) waitCovered(ctx context.Context, t *memTenant, ps []kafka.Position) bool {
-	deadline := time.NewTimer(maxCoverWait)
-	defer deadline.Stop()
-	for {
-		m.mu.Lock()
-		covered, moved := true, t.moved
-		for _, p := range ps {
-			if t.covered[p.Partition] < p.Offset {
-				covered = false
-			}
-		}
-		m.mu.Unlock()
-		if covered {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-deadline.C:
-			return false
-		case <-moved:
-		}
-	}
+func (t *memTenant) waitCovered(ctx context.Context, ps []kafka.Position) bool {
+	return readmodel.Await(ctx, maxCoverWait, func() (bool, <-chan struct{}) { return t.coveredBy(ps) })
 }
 
-// load reads tenant's facts once the ingest group has committed every
-// event the tail had passed at registration (at): later events name their
-// customers through Take, and the first refresh reads those again. It
-// retries until it succeeds or ctx ends.
-func (m *Memory) load(ctx context.Context, name string, t *memTenant, at []kafka.Position) {
-	start := time.Now()
-	for attempt := 0; ctx.Err() == nil; attempt++ {
-		err := m.loadOnce(ctx, name, t, at)
-		if err == nil {
-			close(t.ready)
-			debug.FreeOSMemory() // the snapshot's garbage: a load is rare and large
-			t.mu.RLock()
-			n := len(t.rows)
-			t.mu.RUnlock()
-			m.log.Info("customers loaded into memory (segments, profiles)", "tenant", name, "customers", n, "took", time.Since(start).Round(time.Millisecond))
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		m.log.Warn("memory CDP: load failed; segments and profiles are read from ClickHouse meanwhile", "tenant", name, "attempt", attempt+1, "err", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
+// coveredBy reports whether every event up to ps is in memory, and gives
+// the channel closed when that moves.
+func (t *memTenant) coveredBy(ps []kafka.Position) (bool, <-chan struct{}) {
+	t.tailMu.Lock()
+	defer t.tailMu.Unlock()
+	for _, p := range ps {
+		if t.covered[p.Partition] < p.Offset {
+			return false, t.moved
 		}
 	}
-}
-
-func (m *Memory) loadOnce(ctx context.Context, name string, t *memTenant, at []kafka.Position) error {
-	if err := m.waitCommitted(ctx, at); err != nil {
-		return err
-	}
-	lib, err := m.readLibrary(ctx, name)
-	if err != nil {
-		return err
-	}
-	facts, err := m.readFacts(ctx, name, nil)
-	if err != nil {
-		return err
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.library = lib
-	t.putAll(facts, nil)
-	return nil
+	return true, t.moved
 }
 
 // LoadNow loads tenant into memory now, without a tail (tests and tools):
 // it is not refreshed afterwards.
 func (m *Memory) LoadNow(ctx context.Context, tenant string) error {
 	t := newMemTenant(nil)
-	if err := m.loadOnce(ctx, tenant, t, nil); err != nil {
+	if err := m.load(ctx, tenant, t); err != nil {
 		return err
 	}
-	close(t.ready)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t.lastUsed = time.Now()
-	m.tenants[tenant] = t
+	m.tenants.Put(tenant, t)
 	return nil
-}
-
-// waitCommitted polls until the ingest group has committed past ps.
-func (m *Memory) waitCommitted(ctx context.Context, ps []kafka.Position) error {
-	return kafka.AwaitPassed(ctx, m.committed, ps, 20*time.Millisecond, func() {
-		m.log.Warn("memory CDP waits for the ingest group to commit", "positions", kafka.FormatPositions(ps))
-	})
 }
 
 // refreshAll refreshes every loaded tenant with customers to read again.
 func (m *Memory) refreshAll(ctx context.Context) {
-	m.mu.Lock()
-	var names []string
-	var ts []*memTenant
-	for name, t := range m.tenants {
-		if isClosed(t.ready) && t.behind {
-			names, ts = append(names, name), append(ts, t)
+	m.tenants.Loaded(func(name string, t *memTenant) {
+		if !t.isBehind() {
+			return
 		}
-	}
-	m.mu.Unlock()
-	for i, t := range ts {
-		if err := m.refresh(ctx, names[i], t); err != nil && ctx.Err() == nil {
-			m.log.Warn("memory CDP: refresh failed; retrying", "tenant", names[i], "err", err)
+		if err := m.refresh(ctx, name, t); err != nil && ctx.Err() == nil {
+			m.log.Warn("memory CDP: refresh failed; retrying", "tenant", name, "err", err)
 		}
-	}
+	})
+}
+
+func (t *memTenant) isBehind() bool {
+	t.tailMu.Lock()
+	defer t.tailMu.Unlock()
+	return t.behind
 }
 
 // refreshChunk is how many customers one refresh read asks for.
@@ -371,23 +190,17 @@ const refreshChunk = 20000
 
 // refresh reads again the customers the tail named, once the ingest group
 // has committed past every record the tail had read when it took them (a
-// cut: Take runs under the tail's lock too); then everything up to there
+// cut: take runs under the tail's lock too); then everything up to there
 // is covered.
 func (m *Memory) refresh(ctx context.Context, name string, t *memTenant) (err error) {
-	m.mu.Lock()
-	tail := m.tail
-	m.mu.Unlock()
-	if tail == nil {
-		return nil
-	}
 	var dirty map[string]struct{}
 	var lib bool
 	var upTo []kafka.Position
-	if !tail.AtTail(func(read []kafka.Position) {
-		m.mu.Lock()
+	if !m.tenants.Tail().AtTail(func(read []kafka.Position) {
+		t.tailMu.Lock()
 		dirty, lib, upTo = t.dirty, t.libDirty, read
 		t.dirty, t.libDirty, t.behind = map[string]struct{}{}, false, false
-		m.mu.Unlock()
+		t.tailMu.Unlock()
 	}) {
 		return nil
 	}
@@ -395,14 +208,14 @@ func (m *Memory) refresh(ctx context.Context, name string, t *memTenant) (err er
 		if err == nil {
 			return
 		}
-		m.mu.Lock()
+		t.tailMu.Lock()
 		for id := range dirty { // read them again next time
 			t.dirty[id] = struct{}{}
 		}
 		t.libDirty, t.behind = t.libDirty || lib, true
-		m.mu.Unlock()
+		t.tailMu.Unlock()
 	}()
-	if err := m.waitCommitted(ctx, upTo); err != nil {
+	if err := m.tenants.WaitCommitted(ctx, upTo); err != nil {
 		return err
 	}
 	if lib {
@@ -428,225 +241,23 @@ func (m *Memory) refresh(ctx context.Context, name string, t *memTenant) (err er
 		t.putAll(facts, ids[start:min(start+refreshChunk, len(ids))])
 		t.mu.Unlock()
 	}
-	m.mu.Lock()
+	t.tailMu.Lock()
 	for _, p := range upTo {
 		t.covered[p.Partition] = max(t.covered[p.Partition], p.Offset)
 	}
 	close(t.moved)
 	t.moved = make(chan struct{})
-	m.mu.Unlock()
+	t.tailMu.Unlock()
 	return nil
 }
 
 // Covered reports whether every event up to ps is in tenant's memory
 // (for tests and the bench).
 func (m *Memory) Covered(tenant string, ps []kafka.Position) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t := m.tenants[tenant]
-	if t == nil || !isClosed(t.ready) {
+	t, ready := m.tenants.Peek(tenant)
+	if !ready {
 		return false
 	}
-	for _, p := range ps {
-		if t.covered[p.Partition] < p.Offset {
-			return false
-		}
-	}
-	return true
-}
-
-// libTag is a tag of the library as segments read it.
-type libTag struct {
-	name, group string
-	deleted     bool
-}
-
-func (m *Memory) readLibrary(ctx context.Context, tenant string) (map[string]libTag, error) {
-	rows, err := m.conn.Query(ctx, qMemLibrary, clickhouse.Named("tenant", tenant))
-	if err != nil {
-		return nil, fmt.Errorf("read tag library: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]libTag{}
-	for rows.Next() {
-		var id, name, group string
-		var deleted uint8
-		if err := rows.Scan(&id, &name, &group, &deleted); err != nil {
-			return nil, fmt.Errorf("read tag library: %w", err)
-		}
-		out[id] = libTag{name: name, group: group, deleted: deleted == 1}
-	}
-	return out, rows.Err()
-}
-
-// memFacts is what one read gives: each customer's facts, before they go
-// into memory, and the identity links of the ids asked.
-type memFacts struct {
-	rows  []*memFactRow
-	links map[string]idPeers
-}
-
-// memFactRow is one customer's facts as read.
-type memFactRow struct {
-	row  memRow
-	tags []string
-}
-
-// memDaysBack is how many days before today cdp_memory_days keeps each
-// day's messages: the 30-day window and a day of margin for the time zone.
-const memDaysBack = 31
-
-// readFacts reads the facts of tenant's customers ids (sorted), or of
-// every customer when ids is nil, and the identity links of those ids. A
-// customer without a profile row has no facts (as in segment_filter_base).
-func (m *Memory) readFacts(ctx context.Context, tenant string, ids []string) (*memFacts, error) {
-	out := &memFacts{links: map[string]idPeers{}}
-	args := []any{clickhouse.Named("tenant", tenant)}
-	where := "1"
-	if ids != nil {
-		if len(ids) == 0 {
-			return out, nil
-		}
-		where = chunkContacts
-		args = append(args, clickhouse.Named("ids", ids), clickhouse.Named("lo", ids[0]), clickhouse.Named("hi", ids[len(ids)-1]))
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-			"max_query_size": membersQueryBytes, "max_ast_elements": membersASTElements,
-			"max_expanded_ast_elements": membersASTElements}))
-	}
-	byID := map[string]*memFactRow{}
-	reads := []struct {
-		what, query string
-		args        []any
-		scan        func(rows driver.Rows, f func(id string) *memFactRow) error
-	}{
-		{"profiles", qFilterBase, nil, func(rows driver.Rows, _ func(string) *memFactRow) error {
-			f := &memFactRow{}
-			r := &f.row
-			if err := rows.Scan(&r.id, &r.firstNs, &r.lastNs, &r.name, &r.unionid, &r.corp, &r.msgsIn, &r.msgsOut,
-				&r.lastInNs, &r.lastOutNs, &r.stage, &r.lastFollowupNs, &r.nextFollowupNs); err != nil {
-				return err
-			}
-			byID[r.id] = f
-			out.rows = append(out.rows, f)
-			return nil
-		}},
-		{"acquisition", qMemAcquisition, nil, func(rows driver.Rows, of func(string) *memFactRow) error {
-			var id, channel, addedBy string
-			var addWay, addedNs int64
-			if err := rows.Scan(&id, &addWay, &channel, &addedBy, &addedNs); err != nil {
-				return err
-			}
-			if f := of(id); f != nil {
-				f.row.addWay, f.row.channel, f.row.addedBy, f.row.addedNs = addWay, channel, addedBy, addedNs
-			}
-			return nil
-		}},
-		{"assignees", qAssigned, nil, func(rows driver.Rows, of func(string) *memFactRow) error {
-			var id, assignee string
-			if err := rows.Scan(&id, &assignee); err != nil {
-				return err
-			}
-			if f := of(id); f != nil {
-				f.row.assignee = assignee
-			}
-			return nil
-		}},
-		{"relations", qMemRelations, nil, func(rows driver.Rows, of func(string) *memFactRow) error {
-			var id string
-			var rel memRelation
-			var live uint8
-			if err := rows.Scan(&id, &rel.staff, &rel.lastID, &rel.lastSource, &rel.endedBy, &live, &rel.since, &rel.first); err != nil {
-				return err
-			}
-			rel.live = live == 1
-			if f := of(id); f != nil {
-				f.row.relations = append(f.row.relations, rel)
-			}
-			return nil
-		}},
-		{"tags", qMemTags, nil, func(rows driver.Rows, of func(string) *memFactRow) error {
-			var id string
-			var tags []string
-			var since []int64
-			if err := rows.Scan(&id, &tags, &since); err != nil {
-				return err
-			}
-			if f := of(id); f != nil {
-				f.tags, f.row.tagSince = tags, since
-			}
-			return nil
-		}},
-		{"day facts", qMemDays, []any{clickhouse.Named("since", m.now().In(reportingZone).AddDate(0, 0, -memDaysBack).Format(time.DateOnly))},
-			func(rows driver.Rows, of func(string) *memFactRow) error {
-				var id, phone string
-				var gender int64
-				var followups uint64
-				var days []uint16
-				var ins, outs []uint64
-				if err := rows.Scan(&id, &phone, &gender, &followups, &days, &ins, &outs); err != nil {
-					return err
-				}
-				if f := of(id); f != nil {
-					f.row.phone, f.row.gender, f.row.followups = phone, gender, followups
-					f.row.days = make([]memDay, len(days))
-					for i := range days {
-						f.row.days[i] = memDay{day: days[i], in: uint32(ins[i]), out: uint32(outs[i])}
-					}
-				}
-				return nil
-			}},
-		{"identity links", strings.ReplaceAll(qMemLinks, "/*contacts*/ 1", strings.ReplaceAll(where, "contact_id", "node")),
-			[]any{clickhouse.Named("per_role", MaxSharers+1)}, func(rows driver.Rows, _ func(string) *memFactRow) error {
-				var node, peer string
-				var dir uint8
-				if err := rows.Scan(&node, &peer, &dir); err != nil {
-					return err
-				}
-				p := out.links[node]
-				if dir == 1 {
-					p.asSubject = append(p.asSubject, peer)
-				} else {
-					p.asValue = append(p.asValue, peer)
-				}
-				out.links[node] = p
-				return nil
-			}},
-	}
-	of := func(id string) *memFactRow { return byID[id] }
-	for _, r := range reads {
-		err := m.scan(ctx, r.what, r.query, where, append(slices.Clip(args), r.args...), func(rows driver.Rows) error {
-			return r.scan(rows, of)
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// scan runs one segment_filter_base or cdp_memory_* query with its contacts and passes each row to fn.
-func (m *Memory) scan(ctx context.Context, what, query, where string, args []any, fn func(driver.Rows) error) error {
-	rows, err := m.conn.Query(ctx, strings.Replace(query, contactsMarker, where, 1), args...)
-	if err != nil {
-		return fmt.Errorf("read segment %s: %w", what, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return fmt.Errorf("read segment %s: %w", what, err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read segment %s: %w", what, err)
-	}
-	return nil
-}
-
-func isClosed(ch chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
+	covered, _ := t.coveredBy(ps)
+	return covered
 }

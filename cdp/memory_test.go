@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/loadgen"
+	"github.com/siyu-dev/siyu/readmodel"
 )
 
 // TestMemorySegmentsFollowTheLog: half of the events (shuffled, some
@@ -55,18 +57,24 @@ func TestMemorySegmentsFollowTheLog(t *testing.T) {
 	require.NoError(t, err)
 	defer tail.Close()
 	committed := kafka.NewCommitted(cl, topic, topic, 20*time.Millisecond)
-	boards := followup.NewBoards(conn, followup.NewReader(conn), committed, nil, testenv.Logger())
-	mem := cdp.NewMemory(conn, committed, nil, testenv.Logger())
+	rmTail := readmodel.NewTail(tail, start, committed, nil, testenv.Logger())
+	followup.NewBoards(conn, followup.NewReader(conn), rmTail, nil, testenv.Logger())
+	mem := cdp.NewMemory(conn, rmTail, nil, testenv.Logger())
 	now := loadgen.DefaultEnd.Add(-5 * 24 * time.Hour)
 	mem.SetClock(func() time.Time { return now })
-	boards.Follow(mem)
 	runCtx, stop := context.WithCancel(ctx)
+	var running sync.WaitGroup
+	defer running.Wait()
 	defer stop()
-	go func() { _ = boards.Run(runCtx, tail, start) }()
-	go mem.Run(runCtx, boards)
-	segs := cdp.NewSegments(conn)
-	segs.UseMemory(mem)
-	chSegs := cdp.NewSegments(conn)
+	for _, run := range []func(context.Context) error{rmTail.Run, mem.Run} {
+		running.Go(func() {
+			if err := run(runCtx); err != nil {
+				t.Errorf("read model: %v", err)
+			}
+		})
+	}
+	segs := cdp.NewSegments(conn, mem)
+	chSegs := cdp.NewSegments(conn, nil)
 
 	contacts := reference.Contacts(events)
 	v := newVocab(contacts)
@@ -117,9 +125,8 @@ func TestMemorySegmentsFollowTheLog(t *testing.T) {
 	}
 
 	// Every profile from memory equals ClickHouse's, by any id.
-	profiles := cdp.NewProfiles(conn).WithClock(func() time.Time { return now })
-	memProfiles := cdp.NewProfiles(conn).WithClock(func() time.Time { return now })
-	memProfiles.UseMemory(mem)
+	profiles := cdp.NewProfiles(conn, nil).WithClock(func() time.Time { return now })
+	memProfiles := cdp.NewProfiles(conn, mem).WithClock(func() time.Time { return now })
 	read := 0
 	for _, c := range contacts {
 		for _, id := range []string{c.ContactID, c.UnionID} {

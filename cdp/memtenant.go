@@ -7,8 +7,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/readmodel"
 )
 
 // memRow is one customer's facts, as ClickHouse gave them: the columns of
@@ -68,10 +70,7 @@ func (r *memRow) held() bool {
 // its index; new customers are appended), order lists them by contact id,
 // and tagBits[k] has bit i set when tag k is on row i.
 type memTenant struct {
-	ready chan struct{} // closed once loaded
-
-	// Under Memory.mu.
-	lastUsed time.Time
+	tailMu   sync.Mutex          // guards what the tail and the refresh share:
 	dirty    map[string]struct{} // customers whose events the tail passed since their last read
 	libDirty bool                // a tag.defined passed since the library was read
 	behind   bool                // an event of the tenant passed since the last refresh
@@ -92,7 +91,7 @@ type memTenant struct {
 }
 
 func newMemTenant(at []kafka.Position) *memTenant {
-	t := &memTenant{ready: make(chan struct{}), lastUsed: time.Now(), dirty: map[string]struct{}{},
+	t := &memTenant{dirty: map[string]struct{}{},
 		covered: map[int32]int64{}, moved: make(chan struct{}),
 		idx: map[string]int32{}, tagIdx: map[string]int32{}, library: map[string]libTag{},
 		links: map[string]idPeers{}, strs: map[string]string{}}
@@ -451,4 +450,56 @@ func (t *memTenant) each(s *Segment, now time.Time, after string,
 		}
 		after = chunk[len(chunk)-1].ContactID
 	}
+}
+
+// bytes estimates the heap the tenant holds (siyu_readmodel_bytes; t.mu
+// held): the rows and what they own, the indexes, the tag bit sets, the
+// library, the identity links and the interned values.
+func (t *memTenant) bytes() int64 {
+	const str, i32 = int64(unsafe.Sizeof("")), 4
+	n := readmodel.Slice(cap(t.rows), int64(unsafe.Sizeof(memRow{})))
+	for i := range t.rows {
+		n += t.rows[i].bytes()
+	}
+	n += readmodel.Map(len(t.idx), str, i32) + readmodel.Slice(cap(t.order), i32) + readmodel.Slice(cap(t.fresh), i32)
+	n += readmodel.Map(len(t.tagIdx), str, i32) + readmodel.Slice(cap(t.tagIDs), str)
+	for _, id := range t.tagIDs {
+		n += readmodel.String(id)
+	}
+	n += readmodel.Slice(cap(t.tagBits), int64(unsafe.Sizeof(bitset{})))
+	for _, b := range t.tagBits {
+		n += readmodel.Slice(cap(b), 8)
+	}
+	n += readmodel.Map(len(t.library), str, int64(unsafe.Sizeof(libTag{})))
+	for id, l := range t.library {
+		n += readmodel.String(id) + readmodel.String(l.name) + readmodel.String(l.group)
+	}
+	n += readmodel.Map(len(t.links), str, int64(unsafe.Sizeof(idPeers{})))
+	for id, p := range t.links {
+		n += readmodel.String(id) + readmodel.Slice(cap(p.asSubject), str) + readmodel.Slice(cap(p.asValue), str)
+		for _, s := range p.asSubject {
+			n += readmodel.String(s)
+		}
+		for _, s := range p.asValue {
+			n += readmodel.String(s)
+		}
+	}
+	n += readmodel.Map(len(t.strs), str, str)
+	for s := range t.strs {
+		n += readmodel.String(s)
+	}
+	return n
+}
+
+// bytes estimates what a row owns beyond its struct (interned values are
+// the tenant's).
+func (r *memRow) bytes() int64 {
+	n := readmodel.String(r.id) + readmodel.String(r.name) + readmodel.String(r.unionid) + readmodel.String(r.corp) +
+		readmodel.String(r.phone)
+	n += readmodel.Slice(cap(r.relations), int64(unsafe.Sizeof(memRelation{})))
+	for i := range r.relations {
+		n += readmodel.String(r.relations[i].lastID)
+	}
+	return n + readmodel.Slice(cap(r.tags), 4) + readmodel.Slice(cap(r.tagSince), 8) +
+		readmodel.Slice(cap(r.days), int64(unsafe.Sizeof(memDay{})))
 }

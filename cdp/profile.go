@@ -127,15 +127,15 @@ func EngagementOf(lastInNs int64, now time.Time) string {
 type Profiles struct {
 	conn driver.Conn
 	now  func() time.Time
-	mem  *Memory // when set, loaded tenants are answered from memory
+	mem  *Memory // nil: every profile is read from ClickHouse
 }
 
-// UseMemory answers the profiles of the tenants m holds from memory.
-func (p *Profiles) UseMemory(m *Memory) { p.mem = m }
-
-// NewProfiles returns a profile reader over conn; windows and the engagement
+// NewProfiles returns a profile reader over conn that answers the tenants
+// mem holds from memory (mem may be nil); windows and the engagement
 // bucket are relative to the wall clock.
-func NewProfiles(conn driver.Conn) *Profiles { return &Profiles{conn: conn, now: time.Now} }
+func NewProfiles(conn driver.Conn, mem *Memory) *Profiles {
+	return &Profiles{conn: conn, now: time.Now, mem: mem}
+}
 
 // WithClock returns a copy of p that reads "now" from now (tests, replays).
 func (p *Profiles) WithClock(now func() time.Time) *Profiles {

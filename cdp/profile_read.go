@@ -37,8 +37,8 @@ type profileRow struct {
 
 // Get returns the profile of the customer known by id (any of their ids) in
 // tenant, or ErrNotFound: the identity walk (usually one query), then one
-// query for the whole profile; for a tenant in memory (UseMemory) both in
-// memory, unless several of the person's ids have facts.
+// query for the whole profile; for a tenant in memory (the Memory given to
+// NewProfiles) both in memory, unless several of the person's ids have facts.
 func (p *Profiles) Get(ctx context.Context, tenant, id string) (*Profile, error) {
 	pr, err := p.get(ctx, tenant, id)
 	if alt := phoneLookup(id); alt != "" && errors.Is(err, ErrNotFound) {

@@ -35,15 +35,14 @@ func TestProfilesMergedExact(t *testing.T) {
 	now := loadgen.DefaultEnd.Add(-5 * 24 * time.Hour)
 	events := identityEvents(t, now)
 	conn := ingestAll(t, ctx, shuffledWithDuplicates(events, 0.2, 17))
-	profiles := cdp.NewProfiles(conn).WithClock(func() time.Time { return now })
+	profiles := cdp.NewProfiles(conn, nil).WithClock(func() time.Time { return now })
 	// The same profiles answered from memory.
 	mem := cdp.NewMemory(conn, nil, nil, testenv.Logger())
 	mem.SetClock(func() time.Time { return now })
 	for _, tenant := range []string{"t0001", "t0002"} {
 		require.NoError(t, mem.LoadNow(ctx, tenant))
 	}
-	memProfiles := cdp.NewProfiles(conn).WithClock(func() time.Time { return now })
-	memProfiles.UseMemory(mem)
+	memProfiles := cdp.NewProfiles(conn, mem).WithClock(func() time.Time { return now })
 	zone, err := time.LoadLocation(reporting.ZoneName)
 	require.NoError(t, err)
 

@@ -63,15 +63,14 @@ func BenchmarkProfileReads(b *testing.B) {
 	loadTenant(b, ctx, conn, contacts, events)
 	ids := sampleIDs(b, ctx, conn)
 	for i := 0; i < b.N; i++ {
-		chLat, _ := readProfiles(ctx, cdp.NewProfiles(conn), ids, readFor)
+		chLat, _ := readProfiles(ctx, cdp.NewProfiles(conn, nil), ids, readFor)
 		mem := cdp.NewMemory(conn, nil, nil, log)
 		start := time.Now()
 		if err := mem.LoadNow(ctx, "t0001"); err != nil {
 			b.Fatal(err)
 		}
 		loaded := time.Since(start)
-		profiles := cdp.NewProfiles(conn)
-		profiles.UseMemory(mem)
+		profiles := cdp.NewProfiles(conn, mem)
 		lat, failures := readProfiles(ctx, profiles, ids, readFor)
 		b.ReportMetric(ms(percentile(lat, 0.50)), "p50-ms")
 		b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")

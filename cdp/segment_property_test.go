@@ -46,14 +46,13 @@ func TestSegmentsExact(t *testing.T) {
 	saved := savedSegmentEvents(t, v)
 	conn := ingestAll(t, ctx, append(events, saved.events...))
 	now := loadgen.DefaultEnd.Add(-5 * 24 * time.Hour)
-	segs := cdp.NewSegments(conn)
+	segs := cdp.NewSegments(conn, nil)
 	// The same segments answered from memory (loaded from ClickHouse).
 	mem := cdp.NewMemory(conn, nil, nil, testenv.Logger())
 	for _, tenant := range v.tenants {
 		require.NoError(t, mem.LoadNow(ctx, tenant))
 	}
-	memSegs := cdp.NewSegments(conn)
-	memSegs.UseMemory(mem)
+	memSegs := cdp.NewSegments(conn, mem)
 	r := rand.New(rand.NewPCG(7, 11))
 
 	check := func(t *testing.T, tenant string, g *gcond) {

@@ -32,14 +32,12 @@ type SegmentMember struct {
 // Segments evaluates segments over the customer profiles in ClickHouse.
 type Segments struct {
 	conn driver.Conn
-	mem  *Memory // when set, loaded tenants are answered from memory
+	mem  *Memory // nil: every segment is read from ClickHouse
 }
 
-// UseMemory answers the segments of the tenants m holds from memory.
-func (g *Segments) UseMemory(m *Memory) { g.mem = m }
-
-// NewSegments returns a segment evaluator over conn.
-func NewSegments(conn driver.Conn) *Segments { return &Segments{conn: conn} }
+// NewSegments returns a segment evaluator over conn that answers the
+// tenants mem holds from memory (mem may be nil).
+func NewSegments(conn driver.Conn, mem *Memory) *Segments { return &Segments{conn: conn, mem: mem} }
 
 // Count returns the exact number of tenant's customers in s as of now.
 func (g *Segments) Count(ctx context.Context, tenant string, s *Segment, now time.Time) (uint64, error) {

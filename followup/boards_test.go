@@ -17,6 +17,7 @@ import (
 	"github.com/siyu-dev/siyu/internal/reference"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/kafka"
+	"github.com/siyu-dev/siyu/readmodel"
 )
 
 // TestMemoryBoardProperty: boards served from memory list exactly the
@@ -193,10 +194,9 @@ func startBoards(t *testing.T, ctx context.Context, conn driver.Conn, broker, to
 	tail, start, err := kafka.Tail(ctx, cl, topic)
 	require.NoError(t, err)
 	t.Cleanup(tail.Close)
-	boards := followup.NewBoards(conn, followup.NewReader(conn), kafka.NewCommitted(cl, topic, topic, 20*time.Millisecond), reg, testenv.Logger())
-	runCtx, stop := context.WithCancel(ctx)
-	t.Cleanup(stop)
-	go func() { _ = boards.Run(runCtx, tail, start) }()
+	rmTail := readmodel.NewTail(tail, start, kafka.NewCommitted(cl, topic, topic, 20*time.Millisecond), reg, testenv.Logger())
+	boards := followup.NewBoards(conn, followup.NewReader(conn), rmTail, reg, testenv.Logger())
+	runTail(t, ctx, rmTail)
 	return boards, cl
 }
 
@@ -322,4 +322,62 @@ func mustClient(t *testing.T, broker string) *kgo.Client {
 	require.NoError(t, err)
 	t.Cleanup(cl.Close)
 	return cl
+}
+
+// TestBoardsBytes: a loaded memory board's bytes are exported per tenant
+// (siyu_readmodel_bytes{model="boards"}), about 700 bytes a customer, and
+// the series goes with the board when it is dropped.
+func TestBoardsBytes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, _ := testenv.Database(t)
+	_, broker := testenv.Kafka(t)
+	const topic = "siyu.boardsbytes"
+	p := testenv.StartPipeline(t, ctx, conn, broker, topic)
+	var evs []event.Event
+	for i := range 200 {
+		e := event.Event{ID: fmt.Sprintf("add%04d", i), Source: "wecom/x", Type: event.ContactAdded, Tenant: "tb",
+			Subject: fmt.Sprintf("c%04d", i), Time: boardNow}
+		e.Data.Set(event.FStaffID, "s1")
+		evs = append(evs, e)
+	}
+	p.Produce(ctx, evs)
+	p.WaitIngested(ctx, evs)
+	reg := prometheus.NewRegistry()
+	boards, _ := startBoards(t, ctx, conn, broker, topic, reg)
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if !boards.Ready("tb") {
+			return fmt.Errorf("memory board of tb not loaded")
+		}
+		return nil
+	})
+	n, ok := boardBytes(t, reg, "tb")
+	require.True(t, ok, "the loaded board's series")
+	require.InDelta(t, 700*len(evs), n, 500*float64(len(evs)))
+	require.Equal(t, 1, boards.EvictIdle(time.Now().Add(2*time.Hour), time.Hour))
+	_, ok = boardBytes(t, reg, "tb")
+	require.False(t, ok, "the dropped board's series")
+}
+
+// boardBytes is siyu_readmodel_bytes{model="boards",tenant=tenant} in reg,
+// and whether the series exists.
+func boardBytes(t *testing.T, reg prometheus.Gatherer, tenant string) (float64, bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != "siyu_readmodel_bytes" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["model"] == "boards" && labels["tenant"] == tenant {
+				return m.GetGauge().GetValue(), true
+			}
+		}
+	}
+	return 0, false
 }

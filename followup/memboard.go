@@ -5,8 +5,12 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/google/btree"
+
+	"github.com/siyu-dev/siyu/event"
+	"github.com/siyu-dev/siyu/readmodel"
 )
 
 // A memBoard is one tenant's boards in memory: every customer's board facts
@@ -310,4 +314,84 @@ func (b *memBoard) assignee(contact string) string {
 		return c.holding.Assignee()
 	}
 	return ""
+}
+
+// lastNsTypes are the event types that count toward a customer's last
+// event time (contact_facts.last_ns, as profile_state.last_ns).
+var lastNsTypes = map[event.Type]bool{
+	event.ContactAdded: true, event.ContactUpdated: true, event.ContactRemoved: true,
+	event.ContactTransferred: true, event.ChatMessage: true, event.TagAdded: true, event.TagRemoved: true,
+	event.FollowupLogged: true, event.FollowupStageChange: true,
+}
+
+// eventFact is the board fact of ev, as the contact_facts and
+// followup_facts views read it; ok is false for events no board reads.
+func eventFact(ev *event.Event) (fact, bool) {
+	key := EventKey{TimeNs: ev.TimeNs(), ID: strings.Clone(ev.ID), Source: strings.Clone(ev.Source)}
+	f := fact{contact: strings.Clone(ev.Subject), key: key}
+	if lastNsTypes[ev.Type] {
+		f.lastNs = key.TimeNs
+	}
+	switch ev.Type {
+	case event.ContactAdded:
+		f.kind, f.staff = factAdded, strings.Clone(ev.Data.StaffID)
+		f.relations = []relationFact{{staff: f.staff, live: true}}
+	case event.ContactRemoved:
+		f.relations = []relationFact{{staff: strings.Clone(ev.Data.StaffID)}}
+	case event.ContactTransferred: // relation_events: the new side, and the old unless the same
+		f.relations = []relationFact{{staff: strings.Clone(ev.Data.ToStaffID), live: true}}
+		if ev.Data.FromStaffID != ev.Data.ToStaffID {
+			f.relations = append(f.relations, relationFact{staff: strings.Clone(ev.Data.FromStaffID)})
+		}
+	case event.AssigneeChanged:
+		f.kind, f.staff = factAssigned, strings.Clone(ev.Data.ToStaffID)
+	case event.FollowupLogged:
+		f.kind, f.nextNs = factFollowup, ev.Data.NextAtNs
+	case event.FollowupStageChange:
+		f.kind, f.stage = factStaged, strings.Clone(ev.Data.Stage)
+	case event.ChatMessage:
+		if ev.Data.Direction == "in" {
+			f.inNs = key.TimeNs
+		}
+	}
+	if f.lastNs == 0 && f.kind == factTouch {
+		return fact{}, false
+	}
+	if f.lastNs != 0 && ev.Data.Present.Has(event.FName) { // profile_state.name: the profile's event types
+		f.named, f.name = true, strings.Clone(ev.Data.Name)
+	}
+	return f, true
+}
+
+// bytes estimates the heap the memBoard holds (siyu_readmodel_bytes): the
+// cards and their strings, the shelves' B-tree items (nodes about 2/3
+// full) and the interned values.
+func (b *memBoard) bytes() int64 {
+	n := readmodel.Map(len(b.cards), int64(unsafe.Sizeof("")), 8) + readmodel.Map(len(b.staff), int64(unsafe.Sizeof("")), 8)
+	for _, c := range b.cards {
+		n += c.bytes()
+		if c.shelved != "" {
+			n += 2 * int64(unsafe.Sizeof(shelved{})) * 3 / 2
+		}
+	}
+	n += int64(len(b.staff)) * readmodel.Alloc(int64(unsafe.Sizeof(shelf{})))
+	n += readmodel.Map(len(b.strings), int64(unsafe.Sizeof("")), int64(unsafe.Sizeof("")))
+	for s := range b.strings {
+		n += readmodel.String(s)
+	}
+	return n
+}
+
+// bytes estimates a card's own heap: the struct, its id, name and event
+// ids, and its friends (staff ids and sources are the board's interned).
+func (c *card) bytes() int64 {
+	n := readmodel.Alloc(int64(unsafe.Sizeof(card{}))) + readmodel.String(c.id) + readmodel.String(c.name)
+	for _, k := range []*EventKey{&c.holding.FirstKey, &c.holding.LastKey, &c.fu, &c.stageAt, &c.nameAt} {
+		n += readmodel.String(k.ID)
+	}
+	n += readmodel.Slice(cap(c.friends), int64(unsafe.Sizeof(friend{})))
+	for i := range c.friends {
+		n += readmodel.String(c.friends[i].at.ID)
+	}
+	return n
 }

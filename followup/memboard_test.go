@@ -5,6 +5,10 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/siyu-dev/siyu/readmodel"
 )
 
 // benchFacts are the snapshot facts of n customers as the board bench
@@ -75,4 +79,21 @@ func BenchmarkMemBoardPage(b *testing.B) {
 			b.Fatalf("%d rows", len(rows))
 		}
 	}
+}
+
+// TestMemBoardBytes: a memory board's estimate of its bytes
+// (siyu_readmodel_bytes{model="boards"}) is within 25 % of the live heap a
+// loaded board of 50,000 customers holds.
+func TestMemBoardBytes(t *testing.T) {
+	var mb *memBoard
+	grown := readmodel.HeapGrowth(func() {
+		mb = newMemBoard()
+		for _, f := range benchFacts(50_000) {
+			mb.apply(f)
+		}
+		mb.shelveAll()
+	})
+	est := mb.bytes()
+	t.Logf("estimate %d B, heap growth %d B (%.2f)", est, grown, float64(est)/float64(grown))
+	require.InDelta(t, 1, float64(est)/float64(grown), 0.25)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/siyu-dev/siyu/errkind"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/publish"
+	"github.com/siyu-dev/siyu/readmodel"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
@@ -77,9 +78,9 @@ type Pool struct {
 	pub      *publish.Publisher
 	cfg      PoolConfig
 	log      *slog.Logger
-	ingest   IngestOffsets // nil: no freshness cut (the book is reread by age only)
-	tail     *Boards       // nil: no tail; a book behind the cut is reread
-	election *Election     // nil: this process decides alone
+	ingest   IngestOffsets   // nil: no freshness cut (the book is reread by age only)
+	tail     *readmodel.Tail // nil: no tail; a book behind the cut is reread
+	election *Election       // nil: this process decides alone
 	metrics  poolMetrics
 
 	mu       sync.RWMutex
@@ -103,12 +104,12 @@ type PoolOption func(*Pool)
 
 // FreshFrom makes every decision include every event the ingest pipeline
 // committed before the request (ingest; required), and, with a tail (the
-// memory boards' Kafka tail, may be nil), keeps a busy tenant's state
+// process's read-model tail, may be nil), keeps a busy tenant's state
 // fresh from the events the tail reads rather than from rereads of
 // ClickHouse. Without it a decision sees what ClickHouse had when the
 // tenant's state was last read (up to ReloadEvery ago) plus this
 // process's own decisions.
-func FreshFrom(ingest IngestOffsets, tail *Boards) PoolOption {
+func FreshFrom(ingest IngestOffsets, tail *readmodel.Tail) PoolOption {
 	return func(p *Pool) {
 		p.ingest, p.tail = ingest, tail
 		if tail != nil {

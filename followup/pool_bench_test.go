@@ -19,7 +19,7 @@ import (
 // BenchmarkPoolClaims: one-customer claims from 32 concurrent clients
 // through a pool over kfake and ClickHouse, with the ingest pipeline
 // running: alone (no freshness cut), with the ingest cut and rereads, and
-// with the cut and the boards' tail (as `siyu serve` runs it).
+// with the cut and the read-model tail (as `siyu serve` runs it).
 //
 //	go test -run '^$' -bench BenchmarkPoolClaims -benchtime 20000x ./followup/
 func BenchmarkPoolClaims(b *testing.B) {
@@ -45,8 +45,8 @@ func BenchmarkPoolClaims(b *testing.B) {
 			case "cut":
 				opts = append(opts, followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), nil))
 			case "cut+tail":
-				boards := followTail(b, ctx, conn, broker, topic)
-				opts = append(opts, followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), boards))
+				tail := followTail(b, ctx, conn, broker, topic)
+				opts = append(opts, followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), tail))
 			}
 			pool := followup.NewPool(conn, publish.New(cl, topic, 0), followup.DefaultPoolConfig(), testenv.Logger(), opts...)
 			defer pool.Close()

@@ -19,9 +19,9 @@ import (
 // a new term or an ambiguous write), and decides only on a book that
 // includes every event before it. The book includes what ClickHouse had
 // when it was read (its asOf offsets) and, once the decider follows the
-// memory boards' Kafka tail, every later event of the tenant the tail has
-// read: then a batch waits (briefly) for the tail to pass the cut instead
-// of reading ClickHouse again.
+// process's read-model tail (readmodel.Tail), every later event of the
+// tenant the tail has read: then a batch waits (briefly) for the tail to
+// pass the cut instead of reading ClickHouse again.
 
 // IngestOffsets is where the ingest pipeline stands on the events topic.
 // Offsets are per partition, the next offset (as Kafka commits them).
@@ -251,7 +251,7 @@ func (b *book) take(f poolFact) {
 	}
 }
 
-// Follows implements Follower: the tail decodes the events of tenants
+// Follows implements readmodel.Follower: the tail decodes the events of tenants
 // whose decider follows it.
 func (p *Pool) Follows(tenant []byte) bool {
 	p.mu.RLock()
@@ -260,7 +260,7 @@ func (p *Pool) Follows(tenant []byte) bool {
 	return d != nil && d.following.Load()
 }
 
-// Take implements Follower: it queues the events the decider folds for
+// Take implements readmodel.Follower: it queues the events the decider folds for
 // its next batch. It runs under the tail's lock.
 func (p *Pool) Take(ev *event.Event) {
 	switch ev.Type {

@@ -20,6 +20,7 @@ import (
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/publish"
+	"github.com/siyu-dev/siyu/readmodel"
 )
 
 // poolEvents are contact.added events of customers first added by staff,
@@ -58,18 +59,32 @@ func producer(t testing.TB, broker string) *kgo.Client {
 }
 
 // followTail runs memory boards over topic's Kafka tail until the test
-// ends: the tail the pool follows in `siyu serve`.
-func followTail(t testing.TB, ctx context.Context, conn driver.Conn, broker, topic string) *followup.Boards {
+// ends, and returns the tail: the one the pool follows in `siyu serve`.
+func followTail(t testing.TB, ctx context.Context, conn driver.Conn, broker, topic string) *readmodel.Tail {
 	t.Helper()
 	cl := producer(t, broker)
 	tail, start, err := kafka.Tail(ctx, cl, topic)
 	require.NoError(t, err)
 	t.Cleanup(tail.Close)
-	boards := followup.NewBoards(conn, followup.NewReader(conn), kafka.NewCommitted(cl, topic, topic, 20*time.Millisecond), nil, testenv.Logger())
+	rmTail := readmodel.NewTail(tail, start, kafka.NewCommitted(cl, topic, topic, 20*time.Millisecond), nil, testenv.Logger())
+	followup.NewBoards(conn, followup.NewReader(conn), rmTail, nil, testenv.Logger())
+	runTail(t, ctx, rmTail)
+	return rmTail
+}
+
+// runTail runs tail until the test ends, and fails the test if it ends
+// with an error.
+func runTail(t testing.TB, ctx context.Context, tail *readmodel.Tail) {
+	t.Helper()
 	runCtx, stop := context.WithCancel(ctx)
-	t.Cleanup(stop)
-	go func() { _ = boards.Run(runCtx, tail, start) }()
-	return boards
+	done := make(chan error, 1)
+	go func() { done <- tail.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("read model tail: %v", err)
+		}
+	})
 }
 
 // bookLoads is how often the pool read a tenant's state from ClickHouse.
@@ -209,13 +224,13 @@ func TestPoolDecidesOnCommittedState(t *testing.T) {
 			pipe.WaitIngested(ctx, first)
 
 			cl := producer(t, broker)
-			var boards *followup.Boards
+			var tail *readmodel.Tail
 			if withTail {
-				boards = followTail(t, ctx, conn, broker, topic)
+				tail = followTail(t, ctx, conn, broker, topic)
 			}
 			reg := prometheus.NewRegistry()
 			pool := followup.NewPool(conn, publish.New(cl, topic, 0), followup.DefaultPoolConfig(), testenv.Logger(),
-				followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), boards), followup.PoolMetrics(reg))
+				followup.FreshFrom(followup.NewKafkaOffsets(cl, topic, topic), tail), followup.PoolMetrics(reg))
 			defer pool.Close()
 			_, err := pool.Rules(ctx, "acme") // the decider reads the tenant now
 			require.NoError(t, err)

@@ -131,8 +131,8 @@ var commonLimits = []int{10, 20, 50, 100}
 // reflect — then ClickHouse answers, the API having waited for them).
 func (bs *Boards) Timeline(ctx context.Context, tenant, contact, cursor string, limit int, fresh bool, after []kafka.Position) (*TimelinePage, error) {
 	k := pageKey{contactKey{tenant, contact}, limit}
-	tb := bs.tenant(tenant)
-	cacheable := cursor == "" && !fresh && len(after) == 0 && isCommonLimit(limit) && tb != nil && isClosed(tb.ready)
+	tb, ready := bs.boards.Get(tenant)
+	cacheable := cursor == "" && !fresh && len(after) == 0 && isCommonLimit(limit) && ready
 	if !cacheable {
 		if cursor == "" {
 			bs.timeline.WithLabelValues("bypass").Inc()
@@ -145,8 +145,8 @@ func (bs *Boards) Timeline(ctx context.Context, tenant, contact, cursor string, 
 	}
 	bs.timeline.WithLabelValues("miss").Inc()
 	f := bs.pages.begin(k.contactKey)
-	complete, err := bs.committed.Passed(ctx, bs.tailPositions())
-	if err != nil || !bs.registered(tenant, tb) { // evicted since: the tail no longer marks f
+	complete, err := bs.tail.Committed().Passed(ctx, bs.tail.Positions())
+	if err != nil || !bs.boards.Registered(tenant, tb) { // evicted since: the tail no longer marks f
 		complete = false
 	}
 	page, err := bs.reader.Timeline(ctx, tenant, contact, cursor, limit)
@@ -159,10 +159,3 @@ func (bs *Boards) Timeline(ctx context.Context, tenant, contact, cursor string, 
 }
 
 func isCommonLimit(limit int) bool { return slices.Contains(commonLimits, limit) }
-
-// tailPositions are the last records the tail has read, per partition.
-func (bs *Boards) tailPositions() []kafka.Position {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	return bs.readLocked()
-}

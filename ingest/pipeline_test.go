@@ -55,7 +55,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- p.Run(runCtx) }()
 
-	profiles := cdp.NewProfiles(conn)
+	profiles := cdp.NewProfiles(conn, nil)
 	testenv.Eventually(t, 20*time.Second, func() error {
 		pr, err := profiles.Get(ctx, "acme", "c1")
 		if err != nil {

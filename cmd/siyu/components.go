@@ -24,6 +24,7 @@ import (
 	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/metrics"
 	"github.com/siyu-dev/siyu/publish"
+	"github.com/siyu-dev/siyu/readmodel"
 	"github.com/siyu-dev/siyu/wecom"
 )
 
@@ -58,37 +59,35 @@ const poolSweepEvery = 5 * time.Minute
 const metricsRefreshEvery = 5 * time.Second
 
 // serveAPI runs the API and the parts it needs beside it (the Kafka tail
-// of the memory read models, the pool's election and sweeper, the
-// refreshers, the ingest progress watcher) until ctx ends or one fails.
+// of the memory read models and the CDP memory's refresh, the pool's
+// election and sweeper, the refreshers, the ingest progress watcher) until
+// ctx ends or one of them fails.
 func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client, reg *prometheus.Registry, log *slog.Logger) error {
 	topics, group := cfg.Kafka.topics(), cfg.Ingest.group
 	receiver, err := wecom.NewReceiver(wecom.DefaultReceiverConfig(topics.Events), wecom.NewConfigs(conn), cl, reg, log)
 	if err != nil {
 		return err
 	}
-	segments := cdp.NewSegments(conn)
-	jobs := cdp.NewJobs(conn, segments, publish.New(cl, topics.Events, 0), api.JobSource, log)
 	// 20 ms: a waiting read sees a commit within about one batch wait.
 	committed := kafka.NewCommitted(cl, group, topics.Events, 20*time.Millisecond)
-	reader := followup.NewReader(conn)
-	tail, start, err := kafka.Tail(ctx, cl, topics.Events)
+	tail, tailClient, err := openTail(ctx, cl, topics.Events, committed, reg, log)
 	if err != nil {
 		return err
 	}
-	defer tail.Close()
-	boards := followup.NewBoards(conn, reader, committed, reg, log)
+	defer tailClient.Close()
+	reader := followup.NewReader(conn)
+	boards := followup.NewBoards(conn, reader, tail, reg, log)
+	memory := cdp.NewMemory(conn, tail, reg, log)
+	segments := cdp.NewSegments(conn, memory)
+	profiles := cdp.NewProfiles(conn, memory)
+	jobs := cdp.NewJobs(conn, segments, publish.New(cl, topics.Events, 0), api.JobSource, log)
 	// One decider per deployment (docs/decisions.md, "Customer pool", P5):
 	// the replica the election picks decides pool changes, on state that
-	// includes every committed event (its tenants follow the boards' tail).
+	// includes every committed event (its tenants follow the read-model tail).
 	election := followup.NewElection(cl, followup.DefaultElectionConfig(topics), log)
 	pool := followup.NewPool(conn, publish.New(cl, topics.Events, 0), followup.DefaultPoolConfig(), log,
-		followup.FreshFrom(followup.NewKafkaOffsets(cl, group, topics.Events), boards),
+		followup.FreshFrom(followup.NewKafkaOffsets(cl, group, topics.Events), tail),
 		followup.ElectedBy(election), followup.PoolMetrics(reg))
-	memory := cdp.NewMemory(conn, committed, reg, log)
-	boards.Follow(memory)
-	segments.UseMemory(memory)
-	profiles := cdp.NewProfiles(conn)
-	profiles.UseMemory(memory)
 	metricsSvc := metrics.NewService(conn, nil)
 	meteringSvc := metering.NewService(conn, nil)
 	progress, err := kafka.NewProgress(cl, group, topics.Events, cfg.Ready.progress(), reg)
@@ -132,8 +131,8 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 			pool.Close()
 			return err
 		}},
-		part{"board tail", func(ctx context.Context) error { return boards.Run(ctx, tail, start) }},
-		part{"cdp memory", func(ctx context.Context) error { memory.Run(ctx, boards); return nil }},
+		part{"read-model tail", tail.Run},
+		part{"cdp memory refresh", memory.Run},
 		part{"pool election", election.Run},
 		part{"pool sweeper", func(ctx context.Context) error { pool.RunSweeper(ctx, poolSweepEvery); return nil }},
 		part{"metrics refresher", func(ctx context.Context) error {
@@ -146,6 +145,18 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 		}},
 		part{"ingest progress", progress.Run},
 	)
+}
+
+// openTail opens the process's one tail of the events topic, for the
+// memory read models (readmodel.Tail); close the client it returns after
+// the tail has stopped.
+func openTail(ctx context.Context, cl *kgo.Client, topic string, committed *kafka.Committed,
+	reg prometheus.Registerer, log *slog.Logger) (*readmodel.Tail, *kgo.Client, error) {
+	tailClient, start, err := kafka.Tail(ctx, cl, topic)
+	if err != nil {
+		return nil, nil, err
+	}
+	return readmodel.NewTail(tailClient, start, committed, reg, log), tailClient, nil
 }
 
 // runIngest runs the pipeline until ctx ends.
