@@ -6,12 +6,12 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
-	"github.com/siyu-dev/siyu/metrics"
 	"github.com/siyu-dev/siyu/publish"
 	"github.com/siyu-dev/siyu/wecom"
 )
@@ -106,9 +106,9 @@ func (s *wecomGroup) routes() []route {
 	}
 }
 
-// metricGroup is adoption and engagement metrics.
+// metricGroup is adoption and engagement metrics (/v1/metrics/...).
 type metricGroup struct {
-	Metrics *metrics.Service
+	Adoption *adoption.Service
 }
 
 func (s *metricGroup) routes() []route {
@@ -236,7 +236,7 @@ func (s *Server) mountGroups(v1 fiber.Router) {
 	mount(v1, (&eventGroup{pub: s.pub, metrics: s.metrics}).routes(), true, "")
 	mount(v1, (&customerGroup{Profiles: d.Profiles}).routes(), true, "")
 	mount(v1, (&wecomGroup{WeCom: d.WeCom}).routes(), d.WeCom != nil, "not found")
-	mount(v1, (&metricGroup{Metrics: d.Metrics}).routes(), d.Metrics != nil, "metrics are not served by this process")
+	mount(v1, (&metricGroup{Adoption: d.Adoption}).routes(), d.Adoption != nil, "metrics are not served by this process")
 	mount(v1, (&tagGroup{writer: w, Tags: d.Tags, Profiles: d.Profiles}).routes(), d.Tags != nil,
 		"tags are not enabled on this server")
 	mount(v1, (&meterGroup{Metering: d.Metering}).routes(), d.Metering != nil, "metering is not served by this process")

@@ -13,11 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/kafka"
-	"github.com/siyu-dev/siyu/metrics"
 	"github.com/siyu-dev/siyu/wecom"
 )
 
@@ -28,7 +28,7 @@ func withEverything(t *testing.T) *fixture {
 	f.deps.SavedSegments = cdp.NewSavedSegments(f.conn)
 	f.deps.Jobs = f.newJobs(t)
 	f.deps.Stages = followup.NewStageLists(f.conn)
-	f.deps.Metrics = metrics.NewService(f.conn, nil)
+	f.deps.Adoption = adoption.NewService(f.conn, nil)
 	f.deps.Registry = prometheus.NewRegistry()
 	f.srv = api.New(f.deps)
 	f.withWeCom(t, wecom.DefaultReceiverConfig(f.topics.Events), f.deps.Producer)

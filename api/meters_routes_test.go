@@ -10,14 +10,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/internal/testenv"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 func TestMeterRoutes(t *testing.T) {
 	f := newFixture(t)
-	today := metrics.DayOf(time.Now())
+	today := adoption.DayOf(time.Now())
 	rng := fmt.Sprintf("from=%s&to=%s", today-1, today)
 	total := func(key, query string) (int, int64) {
 		status, body := f.do(t, http.MethodGet, "/v1/meters/contacts_total?"+query, key, nil)

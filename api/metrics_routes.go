@@ -7,8 +7,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/auth"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 // metricsTenant is the tenant a metrics request reads: the key's own, or for
@@ -54,7 +54,7 @@ func (s *metricGroup) getActive(c *fiber.Ctx) error {
 	if q.Tenant, err = metricsTenant(c); err != nil {
 		return err
 	}
-	res, err := s.Metrics.Active(ctxOf(c), q)
+	res, err := s.Adoption.Active(ctxOf(c), q)
 	if err != nil {
 		return err
 	}
@@ -67,20 +67,20 @@ func (s *metricGroup) getActive(c *fiber.Ctx) error {
 	return c.JSON(body)
 }
 
-func parseActive(c *fiber.Ctx) (metrics.Query, error) {
-	q := metrics.Query{
-		Metric:  metrics.Metric(strings.Clone(c.Query("metric"))),
+func parseActive(c *fiber.Ctx) (adoption.Query, error) {
+	q := adoption.Query{
+		Metric:  adoption.Metric(strings.Clone(c.Query("metric"))),
 		Plan:    strings.Clone(c.Query("plan")),
-		GroupBy: metrics.GroupBy(strings.Clone(c.Query("group_by"))),
+		GroupBy: adoption.GroupBy(strings.Clone(c.Query("group_by"))),
 	}
-	names := make([]string, 0, len(metrics.Metrics()))
-	for _, m := range metrics.Metrics() {
+	names := make([]string, 0, len(adoption.Metrics()))
+	for _, m := range adoption.Metrics() {
 		names = append(names, string(m))
 	}
 	if !slices.Contains(names, string(q.Metric)) {
 		return q, badRequest("metric", "metric must be one of "+strings.Join(names, ", "))
 	}
-	if q.GroupBy != "" && q.GroupBy != metrics.ByTenant && q.GroupBy != metrics.ByPlan {
+	if q.GroupBy != "" && q.GroupBy != adoption.ByTenant && q.GroupBy != adoption.ByPlan {
 		return q, badRequest("group_by", "group_by must be tenant or plan")
 	}
 	var err error
@@ -91,7 +91,7 @@ func parseActive(c *fiber.Ctx) (metrics.Query, error) {
 }
 
 func (s *metricGroup) getRetention(c *fiber.Ctx) error {
-	q := metrics.RetentionQuery{Days: metrics.RetentionDays}
+	q := adoption.RetentionQuery{Days: adoption.RetentionDays}
 	var err error
 	if q.From, q.To, err = parseRange(c, "cohort_from", "cohort_to"); err != nil {
 		return err
@@ -111,7 +111,7 @@ func (s *metricGroup) getRetention(c *fiber.Ctx) error {
 	if q.Tenant, err = metricsTenant(c); err != nil {
 		return err
 	}
-	cohorts, err := s.Metrics.Retention(ctxOf(c), q)
+	cohorts, err := s.Adoption.Retention(ctxOf(c), q)
 	if err != nil {
 		return err
 	}
@@ -119,13 +119,13 @@ func (s *metricGroup) getRetention(c *fiber.Ctx) error {
 }
 
 // parseRange reads two required YYYY-MM-DD parameters: from ≤ to, at most
-// metrics.MaxDays days.
-func parseRange(c *fiber.Ctx, fromName, toName string) (metrics.Day, metrics.Day, error) {
-	from, err := metrics.ParseDay(c.Query(fromName))
+// adoption.MaxDays days.
+func parseRange(c *fiber.Ctx, fromName, toName string) (adoption.Day, adoption.Day, error) {
+	from, err := adoption.ParseDay(c.Query(fromName))
 	if err != nil {
 		return 0, 0, badRequest(fromName, fromName+" must be a day, YYYY-MM-DD")
 	}
-	to, err := metrics.ParseDay(c.Query(toName))
+	to, err := adoption.ParseDay(c.Query(toName))
 	if err != nil {
 		return 0, 0, badRequest(toName, toName+" must be a day, YYYY-MM-DD")
 	}
@@ -138,15 +138,15 @@ func parseRange(c *fiber.Ctx, fromName, toName string) (metrics.Day, metrics.Day
 	if from > to {
 		return 0, 0, badRequest(fromName, fromName+" must not be after "+toName)
 	}
-	if int(to-from) >= metrics.MaxDays {
-		return 0, 0, badRequest(toName, "a range spans at most "+strconv.Itoa(metrics.MaxDays)+" days")
+	if int(to-from) >= adoption.MaxDays {
+		return 0, 0, badRequest(toName, "a range spans at most "+strconv.Itoa(adoption.MaxDays)+" days")
 	}
 	return from, to, nil
 }
 
 func parseRetentionDays(raw string) ([]int, error) {
-	allowed := make([]string, len(metrics.RetentionDays))
-	for i, n := range metrics.RetentionDays {
+	allowed := make([]string, len(adoption.RetentionDays))
+	for i, n := range adoption.RetentionDays {
 		allowed[i] = strconv.Itoa(n)
 	}
 	var out []int

@@ -10,9 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/internal/testenv"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 type seriesBody struct {
@@ -56,7 +56,7 @@ func (b seriesBody) groupTotals() map[string]float64 {
 func withMetrics(t *testing.T) *fixture {
 	f := newFixture(t)
 	deps := f.deps
-	deps.Metrics = metrics.NewService(f.conn, nil)
+	deps.Adoption = adoption.NewService(f.conn, nil)
 	deps.Registry = prometheus.NewRegistry()
 	f.srv = api.New(deps)
 	return f
@@ -64,10 +64,10 @@ func withMetrics(t *testing.T) *fixture {
 
 func TestMetricsRoutes(t *testing.T) {
 	f := withMetrics(t)
-	today := metrics.DayOf(time.Now())
+	today := adoption.DayOf(time.Now())
 	rng := fmt.Sprintf("from=%s&to=%s", today-1, today)
 	// MAU over the two days counts g1 on each day from its seed day on.
-	globexMAU := float64(today - metrics.DayOf(time.Now().Add(-time.Hour)) + 1)
+	globexMAU := float64(today - adoption.DayOf(time.Now().Add(-time.Hour)) + 1)
 	get := func(t *testing.T, key, query string) (int, seriesBody) {
 		t.Helper()
 		status, body := f.do(t, http.MethodGet, "/v1/metrics/active?"+query, key, nil)
@@ -99,7 +99,7 @@ func TestMetricsRoutes(t *testing.T) {
 			{key: "platform", query: "metric=new_dau&" + rng, want: 3},
 			{key: "platform", query: "metric=paid_dau&" + rng, want: 0},
 			{key: "platform", query: "metric=dau&group_by=tenant&" + rng, wantGroups: map[string]float64{"acme": 2, "globex": 1}},
-			{key: "platform", query: "metric=dau&group_by=plan&" + rng, wantGroups: map[string]float64{metrics.NoPlan: 3}},
+			{key: "platform", query: "metric=dau&group_by=plan&" + rng, wantGroups: map[string]float64{adoption.NoPlan: 3}},
 			{key: "platform", query: "metric=dau&plan=pro&" + rng, want: 0},
 		}
 		for _, tt := range tests {

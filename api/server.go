@@ -20,12 +20,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
-	"github.com/siyu-dev/siyu/metrics"
 	"github.com/siyu-dev/siyu/publish"
 	"github.com/siyu-dev/siyu/store"
 	"github.com/siyu-dev/siyu/wecom"
@@ -49,9 +49,9 @@ type Deps struct {
 	// WeCom receives WeCom callbacks and keeps their settings; without it
 	// the WeCom routes answer 404.
 	WeCom *wecom.Receiver
-	// Metrics serves adoption and engagement metrics; without it the
-	// metrics routes answer 404.
-	Metrics *metrics.Service
+	// Adoption serves adoption and engagement metrics; without it the
+	// /v1/metrics routes answer 404.
+	Adoption *adoption.Service
 	// Tags is the tenants' tag libraries; without it the tag routes answer 404.
 	Tags *cdp.TagLibrary
 	// Metering serves contact meters and billing usage; without it those routes answer 404.

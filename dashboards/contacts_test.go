@@ -8,10 +8,10 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/dashboards"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/metering"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 // meterPanels maps each contact time-series panel to the metering meter it
@@ -30,7 +30,7 @@ var meterPanels = map[string]metering.Meter{
 // metering dashboards with metering.Service over the same days, and the
 // reply panels with a brute-force count over the events. Called by
 // TestPanelsOnClickHouse after the stream went through the pipeline.
-func checkContactPanels(t *testing.T, ctx context.Context, conn driver.Conn, evs []event.Event, from, to metrics.Day) {
+func checkContactPanels(t *testing.T, ctx context.Context, conn driver.Conn, evs []event.Event, from, to adoption.Day) {
 	svc := metering.NewService(conn, nil)
 	nonZero := map[string]int{}
 	for tenant, req := range requests(from, to) {
@@ -73,7 +73,7 @@ func checkContactPanels(t *testing.T, ctx context.Context, conn driver.Conn, evs
 						checkCapTable(t, res, daily, to)
 						nonZero[p.Title] += len(res.Rows)
 					case p.Title == "Month-to-date usage":
-						monthStart := metrics.DateDay(time.Date(to.Date().Year(), to.Date().Month(), 1, 0, 0, 0, 0, time.UTC))
+						monthStart := adoption.DateDay(time.Date(to.Date().Year(), to.Date().Month(), 1, 0, 0, 0, 0, time.UTC))
 						month, err := svc.Daily(ctx, tenant, monthStart, to)
 						require.NoError(t, err)
 						checkMonthTable(t, res, month)
@@ -93,16 +93,16 @@ func checkContactPanels(t *testing.T, ctx context.Context, conn driver.Conn, evs
 
 // daySums reads a time series, wide or long, as the sum of its values per
 // reporting day.
-func daySums(res dashboards.Result) map[metrics.Day]float64 {
-	out := map[metrics.Day]float64{}
+func daySums(res dashboards.Result) map[adoption.Day]float64 {
+	out := map[adoption.Day]float64{}
 	for _, row := range res.Rows {
-		d := metrics.DayOf(row[0].(time.Time))
+		d := adoption.DayOf(row[0].(time.Time))
 		out[d] += row[len(row)-1].(float64)
 	}
 	return out
 }
 
-func sumMeter(daily map[string][]metering.Daily, m metering.Meter, d metrics.Day) int64 {
+func sumMeter(daily map[string][]metering.Daily, m metering.Meter, d adoption.Day) int64 {
 	var n int64
 	for _, ds := range daily {
 		for _, x := range ds {
@@ -115,7 +115,7 @@ func sumMeter(daily map[string][]metering.Daily, m metering.Meter, d metrics.Day
 }
 
 // checkCapTable: one row per tenant with live contacts on the last day.
-func checkCapTable(t *testing.T, res dashboards.Result, daily map[string][]metering.Daily, last metrics.Day) {
+func checkCapTable(t *testing.T, res dashboards.Result, daily map[string][]metering.Daily, last adoption.Day) {
 	want := map[string][3]float64{}
 	for tn, ds := range daily {
 		x := ds[len(ds)-1]

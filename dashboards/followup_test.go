@@ -9,10 +9,10 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/dashboards"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/followup"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 // poolEvents recycles every eighth added customer into the pool a day after
@@ -48,7 +48,7 @@ func poolEvents(evs []event.Event) []event.Event {
 // followup.Reader (the daily digest's overdue counts and the funnel) and
 // with counts over the events (follow-ups per rep, pool changes). Called by
 // TestPanelsOnClickHouse after the stream went through the pipeline.
-func checkFollowupPanels(t *testing.T, ctx context.Context, conn driver.Conn, evs []event.Event, from, to metrics.Day) {
+func checkFollowupPanels(t *testing.T, ctx context.Context, conn driver.Conn, evs []event.Event, from, to adoption.Day) {
 	reader := followup.NewReader(conn)
 	rows := map[string]int{}
 	for tenant, req := range requests(from, to) {
@@ -105,7 +105,7 @@ func checkFollowupPanels(t *testing.T, ctx context.Context, conn driver.Conn, ev
 				case "Pool claims and recycles":
 					want, got = poolReference(evs, tns, from, to), map[string][2]float64{}
 					for _, row := range res.Rows {
-						got[metrics.DayOf(row[0].(time.Time)).String()+"/"+row[1].(string)] = [2]float64{row[2].(float64)}
+						got[adoption.DayOf(row[0].(time.Time)).String()+"/"+row[1].(string)] = [2]float64{row[2].(float64)}
 					}
 				default:
 					t.Fatalf("panel %q is not compared", p.Title)
@@ -141,8 +141,8 @@ func keyed(res dashboards.Result, n int) map[string][2]float64 {
 }
 
 // inRange reports whether e is one of tns and on a day of [from, to].
-func inRange(e event.Event, tns []string, from, to metrics.Day) bool {
-	d := metrics.DayOf(e.Time)
+func inRange(e event.Event, tns []string, from, to adoption.Day) bool {
+	d := adoption.DayOf(e.Time)
 	for _, tn := range tns {
 		if e.Tenant == tn {
 			return d >= from && d <= to
@@ -153,7 +153,7 @@ func inRange(e event.Event, tns []string, from, to metrics.Day) bool {
 
 // followupsReference counts, per (tenant, rep), the distinct follow-ups
 // logged in the range and the distinct customers they were about.
-func followupsReference(evs []event.Event, tns []string, from, to metrics.Day) map[string][2]float64 {
+func followupsReference(evs []event.Event, tns []string, from, to adoption.Day) map[string][2]float64 {
 	logs, customers := map[string]map[string]bool{}, map[string]map[string]bool{}
 	for _, e := range evs {
 		if e.Type != event.FollowupLogged || !inRange(e, tns, from, to) {
@@ -175,7 +175,7 @@ func followupsReference(evs []event.Event, tns []string, from, to metrics.Day) m
 
 // poolReference counts, per day and reason, the distinct claims and
 // recycles.
-func poolReference(evs []event.Event, tns []string, from, to metrics.Day) map[string][2]float64 {
+func poolReference(evs []event.Event, tns []string, from, to adoption.Day) map[string][2]float64 {
 	seen := map[string]bool{}
 	out := map[string][2]float64{}
 	for _, e := range evs {
@@ -185,7 +185,7 @@ func poolReference(evs []event.Event, tns []string, from, to metrics.Day) map[st
 			continue
 		}
 		seen[e.Tenant+e.Source+e.ID] = true
-		k := metrics.DayOf(e.Time).String() + "/" + r
+		k := adoption.DayOf(e.Time).String() + "/" + r
 		out[k] = [2]float64{out[k][0] + 1}
 	}
 	return out
@@ -199,9 +199,9 @@ type replyTotals struct {
 	chats, answered, minutes float64
 }
 
-func statsReplies(t *testing.T, ctx context.Context, conn driver.Conn, tns []string, from, to metrics.Day) map[metrics.Day]*replyTotals {
+func statsReplies(t *testing.T, ctx context.Context, conn driver.Conn, tns []string, from, to adoption.Day) map[adoption.Day]*replyTotals {
 	reader := followup.NewReader(conn)
-	out := map[metrics.Day]*replyTotals{}
+	out := map[adoption.Day]*replyTotals{}
 	for _, tn := range tns {
 		stats, err := reader.Stats(ctx, tn, followup.Scope{}, from.Date(), to.Date())
 		require.NoError(t, err)
@@ -209,7 +209,7 @@ func statsReplies(t *testing.T, ctx context.Context, conn driver.Conn, tns []str
 			if s.CustomerChatCnt == 0 {
 				continue
 			}
-			d, err := metrics.ParseDay(s.Day)
+			d, err := adoption.ParseDay(s.Day)
 			require.NoError(t, err)
 			if out[d] == nil {
 				out[d] = &replyTotals{}

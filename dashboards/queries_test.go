@@ -11,13 +11,13 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/dashboards"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/chdb"
 	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/loadgen"
-	"github.com/siyu-dev/siyu/metrics"
 	"github.com/siyu-dev/siyu/sql"
 )
 
@@ -35,8 +35,8 @@ var tenants = []string{"t0001", "t0002"}
 // requests are the panel requests every query is run with: one tenant and
 // All, over a range from before the stream to its end, as Grafana sends
 // them (from midnight to the last second of the last day).
-func requests(from, to metrics.Day) map[string]dashboards.Request {
-	at := func(d metrics.Day) time.Time {
+func requests(from, to adoption.Day) map[string]dashboards.Request {
+	at := func(d adoption.Day) time.Time {
 		y, m, dd := d.Date().Date()
 		return time.Date(y, m, dd, 0, 0, 0, 0, cst)
 	}
@@ -49,23 +49,23 @@ func requests(from, to metrics.Day) map[string]dashboards.Request {
 	return map[string]dashboards.Request{"t0001": one, "": all}
 }
 
-// panelMetric is the metrics.Service series each panel must equal.
-var panelMetric = map[string]metrics.Metric{
-	"DAU": metrics.DAU, "WAU": metrics.WAU, "MAU": metrics.MAU, "New DAU": metrics.NewDAU, "Paid DAU": metrics.PaidDAU,
-	"Stickiness": metrics.Stickiness, "Customer DAU": metrics.CustomerDAU, "Customer MAU": metrics.CustomerMAU,
+// panelMetric is the adoption.Service series each panel must equal.
+var panelMetric = map[string]adoption.Metric{
+	"DAU": adoption.DAU, "WAU": adoption.WAU, "MAU": adoption.MAU, "New DAU": adoption.NewDAU, "Paid DAU": adoption.PaidDAU,
+	"Stickiness": adoption.Stickiness, "Customer DAU": adoption.CustomerDAU, "Customer MAU": adoption.CustomerMAU,
 }
 
 // TestPanelsOnClickHouse runs every panel's SQL, expanded as the plugin
 // does, on ClickHouse 18.16 after a loadgen stream went through the real
-// pipeline, and compares each series with metrics.Service.
+// pipeline, and compares each series with adoption.Service.
 func TestPanelsOnClickHouse(t *testing.T) {
 	evs := generate(t)
 	ctx, conn, pipe := testenv.Ingest(t, 4*time.Minute, "dashboards")
 	pipe.Produce(ctx, evs)
 	pipe.WaitIngested(ctx, evs)
-	svc := metrics.NewService(conn, nil)
+	svc := adoption.NewService(conn, nil)
 
-	from := metrics.DayOf(start) - 2
+	from := adoption.DayOf(start) - 2
 	to := from + streamDays
 	nonZero := 0
 	for _, d := range dashboards.All() {
@@ -78,7 +78,7 @@ func TestPanelsOnClickHouse(t *testing.T) {
 					q, err := dashboards.Expand(p.Targets[0].RawSQL, req)
 					require.NoError(t, err)
 					got := series(t, ctx, conn, q)
-					want, err := svc.Active(ctx, metrics.Query{Metric: panelMetric[p.Title], From: from, To: to, Tenant: tenant})
+					want, err := svc.Active(ctx, adoption.Query{Metric: panelMetric[p.Title], From: from, To: to, Tenant: tenant})
 					require.NoError(t, err)
 					for _, pt := range want.Series {
 						g, ok := got[pt.Day]
@@ -123,7 +123,7 @@ func TestPanelsOnClickHouse(t *testing.T) {
 
 // checkRetentionPanels compares the retention panel's columns with the
 // retention API's cohorts, for every tenant and for all.
-func checkRetentionPanels(t *testing.T, ctx context.Context, conn driver.Conn, svc *metrics.Service, from, to metrics.Day) {
+func checkRetentionPanels(t *testing.T, ctx context.Context, conn driver.Conn, svc *adoption.Service, from, to adoption.Day) {
 	var panel dashboards.Panel
 	for _, p := range dashboards.Adoption().Panels {
 		if p.Title == "Retention" {
@@ -136,7 +136,7 @@ func checkRetentionPanels(t *testing.T, ctx context.Context, conn driver.Conn, s
 		q, err := dashboards.Expand(panel.Targets[0].RawSQL, req)
 		require.NoError(t, err)
 		got := retentionRows(t, ctx, conn, q)
-		cohorts, err := svc.Retention(ctx, metrics.RetentionQuery{From: from, To: to, Tenant: tenant, Days: dashboards.RetentionDays})
+		cohorts, err := svc.Retention(ctx, adoption.RetentionQuery{From: from, To: to, Tenant: tenant, Days: dashboards.RetentionDays})
 		require.NoError(t, err)
 		for _, c := range cohorts {
 			for i, want := range c.Retained {
@@ -155,11 +155,11 @@ func checkRetentionPanels(t *testing.T, ctx context.Context, conn driver.Conn, s
 }
 
 // retentionRows reads (time, day_30, day_60, ...) rows per cohort day.
-func retentionRows(t *testing.T, ctx context.Context, conn driver.Conn, q string) map[metrics.Day][]*float64 {
+func retentionRows(t *testing.T, ctx context.Context, conn driver.Conn, q string) map[adoption.Day][]*float64 {
 	rows, err := conn.Query(ctx, q)
 	require.NoError(t, err, q)
 	defer rows.Close()
-	out := map[metrics.Day][]*float64{}
+	out := map[adoption.Day][]*float64{}
 	for rows.Next() {
 		var tm time.Time
 		vals := make([]*float64, len(dashboards.RetentionDays))
@@ -168,31 +168,31 @@ func retentionRows(t *testing.T, ctx context.Context, conn driver.Conn, q string
 			dest = append(dest, &vals[i])
 		}
 		require.NoError(t, rows.Scan(dest...))
-		out[metrics.DayOf(tm)] = vals
+		out[adoption.DayOf(tm)] = vals
 	}
 	require.NoError(t, rows.Err())
 	return out
 }
 
 // planRequest asks for every tenant on plan pro.
-func planRequest(from, to metrics.Day) dashboards.Request {
+func planRequest(from, to adoption.Day) dashboards.Request {
 	r := requests(from, to)[""]
 	r.Vars = map[string]dashboards.Value{"tenant": {All: true, Values: tenants}, "plan": {Values: []string{"pro"}}}
 	return r
 }
 
 // series reads a (time, value) result into values per reporting day.
-func series(t *testing.T, ctx context.Context, conn driver.Conn, q string) map[metrics.Day]float64 {
+func series(t *testing.T, ctx context.Context, conn driver.Conn, q string) map[adoption.Day]float64 {
 	rows, err := conn.Query(ctx, q)
 	require.NoError(t, err, q)
 	defer rows.Close()
 	cts := rows.ColumnTypes()
 	require.Len(t, cts, 2)
-	out := map[metrics.Day]float64{}
+	out := map[adoption.Day]float64{}
 	for rows.Next() {
 		tm, v := reflect.New(cts[0].ScanType()), reflect.New(cts[1].ScanType())
 		require.NoError(t, rows.Scan(tm.Interface(), v.Interface()))
-		day := metrics.DayOf(tm.Elem().Interface().(time.Time))
+		day := adoption.DayOf(tm.Elem().Interface().(time.Time))
 		switch e := v.Elem(); {
 		case e.CanUint():
 			out[day] = float64(e.Uint())
@@ -289,7 +289,7 @@ func TestPanelsOnChDB(t *testing.T) {
 	run(`INSERT INTO subscription_changes VALUES ('t0001', 1, 'x', 'test', 'pro', 1, 0, 0)`)
 	seedContacts(run)
 
-	day, err := metrics.ParseDay("2026-09-01")
+	day, err := adoption.ParseDay("2026-09-01")
 	require.NoError(t, err)
 	want := map[string]map[string]string{
 		"t0001": {"DAU": "2026-09-01 00:00:00\t1\n2026-09-03 00:00:00\t2\n",

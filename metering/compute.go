@@ -15,7 +15,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/siyu-dev/siyu/metrics"
+	"github.com/siyu-dev/siyu/adoption"
 )
 
 // LinkAddWay is the WeCom add_way of an acquisition link.
@@ -50,7 +50,7 @@ type Cap struct {
 
 // Daily is a tenant's meters for one day: the state at the end of the day.
 type Daily struct {
-	Day              metrics.Day
+	Day              adoption.Day
 	ContactsTotal    int64
 	ContactsNew      int64
 	ContactsLost     int64
@@ -77,7 +77,7 @@ func (a evKey) less(b evKey) bool {
 // Compute returns every tenant's meters for each day of [from, to]. Rows
 // and caps may come in any order and repeat. A tenant appears when it has a
 // row or a cap.
-func Compute(rows []Row, caps []Cap, from, to metrics.Day) map[string][]Daily {
+func Compute(rows []Row, caps []Cap, from, to adoption.Day) map[string][]Daily {
 	out := map[string][]Daily{}
 	byTenant := map[string][]Row{}
 	for _, r := range rows {
@@ -98,7 +98,7 @@ func Compute(rows []Row, caps []Cap, from, to metrics.Day) map[string][]Daily {
 	return out
 }
 
-func computeTenant(rows []Row, caps []Cap, from, to metrics.Day) []Daily {
+func computeTenant(rows []Row, caps []Cap, from, to adoption.Day) []Daily {
 	days := make([]Daily, 0, max(0, int(to-from)+1))
 	for d := from; d <= to; d++ {
 		days = append(days, Daily{Day: d, ContactCap: capOn(caps, d)})
@@ -119,7 +119,7 @@ func computeTenant(rows []Row, caps []Cap, from, to metrics.Day) []Daily {
 }
 
 // capOn is the contact cap of the latest change with time ≤ end of d.
-func capOn(caps []Cap, d metrics.Day) int64 {
+func capOn(caps []Cap, d adoption.Day) int64 {
 	end := d.EndNs()
 	var best *Cap
 	for i := range caps {
@@ -205,12 +205,12 @@ func (h *history) noteAdd(r Row) {
 }
 
 // addContact adds one contact's contribution to each day.
-func addContact(days []Daily, h history, from, to metrics.Day) {
+func addContact(days []Daily, h history, from, to adoption.Day) {
 	if h.hasAdd {
-		addOn(days, from, to, metrics.DayOf(nsTime(h.firstAdd)), func(d *Daily) { d.ContactsNew++ })
+		addOn(days, from, to, adoption.DayOf(nsTime(h.firstAdd)), func(d *Daily) { d.ContactsNew++ })
 	}
 	if h.hasLink {
-		addOn(days, from, to, metrics.DayOf(nsTime(h.firstLink)), func(d *Daily) { d.LinkAcquisitions++ })
+		addOn(days, from, to, adoption.DayOf(nsTime(h.firstLink)), func(d *Daily) { d.LinkAcquisitions++ })
 	}
 	// lastEnd is the step that most recently left the contact without a
 	// live relation; it counts as lost on its day if the customer removed
@@ -242,7 +242,7 @@ func addContact(days []Daily, h history, from, to metrics.Day) {
 func nsTime(ns int64) time.Time { return time.Unix(0, ns) }
 
 // addOn applies f to day d's meters when d is in [from, to].
-func addOn(days []Daily, from, to, d metrics.Day, f func(*Daily)) {
+func addOn(days []Daily, from, to, d adoption.Day, f func(*Daily)) {
 	if d >= from && d <= to {
 		f(&days[d-from])
 	}

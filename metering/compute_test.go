@@ -6,13 +6,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/internal/reference"
 	"github.com/siyu-dev/siyu/metering"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
-func day(t testing.TB, s string) metrics.Day {
-	d, err := metrics.ParseDay(s)
+func day(t testing.TB, s string) adoption.Day {
+	d, err := adoption.ParseDay(s)
 	require.NoError(t, err)
 	return d
 }
@@ -41,7 +41,7 @@ func TestComputeEdges(t *testing.T) {
 	ref := reference.NewMetering(evs)
 	for i, d := range got {
 		require.Equal(t, ref.Day(edgeTenant, d.Day), d, "day %s", d.Day)
-		require.Equal(t, from+metrics.Day(i), d.Day)
+		require.Equal(t, from+adoption.Day(i), d.Day)
 		if w, ok := wants[d.Day.String()]; ok {
 			require.Equal(t, w, want{d.ContactsTotal, d.ContactsNew, d.ContactsLost, d.LinkAcquisitions, d.ContactCap, d.ContactsOverCap}, "day %s", d.Day)
 		}

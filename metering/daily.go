@@ -1,6 +1,6 @@
 package metering
 
-import "github.com/siyu-dev/siyu/metrics"
+import "github.com/siyu-dev/siyu/adoption"
 
 // Change is what ClickHouse folds the relation events of a tenant's day
 // into (sql/queries/metering_daily_changes.sql): the net change of
@@ -9,7 +9,7 @@ import "github.com/siyu-dev/siyu/metrics"
 // one Change on the day before it, whose TotalChange is the total then.
 type Change struct {
 	Tenant      string
-	Day         metrics.Day
+	Day         adoption.Day
 	TotalChange int64
 	Lost        int64
 	New         int64
@@ -19,7 +19,7 @@ type Change struct {
 // FromChanges returns the meters of each day of [from, to] for every tenant
 // named in tenants or caps: the totals run forward from the changes, the
 // caps apply as in Compute. Changes may come in any order.
-func FromChanges(changes []Change, tenants []string, caps []Cap, from, to metrics.Day) map[string][]Daily {
+func FromChanges(changes []Change, tenants []string, caps []Cap, from, to adoption.Day) map[string][]Daily {
 	n := max(0, int(to-from)+1)
 	byTenant := map[string][]Change{}
 	for _, t := range tenants {
@@ -55,7 +55,7 @@ func FromChanges(changes []Change, tenants []string, caps []Cap, from, to metric
 		total := base
 		for i := range days {
 			d := &days[i]
-			d.Day = from + metrics.Day(i)
+			d.Day = from + adoption.Day(i)
 			total += step[i]
 			d.ContactsTotal = total
 			d.ContactCap = capOn(capsBy[tn], d.Day)

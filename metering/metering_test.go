@@ -9,13 +9,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/reference"
 	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/loadgen"
 	"github.com/siyu-dev/siyu/metering"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -89,7 +89,7 @@ func export(t *testing.T, ctx context.Context, svc *metering.Service, p metering
 // checkDaily compares every meter of every day and tenant with the reference.
 func checkDaily(t *testing.T, ctx context.Context, svc *metering.Service, ref *reference.Metering) {
 	t.Helper()
-	from := metrics.DayOf(start) - 2
+	from := adoption.DayOf(start) - 2
 	to := from + streamDays + 4
 	got, err := svc.Daily(ctx, "", from, to)
 	require.NoError(t, err)

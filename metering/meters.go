@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 // Meter names a daily meter.
@@ -70,7 +70,7 @@ type Point struct {
 // windows: the days are summed across tenants, then a window takes the
 // max (Peak meters) or the sum of its days. A month window is clipped to
 // the days given.
-func Aggregate(m Meter, w Window, tenants [][]Daily, from, to metrics.Day) []Point {
+func Aggregate(m Meter, w Window, tenants [][]Daily, from, to adoption.Day) []Point {
 	daily := make([]int64, int(to-from)+1)
 	for _, ds := range tenants {
 		for _, d := range ds {
@@ -101,13 +101,13 @@ func Aggregate(m Meter, w Window, tenants [][]Daily, from, to metrics.Day) []Poi
 }
 
 // lastOfMonth is the last day of d's calendar month.
-func lastOfMonth(d metrics.Day) metrics.Day {
+func lastOfMonth(d adoption.Day) adoption.Day {
 	t := d.Date()
-	return metrics.DateDay(time.Date(t.Year(), t.Month()+1, 0, 0, 0, 0, 0, time.UTC))
+	return adoption.DateDay(time.Date(t.Year(), t.Month()+1, 0, 0, 0, 0, 0, time.UTC))
 }
 
 // Period is a billing period: a calendar month in the reporting zone.
-type Period struct{ From, To metrics.Day }
+type Period struct{ From, To adoption.Day }
 
 // ParsePeriod reads YYYY-MM, a month of the years event.FirstInputYear to
 // event.LastInputYear: a period is recorded for good in billing_exports
@@ -117,7 +117,7 @@ func ParsePeriod(s string) (Period, error) {
 	if err != nil {
 		return Period{}, fmt.Errorf("%q is not a period (YYYY-MM)", s)
 	}
-	from := metrics.DateDay(t)
+	from := adoption.DateDay(t)
 	p := Period{From: from, To: lastOfMonth(from)}
 	return p, p.check()
 }

@@ -7,9 +7,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/metering"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 func TestParsePeriod(t *testing.T) {
@@ -55,8 +55,8 @@ func TestUsageRefusesOutOfRangePeriods(t *testing.T) {
 	conn, _ := testenv.Database(t)
 	svc := metering.NewService(conn, func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) })
 	for _, p := range []metering.Period{
-		{From: metrics.DateDay(time.Date(9999, 12, 1, 0, 0, 0, 0, time.UTC)), To: metrics.DateDay(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))},
-		{From: metrics.DateDay(time.Date(1969, 12, 1, 0, 0, 0, 0, time.UTC)), To: metrics.DateDay(time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC))},
+		{From: adoption.DateDay(time.Date(9999, 12, 1, 0, 0, 0, 0, time.UTC)), To: adoption.DateDay(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))},
+		{From: adoption.DateDay(time.Date(1969, 12, 1, 0, 0, 0, 0, time.UTC)), To: adoption.DateDay(time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC))},
 	} {
 		_, err := svc.Usage(ctx, "", p)
 		require.ErrorContains(t, err, "out of range", p.String())

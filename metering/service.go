@@ -9,9 +9,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/errkind"
 	"github.com/siyu-dev/siyu/internal/freshness"
-	"github.com/siyu-dev/siyu/metrics"
 	siyusql "github.com/siyu-dev/siyu/sql"
 	"github.com/siyu-dev/siyu/store"
 )
@@ -47,7 +47,7 @@ const insertExport = "INSERT INTO billing_exports (tenant, period, meter, seq, v
 
 // Daily returns every tenant's meters (tenant "" = all tenants) for each
 // day of [from, to].
-func (s *Service) Daily(ctx context.Context, tenant string, from, to metrics.Day) (map[string][]Daily, error) {
+func (s *Service) Daily(ctx context.Context, tenant string, from, to adoption.Day) (map[string][]Daily, error) {
 	if from > to {
 		return nil, fmt.Errorf("%w: from after to", ErrInvalid)
 	}
@@ -64,7 +64,7 @@ func (s *Service) Daily(ctx context.Context, tenant string, from, to metrics.Day
 
 // Series is meter m over [from, to] in windows w, for one tenant or (""),
 // summed over all tenants.
-func (s *Service) Series(ctx context.Context, m Meter, w Window, tenant string, from, to metrics.Day) ([]Point, error) {
+func (s *Service) Series(ctx context.Context, m Meter, w Window, tenant string, from, to adoption.Day) ([]Point, error) {
 	daily, err := s.Daily(ctx, tenant, from, to)
 	if err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func (s *Service) Usage(ctx context.Context, tenant string, p Period) (Usage, er
 
 // changes reads the daily changes of the meters up to the end of to,
 // folded in ClickHouse (docs/decisions.md, M7).
-func (s *Service) changes(ctx context.Context, tenant string, from, to metrics.Day) ([]Change, error) {
+func (s *Service) changes(ctx context.Context, tenant string, from, to adoption.Day) ([]Change, error) {
 	rows, err := s.conn.Query(ctx, qChanges, clickhouse.Named("tenant", tenant),
 		clickhouse.Named("from", from.String()), clickhouse.Named("end_ns", to.EndNs()))
 	if err != nil {
@@ -133,7 +133,7 @@ func scanChanges(rows driver.Rows) ([]Change, error) {
 		if err := rows.Scan(&c.Tenant, &day, &c.TotalChange, &lost, &added, &linked); err != nil {
 			return nil, fmt.Errorf("scan meter changes: %w", err)
 		}
-		c.Day, c.Lost, c.New, c.Linked = metrics.DateDay(day), int64(lost), int64(added), int64(linked)
+		c.Day, c.Lost, c.New, c.Linked = adoption.DateDay(day), int64(lost), int64(added), int64(linked)
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {

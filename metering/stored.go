@@ -9,8 +9,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/internal/freshness"
-	"github.com/siyu-dev/siyu/metrics"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
@@ -38,7 +38,7 @@ const (
 const noRelations = math.MaxInt64
 
 // allTime is the day before which every relation event lies.
-const allTime = metrics.Day(40000) // 2079-07-07
+const allTime = adoption.Day(40000) // 2079-07-07
 
 // done is a tenant's latest finished computation.
 type done struct {
@@ -132,7 +132,7 @@ func (s *Service) writeChanges(ctx context.Context, b *batch, tenants []string) 
 			continue
 		}
 		first, last := dayOfNs(sp[0]), dayOfNs(sp[1])
-		byDay := map[metrics.Day]Change{}
+		byDay := map[adoption.Day]Change{}
 		for _, c := range b.changes[t] {
 			byDay[c.Day] = c
 		}
@@ -170,7 +170,7 @@ func doneRow(b *batch, t string) []any {
 	return []any{t, b.NS, b.Started, first}
 }
 
-func dayOfNs(ns int64) metrics.Day { return metrics.DayOf(time.Unix(0, ns)) }
+func dayOfNs(ns int64) adoption.Day { return adoption.DayOf(time.Unix(0, ns)) }
 
 // Refresh recomputes and stores, in one batch, the stale tenants whose
 // inputs have settled; it returns how many it stored.
@@ -185,7 +185,7 @@ func (s *Service) RunRefresher(ctx context.Context, every time.Duration, report 
 // storedChanges are the changes up to `to` (days before from folded into
 // from − 1) and the tenants with a relation event by the end of `to`: from
 // the table for fresh tenants, from a computation for the others.
-func (s *Service) storedChanges(ctx context.Context, tenant string, from, to metrics.Day) ([]Change, []string, error) {
+func (s *Service) storedChanges(ctx context.Context, tenant string, from, to adoption.Day) ([]Change, []string, error) {
 	end := to.EndNs()
 	var changes []Change
 	var tenants []string
@@ -219,7 +219,7 @@ func (s *Service) storedChanges(ctx context.Context, tenant string, from, to met
 	return changes, tenants, nil
 }
 
-func (s *Service) readStored(ctx context.Context, tenant string, from, to metrics.Day) ([]Change, error) {
+func (s *Service) readStored(ctx context.Context, tenant string, from, to adoption.Day) ([]Change, error) {
 	rows, err := s.conn.Query(ctx, qChangesRead, clickhouse.Named("tenant", tenant),
 		clickhouse.Named("from", from.String()), clickhouse.Named("to", to.String()))
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
@@ -22,7 +23,6 @@ import (
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
-	"github.com/siyu-dev/siyu/metrics"
 	"github.com/siyu-dev/siyu/publish"
 	"github.com/siyu-dev/siyu/readmodel"
 	"github.com/siyu-dev/siyu/wecom"
@@ -88,7 +88,7 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 	pool := followup.NewPool(conn, publish.New(cl, topics.Events, 0), followup.DefaultPoolConfig(), log,
 		followup.FreshFrom(followup.NewKafkaOffsets(cl, group, topics.Events), tail),
 		followup.ElectedBy(election), followup.PoolMetrics(reg))
-	metricsSvc := metrics.NewService(conn, nil)
+	adoptionSvc := adoption.NewService(conn, nil)
 	meteringSvc := metering.NewService(conn, nil)
 	progress, err := kafka.NewProgress(cl, group, topics.Events, cfg.Ready.progress(), reg)
 	if err != nil {
@@ -107,7 +107,7 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 		Registry:  reg,
 		Log:       log,
 		WeCom:     receiver,
-		Metrics:   metricsSvc,
+		Adoption:  adoptionSvc,
 		Tags:      cdp.NewTagLibrary(conn),
 		Metering:  meteringSvc,
 		Segments:  segments,
@@ -135,8 +135,8 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 		part{"cdp memory refresh", memory.Run},
 		part{"pool election", election.Run},
 		part{"pool sweeper", func(ctx context.Context) error { pool.RunSweeper(ctx, poolSweepEvery); return nil }},
-		part{"metrics refresher", func(ctx context.Context) error {
-			metricsSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metrics refresh", "err", err) })
+		part{"adoption refresher", func(ctx context.Context) error {
+			adoptionSvc.RunRefresher(ctx, metricsRefreshEvery, func(err error) { log.Warn("metrics refresh", "err", err) })
 			return nil
 		}},
 		part{"metering refresher", func(ctx context.Context) error {

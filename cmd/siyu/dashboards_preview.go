@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/dashboards"
 	"github.com/siyu-dev/siyu/internal/progress"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 // previewFlags choose the data `siyu dashboards preview` draws.
@@ -30,9 +30,9 @@ func (p *previewFlags) bind(fs *flag.FlagSet) {
 // config turns the flags into a range as Grafana sends it: from the first
 // day's midnight to the last second of the last day.
 func (p *previewFlags) config(dir string, now time.Time) (dashboards.PreviewConfig, error) {
-	to := metrics.DayOf(now)
+	to := adoption.DayOf(now)
 	if p.to != "" {
-		d, err := metrics.ParseDay(p.to)
+		d, err := adoption.ParseDay(p.to)
 		if err != nil {
 			return dashboards.PreviewConfig{}, fmt.Errorf("%w: --to: %v", errUsage, err)
 		}
@@ -40,7 +40,7 @@ func (p *previewFlags) config(dir string, now time.Time) (dashboards.PreviewConf
 	}
 	from := to - 29
 	if p.from != "" {
-		d, err := metrics.ParseDay(p.from)
+		d, err := adoption.ParseDay(p.from)
 		if err != nil {
 			return dashboards.PreviewConfig{}, fmt.Errorf("%w: --from: %v", errUsage, err)
 		}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/internal/progress"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 // metricsCommand re-derives the metrics' day rollups from the event log
@@ -32,7 +32,7 @@ func metricsCommand(stdout, stderr io.Writer) *command {
 			}
 			defer conn.Close()
 			var bar *progress.Bar
-			err = metrics.Rebuild(ctx, conn, func(done, total int) {
+			err = adoption.Rebuild(ctx, conn, func(done, total int) {
 				if bar == nil {
 					bar = progress.New(stderr, "metrics rebuild (months)", total)
 				}

@@ -8,11 +8,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/reference"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/loadgen"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 // TestMetricsRebuild: events stored while the day rollups' views were
@@ -44,10 +44,10 @@ func TestMetricsRebuild(t *testing.T) {
 		require.NoError(t, conn.Exec(ctx, "ATTACH TABLE "+v))
 	}
 
-	svc := metrics.NewService(conn, nil)
+	svc := adoption.NewService(conn, nil)
 	ref := reference.NewMetrics(evs)
-	from, to := metrics.DayOf(start), metrics.DayOf(start)+59
-	q := metrics.Query{Metric: metrics.MAU, From: from, To: to}
+	from, to := adoption.DayOf(start), adoption.DayOf(start)+59
+	q := adoption.Query{Metric: adoption.MAU, From: from, To: to}
 	before, err := svc.Active(ctx, q)
 	require.NoError(t, err)
 	require.NotEqual(t, ref.Series(q), before, "without the views the rollups miss the events")
@@ -58,19 +58,19 @@ func TestMetricsRebuild(t *testing.T) {
 		require.Contains(t, string(out), "metrics rebuild (months)", "progress on stderr")
 	}
 	check := func() {
-		for _, m := range metrics.Metrics() {
+		for _, m := range adoption.Metrics() {
 			for _, tenant := range []string{"", "t0001"} {
-				q := metrics.Query{Metric: m, From: from, To: to, Tenant: tenant}
+				q := adoption.Query{Metric: m, From: from, To: to, Tenant: tenant}
 				got, err := svc.Active(ctx, q)
 				require.NoError(t, err)
 				require.Equal(t, ref.Series(q), got, "%+v", q)
 			}
 		}
 		for _, customers := range []bool{false, true} {
-			rq := metrics.RetentionQuery{From: from, To: to, Days: metrics.RetentionDays, Customers: customers}
+			rq := adoption.RetentionQuery{From: from, To: to, Days: adoption.RetentionDays, Customers: customers}
 			got, err := svc.Retention(ctx, rq)
 			require.NoError(t, err)
-			require.Equal(t, ref.Retention(rq, metrics.DayOf(time.Now())), got)
+			require.Equal(t, ref.Retention(rq, adoption.DayOf(time.Now())), got)
 		}
 	}
 	rebuild()

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/reference"
@@ -24,7 +25,6 @@ import (
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/loadgen"
 	"github.com/siyu-dev/siyu/metering"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 // TestProfilesExactUnderChaos is the at-least-once property: the same event
@@ -91,17 +91,17 @@ func TestProfilesExactUnderChaos(t *testing.T) {
 // reference over evs: the metrics and meters, too, are exact across kills.
 func checkMetricsAndMeters(t *testing.T, ctx context.Context, conn driver.Conn, evs []event.Event) {
 	t.Helper()
-	from, to := metrics.DayOf(evs[0].Time), metrics.DayOf(evs[0].Time)
+	from, to := adoption.DayOf(evs[0].Time), adoption.DayOf(evs[0].Time)
 	tenants := map[string]bool{}
 	for _, e := range evs {
-		from, to = min(from, metrics.DayOf(e.Time)), max(to, metrics.DayOf(e.Time))
+		from, to = min(from, adoption.DayOf(e.Time)), max(to, adoption.DayOf(e.Time))
 		tenants[e.Tenant] = true
 	}
-	ref, svc := reference.NewMetrics(evs), metrics.NewService(conn, nil)
+	ref, svc := reference.NewMetrics(evs), adoption.NewService(conn, nil)
 	nonZero := 0
-	for _, m := range metrics.Metrics() {
+	for _, m := range adoption.Metrics() {
 		for _, tn := range append([]string{""}, slices.Sorted(maps.Keys(tenants))...) {
-			q := metrics.Query{Metric: m, From: from, To: to, Tenant: tn}
+			q := adoption.Query{Metric: m, From: from, To: to, Tenant: tn}
 			got, err := svc.Active(ctx, q)
 			require.NoError(t, err)
 			require.Equal(t, ref.Series(q), got, "%+v", q)

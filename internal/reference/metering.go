@@ -1,9 +1,9 @@
 package reference
 
 import (
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/metering"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 // Metering recomputes the contact meters of shared/spec/metrics.md by brute
@@ -80,12 +80,12 @@ func liveAt(evs []*event.Event, upTo key) bool {
 }
 
 // endKey is the greatest key before the end of d.
-func endKey(d metrics.Day) key {
+func endKey(d adoption.Day) key {
 	return key{ns: d.EndNs() - 1, id: "\xff\xff\xff\xff", source: "\xff\xff\xff\xff"}
 }
 
 // Day is a tenant's meters on d.
-func (m *Metering) Day(tenant string, d metrics.Day) metering.Daily {
+func (m *Metering) Day(tenant string, d adoption.Day) metering.Daily {
 	out := metering.Daily{Day: d, ContactCap: m.capOn(tenant, d)}
 	start := (d - 1).EndNs()
 	for c, evs := range m.contacts {
@@ -152,7 +152,7 @@ func firstAdd(evs []*event.Event, link bool) (int64, bool) {
 	return first, found
 }
 
-func (m *Metering) capOn(tenant string, d metrics.Day) int64 {
+func (m *Metering) capOn(tenant string, d adoption.Day) int64 {
 	var best *event.Event
 	for _, e := range m.subs[tenant] {
 		if e.TimeNs() < d.EndNs() && (best == nil || keyOf(best).less(keyOf(e))) {

@@ -4,9 +4,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/reporting"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 // Metrics is the brute-force truth for shared/spec/metrics.md: every value
@@ -14,19 +14,19 @@ import (
 // rollups, windows tricks or timelines.
 type Metrics struct {
 	zone      *time.Location
-	staff     map[[2]string]map[metrics.Day]bool // (tenant, staff) → active days
-	customers map[[2]string]map[metrics.Day]bool // (tenant, contact) → active days
-	subs      map[string][]*event.Event          // tenant → subscription changes
+	staff     map[[2]string]map[adoption.Day]bool // (tenant, staff) → active days
+	customers map[[2]string]map[adoption.Day]bool // (tenant, contact) → active days
+	subs      map[string][]*event.Event           // tenant → subscription changes
 	tenants   map[string]bool
-	last      metrics.Day
+	last      adoption.Day
 }
 
 // NewMetrics folds events (any order, duplicates allowed: they are dropped
 // by (tenant, source, id)).
 func NewMetrics(events []event.Event) *Metrics {
 	zone := reporting.Zone
-	m := &Metrics{zone: zone, staff: map[[2]string]map[metrics.Day]bool{},
-		customers: map[[2]string]map[metrics.Day]bool{}, subs: map[string][]*event.Event{}, tenants: map[string]bool{}}
+	m := &Metrics{zone: zone, staff: map[[2]string]map[adoption.Day]bool{},
+		customers: map[[2]string]map[adoption.Day]bool{}, subs: map[string][]*event.Event{}, tenants: map[string]bool{}}
 	seen := map[[3]string]bool{}
 	for i := range events {
 		e := &events[i]
@@ -40,8 +40,8 @@ func NewMetrics(events []event.Event) *Metrics {
 	return m
 }
 
-func (m *Metrics) day(t time.Time) metrics.Day {
-	d, err := metrics.ParseDay(t.In(m.zone).Format("2006-01-02"))
+func (m *Metrics) day(t time.Time) adoption.Day {
+	d, err := adoption.ParseDay(t.In(m.zone).Format("2006-01-02"))
 	if err != nil {
 		panic(err)
 	}
@@ -56,7 +56,7 @@ func (m *Metrics) fold(e *event.Event) {
 		}
 		k := [2]string{e.Tenant, id}
 		if set[k] == nil {
-			set[k] = map[metrics.Day]bool{}
+			set[k] = map[adoption.Day]bool{}
 		}
 		d := m.day(e.Time)
 		set[k][d] = true
@@ -92,7 +92,7 @@ func (m *Metrics) fold(e *event.Event) {
 }
 
 // subscription is the tenant's latest change with time ≤ the end of day d.
-func (m *Metrics) subscription(tenant string, d metrics.Day) (plan string, paid bool) {
+func (m *Metrics) subscription(tenant string, d adoption.Day) (plan string, paid bool) {
 	y, mo, dd := d.Date().Date()
 	end := time.Date(y, mo, dd+1, 0, 0, 0, 0, m.zone)
 	var best *event.Event
@@ -105,20 +105,20 @@ func (m *Metrics) subscription(tenant string, d metrics.Day) (plan string, paid 
 		}
 	}
 	if best == nil {
-		return metrics.NoPlan, false
+		return adoption.NoPlan, false
 	}
 	return best.Data.Plan, best.Data.Paid
 }
 
 // count is the number of actors of tenant with an active day in [d−w+1, d]
 // for which ok holds.
-func count(set map[[2]string]map[metrics.Day]bool, tenant string, d metrics.Day, w int, ok func(metrics.Day) bool) int {
+func count(set map[[2]string]map[adoption.Day]bool, tenant string, d adoption.Day, w int, ok func(adoption.Day) bool) int {
 	n := 0
 	for k, days := range set {
 		if k[0] != tenant {
 			continue
 		}
-		for x := d - metrics.Day(w) + 1; x <= d; x++ {
+		for x := d - adoption.Day(w) + 1; x <= d; x++ {
 			if days[x] && ok(x) {
 				n++
 				break
@@ -128,8 +128,8 @@ func count(set map[[2]string]map[metrics.Day]bool, tenant string, d metrics.Day,
 	return n
 }
 
-func (m *Metrics) firstDay(days map[metrics.Day]bool) metrics.Day {
-	first := metrics.Day(1 << 30)
+func (m *Metrics) firstDay(days map[adoption.Day]bool) adoption.Day {
+	first := adoption.Day(1 << 30)
 	for d := range days {
 		first = min(first, d)
 	}
@@ -137,27 +137,27 @@ func (m *Metrics) firstDay(days map[metrics.Day]bool) metrics.Day {
 }
 
 // value is the (numerator, denominator) of metric for one tenant on day d.
-func (m *Metrics) value(metric metrics.Metric, tenant string, d metrics.Day) (float64, float64) {
-	all := func(metrics.Day) bool { return true }
-	paid := func(x metrics.Day) bool { _, p := m.subscription(tenant, x); return p }
+func (m *Metrics) value(metric adoption.Metric, tenant string, d adoption.Day) (float64, float64) {
+	all := func(adoption.Day) bool { return true }
+	paid := func(x adoption.Day) bool { _, p := m.subscription(tenant, x); return p }
 	switch metric {
-	case metrics.DAU:
+	case adoption.DAU:
 		return float64(count(m.staff, tenant, d, 1, all)), 0
-	case metrics.WAU:
+	case adoption.WAU:
 		return float64(count(m.staff, tenant, d, 7, all)), 0
-	case metrics.MAU:
+	case adoption.MAU:
 		return float64(count(m.staff, tenant, d, 30, all)), 0
-	case metrics.PaidDAU:
+	case adoption.PaidDAU:
 		return float64(count(m.staff, tenant, d, 1, paid)), 0
-	case metrics.PaidMAU:
+	case adoption.PaidMAU:
 		return float64(count(m.staff, tenant, d, 30, paid)), 0
-	case metrics.Stickiness:
+	case adoption.Stickiness:
 		return float64(count(m.staff, tenant, d, 1, all)), float64(count(m.staff, tenant, d, 30, all))
-	case metrics.CustomerDAU:
+	case adoption.CustomerDAU:
 		return float64(count(m.customers, tenant, d, 1, all)), 0
-	case metrics.CustomerMAU:
+	case adoption.CustomerMAU:
 		return float64(count(m.customers, tenant, d, 30, all)), 0
-	case metrics.NewDAU:
+	case adoption.NewDAU:
 		n := 0
 		for k, days := range m.staff {
 			if k[0] == tenant && m.firstDay(days) == d {
@@ -169,9 +169,9 @@ func (m *Metrics) value(metric metrics.Metric, tenant string, d metrics.Day) (fl
 	panic("unknown metric " + metric)
 }
 
-// Series is the brute-force answer to q, in the shape metrics.Compute gives.
-func (m *Metrics) Series(q metrics.Query) metrics.Result {
-	if q.Metric == metrics.CalendarMAU {
+// Series is the brute-force answer to q, in the shape adoption.Compute gives.
+func (m *Metrics) Series(q adoption.Query) adoption.Result {
+	if q.Metric == adoption.CalendarMAU {
 		return m.calendarSeries(q)
 	}
 	n := int(q.To-q.From) + 1
@@ -181,12 +181,12 @@ func (m *Metrics) Series(q metrics.Query) metrics.Result {
 			continue
 		}
 		for i := 0; i < n; i++ {
-			d := q.From + metrics.Day(i)
+			d := q.From + adoption.Day(i)
 			plan, _ := m.subscription(t, d)
 			if q.Plan != "" && plan != q.Plan {
 				continue
 			}
-			key := map[metrics.GroupBy]string{"": "", metrics.ByTenant: t, metrics.ByPlan: plan}[q.GroupBy]
+			key := map[adoption.GroupBy]string{"": "", adoption.ByTenant: t, adoption.ByPlan: plan}[q.GroupBy]
 			if num[key] == nil {
 				num[key], den[key] = make([]float64, n), make([]float64, n)
 			}
@@ -195,16 +195,16 @@ func (m *Metrics) Series(q metrics.Query) metrics.Result {
 			den[key][i] += b
 		}
 	}
-	res := metrics.Result{Metric: q.Metric, From: q.From, To: q.To}
-	series := func(key string) []metrics.Point {
-		out := make([]metrics.Point, n)
+	res := adoption.Result{Metric: q.Metric, From: q.From, To: q.To}
+	series := func(key string) []adoption.Point {
+		out := make([]adoption.Point, n)
 		for i := range out {
-			out[i].Day = q.From + metrics.Day(i)
+			out[i].Day = q.From + adoption.Day(i)
 			v := 0.0
 			if num[key] != nil {
 				v = num[key][i]
 			}
-			if q.Metric == metrics.Stickiness {
+			if q.Metric == adoption.Stickiness {
 				if num[key] == nil || den[key][i] == 0 {
 					continue
 				}
@@ -218,12 +218,12 @@ func (m *Metrics) Series(q metrics.Query) metrics.Result {
 		res.Series = series("")
 		return res
 	}
-	res.Groups = []metrics.Group{}
+	res.Groups = []adoption.Group{}
 	for key := range num {
 		s := series(key)
 		for _, p := range s {
 			if p.Value != nil && *p.Value != 0 {
-				res.Groups = append(res.Groups, metrics.Group{Key: key, Series: s})
+				res.Groups = append(res.Groups, adoption.Group{Key: key, Series: s})
 				break
 			}
 		}
@@ -234,11 +234,11 @@ func (m *Metrics) Series(q metrics.Query) metrics.Result {
 
 // Retention is the brute-force cohort table of q; today caps the last day
 // with data.
-func (m *Metrics) Retention(q metrics.RetentionQuery, today metrics.Day) []metrics.Cohort {
+func (m *Metrics) Retention(q adoption.RetentionQuery, today adoption.Day) []adoption.Cohort {
 	last := min(m.last, today)
-	var out []metrics.Cohort
+	var out []adoption.Cohort
 	for d0 := q.From; d0 <= q.To; d0++ {
-		c := metrics.Cohort{Day: d0, Retained: make([]*float64, len(q.Days))}
+		c := adoption.Cohort{Day: d0, Retained: make([]*float64, len(q.Days))}
 		hits := make([]int, len(q.Days))
 		actors := m.staff
 		if q.Customers {
@@ -250,13 +250,13 @@ func (m *Metrics) Retention(q metrics.RetentionQuery, today metrics.Day) []metri
 			}
 			c.Size++
 			for j, dn := range q.Days {
-				if days[d0+metrics.Day(dn)] {
+				if days[d0+adoption.Day(dn)] {
 					hits[j]++
 				}
 			}
 		}
 		for j, dn := range q.Days {
-			if c.Size > 0 && d0+metrics.Day(dn) <= last {
+			if c.Size > 0 && d0+adoption.Day(dn) <= last {
 				share := float64(hits[j]) / float64(c.Size)
 				c.Retained[j] = &share
 			}
@@ -269,10 +269,10 @@ func (m *Metrics) Retention(q metrics.RetentionQuery, today metrics.Day) []metri
 // calendarSeries is calendar MAU(M) for every calendar month M holding a day
 // of [q.From, q.To], on the month's first day; the plan filter and
 // breakdown take the tenant's plan on that day.
-func (m *Metrics) calendarSeries(q metrics.Query) metrics.Result {
-	var months []metrics.Day
+func (m *Metrics) calendarSeries(q adoption.Query) adoption.Result {
+	var months []adoption.Day
 	for d := q.From; d <= q.To; d++ {
-		if first := metrics.MonthStart(d); len(months) == 0 || months[len(months)-1] != first {
+		if first := adoption.MonthStart(d); len(months) == 0 || months[len(months)-1] != first {
 			months = append(months, first)
 		}
 	}
@@ -286,7 +286,7 @@ func (m *Metrics) calendarSeries(q metrics.Query) metrics.Result {
 			if q.Plan != "" && plan != q.Plan {
 				continue
 			}
-			key := map[metrics.GroupBy]string{"": "", metrics.ByTenant: t, metrics.ByPlan: plan}[q.GroupBy]
+			key := map[adoption.GroupBy]string{"": "", adoption.ByTenant: t, adoption.ByPlan: plan}[q.GroupBy]
 			if num[key] == nil {
 				num[key] = make([]float64, len(months))
 			}
@@ -294,7 +294,7 @@ func (m *Metrics) calendarSeries(q metrics.Query) metrics.Result {
 				if k[0] != t {
 					continue
 				}
-				for d := first; d <= metrics.MonthEnd(first); d++ {
+				for d := first; d <= adoption.MonthEnd(first); d++ {
 					if days[d] {
 						num[key][i]++
 						break
@@ -303,28 +303,28 @@ func (m *Metrics) calendarSeries(q metrics.Query) metrics.Result {
 			}
 		}
 	}
-	series := func(key string) []metrics.Point {
-		out := make([]metrics.Point, len(months))
+	series := func(key string) []adoption.Point {
+		out := make([]adoption.Point, len(months))
 		for i := range out {
 			v := 0.0
 			if num[key] != nil {
 				v = num[key][i]
 			}
-			out[i] = metrics.Point{Day: months[i], Value: &v}
+			out[i] = adoption.Point{Day: months[i], Value: &v}
 		}
 		return out
 	}
-	res := metrics.Result{Metric: q.Metric, From: q.From, To: q.To}
+	res := adoption.Result{Metric: q.Metric, From: q.From, To: q.To}
 	if q.GroupBy == "" {
 		res.Series = series("")
 		return res
 	}
-	res.Groups = []metrics.Group{}
+	res.Groups = []adoption.Group{}
 	for key := range num {
 		s := series(key)
 		for _, p := range s {
 			if *p.Value != 0 {
-				res.Groups = append(res.Groups, metrics.Group{Key: key, Series: s})
+				res.Groups = append(res.Groups, adoption.Group{Key: key, Series: s})
 				break
 			}
 		}

@@ -1,4 +1,4 @@
-package metrics_test
+package adoption_test
 
 import (
 	"context"
@@ -9,10 +9,10 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/reference"
 	"github.com/siyu-dev/siyu/internal/testenv"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 // testMargin is the margin for inserts still committing in these tests
@@ -20,19 +20,19 @@ import (
 const testMargin = time.Second
 
 // storedQueries are series over the stream in every scope the table serves.
-func storedQueries() []metrics.Query {
-	from := metrics.DayOf(start) - 2
+func storedQueries() []adoption.Query {
+	from := adoption.DayOf(start) - 2
 	to := from + streamDays + 4
-	var out []metrics.Query
-	for _, m := range metrics.Metrics() {
-		out = append(out, metrics.Query{Metric: m, From: from, To: to},
-			metrics.Query{Metric: m, From: from, To: to, Tenant: "t0002"},
-			metrics.Query{Metric: m, From: from, To: to, GroupBy: metrics.ByPlan})
+	var out []adoption.Query
+	for _, m := range adoption.Metrics() {
+		out = append(out, adoption.Query{Metric: m, From: from, To: to},
+			adoption.Query{Metric: m, From: from, To: to, Tenant: "t0002"},
+			adoption.Query{Metric: m, From: from, To: to, GroupBy: adoption.ByPlan})
 	}
 	return out
 }
 
-func checkSeries(t *testing.T, ctx context.Context, svc *metrics.Service, ref *reference.Metrics, why string) {
+func checkSeries(t *testing.T, ctx context.Context, svc *adoption.Service, ref *reference.Metrics, why string) {
 	t.Helper()
 	for _, q := range storedQueries() {
 		got, err := svc.Active(ctx, q)
@@ -72,7 +72,7 @@ func TestStoredResultsRaces(t *testing.T) {
 	pipe.Produce(ctx, all)
 	pipe.WaitIngested(ctx, all)
 
-	svc := metrics.NewService(conn, nil).WithMargin(testMargin)
+	svc := adoption.NewService(conn, nil).WithMargin(testMargin)
 	testenv.RefreshSettled(t, ctx, testMargin, svc.Refresh)
 	checkSeries(t, ctx, svc, reference.NewMetrics(all), "stored")
 
@@ -113,7 +113,7 @@ func TestStoredResultsRaces(t *testing.T) {
 		_, err := svc.Refresh(ctx)
 		svc.SetHooks(nil, nil)
 		require.Error(t, err)
-		restarted := metrics.NewService(conn, nil).WithMargin(testMargin)
+		restarted := adoption.NewService(conn, nil).WithMargin(testMargin)
 		checkSeries(t, ctx, restarted, reference.NewMetrics(all), "after a crashed refresh")
 		n, err := restarted.Refresh(ctx)
 		require.NoError(t, err)

@@ -1,5 +1,8 @@
-// Package metrics serves the adoption (staff) and engagement (customer)
-// metrics of shared/spec/metrics.md: daily series and retention cohorts.
+// Package adoption serves the adoption (staff) and engagement (customer)
+// metrics of shared/spec/metrics.md (MAU, DAU, paid DAU, retention...):
+// daily series and retention cohorts. Not to be confused with Prometheus
+// instruments (each package's instruments.go) nor with contact metering
+// for billing (metering/).
 //
 // ClickHouse folds events as they arrive into small, idempotent rollups: the
 // days each staff member and customer was active, as bits per block of 64
@@ -8,7 +11,7 @@
 // raw events, and the pure functions here (Compute, Retention, Timeline) turn
 // them into exact distinct counts: a window count is a sum of disjoint
 // covered days per (tenant, actor) pair.
-package metrics
+package adoption
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package metrics_test
+package adoption_test
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/internal/reference"
 	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/internal/testenv"
 	"github.com/siyu-dev/siyu/loadgen"
-	"github.com/siyu-dev/siyu/metrics"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -37,9 +37,9 @@ func TestMetricsExact(t *testing.T) {
 	require.NotEmpty(t, late)
 
 	ctx, conn, pipe := testenv.Ingest(t, 5*time.Minute, "metrics")
-	svc := metrics.NewService(conn, nil)
+	svc := adoption.NewService(conn, nil)
 
-	stored := metrics.NewService(conn, nil).WithMargin(testMargin)
+	stored := adoption.NewService(conn, nil).WithMargin(testMargin)
 
 	pipe.Produce(ctx, early)
 	pipe.WaitIngested(ctx, early)
@@ -54,7 +54,7 @@ func TestMetricsExact(t *testing.T) {
 	testenv.RefreshSettled(t, ctx, testMargin, stored.Refresh)
 	checkAll(t, ctx, stored, reference.NewMetrics(all))
 	checkAll(t, ctx, svc, reference.NewMetrics(all))
-	q := metrics.Query{Metric: metrics.DAU, From: metrics.DayOf(start), To: metrics.DayOf(start) + streamDays}
+	q := adoption.Query{Metric: adoption.DAU, From: adoption.DayOf(start), To: adoption.DayOf(start) + streamDays}
 	require.NotEqual(t, reference.NewMetrics(early).Series(q), reference.NewMetrics(all).Series(q),
 		"the late events must change the answer, or the second check proves nothing")
 
@@ -70,8 +70,8 @@ func TestMetricsExact(t *testing.T) {
 		require.NoError(t, rows.Err())
 		require.Equal(t, []string{"2026-09-20", "2026-09-21"}, days,
 			"23:59:59 and 00:00:00 Asia/Shanghai are different reporting days")
-		day := func(s string) metrics.Day { d, err := metrics.ParseDay(s); require.NoError(t, err); return d }
-		res, err := svc.Active(ctx, metrics.Query{Metric: metrics.PaidDAU, From: day("2026-09-15"), To: day("2026-09-16"), Tenant: "t0002"})
+		day := func(s string) adoption.Day { d, err := adoption.ParseDay(s); require.NoError(t, err); return d }
+		res, err := svc.Active(ctx, adoption.Query{Metric: adoption.PaidDAU, From: day("2026-09-15"), To: day("2026-09-16"), Tenant: "t0002"})
 		require.NoError(t, err)
 		require.Zero(t, *res.Series[0].Value, "t0002 is not paid on 09-15: its change at 00:00:00 is the next day's")
 		require.NotZero(t, *res.Series[1].Value, "t0002 is paid on 09-16")
@@ -79,20 +79,20 @@ func TestMetricsExact(t *testing.T) {
 }
 
 // checkAll compares every metric, in every scope, and the cohorts.
-func checkAll(t *testing.T, ctx context.Context, svc *metrics.Service, ref *reference.Metrics) {
+func checkAll(t *testing.T, ctx context.Context, svc *adoption.Service, ref *reference.Metrics) {
 	t.Helper()
-	from := metrics.DayOf(start) - 2
+	from := adoption.DayOf(start) - 2
 	to := from + streamDays + 4
-	var queries []metrics.Query
-	for _, m := range metrics.Metrics() {
-		base := metrics.Query{Metric: m, From: from, To: to}
+	var queries []adoption.Query
+	for _, m := range adoption.Metrics() {
+		base := adoption.Query{Metric: m, From: from, To: to}
 		queries = append(queries, base)
 		for _, tn := range []string{"t0001", "t0002", "t0003"} {
 			q := base
 			q.Tenant = tn
 			queries = append(queries, q)
 		}
-		for _, g := range []metrics.GroupBy{metrics.ByTenant, metrics.ByPlan} {
+		for _, g := range []adoption.GroupBy{adoption.ByTenant, adoption.ByPlan} {
 			q := base
 			q.GroupBy = g
 			queries = append(queries, q)
@@ -117,10 +117,10 @@ func checkAll(t *testing.T, ctx context.Context, svc *metrics.Service, ref *refe
 	}
 	require.Greater(t, nonZero, 1000, "the comparison must not be vacuous")
 
-	today := metrics.DayOf(time.Now())
+	today := adoption.DayOf(time.Now())
 	for _, tn := range []string{"", "t0001", "t0002"} {
 		for _, customers := range []bool{false, true} {
-			q := metrics.RetentionQuery{From: from, To: to, Tenant: tn, Days: metrics.RetentionDays, Customers: customers}
+			q := adoption.RetentionQuery{From: from, To: to, Tenant: tn, Days: adoption.RetentionDays, Customers: customers}
 			got, err := svc.Retention(ctx, q)
 			require.NoError(t, err)
 			require.Equal(t, ref.Retention(q, today), got, "retention %+v", q)

@@ -1,4 +1,4 @@
-package metrics_test
+package adoption_test
 
 import (
 	"testing"
@@ -6,20 +6,20 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/siyu-dev/siyu/metrics"
+	"github.com/siyu-dev/siyu/adoption"
 )
 
-func day(t testing.TB, s string) metrics.Day {
-	d, err := metrics.ParseDay(s)
+func day(t testing.TB, s string) adoption.Day {
+	d, err := adoption.ParseDay(s)
 	require.NoError(t, err)
 	return d
 }
 
 func TestDayOfZoneEdges(t *testing.T) {
 	at := func(s string) time.Time { tm, err := time.Parse(time.RFC3339, s); require.NoError(t, err); return tm }
-	require.Equal(t, "2026-09-20", metrics.DayOf(at("2026-09-20T23:59:59+08:00")).String())
-	require.Equal(t, "2026-09-21", metrics.DayOf(at("2026-09-21T00:00:00+08:00")).String())
-	require.Equal(t, "2026-09-21", metrics.DayOf(at("2026-09-20T16:00:00Z")).String())
+	require.Equal(t, "2026-09-20", adoption.DayOf(at("2026-09-20T23:59:59+08:00")).String())
+	require.Equal(t, "2026-09-21", adoption.DayOf(at("2026-09-21T00:00:00+08:00")).String())
+	require.Equal(t, "2026-09-21", adoption.DayOf(at("2026-09-20T16:00:00Z")).String())
 	require.Equal(t, at("2026-09-21T00:00:00+08:00").UnixNano(), day(t, "2026-09-20").EndNs())
 }
 
@@ -29,7 +29,7 @@ func TestTimelineOn(t *testing.T) {
 		require.NoError(t, err)
 		return tm.UnixNano()
 	}
-	tl := metrics.NewTimeline([]metrics.Change{
+	tl := adoption.NewTimeline([]adoption.Change{
 		{Tenant: "a", TimeNs: ns("2026-09-10T23:59:59+08:00"), ID: "1", Plan: "pro", Paid: true},
 		{Tenant: "a", TimeNs: ns("2026-09-12T00:00:00+08:00"), ID: "2", Plan: "basic", Paid: false},
 		{Tenant: "a", TimeNs: ns("2026-09-14T10:00:00+08:00"), ID: "b", Plan: "basic", Paid: false},
@@ -41,7 +41,7 @@ func TestTimelineOn(t *testing.T) {
 		wantPlan string
 		wantPaid bool
 	}{
-		{"2026-09-09", metrics.NoPlan, false},
+		{"2026-09-09", adoption.NoPlan, false},
 		{"2026-09-10", "pro", true}, // 23:59:59 is still the 10th
 		{"2026-09-11", "pro", true},
 		{"2026-09-12", "basic", false}, // 00:00:00 is the 12th
@@ -55,10 +55,10 @@ func TestTimelineOn(t *testing.T) {
 		})
 	}
 	plan, _ := tl.On("other", day(t, "2026-09-14"))
-	require.Equal(t, metrics.NoPlan, plan)
+	require.Equal(t, adoption.NoPlan, plan)
 }
 
-func values(r metrics.Result) []float64 {
+func values(r adoption.Result) []float64 {
 	out := make([]float64, len(r.Series))
 	for i, p := range r.Series {
 		out[i] = -1
@@ -73,23 +73,23 @@ func values(r metrics.Result) []float64 {
 // s1 active on days 0, 2 and 40; s2 on day 2; s1 of another tenant on day 1.
 func TestComputeWindows(t *testing.T) {
 	d0 := day(t, "2026-01-01")
-	in := metrics.Input{Active: []metrics.ActiveDays{
-		{Actor: metrics.Actor{Tenant: "a", ID: "s1"}, Days: []metrics.Day{d0, d0 + 2, d0 + 40}},
-		{Actor: metrics.Actor{Tenant: "a", ID: "s2"}, Days: []metrics.Day{d0 + 2}},
-		{Actor: metrics.Actor{Tenant: "b", ID: "s1"}, Days: []metrics.Day{d0 + 1}},
+	in := adoption.Input{Active: []adoption.ActiveDays{
+		{Actor: adoption.Actor{Tenant: "a", ID: "s1"}, Days: []adoption.Day{d0, d0 + 2, d0 + 40}},
+		{Actor: adoption.Actor{Tenant: "a", ID: "s2"}, Days: []adoption.Day{d0 + 2}},
+		{Actor: adoption.Actor{Tenant: "b", ID: "s1"}, Days: []adoption.Day{d0 + 1}},
 	}}
-	at := func(m metrics.Metric, from, to metrics.Day) []float64 {
-		return values(metrics.Compute(metrics.Query{Metric: m, From: from, To: to}, in))
+	at := func(m adoption.Metric, from, to adoption.Day) []float64 {
+		return values(adoption.Compute(adoption.Query{Metric: m, From: from, To: to}, in))
 	}
-	require.Equal(t, []float64{1, 1, 2, 0}, at(metrics.DAU, d0, d0+3))
-	require.Equal(t, []float64{3, 3, 3, 3, 2}, at(metrics.WAU, d0+4, d0+8))
-	require.Equal(t, []float64{3, 3, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1}, at(metrics.MAU, d0+29, d0+40))
+	require.Equal(t, []float64{1, 1, 2, 0}, at(adoption.DAU, d0, d0+3))
+	require.Equal(t, []float64{3, 3, 3, 3, 2}, at(adoption.WAU, d0+4, d0+8))
+	require.Equal(t, []float64{3, 3, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1}, at(adoption.MAU, d0+29, d0+40))
 	// Day 2: DAU 2, MAU 3; day 32: no one in the month, stickiness is null.
-	require.Equal(t, []float64{2.0 / 3}, at(metrics.Stickiness, d0+2, d0+2))
-	require.Equal(t, []float64{-1}, at(metrics.Stickiness, d0+32, d0+32))
+	require.Equal(t, []float64{2.0 / 3}, at(adoption.Stickiness, d0+2, d0+2))
+	require.Equal(t, []float64{-1}, at(adoption.Stickiness, d0+32, d0+32))
 
-	byTenant := metrics.Compute(metrics.Query{Metric: metrics.DAU, From: d0, To: d0 + 3, GroupBy: metrics.ByTenant}, in)
+	byTenant := adoption.Compute(adoption.Query{Metric: adoption.DAU, From: d0, To: d0 + 3, GroupBy: adoption.ByTenant}, in)
 	require.Len(t, byTenant.Groups, 2)
 	require.Equal(t, "a", byTenant.Groups[0].Key)
-	require.Equal(t, []float64{1, 0, 2, 0}, values(metrics.Result{Series: byTenant.Groups[0].Series}))
+	require.Equal(t, []float64{1, 0, 2, 0}, values(adoption.Result{Series: byTenant.Groups[0].Series}))
 }
