@@ -58,7 +58,7 @@ func TestMetricsExact(t *testing.T) {
 	require.NotEqual(t, reference.NewMetrics(early).Series(q), reference.NewMetrics(all).Series(q),
 		"the late events must change the answer, or the second check proves nothing")
 
-	t.Run("time zone edges", func(t *testing.T) {
+	t.Run("time reporting.Zone edges", func(t *testing.T) {
 		rows, err := conn.Query(ctx, "SELECT DISTINCT toString(day) FROM staff_active_days WHERE staff_id = 'tz-edge' ORDER BY 1")
 		require.NoError(t, err)
 		var days []string

@@ -7,9 +7,6 @@ import (
 	"github.com/siyu-dev/siyu/internal/reporting"
 )
 
-// zone is the reporting time zone: calendar days are days here.
-var zone = reporting.Zone
-
 // Day is a calendar day, counted from 1970-01-01 (day 0).
 type Day int32
 
@@ -17,7 +14,7 @@ type Day int32
 const DayLayout = "2006-01-02"
 
 // DayOf is the reporting day (in reporting.Zone) of an instant.
-func DayOf(t time.Time) Day { return DateDay(t.In(zone)) }
+func DayOf(t time.Time) Day { return DateDay(t.In(reporting.Zone)) }
 
 // DateDay is the day of t's calendar date in t's own location: the form in
 // which ClickHouse Date values arrive.
@@ -45,7 +42,7 @@ func (d Day) String() string { return d.Date().Format(DayLayout) }
 // event is "on or before the end of d" when its time is below it.
 func (d Day) EndNs() int64 {
 	y, m, dd := d.Date().Date()
-	return time.Date(y, m, dd+1, 0, 0, 0, 0, zone).UnixNano()
+	return time.Date(y, m, dd+1, 0, 0, 0, 0, reporting.Zone).UnixNano()
 }
 
 // MarshalJSON writes "YYYY-MM-DD".

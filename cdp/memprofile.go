@@ -1,6 +1,10 @@
 package cdp
 
-import "time"
+import (
+	"time"
+
+	"github.com/siyu-dev/siyu/internal/reporting"
+)
 
 // resolve walks the person of id over the identity links in memory: the
 // walk of Profiles.Resolve, every ring fetched at once (t.mu held for
@@ -70,7 +74,7 @@ func (t *memTenant) profileRows(person *Person, now time.Time) (rows []profileRo
 		}
 	}
 	rows = append(rows, profileRow{part: partAcquisition, s: [5]string{r.channel, r.addedBy}, n: [8]int64{r.addWay, r.addedNs}})
-	today := dayNumber(now.In(reportingZone))
+	today := dayNumber(now.In(reporting.Zone))
 	var in7, out7, in30, out30 int64
 	for _, d := range r.days {
 		if d.day > today {

@@ -3,6 +3,7 @@ package cdp
 import (
 	"context"
 	"fmt"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"slices"
 	"strings"
 	"time"
@@ -175,7 +176,7 @@ func (m *Memory) readFacts(ctx context.Context, tenant string, ids []string) (*m
 			}
 			return nil
 		}},
-		{"day facts", qMemDays, []any{clickhouse.Named("since", m.now().In(reportingZone).AddDate(0, 0, -memDaysBack).Format(time.DateOnly))},
+		{"day facts", qMemDays, []any{clickhouse.Named("since", m.now().In(reporting.Zone).AddDate(0, 0, -memDaysBack).Format(time.DateOnly))},
 			func(rows driver.Rows, of func(string) *memFactRow) error {
 				var id, phone string
 				var gender int64

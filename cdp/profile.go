@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/siyu-dev/siyu/errkind"
-	"github.com/siyu-dev/siyu/internal/reporting"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
@@ -255,10 +254,6 @@ func nsTime(ns int64) *time.Time {
 	t := time.Unix(0, ns).UTC()
 	return &t
 }
-
-// reportingZone is the day boundaries of contact_day_state
-// (sql/migrations/0015_contact_days.sql).
-var reportingZone = reporting.Zone
 
 // GetHolders returns the part of a profile that access checks read: the
 // scalars (ErrNotFound when the tenant has no such customer) and the live

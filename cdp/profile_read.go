@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"slices"
 	"strings"
 	"time"
@@ -74,7 +75,7 @@ func (p *Profiles) get(ctx context.Context, tenant, id string) (*Profile, error)
 }
 
 func (p *Profiles) readProfileRows(ctx context.Context, tenant string, ids []string, now time.Time) ([]profileRow, error) {
-	today := now.In(reportingZone)
+	today := now.In(reporting.Zone)
 	day := func(back int) string { return today.AddDate(0, 0, -back).Format(time.DateOnly) }
 	rows, err := p.conn.Query(ctx, qProfileRead, clickhouse.Named("tenant", tenant), clickhouse.Named("ids", ids),
 		clickhouse.Named("d7", day(6)), clickhouse.Named("d30", day(29)), clickhouse.Named("today", day(0)))

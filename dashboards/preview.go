@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"html/template"
 	"image/png"
 	"path/filepath"
@@ -191,7 +192,7 @@ func writeIndex(cfg PreviewConfig, rs []Rendered) error {
 	}
 	var buf bytes.Buffer
 	err := indexTmpl.Execute(&buf, map[string]any{
-		"From": cfg.From.In(reportingZone).Format(time.DateTime), "To": cfg.To.In(reportingZone).Format(time.DateTime),
+		"From": cfg.From.In(reporting.Zone).Format(time.DateTime), "To": cfg.To.In(reporting.Zone).Format(time.DateTime),
 		"Tenant": cfg.Tenant, "Dashboards": ds,
 	})
 	if err != nil {

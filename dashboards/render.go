@@ -204,13 +204,10 @@ func xAxis(img *image.RGBA, times []int64) {
 	for i := 0; i < len(times); i += step {
 		x := xOf(times, times[i])
 		vline(img, x, plot.Max.Y, plot.Max.Y+5, ink)
-		label := time.Unix(times[i], 0).In(reportingZone).Format("01-02")
+		label := time.Unix(times[i], 0).In(reporting.Zone).Format("01-02")
 		text(img, x-width(label, 12)/2, plot.Max.Y+20, label, faint, 12)
 	}
 }
-
-// reportingZone is the zone the rollups' days are in (zone, as a location).
-var reportingZone = reporting.Zone
 
 func drawLine(img *image.RGBA, s series, times []int64, top float64, c color.RGBA) {
 	prevX, prevY, have := 0, 0, false
@@ -328,7 +325,7 @@ func cell(v any) string {
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case time.Time:
-		return x.In(reportingZone).Format(time.DateTime)
+		return x.In(reporting.Zone).Format(time.DateTime)
 	}
 	return fmt.Sprint(v)
 }

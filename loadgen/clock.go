@@ -6,10 +6,6 @@ import (
 	"github.com/siyu-dev/siyu/internal/reporting"
 )
 
-// cst is China Standard Time, the reporting zone: WeCom tenants live in it,
-// so the stream's office hours and the offsets it writes are Beijing's.
-var cst = reporting.Zone
-
 // hourWeights is the relative activity of each hour of a working day in CST:
 // quiet nights, a dip at lunch, a long tail into the evening.
 var hourWeights = [24]float64{
@@ -36,7 +32,7 @@ func newClock(start, end time.Time, n int) clock {
 	c := clock{startNs: start.UnixNano(), endNs: end.UnixNano(), n: n}
 	var sum float64
 	for t := start; t.Before(end); t = t.Add(time.Hour) {
-		w := activity(t.In(cst))
+		w := activity(t.In(reporting.Zone))
 		if rest := end.Sub(t); rest < time.Hour {
 			w *= float64(rest) / float64(time.Hour)
 		}
@@ -77,5 +73,5 @@ func (c *clock) at(i int, r float64) time.Time {
 	span := min(int64(time.Hour), c.endNs-from)
 	ns := min(from+int64(frac*float64(span)), c.endNs-1)
 	ns -= ns % int64(time.Millisecond)
-	return time.Unix(0, ns).In(cst)
+	return time.Unix(0, ns).In(reporting.Zone)
 }

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"time"
 
 	"github.com/siyu-dev/siyu/event"
@@ -11,7 +12,7 @@ import (
 // DefaultEnd is where the default time span ends. It is fixed, not the
 // current time, so that a Config without Start yields the same stream on
 // every run; demos that want recent data set Start themselves.
-var DefaultEnd = time.Date(2026, time.November, 1, 0, 0, 0, 0, cst)
+var DefaultEnd = time.Date(2026, time.November, 1, 0, 0, 0, 0, reporting.Zone)
 
 // Defaults for the zero values of Config.
 const (

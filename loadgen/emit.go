@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"math"
 	"strconv"
 	"time"
@@ -373,7 +374,7 @@ func (s *stream) followup(e *event.Event, tn *tenant, c *contact, t time.Time) {
 	}
 	if s.r.chance(0.75) {
 		day := t.AddDate(0, 0, 1+s.r.intn(7))
-		next := time.Date(day.Year(), day.Month(), day.Day(), 9+s.r.intn(9), 30*s.r.intn(2), 0, 0, cst)
+		next := time.Date(day.Year(), day.Month(), day.Day(), 9+s.r.intn(9), 30*s.r.intn(2), 0, 0, reporting.Zone)
 		d.SetTime(event.FNextAt, next)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"sort"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func baseConfig() Config {
 		StaffPerTenant:    8,
 		ContactsPerTenant: 300,
 		Events:            20_000,
-		Start:             time.Date(2026, 10, 1, 0, 0, 0, 0, cst),
+		Start:             time.Date(2026, 10, 1, 0, 0, 0, 0, reporting.Zone),
 		Days:              30,
 		PaidShare:         0.5,
 	}

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"math"
 	"time"
 
@@ -200,7 +201,7 @@ func (s *stream) setupEvent(e *event.Event) {
 	i := s.setupDone
 	s.setupDone++
 	ns := s.startNs + int64(i)*s.stepNs
-	t := time.Unix(0, ns-ns%int64(time.Millisecond)).In(cst)
+	t := time.Unix(0, ns-ns%int64(time.Millisecond)).In(reporting.Zone)
 	tn := &s.tenants[i/(1+s.tags)]
 	if j := i % (1 + s.tags); j > 0 {
 		s.tagDefined(e, tn, j-1, t)

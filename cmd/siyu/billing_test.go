@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"io"
 	"net/http"
 	"os"
@@ -35,10 +36,10 @@ func TestBillingExportCLI(t *testing.T) {
 	conn, dsn := testenv.Database(t)
 	_, broker := testenv.Kafka(t)
 	// A closed month: two months before now, in the reporting zone.
-	month := time.Now().In(shanghai).AddDate(0, -2, 0)
+	month := time.Now().In(reporting.Zone).AddDate(0, -2, 0)
 	period := month.Format("2006-01")
 	day := func(d, hour int) time.Time {
-		return time.Date(month.Year(), month.Month(), d, hour, 0, 0, 0, shanghai)
+		return time.Date(month.Year(), month.Month(), d, hour, 0, 0, 0, reporting.Zone)
 	}
 	insertEvents(t, ctx, conn,
 		contactAdded("b1", "t1", "c1", "s1", day(2, 10), 16),

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"io"
 	"net/http"
 	"os"
@@ -261,7 +262,7 @@ func TestRunDemo(t *testing.T) {
 		})
 	}
 	// The billing CLI on the demo: a closed month exports the same bytes twice.
-	period := time.Now().In(shanghai).AddDate(0, -1, 0).Format("2006-01")
+	period := time.Now().In(reporting.Zone).AddDate(0, -1, 0).Format("2006-01")
 	first, second := filepath.Join(dataDir, "usage1.csv"), filepath.Join(dataDir, "usage2.csv")
 	for _, out := range []string{first, second} {
 		p.siyu(t, "billing", "export", "--data-dir", dataDir, "--period", period, "--out", out)

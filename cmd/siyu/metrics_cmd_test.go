@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"os/exec"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestMetricsRebuild(t *testing.T) {
 	for _, v := range views {
 		require.NoError(t, conn.Exec(ctx, "DETACH TABLE "+v))
 	}
-	start := time.Date(2026, time.August, 20, 0, 0, 0, 0, shanghai)
+	start := time.Date(2026, time.August, 20, 0, 0, 0, 0, reporting.Zone)
 	g, err := loadgen.New(loadgen.Config{Seed: 3, Tenants: 2, StaffPerTenant: 10, ContactsPerTenant: 200,
 		Events: 5_000, PaidShare: 0.5, Start: start, Days: 60})
 	require.NoError(t, err)

@@ -323,7 +323,7 @@ func printBanner(w io.Writer, f *Config, brokers []string, d *demoInfo) {
 		fmt.Fprintf(w, "\nTry:\n  curl -s %s/readyz\n", base)
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/v1/customers/%s\n", d.AdminKey, base, d.ContactID)
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' %s/v1/events -d '%s'\n", d.AdminKey, base, sampleEvent(d))
-		today := time.Now().In(shanghai)
+		today := time.Now().In(reporting.Zone)
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' '%s/v1/metrics/active?metric=dau&from=%s&to=%s'\n",
 			d.AdminKey, base, today.AddDate(0, 0, -7).Format(time.DateOnly), today.Format(time.DateOnly))
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/v1/tags\n", d.AdminKey, base)
@@ -332,9 +332,6 @@ func printBanner(w io.Writer, f *Config, brokers []string, d *demoInfo) {
 	}
 	fmt.Fprintf(w, "\nCtrl-C stops everything; running it again keeps the data.\n\n")
 }
-
-// shanghai is the reporting zone of the demo's metrics example.
-var shanghai = reporting.Zone
 
 func sampleEvent(d *demoInfo) string {
 	e := event.Event{ID: "try-1", Source: "curl", Type: event.ChatMessage, Tenant: d.Tenant, Subject: d.ContactID,
