@@ -150,6 +150,17 @@ func (s *followupGroup) putStages(c *fiber.Ctx) error {
 	return c.JSON(list)
 }
 
+// dayRead authorizes a read of the rep's day (followupRoles) and gives its
+// tenant and scope (dayScope).
+func (s *followupGroup) dayRead(c *fiber.Ctx, required bool) (string, followup.Scope, error) {
+	tenant, err := authorize(c, followupRoles)
+	if err != nil {
+		return "", followup.Scope{}, err
+	}
+	scope, err := s.dayScope(c, tenant, required)
+	return tenant, scope, err
+}
+
 // dayScope is whose follow-ups a day read covers. A rep: their own
 // (another staff_id: 403). A manager whose key has a staff id: their team
 // (staff.manager_set) and themselves, or one rep of it (another: 403).
@@ -209,11 +220,7 @@ type remindersResponse struct {
 // getReminders lists the rep's customers whose next follow-up falls before
 // now+within: overdue ones (before now) flagged, earliest first.
 func (s *followupGroup) getReminders(c *fiber.Ctx) error {
-	tenant, err := authorize(c, followupRoles)
-	if err != nil {
-		return err
-	}
-	scope, err := s.dayScope(c, tenant, true)
+	tenant, scope, err := s.dayRead(c, true)
 	if err != nil {
 		return err
 	}
@@ -242,11 +249,7 @@ type digestResponse struct {
 // getDigest is the daily digest of a date: per rep, the follow-ups due that
 // day and those overdue at its start.
 func (s *followupGroup) getDigest(c *fiber.Ctx) error {
-	tenant, err := authorize(c, followupRoles)
-	if err != nil {
-		return err
-	}
-	scope, err := s.dayScope(c, tenant, false)
+	tenant, scope, err := s.dayRead(c, false)
 	if err != nil {
 		return err
 	}
@@ -264,11 +267,7 @@ func (s *followupGroup) getDigest(c *fiber.Ctx) error {
 // getFunnel is the stage funnel over [from, to] of a rep, a manager's team
 // or the tenant (see dayScope).
 func (s *followupGroup) getFunnel(c *fiber.Ctx) error {
-	tenant, err := authorize(c, followupRoles)
-	if err != nil {
-		return err
-	}
-	scope, err := s.dayScope(c, tenant, false)
+	tenant, scope, err := s.dayRead(c, false)
 	if err != nil {
 		return err
 	}
@@ -295,11 +294,7 @@ type statsResponse struct {
 
 // getStats is WeCom's rep statistics per rep per day of [from, to].
 func (s *followupGroup) getStats(c *fiber.Ctx) error {
-	tenant, err := authorize(c, followupRoles)
-	if err != nil {
-		return err
-	}
-	scope, err := s.dayScope(c, tenant, false)
+	tenant, scope, err := s.dayRead(c, false)
 	if err != nil {
 		return err
 	}

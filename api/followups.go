@@ -189,11 +189,7 @@ func (s *followupGroup) getTimeline(c *fiber.Ctx) error {
 // own, a manager with a staff id their team's, others name the staff member
 // (dayScope).
 func (s *followupGroup) getBoard(c *fiber.Ctx) error {
-	tenant, err := authorize(c, followupRoles)
-	if err != nil {
-		return err
-	}
-	scope, err := s.dayScope(c, tenant, true)
+	tenant, scope, err := s.dayRead(c, true)
 	if err != nil {
 		return err
 	}
