@@ -100,6 +100,7 @@ func TestDisconnectCancelsQuery(t *testing.T) {
 		return nil
 	})
 	require.Less(t, time.Since(start), 15*time.Second, "cancelled, not finished (the query takes 30 s)")
+	t.Logf("FIGURE client disconnected -> its ClickHouse query gone from system.processes: %v", time.Since(start).Round(time.Millisecond))
 }
 
 // TestDeadlineEndsQuery: a read that outlives its deadline ends its
@@ -126,6 +127,7 @@ func TestDeadlineEndsQuery(t *testing.T) {
 	require.NoError(t, json.Unmarshal(body, &got))
 	require.Equal(t, "timeout", got.Error.Code, "%s", body)
 	require.Less(t, time.Since(start), 10*time.Second)
+	t.Logf("FIGURE 1 s deadline -> 503 timeout answered after %v", time.Since(start).Round(time.Millisecond))
 	require.Error(t, <-outcomes, "the query ended at the deadline")
 	testenv.Eventually(t, 5*time.Second, func() error {
 		if running(t, conn, id) {
