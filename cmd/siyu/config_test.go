@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"flag"
+	"io"
 	"strings"
 	"testing"
 )
@@ -66,5 +68,22 @@ func TestConfigFromEnvironmentIsValidatedToo(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"serve"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), `--http-addr "nowhere"`) {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+// TestFlagHelpIsOneLineEach: `--help` prints a flag a line, in columns; a
+// usage with a line break would break the table.
+func TestFlagHelpIsOneLineEach(t *testing.T) {
+	for _, c := range commands(io.Discard, io.Discard) {
+		if c.flags == nil {
+			continue
+		}
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		c.flags(fs)
+		fs.VisitAll(func(f *flag.Flag) {
+			if strings.Contains(f.Usage, "\n") {
+				t.Errorf("siyu %s --%s: its help has a line break", c.name, f.Name)
+			}
+		})
 	}
 }

@@ -90,8 +90,7 @@ func loadgenCommand(stdout, stderr io.Writer) *command {
 			fs.StringVar(&dataDir, "data-dir", defaultDataDir, "data dir of the `siyu run` whose Kafka to use")
 			fs.StringVar(&out, "out", "", "write JSON lines to this file instead of Kafka (- for stdout)")
 			fs.IntVar(&rate, "rate", 0, "events per second to produce at; 0: as fast as possible")
-			fs.StringVar(&scenario, "scenario", "", "cdp: instead of the stream, one tenant shaped for segment figures (the bench's),\n"+
-				"named by --tenant-names, of --contacts contacts, ending now; other stream flags are ignored")
+			fs.StringVar(&scenario, "scenario", "", "cdp: instead of the stream, one tenant shaped for the bench's segment figures, named by --tenant-names, of --contacts contacts, ending now (other stream flags are ignored)")
 		},
 		run: func(ctx context.Context, _ []string) error {
 			switch scenario {
