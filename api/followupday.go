@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"slices"
 	"strconv"
 	"time"
@@ -313,7 +314,7 @@ func (s *followupGroup) getStats(c *fiber.Ctx) error {
 func queryDate(c *fiber.Ctx, name string, def time.Time) (time.Time, error) {
 	q := c.Query(name)
 	if q == "" {
-		d := def.In(followup.Shanghai)
+		d := def.In(reporting.Zone)
 		return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC), nil
 	}
 	d, err := time.Parse(time.DateOnly, q)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -253,7 +254,7 @@ func TestRemindersAndDigest(t *testing.T) {
 	require.True(t, r.Items[0].Overdue)
 	require.Empty(t, reminders("globex-admin", "?staff_id=s1&within=24h").Items, "tenant wall")
 
-	today := now.In(followup.Shanghai).Format(time.DateOnly)
+	today := now.In(reporting.Zone).Format(time.DateOnly)
 	d := getJSON[digestBody](t, f, "acme-admin", "/v1/followups/digest?date="+today)
 	require.Equal(t, today, d.Date)
 	byRep := map[string]followup.RepDigest{}
@@ -262,7 +263,7 @@ func TestRemindersAndDigest(t *testing.T) {
 	}
 	require.Equal(t, 1, byRep["s2"].OverdueCount)
 	require.Equal(t, "c2", byRep["s2"].Overdue[0].ContactID)
-	if soon.In(followup.Shanghai).Format(time.DateOnly) == today {
+	if soon.In(reporting.Zone).Format(time.DateOnly) == today {
 		require.Equal(t, 1, byRep["s1"].DueCount)
 	}
 	mine := getJSON[digestBody](t, f, "acme-rep-s2", "/v1/followups/digest?date="+today)
@@ -325,9 +326,9 @@ func TestFunnelAndStats(t *testing.T) {
 	// Yesterday in Shanghai: c1 writes to s1 at 10:00, s1 answers at 10:05
 	// and again; c2 writes to s2, who never answers; a third customer
 	// deletes s1.
-	y := time.Now().In(followup.Shanghai).AddDate(0, 0, -1)
+	y := time.Now().In(reporting.Zone).AddDate(0, 0, -1)
 	at := func(h, m int) time.Time {
-		return time.Date(y.Year(), y.Month(), y.Day(), h, m, 0, 0, followup.Shanghai)
+		return time.Date(y.Year(), y.Month(), y.Day(), h, m, 0, 0, reporting.Zone)
 	}
 	removed := contactAdded("st-rm", "acme", "c3", "s1", "", at(9, 0))
 	removed["type"], removed["data"] = "contact.removed", map[string]any{"staff_id": "s1", "by": "customer"}
@@ -422,14 +423,14 @@ func TestTeams(t *testing.T) {
 		after[api.ReadAfterHeader] = append(after[api.ReadAfterHeader], h.Get(api.WriteTokenHeader))
 	}
 	after = http.Header{api.ReadAfterHeader: {strings.Join(after[api.ReadAfterHeader], ",")}}
-	status, h, body = f.call(t, http.MethodGet, "/v1/followups/digest?date="+soon.In(followup.Shanghai).Format(time.DateOnly), "acme-manager-m1", after, nil)
+	status, h, body = f.call(t, http.MethodGet, "/v1/followups/digest?date="+soon.In(reporting.Zone).Format(time.DateOnly), "acme-manager-m1", after, nil)
 	require.Equal(t, http.StatusOK, status, "%s", body)
 	require.Equal(t, "fresh", h.Get(api.ConsistencyHeader))
 	var d digestBody
 	require.NoError(t, json.Unmarshal(body, &d))
 	require.Len(t, d.Reps, 1, "m1's team is s1 (and m1): s2's follow-ups are not theirs")
 	require.Equal(t, "s1", d.Reps[0].StaffID)
-	require.Len(t, getJSON[digestBody](t, f, "acme-manager", "/v1/followups/digest?date="+soon.In(followup.Shanghai).Format(time.DateOnly)).Reps, 2,
+	require.Len(t, getJSON[digestBody](t, f, "acme-manager", "/v1/followups/digest?date="+soon.In(reporting.Zone).Format(time.DateOnly)).Reps, 2,
 		"a manager key without a staff id reads the tenant")
 
 	status, body = f.do(t, http.MethodGet, "/v1/followups/reminders?staff_id=s2", "acme-manager-m1", nil)

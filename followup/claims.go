@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"time"
 
 	"github.com/siyu-dev/siyu/event"
@@ -350,7 +351,7 @@ func (d *decision) claim(staff string, contacts []string) {
 		case r.MaxHold > 0 && int64(d.b.held[staff]) >= r.MaxHold:
 			d.refuse(id, RuleMaxHold, "you hold "+plural(int64(d.b.held[staff]), "customer")+"; the most is "+itoa(r.MaxHold))
 		case r.MaxClaimsPerDay > 0 && d.b.claimsOn(staff, d.now) >= r.MaxClaimsPerDay:
-			d.refuse(id, RuleMaxClaimsPerDay, "you claimed "+itoa(r.MaxClaimsPerDay)+" customers today (Asia/Shanghai); the most is "+itoa(r.MaxClaimsPerDay))
+			d.refuse(id, RuleMaxClaimsPerDay, "you claimed "+itoa(r.MaxClaimsPerDay)+" customers today (Asia/reporting.Zone); the most is "+itoa(r.MaxClaimsPerDay))
 		default:
 			d.accept(id, "", staff, "claim", "", "", d.now)
 		}
@@ -400,7 +401,7 @@ func (d *decision) recycle() {
 		if staff == "" || due.After(d.now) {
 			continue
 		}
-		day := due.In(Shanghai).Format("2006-01-02")
+		day := due.In(reporting.Zone).Format("2006-01-02")
 		d.accept(id, staff, "", "recycle", "", stableID("recycle", d.b.tenant, id, day), due)
 	}
 }

@@ -3,6 +3,7 @@ package followup
 import (
 	"context"
 	"fmt"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"slices"
 	"time"
 
@@ -170,7 +171,7 @@ func (r *Reader) Funnel(ctx context.Context, tenant string, stages []string, sco
 // DayStart is the first instant of d's calendar day in Asia/Shanghai, in
 // Unix nanoseconds (d's own zone is ignored: only its date counts).
 func DayStart(d time.Time) int64 {
-	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, Shanghai).UnixNano()
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, reporting.Zone).UnixNano()
 }
 
 // RepDigest is one rep's due and overdue follow-ups of a day.

@@ -38,9 +38,6 @@ func ValidChannel(channel string) bool { return slices.Contains(Channels, channe
 var ErrBadCursor error = &errkind.Error{Kind: errkind.Validation, Field: "cursor",
 	Msg: "invalid cursor: pass next_cursor from the previous page unchanged"}
 
-// Shanghai is the time zone of board days: the reporting zone.
-var Shanghai = reporting.Zone
-
 // Views of the board.
 const (
 	ViewDueToday = "due_today"
@@ -56,8 +53,8 @@ var Views = []string{ViewDueToday, ViewOverdue, ViewUpcoming, ViewRecent, ViewAl
 // DayBounds returns the start of now's day in Asia/Shanghai and the start
 // of the next day, in Unix nanoseconds.
 func DayBounds(now time.Time) (start, end int64) {
-	n := now.In(Shanghai)
-	d := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, Shanghai)
+	n := now.In(reporting.Zone)
+	d := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, reporting.Zone)
 	return d.UnixNano(), d.AddDate(0, 0, 1).UnixNano()
 }
 

@@ -1,6 +1,7 @@
 package followup
 
 import (
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"testing"
 	"time"
 
@@ -9,7 +10,7 @@ import (
 
 func TestComputeFunnel(t *testing.T) {
 	stages := []string{"new", "contacted", "won", "lost"}
-	day := func(d, h int) int64 { return time.Date(2026, 3, d, h, 0, 0, 0, Shanghai).UnixNano() }
+	day := func(d, h int) int64 { return time.Date(2026, 3, d, h, 0, 0, 0, reporting.Zone).UnixNano() }
 	ch := func(contact string, ns int64, id, staff, stage string) StageChange {
 		return StageChange{ContactID: contact, TimeNs: ns, ID: id, Source: "api", StaffID: staff, Stage: stage}
 	}

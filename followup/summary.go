@@ -2,6 +2,7 @@ package followup
 
 import (
 	"fmt"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"time"
 	"unicode/utf8"
 
@@ -69,7 +70,7 @@ func followupSummary(who string, f Fact) string {
 		s += ": " + truncate(f.Note, maxNoteRunes)
 	}
 	if f.NextAtNs != 0 {
-		s += fmt.Sprintf(", next at %s", time.Unix(0, f.NextAtNs).In(Shanghai).Format("2006-01-02 15:04 (UTC+8)"))
+		s += fmt.Sprintf(", next at %s", time.Unix(0, f.NextAtNs).In(reporting.Zone).Format("2006-01-02 15:04 (UTC+8)"))
 	}
 	return s
 }

@@ -100,7 +100,7 @@ func (r *Registry[S]) Get(tenant string) (s S, ready bool) {
 	if e == nil {
 		return s, false
 	}
-	return e.state, IsClosed(e.ready)
+	return e.state, isClosed(e.ready)
 }
 
 // register adds tenant under the tail's lock, at its positions; nil when
@@ -126,7 +126,7 @@ func (r *Registry[S]) Peek(tenant string) (s S, ready bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e := r.tenants[tenant]; e != nil {
-		return e.state, IsClosed(e.ready)
+		return e.state, isClosed(e.ready)
 	}
 	return s, false
 }
@@ -172,7 +172,7 @@ func (r *Registry[S]) Loaded(fn func(tenant string, s S)) {
 	var names []string
 	var states []S
 	for name, e := range r.tenants {
-		if IsClosed(e.ready) {
+		if isClosed(e.ready) {
 			names, states = append(names, name), append(states, e.state)
 		}
 	}

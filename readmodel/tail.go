@@ -300,8 +300,8 @@ func (t *Tail) passed(ps []kafka.Position) (bool, <-chan struct{}) {
 	return true, t.moved
 }
 
-// IsClosed reports whether ch is closed (a readiness or a move signal).
-func IsClosed(ch <-chan struct{}) bool {
+// isClosed reports whether ch is closed (a readiness or a move signal).
+func isClosed(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
 		return true

@@ -80,12 +80,13 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 	memory := cdp.NewMemory(conn, tail, reg, log)
 	segments := cdp.NewSegments(conn, memory)
 	profiles := cdp.NewProfiles(conn, memory)
-	jobs := cdp.NewJobs(conn, segments, publish.New(cl, topics.Events, 0), api.JobSource, log)
+	pub := publish.New(cl, topics.Events, publish.DefaultTimeout) // the events the pool and bulk jobs decide
+	jobs := cdp.NewJobs(conn, segments, pub, api.JobSource, log)
 	// One decider per deployment (docs/decisions.md, "Customer pool", P5):
 	// the replica the election picks decides pool changes, on state that
 	// includes every committed event (its tenants follow the read-model tail).
 	election := followup.NewElection(cl, followup.DefaultElectionConfig(topics), log)
-	pool := followup.NewPool(conn, publish.New(cl, topics.Events, 0), followup.DefaultPoolConfig(), log,
+	pool := followup.NewPool(conn, pub, followup.DefaultPoolConfig(), log,
 		followup.FreshFrom(followup.NewKafkaOffsets(cl, group, topics.Events), tail),
 		followup.ElectedBy(election), followup.PoolMetrics(reg))
 	adoptionSvc := adoption.NewService(conn, nil)

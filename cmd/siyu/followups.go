@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"io"
 	"os"
 	"path/filepath"
@@ -73,7 +74,7 @@ func followupsCommand(stdout, stderr io.Writer) *command {
 // digestDate parses --date; empty is today in Asia/Shanghai.
 func digestDate(s string, now time.Time) (time.Time, error) {
 	if s == "" {
-		n := now.In(followup.Shanghai)
+		n := now.In(reporting.Zone)
 		return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC), nil
 	}
 	d, err := time.Parse(time.DateOnly, s)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/internal/testenv"
 )
@@ -23,7 +23,7 @@ func TestFollowupsDigestCLI(t *testing.T) {
 	ctx := context.Background()
 	conn, dsn := testenv.Database(t)
 	day := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-	at := func(h int) time.Time { return time.Date(2026, 3, 2, h, 0, 0, 0, followup.Shanghai) }
+	at := func(h int) time.Time { return time.Date(2026, 3, 2, h, 0, 0, 0, reporting.Zone) }
 	var evs []event.Event
 	add := func(tenant, contact, staff string, typ event.Type, t time.Time, next time.Time) {
 		e := event.Event{ID: "e" + tenant + contact + string(typ), Source: "test", Tenant: tenant, Subject: contact, Type: typ, Time: t}

@@ -1,6 +1,7 @@
 package reference
 
 import (
+	"github.com/siyu-dev/siyu/internal/reporting"
 	"math"
 	"sort"
 	"time"
@@ -29,7 +30,7 @@ func RepStats(events []event.Event, tenant, staff string, from, to time.Time) []
 			continue
 		}
 		seen[[2]string{e.Source, e.ID}] = true
-		day := e.Time.In(followup.Shanghai).Format(time.DateOnly)
+		day := e.Time.In(reporting.Zone).Format(time.DateOnly)
 		if day < from.Format(time.DateOnly) || day > to.Format(time.DateOnly) {
 			continue
 		}
