@@ -39,7 +39,7 @@ func requestContext(reads, writes time.Duration) fiber.Handler {
 		if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
 			timeout = reads
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		ctx, cancel := context.WithTimeout(parentContext(c), timeout)
 		defer cancel()
 		stop := watchDisconnect(c.Context().Conn(), cancel)
 		defer stop()

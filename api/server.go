@@ -86,6 +86,8 @@ type Deps struct {
 	// WriteTimeout bounds any other request; 0 means DefaultWriteTimeout
 	// (35 s: a batch of events waits up to 30 s for Kafka's acks).
 	WriteTimeout time.Duration
+	// Console is the web console, mounted beside the API; nil: none.
+	Console UI
 }
 
 // Server is the API.
@@ -147,6 +149,9 @@ func (s *Server) routes() {
 	mount(s.app, (&wecomGroup{WeCom: s.WeCom}).callbackRoutes(), s.WeCom != nil, "not found")
 	v1 := s.app.Group("/v1", s.authenticate, s.consistency.readAfter)
 	s.mountGroups(v1)
+	if s.Console != nil {
+		s.Console.Mount(s.app, &inProcess{app: s.app})
+	}
 	s.app.Use(func(c *fiber.Ctx) error {
 		return notFound("no route " + c.Method() + " " + c.Path() + "; see /openapi.json")
 	})

@@ -19,6 +19,7 @@ import (
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
+	"github.com/siyu-dev/siyu/console"
 	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/kafka"
@@ -95,7 +96,12 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 	if err != nil {
 		return err
 	}
+	web, err := console.New(console.Deps{Log: log})
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
 	srv := api.New(api.Deps{
+		Console:        web,
 		RequestTimeout: cfg.HTTP.readTimeout,
 		WriteTimeout:   cfg.HTTP.writeTimeout,
 		Keys:           auth.NewKeys(conn, 10*time.Second, auth.WithRegisterer(reg)),
