@@ -64,7 +64,8 @@ func New(d Deps) (*Console, error) {
 	if cons.tmpl, err = parseTemplates(cons.assets); err != nil {
 		return nil, err
 	}
-	cons.pages = slices.Concat(cons.corePages())
+	cons.pages = slices.Concat(cons.corePages(), cons.repPages(), cons.customerPages(), cons.teamPages(),
+		cons.marketerPages(), cons.execPages(), cons.billingPages(), cons.adminPages())
 	return cons, nil
 }
 

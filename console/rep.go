@@ -1,0 +1,6 @@
+package console
+
+// repPages are the rep pages (see the package comment).
+func (cons *Console) repPages() []page { return nil }
+
+var repMessages = map[string]msg{}
