@@ -54,6 +54,7 @@ type Console struct {
 // not on a person's screen.
 func New(d Deps) (*Console, error) {
 	cons := &Console{Deps: d}
+	cons.GrafanaURL = strings.TrimSuffix(cons.GrafanaURL, "/")
 	if cons.Log == nil {
 		cons.Log = slog.New(slog.DiscardHandler)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -283,6 +284,7 @@ type HTTPConfig struct {
 	addr         string
 	readTimeout  time.Duration // a GET's context ends then (and when the client leaves)
 	writeTimeout time.Duration // any other request's
+	grafanaURL   string        // where the console links the dashboards; "": not linked
 }
 
 func (h *HTTPConfig) bind(fs *flag.FlagSet) {
@@ -291,6 +293,8 @@ func (h *HTTPConfig) bind(fs *flag.FlagSet) {
 		"deadline of a read request (GET): its ClickHouse queries are cancelled then, or when the client disconnects, and it answers 503 timeout")
 	fs.DurationVar(&h.writeTimeout, "write-timeout", h.writeTimeout,
 		"deadline of a write request (POST, PUT, DELETE), above the 30 s a batch of events may wait for Kafka")
+	fs.StringVar(&h.grafanaURL, "grafana-url", h.grafanaURL,
+		"Grafana's address (http(s)://host[:port][/path]) where the console links the provisioned dashboards; empty: no links")
 }
 
 func (h *HTTPConfig) validate() error {
@@ -303,6 +307,9 @@ func (h *HTTPConfig) validate() error {
 	}
 	if h.writeTimeout < time.Second || h.writeTimeout > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("--write-timeout %v: want 1s to 10m", h.writeTimeout))
+	}
+	if err := checkGrafanaURL(h.grafanaURL); err != nil {
+		errs = append(errs, fmt.Errorf("--grafana-url %q: %v", h.grafanaURL, err))
 	}
 	return errors.Join(errs...)
 }
@@ -428,4 +435,20 @@ func shellQuote(s string) string {
 		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 	}
 	return s
+}
+
+// checkGrafanaURL accepts "" or an absolute http(s) URL without query,
+// fragment or credentials: the console appends /d/<uid> to it.
+func checkGrafanaURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("want an absolute http:// or https:// URL")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("want no user, query or fragment")
+	}
+	return nil
 }

@@ -25,6 +25,9 @@ func TestConfigRefusesBadSettings(t *testing.T) {
 		{[]string{"serve", "--http-addr", "8080"}, `--http-addr "8080": want host:port`},
 		{[]string{"serve", "--request-timeout", "0s"}, "--request-timeout 0s: want 100ms to 10m"},
 		{[]string{"run", "--write-timeout", "1h"}, "--write-timeout 1h0m0s: want 1s to 10m"},
+		{[]string{"serve", "--grafana-url", "grafana:3000"}, `--grafana-url "grafana:3000": want an absolute http:// or https:// URL`},
+		{[]string{"run", "--grafana-url", "ftp://g.example"}, `--grafana-url "ftp://g.example"`},
+		{[]string{"serve", "--grafana-url", "https://u:p@g.example/"}, "want no user, query or fragment"},
 		{[]string{"serve", "--partitions", "0"}, "--partitions 0: want 1 to 10000"},
 		{[]string{"serve", "--topic", "a b"}, `--topic "a b"`},
 		{[]string{"serve", "--dlq-topic", "siyu.events"}, "must differ from --topic"},
@@ -85,5 +88,20 @@ func TestFlagHelpIsOneLineEach(t *testing.T) {
 				t.Errorf("siyu %s --%s: its help has a line break", c.name, f.Name)
 			}
 		})
+	}
+}
+
+// TestGrafanaURLAccepted: the console links <url>/d/<uid>, so an absolute
+// http(s) address with an optional path prefix is what the flag takes.
+func TestGrafanaURLAccepted(t *testing.T) {
+	for _, ok := range []string{"", "http://127.0.0.1:3000", "https://grafana.example/", "https://ops.example/grafana"} {
+		if err := checkGrafanaURL(ok); err != nil {
+			t.Errorf("--grafana-url %q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"/grafana", "grafana.example", "https://", "https://g.example/?orgId=1", "javascript:alert(1)"} {
+		if checkGrafanaURL(bad) == nil {
+			t.Errorf("--grafana-url %q accepted", bad)
+		}
 	}
 }
