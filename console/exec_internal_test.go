@@ -1,0 +1,125 @@
+package console
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/stretchr/testify/require"
+	"github.com/valyala/fasthttp"
+)
+
+// admStub is an API stand-in for the exec, billing and admin pages'
+// rendering tests: answers by "METHOD path" (query ignored), and every
+// request it saw.
+type admStub struct {
+	role    string
+	answers map[string]string // "GET /v1/..." → JSON body (200); a "!400 " prefix: that status
+	seen    []string
+	bodies  []string
+}
+
+func (s *admStub) Call(_ context.Context, req *fasthttp.Request, _ net.Addr, resp *fasthttp.Response) {
+	key := string(req.Header.Method()) + " " + string(req.URI().Path())
+	s.seen = append(s.seen, key+"?"+string(req.URI().QueryString()))
+	s.bodies = append(s.bodies, string(req.Body()))
+	if key == "GET /v1/sessions/current" {
+		resp.SetBodyString(`{"login":"u@demo","tenant":"demo","name":"U","role":"` + s.role + `","csrf":"tok"}`)
+		return
+	}
+	body, ok := s.answers[key]
+	if !ok {
+		for k, v := range s.answers { // a prefix match: "GET /v1/meters/"
+			if strings.HasSuffix(k, "*") && strings.HasPrefix(key, strings.TrimSuffix(k, "*")) {
+				body, ok = v, true
+			}
+		}
+	}
+	if !ok {
+		resp.SetStatusCode(404)
+		resp.SetBodyString(`{"error":{"code":"not_found","message":"no stub for ` + key + `"}}`)
+		return
+	}
+	if strings.HasPrefix(body, "!") {
+		var code int
+		code, body = atoiPrefix(body[1:])
+		resp.SetStatusCode(code)
+	}
+	resp.SetBodyString(body)
+}
+
+func atoiPrefix(s string) (int, string) {
+	n := 0
+	i := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, strings.TrimPrefix(s[i:], " ")
+}
+
+// admGet renders path as the stub's role and returns status and body.
+func admGet(t *testing.T, cons *Console, s *admStub, method, path string, form string) (int, string, string) {
+	t.Helper()
+	app := fiber.New()
+	cons.Mount(app, s)
+	req := httptest.NewRequest(method, path, strings.NewReader(form))
+	req.Header.Set("Cookie", "siyu_session=x")
+	if form != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := app.Test(req, -1)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header.Get("Location")
+}
+
+func TestAdoptionPageRenders(t *testing.T) {
+	cons, err := New(Deps{GrafanaURL: "https://grafana.example/", Log: testLog(t)})
+	require.NoError(t, err)
+	s := &admStub{role: "exec", answers: map[string]string{
+		"GET /v1/metrics/active":    `{"metric":"dau","from":"2026-11-01","to":"2026-11-03","series":[{"day":"2026-11-01","value":3},{"day":"2026-11-02","value":null},{"day":"2026-11-03","value":5}]}`,
+		"GET /v1/metrics/retention": `{"days":[1,7],"cohorts":[{"day":"2026-11-01","size":4,"retained":[0.5,null]}]}`,
+		"GET /v1/meters/*":          `{"meter":"x","series":[{"windowStart":"2026-11-03T00:00:00Z","windowEnd":"2026-11-04T00:00:00Z","value":80}]}`,
+	}}
+	status, body, _ := admGet(t, cons, s, "GET", "/app/adoption?from=2026-11-01&to=2026-11-03", "")
+	require.Equal(t, 200, status, body)
+	for _, want := range []string{`<title id="chart-active-t">`, `<polyline class="line s1"`, `<rect x=`, `<details>`,
+		`class="num heat3">50.0%`, `class="num heatna">—`, `<meter id="meter-contacts" min="0" max="80"`,
+		`href="https://grafana.example/d/siyu-adoption"`, `value="2026-11-01"`} {
+		require.Contains(t, body, want)
+	}
+	require.Contains(t, s.seen, "GET /v1/metrics/active?from=2026-11-01&metric=stickiness&to=2026-11-03")
+	require.NotContains(t, strings.Join(s.seen, " "), "group_by", "only the platform lists tenants")
+
+	// The API's refusal of the range is shown beside the form.
+	s.answers["GET /v1/metrics/active"] = `!400 {"error":{"code":"bad_request","message":"a range spans at most 400 days","field":"to"}}`
+	status, body, _ = admGet(t, cons, s, "GET", "/app/adoption?from=2020-01-01&to=2026-11-03", "")
+	require.Equal(t, 400, status)
+	require.Contains(t, body, "a range spans at most 400 days")
+	require.Contains(t, body, `id="to" name="to" type="date" value="2026-11-03" required aria-invalid="true"`)
+
+	// A platform user picks the tenant; the page asks the API for it.
+	s.role = "platform"
+	s.answers["GET /v1/metrics/active"] = `{"series":[],"groups":[{"key":"acme","series":[]}]}`
+	status, body, _ = admGet(t, cons, s, "GET", "/app/adoption?from=2026-11-01&to=2026-11-03&tenant=acme", "")
+	require.Equal(t, 200, status, body)
+	require.Contains(t, strings.Join(s.seen, " "), "tenant=acme")
+	require.Contains(t, body, `<option value="acme">`)
+
+	s.role = "billing"
+	status, _, _ = admGet(t, cons, s, "GET", "/app/adoption", "")
+	require.Equal(t, 403, status)
+}
+
+func testLog(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, nil))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(b []byte) (int, error) { w.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
