@@ -122,4 +122,36 @@ func testLog(t *testing.T) *slog.Logger {
 
 type tWriter struct{ t *testing.T }
 
-func (w tWriter) Write(b []byte) (int, error) { w.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+func (w tWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+func TestBillingPageRenders(t *testing.T) {
+	cons, err := New(Deps{Log: testLog(t)})
+	require.NoError(t, err)
+	s := &admStub{role: "platform", answers: map[string]string{
+		"GET /v1/billing/usage": `{"period":"2026-10","closed":true,"lines":[` +
+			`{"key":"acme:2026-10:peak_contacts","tenant":"acme","period":"2026-10","meter":"peak_contacts","value":120},` +
+			`{"key":"acme:2026-10:peak_contacts:adjustment:1","tenant":"acme","period":"2026-10","meter":"peak_contacts_adjustment","value":-2},` +
+			`{"key":"demo:2026-10:link_acquisitions","tenant":"demo","period":"2026-10","meter":"link_acquisitions","value":7}]}`,
+	}}
+	status, body, _ := admGet(t, cons, s, "GET", "/app/billing?period=2026-10&tenant=acme", "")
+	require.Equal(t, 200, status, body)
+	require.Contains(t, body, `<tr class="adjustment"><td>acme</td><td>客户数峰值 <span class="chip">调整</span></td><td class="num">-2</td>`)
+	require.NotContains(t, body, "demo:2026-10:link_acquisitions", "the picked tenant's lines only")
+	require.Contains(t, body, `<option value="demo">demo</option>`)
+	require.Contains(t, body, `href="/v1/billing/usage?format=csv&amp;period=2026-10&amp;tenant=acme" download="siyu-usage-2026-10-acme.csv"`)
+	require.Equal(t, "GET /v1/billing/usage?period=2026-10", s.seen[len(s.seen)-1])
+
+	s.answers["GET /v1/billing/usage"] = `!400 {"error":{"code":"bad_request","message":"\"2026-13\" is not a period (YYYY-MM)","field":"period"}}`
+	status, body, _ = admGet(t, cons, s, "GET", "/app/billing?period=2026-13", "")
+	require.Equal(t, 400, status)
+	require.Contains(t, body, "is not a period (YYYY-MM)")
+
+	for _, role := range []string{"exec", "marketer", "admin", "rep"} {
+		s.role = role
+		status, _, _ = admGet(t, cons, s, "GET", "/app/billing", "")
+		require.Equal(t, 403, status, role)
+	}
+}
