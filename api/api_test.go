@@ -26,6 +26,7 @@ import (
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/publish"
+	"github.com/siyu-dev/siyu/settings"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -106,6 +107,7 @@ func newFixture(t *testing.T) *fixture {
 		Metering: metering.NewService(conn, nil),
 		Segments: cdp.NewSegments(conn, nil),
 		Followup: followup.NewReader(conn),
+		Settings: settings.NewStore(conn, time.Second),
 		Pool:     followup.NewPool(conn, publish.New(prod, cfg.Topics.Events, 0), followup.DefaultPoolConfig(), testenv.Logger()),
 	}
 	t.Cleanup(f.deps.Pool.Close)

@@ -13,6 +13,7 @@ import (
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/publish"
+	"github.com/siyu-dev/siyu/settings"
 	"github.com/siyu-dev/siyu/wecom"
 )
 
@@ -80,6 +81,7 @@ func (s *eventGroup) routes() []route {
 // customerGroup reads customer profiles.
 type customerGroup struct {
 	Profiles *cdp.Profiles
+	Settings *settings.Store // nil: phones are not masked
 }
 
 func (s *customerGroup) routes() []route {
@@ -103,6 +105,19 @@ func (s *wecomGroup) routes() []route {
 	return []route{
 		on(fiber.MethodPut, "/wecom/config", s.putWeComConfig),
 		on(fiber.MethodGet, "/wecom/config", s.getWeComConfig),
+	}
+}
+
+// settingsGroup is a tenant's small settings (/v1/settings).
+type settingsGroup struct {
+	Settings *settings.Store
+}
+
+func (s *settingsGroup) routes() []route {
+	admins := allowRoles(auth.RoleAdmin, auth.RolePlatform)
+	return []route{
+		on(fiber.MethodGet, "/settings", admins, s.getSettings),
+		on(fiber.MethodPut, "/settings", admins, s.putSettings),
 	}
 }
 
@@ -234,7 +249,8 @@ func (s *savedGroup) routes() []route {
 func (s *Server) mountGroups(v1 fiber.Router) {
 	d, w := s.Deps, writer{pub: s.pub}
 	mount(v1, (&eventGroup{pub: s.pub, metrics: s.metrics}).routes(), true, "")
-	mount(v1, (&customerGroup{Profiles: d.Profiles}).routes(), true, "")
+	mount(v1, (&customerGroup{Profiles: d.Profiles, Settings: d.Settings}).routes(), true, "")
+	mount(v1, (&settingsGroup{Settings: d.Settings}).routes(), d.Settings != nil, "tenant settings are not served by this process")
 	mount(v1, (&wecomGroup{WeCom: d.WeCom}).routes(), d.WeCom != nil, "not found")
 	mount(v1, (&metricGroup{Adoption: d.Adoption}).routes(), d.Adoption != nil, "metrics are not served by this process")
 	mount(v1, (&tagGroup{writer: w, Tags: d.Tags, Profiles: d.Profiles}).routes(), d.Tags != nil,

@@ -27,6 +27,7 @@ import (
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/publish"
+	"github.com/siyu-dev/siyu/settings"
 	"github.com/siyu-dev/siyu/store"
 	"github.com/siyu-dev/siyu/wecom"
 )
@@ -69,6 +70,10 @@ type Deps struct {
 	// Stages holds the tenants' stage lists; without it the default list
 	// applies and PUT /v1/followups/stages answers 404.
 	Stages *followup.StageLists
+	// Settings keeps the tenants' small settings (GET/PUT /v1/settings, the
+	// reps' phone masking); without it those routes answer 404 and phones
+	// are not masked.
+	Settings *settings.Store
 	// Committed tells how far the ingest group has committed; without it a
 	// read with a write token does not wait (Siyu-Consistency: unknown).
 	Committed *kafka.Committed

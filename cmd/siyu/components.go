@@ -26,6 +26,7 @@ import (
 	"github.com/siyu-dev/siyu/metering"
 	"github.com/siyu-dev/siyu/publish"
 	"github.com/siyu-dev/siyu/readmodel"
+	"github.com/siyu-dev/siyu/settings"
 	"github.com/siyu-dev/siyu/wecom"
 )
 
@@ -122,6 +123,7 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 		Boards:    boards,
 		Pool:      pool,
 		Stages:    followup.NewStageLists(conn),
+		Settings:  settings.NewStore(conn, 2*time.Second),
 		Committed: committed,
 
 		SavedSegments: cdp.NewSavedSegments(conn),
