@@ -106,6 +106,12 @@ func TestClients(t *testing.T) {
 	_, err = c3.AccessToken(ctx)
 	var ae *APIError
 	require.ErrorAs(t, err, &ae, "the stand-in knows only s3cret")
+	k, _ := errkind.Of(err)
+	require.Equal(t, errkind.Conflict, k.Kind, "a wrong secret is the admin's to fix")
+	require.Equal(t, "wecom_refused", k.Code)
+	require.Contains(t, k.Public, "errcode 40001")
+	require.True(t, errkind.Is(&APIError{Code: 45009, Message: "api freq out of limit"}, errkind.Unavailable),
+		"other refusals are WeCom's trouble: retry")
 
 	for _, tenant := range []string{"noapp", "nosecre", "unknown"} {
 		_, _, err := cs.For(ctx, tenant)
