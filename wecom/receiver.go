@@ -2,8 +2,11 @@
 // signature, refuses replays, decrypts them (the WXBizMsgCrypt scheme,
 // crypto.go), parses the XML (message.go), maps each to one event of the
 // contract (mapping.go, pure) and produces it to Kafka before WeCom is told
-// "success". Each tenant's app settings (corp id, Token, EncodingAESKey) are
-// kept in ClickHouse (config.go).
+// "success". Each tenant's app settings (corp id, Token, EncodingAESKey, and
+// for sign-in and the sidebar the app's agent id and Secret) are kept in
+// ClickHouse (config.go). APIClient calls WeCom's server API for one app
+// (api.go); Clients keeps one per tenant, and OAuthURL and QRLoginURL build
+// the sign-in redirects (signin.go).
 //
 // A callback maps to an event whose id is a hash of the corp id and the
 // decrypted message, so WeCom's retries of one callback are one event
