@@ -121,6 +121,16 @@ func (s *settingsGroup) routes() []route {
 	}
 }
 
+// jssdkGroup signs pages for WeCom's JS-SDK (the chat sidebar) with each
+// tenant's app.
+type jssdkGroup struct {
+	Clients *wecom.Clients
+}
+
+func (s *jssdkGroup) routes() []route {
+	return []route{on(fiber.MethodGet, "/wecom/jssdk", s.getJSSDK)}
+}
+
 // metricGroup is adoption and engagement metrics (/v1/metrics/...).
 type metricGroup struct {
 	Adoption *adoption.Service
@@ -252,6 +262,8 @@ func (s *Server) mountGroups(v1 fiber.Router) {
 	mount(v1, (&customerGroup{Profiles: d.Profiles, Settings: d.Settings}).routes(), true, "")
 	mount(v1, (&settingsGroup{Settings: d.Settings}).routes(), d.Settings != nil, "tenant settings are not served by this process")
 	mount(v1, (&wecomGroup{WeCom: d.WeCom}).routes(), d.WeCom != nil, "not found")
+	mount(v1, (&jssdkGroup{Clients: d.WeComClients}).routes(), d.WeComClients != nil,
+		"the WeCom JS-SDK is not served by this process")
 	mount(v1, (&metricGroup{Adoption: d.Adoption}).routes(), d.Adoption != nil, "metrics are not served by this process")
 	mount(v1, (&tagGroup{writer: w, Tags: d.Tags, Profiles: d.Profiles}).routes(), d.Tags != nil,
 		"tags are not enabled on this server")

@@ -50,6 +50,9 @@ type Deps struct {
 	// WeCom receives WeCom callbacks and keeps their settings; without it
 	// the WeCom routes answer 404.
 	WeCom *wecom.Receiver
+	// WeComClients calls WeCom's API with each tenant's app (the JS-SDK's
+	// signatures); without it GET /v1/wecom/jssdk answers 404.
+	WeComClients *wecom.Clients
 	// Adoption serves adoption and engagement metrics; without it the
 	// /v1/metrics routes answer 404.
 	Adoption *adoption.Service

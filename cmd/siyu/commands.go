@@ -39,6 +39,7 @@ func serveCommand(stderr io.Writer) *command {
 			cfg.Log.bind(fs)
 			cfg.Ready.bind(fs)
 			cfg.HTTP.bind(fs)
+			cfg.WeCom.bind(fs)
 			cfg.Ingest.bindGroup(fs)
 		},
 		run: func(ctx context.Context, _ []string) error {
