@@ -53,6 +53,16 @@ func (s *admStub) Call(_ context.Context, req *fasthttp.Request, _ net.Addr, res
 	resp.SetBodyString(body)
 }
 
+// bodyOf is the body of the last request to "METHOD path".
+func (s *admStub) bodyOf(call string) string {
+	for i := len(s.seen) - 1; i >= 0; i-- {
+		if strings.HasPrefix(s.seen[i], call+"?") {
+			return s.bodies[i]
+		}
+	}
+	return ""
+}
+
 func atoiPrefix(s string) (int, string) {
 	n := 0
 	i := 0
@@ -152,6 +162,86 @@ func TestBillingPageRenders(t *testing.T) {
 	for _, role := range []string{"exec", "marketer", "admin", "rep"} {
 		s.role = role
 		status, _, _ = admGet(t, cons, s, "GET", "/app/billing", "")
+		require.Equal(t, 403, status, role)
+	}
+}
+
+func TestAdminPagesRender(t *testing.T) {
+	cons, err := New(Deps{Log: testLog(t)})
+	require.NoError(t, err)
+	s := &admStub{role: "admin", answers: map[string]string{
+		"GET /v1/users":             `{"users":[{"login":"rep9@demo","tenant":"demo","name":"Nine","role":"rep","staff_id":"s9","disabled":false,"created_at":"2026-11-01T00:00:00Z","updated_at":"2026-11-01T00:00:00Z"}]}`,
+		"POST /v1/users":            `{"login":"x"}`,
+		"PATCH /v1/users/rep9@demo": `{"login":"rep9@demo"}`,
+		"GET /v1/keys":              `{"keys":[{"prefix":"siyu_abcd","role":"rep","staff_id":"s9","name":"bot","created_at":"2026-11-01T00:00:00Z","revoked":false}]}`,
+		"POST /v1/keys":             `{"prefix":"siyu_wxyz","role":"admin","name":"ci","created_at":"2026-11-02T00:00:00Z","revoked":false,"key":"siyu_wxyz_SECRET"}`,
+		"DELETE /v1/keys/siyu_abcd": ``,
+		"GET /v1/followups/stages":  `{"stages":["new","won"],"default":true,"set_at":null}`,
+		"PUT /v1/followups/stages":  `!400 {"error":{"code":"invalid_request","message":"stages needs 2 to 20 names","field":"stages"}}`,
+		"GET /v1/pool/rules":        `{"max_hold":50,"max_claims_per_day":0,"recycle_days":30,"cooldown_days":0}`,
+		"PUT /v1/pool/rules":        `{}`,
+		"GET /v1/wecom/config":      `{"tenant":"demo","corp_id":"ww1","token_set":true,"encoding_aes_key_set":true,"agent_id":1000002,"secret_set":true,"updated_at":"2026-11-01T00:00:00Z","callback_path":"/wecom/callback/demo"}`,
+		"GET /v1/settings":          `{"tenant":"demo","mask_phones_for_reps":true,"updated_at":null}`,
+		"PUT /v1/settings":          `{}`,
+	}}
+	status, body, _ := admGet(t, cons, s, "GET", "/app/admin", "")
+	require.Equal(t, 200, status, body)
+	require.Contains(t, body, `data-test="user-rep9@demo"`)
+	require.Contains(t, body, `<a href="/app/admin" aria-current="page">用户与角色</a>`)
+
+	status, _, loc := admGet(t, cons, s, "POST", "/app/admin/users/update", "csrf=tok&login=rep9%40demo&role=rep&staff_id=s9&disabled=1")
+	require.Equal(t, 303, status)
+	require.Equal(t, "/app/admin?done=admin.user.updated", loc)
+	require.JSONEq(t, `{"role":"rep","staff_id":"s9","disabled":true}`, s.bodies[len(s.bodies)-1], "%v", s.seen)
+
+	status, _, _ = admGet(t, cons, s, "POST", "/app/admin/users/update", "login=rep9%40demo&role=rep")
+	require.Equal(t, 403, status, "no CSRF token")
+
+	// The new key's secret is on the answer to the form, not after a redirect.
+	status, body, _ = admGet(t, cons, s, "POST", "/app/admin/keys", "csrf=tok&name=ci&role=admin")
+	require.Equal(t, 200, status, body)
+	require.Contains(t, body, `value="siyu_wxyz_SECRET"`)
+	require.Contains(t, body, `data-init="adminCopy"`)
+	status, body, _ = admGet(t, cons, s, "GET", "/app/admin/keys", "")
+	require.Equal(t, 200, status)
+	require.NotContains(t, body, "SECRET")
+	status, _, loc = admGet(t, cons, s, "POST", "/app/admin/keys/revoke", "csrf=tok&prefix=siyu_abcd")
+	require.Equal(t, 303, status)
+	require.Contains(t, loc, "admin.key.revoked")
+
+	status, body, _ = admGet(t, cons, s, "POST", "/app/admin/stages", "csrf=tok&stages=only")
+	require.Equal(t, 400, status)
+	require.Contains(t, body, "stages needs 2 to 20 names")
+	require.Contains(t, body, `name="stages" rows="8" aria-describedby="stages-hint" aria-invalid="true"`)
+	require.JSONEq(t, `{"stages":["only"]}`, s.bodyOf("PUT /v1/followups/stages"))
+
+	status, _, _ = admGet(t, cons, s, "POST", "/app/admin/pool", "csrf=tok&max_hold=10&max_claims_per_day=&recycle_days=7&cooldown_days=1")
+	require.Equal(t, 303, status)
+	require.JSONEq(t, `{"max_hold":10,"max_claims_per_day":0,"recycle_days":7,"cooldown_days":1}`, s.bodies[len(s.bodies)-1])
+	status, body, _ = admGet(t, cons, s, "POST", "/app/admin/pool", "csrf=tok&max_hold=ten")
+	require.Equal(t, 400, status)
+	require.Contains(t, body, "max_hold must be a whole number")
+
+	status, body, _ = admGet(t, cons, s, "GET", "/app/admin/wecom", "")
+	require.Equal(t, 200, status)
+	require.Contains(t, body, `value="ww1"`)
+	require.Contains(t, body, `data-test="secret-state">已设置`)
+	require.NotContains(t, body, `name="secret" value`, "a secret is never shown")
+
+	status, body, _ = admGet(t, cons, s, "GET", "/app/admin/privacy", "")
+	require.Equal(t, 200, status)
+	require.Contains(t, body, `value="1" checked`)
+	status, _, _ = admGet(t, cons, s, "POST", "/app/admin/privacy", "csrf=tok")
+	require.Equal(t, 303, status)
+	require.JSONEq(t, `{"mask_phones_for_reps":false}`, s.bodies[len(s.bodies)-1])
+
+	status, body, _ = admGet(t, cons, s, "GET", "/app/admin/grafana", "")
+	require.Equal(t, 200, status)
+	require.Contains(t, body, "siyu dashboards apply --grafana-url URL")
+
+	for _, role := range []string{"manager", "rep", "exec", "billing", "marketer"} {
+		s.role = role
+		status, _, _ = admGet(t, cons, s, "GET", "/app/admin/keys", "")
 		require.Equal(t, 403, status, role)
 	}
 }

@@ -41,3 +41,20 @@
     });
   });
 })();
+
+// --- admin ---
+// adminCopy: a button that copies the input named by data-copy (the new
+// API key, shown once) and says so.
+(function () {
+  window.siyu = window.siyu || {};
+  window.siyu.adminCopy = function (btn) {
+    btn.addEventListener("click", function () {
+      var input = document.getElementById(btn.getAttribute("data-copy"));
+      if (!input) return;
+      input.select();
+      var done = function () { btn.textContent = "✓ " + btn.textContent.replace(/^✓ /, ""); };
+      if (navigator.clipboard) navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
+      else { document.execCommand("copy"); done(); }
+    });
+  };
+})();
