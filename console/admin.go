@@ -417,6 +417,7 @@ var adminMessages = map[string]msg{
 	"admin.name":              {"姓名", "Name"},
 	"admin.role":              {"角色", "Role"},
 	"admin.staff_id":          {"员工 ID（企业微信 userid）", "Staff id (WeCom userid)"},
+	"admin.staff_id.short":    {"员工 ID", "Staff id"},
 	"admin.staff_id.hint":     {"销售必填：登录后只能看到自己负责的客户。", "Required for a rep: they see only the customers they hold."},
 	"admin.password":          {"初始密码", "Password"},
 	"admin.password.hint":     {"至少 10 个字符；请通过安全渠道告知本人。", "At least 10 characters; hand it over safely."},

@@ -339,8 +339,8 @@ type tick struct {
 
 // Geometry of every chart (the SVG scales to its box).
 const (
-	chartW, chartH         = 640, 240
-	padL, padR, padT, padB = 52, 12, 12, 28
+	chartW, chartH         = 560, 240
+	padL, padR, padT, padB = 56, 12, 12, 30
 	plotW, plotH           = chartW - padL - padR, chartH - padT - padB
 	yTickCount             = 4
 	maxXTicks              = 6
