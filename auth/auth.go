@@ -109,7 +109,7 @@ func (r NewKeyRequest) Validate() error {
 type Keys struct {
 	conn    driver.Conn
 	cache   *keyCache
-	limiter *failureLimiter
+	limiter *failureLimiter[clientKey]
 	metrics *keyMetrics
 	// now and query are the clock and the ClickHouse lookup; tests replace them.
 	now   func() time.Time
@@ -127,7 +127,7 @@ func NewKeys(conn driver.Conn, ttl time.Duration, opts ...Option) *Keys {
 	k := &Keys{
 		conn:    conn,
 		cache:   newKeyCache(ttl, o.validKeys, o.invalidKeys),
-		limiter: newFailureLimiter(o.burst, o.rate, o.clients),
+		limiter: newFailureLimiter[clientKey](o.burst, o.rate, o.clients),
 		metrics: newKeyMetrics(o.reg),
 		now:     time.Now,
 	}
