@@ -57,12 +57,15 @@ func ParseRole(s string) (Role, error) {
 	return "", fmt.Errorf("unknown role %q: use one of %s", s, strings.Join(names, ", "))
 }
 
-// Principal is who is calling: the key's tenant, role and staff id.
+// Principal is who is calling: the tenant, role and staff id of a key or
+// of a console user; Name is the key's label or the user's name, and Login
+// the console user's login ("" for a key).
 type Principal struct {
 	Tenant  string
 	Role    Role
 	StaffID string
 	Name    string
+	Login   string
 }
 
 // Is reports whether the principal has one of roles.
