@@ -1,6 +1,9 @@
-// Package auth holds API keys and roles. A key is a random secret shown once
-// at creation; only its SHA-256 hash is stored. Every request is scoped to
-// the tenant of its key, and its role decides what it may do.
+// Package auth holds API keys, console users and their sessions, and roles.
+// A key is a random secret shown once at creation; only its SHA-256 hash is
+// stored. A console user signs in with a password (an argon2id hash is
+// stored) or through WeCom and holds a session token, likewise stored as
+// its hash (users.go, sessions.go). Every request is scoped to the tenant
+// of its key or user, and the role decides what it may do.
 package auth
 
 import (

@@ -50,6 +50,10 @@ const (
 	// throttledKeys bounds the logins and addresses whose failures are
 	// remembered; one pushed out starts again with a full burst.
 	throttledKeys = 65_536
+	// MaxConcurrentHashes bounds the password hashes computed at once: each
+	// takes DefaultPasswordParams.Memory (64 MiB), so a burst of sign-ins
+	// from many addresses costs at most 256 MiB and waits its turn.
+	MaxConcurrentHashes = 4
 )
 
 // The errors of console users.
@@ -221,6 +225,7 @@ type Users struct {
 	clients *failureLimiter[clientKey]
 	now     func() time.Time // tests replace it
 
+	hashing   chan struct{} // a slot per hash computed at once (MaxConcurrentHashes)
 	dummyOnce sync.Once
 	dummy     string // a hash to check unknown logins against, so they take as long
 
@@ -270,6 +275,7 @@ func NewUsers(conn driver.Conn, reg prometheus.Registerer, opts ...UserOption) *
 		logins:  newFailureLimiter[string](DefaultSignInBurst, rate, throttledKeys),
 		clients: newFailureLimiter[clientKey](DefaultSignInClientBurst, rate, throttledKeys),
 		cache:   newLRU[keySum, sessionEntry](sessionCacheSize),
+		hashing: make(chan struct{}, MaxConcurrentHashes),
 	}
 	for _, opt := range opts {
 		opt(u)
@@ -316,9 +322,9 @@ func (u *Users) Create(ctx context.Context, n NewUser) (User, error) {
 	case !errors.Is(err, ErrNoUser):
 		return User{}, err
 	}
-	hash, err := HashPassword(n.Password, u.params)
+	hash, err := u.hash(ctx, n.Password)
 	if err != nil {
-		return User{}, invalidField("password", err.Error())
+		return User{}, err
 	}
 	now := u.now()
 	at := now.UTC().Truncate(time.Second)
@@ -378,9 +384,9 @@ func (u *Users) Update(ctx context.Context, login string, up UserUpdate) (User, 
 		r.Disabled = *up.Disabled
 	}
 	if up.Password != nil {
-		hash, err := HashPassword(*up.Password, u.params)
+		hash, err := u.hash(ctx, *up.Password)
 		if err != nil {
-			return User{}, invalidField("password", err.Error())
+			return User{}, err
 		}
 		r.hash, endSessions = hash, true
 	}
@@ -500,7 +506,11 @@ func (u *Users) SignIn(ctx context.Context, login, password, client string) (Ses
 	if err != nil {
 		hash = u.dummyHash()
 	}
-	if VerifyPassword(password, hash) != nil || err != nil || r.Disabled {
+	verified, verr := u.verify(ctx, password, hash)
+	if verr != nil {
+		return Session{}, verr
+	}
+	if !verified || err != nil || r.Disabled {
 		u.logins.spend(login, now)
 		u.clients.spend(from, now)
 		u.signins.WithLabelValues(signInBad).Inc()
@@ -509,6 +519,36 @@ func (u *Users) SignIn(ctx context.Context, login, password, client string) (Ses
 	u.logins.reset(login)
 	u.signins.WithLabelValues(signInOK).Inc()
 	return u.open(ctx, r, now)
+}
+
+// hash hashes a new password when a hashing slot is free.
+func (u *Users) hash(ctx context.Context, pw string) (string, error) {
+	if err := CheckPassword(pw); err != nil {
+		return "", invalidField("password", err.Error())
+	}
+	if err := u.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-u.hashing }()
+	return HashPassword(pw, u.params)
+}
+
+// verify checks pw against hash when a hashing slot is free.
+func (u *Users) verify(ctx context.Context, pw, hash string) (bool, error) {
+	if err := u.acquire(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-u.hashing }()
+	return VerifyPassword(pw, hash) == nil, nil
+}
+
+func (u *Users) acquire(ctx context.Context) error {
+	select {
+	case u.hashing <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait to check a password: %w", ctx.Err())
+	}
 }
 
 // dummyHash is a hash of a password nobody has, with the costs of new
