@@ -28,8 +28,8 @@ func (cons *Console) repPages() []page {
 	}
 }
 
-// dayViews are the board's tabs, in order (followup.Views but "all").
-var dayViews = []string{followup.ViewDueToday, followup.ViewOverdue, followup.ViewUpcoming, followup.ViewRecent}
+// dayViews are the board's tabs, in order.
+var dayViews = []string{followup.ViewDueToday, followup.ViewOverdue, followup.ViewUpcoming, followup.ViewRecent, followup.ViewAll}
 
 // dayData is /app/day.
 type dayData struct {

@@ -363,6 +363,7 @@ var teamMessages = map[string]msg{
 	"handover.preview":      {"预览交接", "Preview the hand-over"},
 	"handover.moves":        {"将交接 %d 位客户给 %s：", "%d customers would go to %s:"},
 	"handover.pool":         {"公海", "the pool"},
+	"handover.to":           {"交给", "Goes to"},
 	"handover.none":         {"这位销售名下没有客户，确认后只记录离职。", "This rep holds no customers; confirming only records the departure."},
 	"handover.confirm":      {"确认交接", "Confirm the hand-over"},
 	"handover.confirm.q":    {"确认离职交接？此操作不能撤销。", "Hand over now? This cannot be undone."},
