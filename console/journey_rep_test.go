@@ -134,7 +134,7 @@ func TestJourneyRepDay(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS(`#day-stage`), stage),
 		chromedp.Click(chromedp.CSS(`[data-test=filter-submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#day-stage option[value="`+stage+`"][selected]`)),
+		chromedp.WaitReady(chromedp.CSS(`#day-stage option[value="`+stage+`"][selected]`)),
 	))
 	loc := location(t, ctx)
 	require.Contains(t, loc, "stage="+url.QueryEscape(stage))

@@ -38,12 +38,18 @@ type dayData struct {
 	Stages               []string
 	Board                *followup.BoardPage
 	Reminders            *reminders
+	Soon                 []followup.DueEntry // the first reminders shown
+	MoreSoon             int                 // the reminders not shown
+	MoreHref             string              // where they are: the overdue view
 	Digest               *digest
 	NextPage             string
 	Pick                 bool     // the person may pick a rep (manager, admin)
 	Team                 []string // a manager's reps, for the picker
 	Refused              bool     // the API refused the rep asked for: no data shown
 }
+
+// shownReminders is how many reminders the day lists; the rest are a link.
+const shownReminders = 8
 
 // dayTab is one of the board's views and its address.
 type dayTab struct{ View, Href string }
@@ -143,6 +149,9 @@ func (cons *Console) dayPage(c *fiber.Ctx) error {
 	if err := cl.get("/v1/followups/reminders", rq, d.Reminders); err != nil {
 		return cons.fail(c, err)
 	}
+	d.Soon = d.Reminders.Items[:min(len(d.Reminders.Items), shownReminders)]
+	d.MoreSoon = len(d.Reminders.Items) - len(d.Soon)
+	d.MoreHref = dayHref(followup.ViewOverdue, "", d.StaffID, "")
 	d.Digest = &digest{}
 	if err := cl.get("/v1/followups/digest", who, d.Digest); err != nil {
 		return cons.fail(c, err)
@@ -266,6 +275,7 @@ var repMessages = map[string]msg{
 	"day.view.overdue":          {"已逾期", "Overdue"},
 	"day.view.upcoming":         {"即将到期", "Upcoming"},
 	"day.view.recent":           {"最近跟进", "Recent"},
+	"day.view.all":              {"全部客户", "All customers"},
 	"day.views":                 {"看板视图", "Board views"},
 	"day.stage":                 {"阶段", "Stage"},
 	"day.stage.all":             {"全部阶段", "Every stage"},
@@ -283,6 +293,7 @@ var repMessages = map[string]msg{
 	"day.reminders":             {"24 小时内的提醒", "Reminders in the next 24 hours"},
 	"day.reminders.none":        {"24 小时内没有待跟进的客户。", "Nothing due in the next 24 hours."},
 	"day.reminders.truncated":   {"只列出前 1000 条。", "Only the first 1,000 are listed."},
+	"day.reminders.more":        {"还有 %d 条，查看已逾期", "%d more: see the overdue view"},
 	"day.overdue":               {"逾期", "overdue"},
 	"day.digest":                {"今日摘要（%s）", "Daily digest (%s)"},
 	"day.digest.due":            {"今日到期", "Due today"},

@@ -228,3 +228,14 @@ func TestTeamPages(t *testing.T) {
 	require.Contains(t, body, "已交接 2 位客户。")
 	require.Equal(t, []string{`POST /v1/staff/s1/depart? {"successor":"s2"}`}, f.called("POST /v1/staff/s1/depart"))
 }
+
+// TestDynamicPhrases: the phrases templates name by a computed key exist.
+func TestDynamicPhrases(t *testing.T) {
+	for _, v := range dayViews {
+		require.Contains(t, catalog, "day.view."+v)
+	}
+	for _, r := range []string{followup.RuleUnknownCustomer, followup.RuleNotInPool, followup.RuleMaxHold, followup.RuleMaxClaimsPerDay,
+		followup.RuleCooldown, followup.RuleNotAssignedFrom, followup.RuleMaxTransfers} {
+		require.Contains(t, catalog, "rule."+r)
+	}
+}
