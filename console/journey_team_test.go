@@ -54,7 +54,7 @@ func TestJourneyTeamManager(t *testing.T) {
 
 	// A transfer from rep2 to rep: the result, then WeCom's refusal of a
 	// customer no longer rep2's, by rule.
-	moved := heldBy(t, site.demo.OtherRepStaff, 1)[0]
+	moved := heldBy(t, 1, site.demo.OtherRepStaff)[0]
 	transfer := func() {
 		require.Equal(t, http.StatusOK, open(t, ctx, "/app/team"))
 		require.NoError(t, chromedp.Do(ctx,
