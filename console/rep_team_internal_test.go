@@ -136,6 +136,7 @@ func TestDayPage(t *testing.T) {
 	require.Contains(t, body, `<option value="new" selected>`)
 	require.Contains(t, body, `href="/app/day?cursor=next1&amp;stage=new&amp;view=overdue"`, "the next page keeps the view and stage")
 	require.Contains(t, body, "钱九")
+	require.NotContains(t, body, `data-test="reminders-more"`, "one reminder: no link to more")
 	require.NotContains(t, body, `id="day-staff"`, "a rep picks no rep")
 	require.Equal(t, []string{"GET /v1/followups/board?stage=new&view=overdue "}, f.called("GET /v1/followups/board"))
 
