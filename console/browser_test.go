@@ -250,8 +250,9 @@ func signIn(t *testing.T, ctx context.Context, role string) {
 		chromedp.SendKeys(chromedp.CSS(`#login`), login),
 		chromedp.SendKeys(chromedp.CSS(`#password`), site.demo.Password),
 		chromedp.Submit(chromedp.CSS(`#password`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-test=who]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-test=who], [data-test=error]`)),
 	), "sign in as %s", role)
+	require.NotContains(t, location(t, ctx), "/login", "sign in as %s: %s", role, text(t, ctx, "main"))
 }
 
 // text is the text of the first element matching sel.
