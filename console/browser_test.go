@@ -195,15 +195,7 @@ func ready() bool {
 
 // startBrowser starts headless chromium (as root it needs --no-sandbox).
 func startBrowser() (context.Context, func(), error) {
-	path := os.Getenv("CHROME_PATH")
-	if path == "" {
-		for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-			if _, err := os.Stat(p); err == nil {
-				path = p
-				break
-			}
-		}
-	}
+	path := chromePath()
 	if path == "" {
 		return nil, func() {}, fmt.Errorf("no chromium: run scripts/setup --test (installs Debian's chromium)")
 	}
@@ -218,6 +210,19 @@ func startBrowser() (context.Context, func(), error) {
 		return nil, func() {}, fmt.Errorf("start chromium: %w", err)
 	}
 	return browser, func() { cancelBrowser(); cancelAlloc() }, nil
+}
+
+// chromePath is $CHROME_PATH or Debian's chromium ("" when there is none).
+func chromePath() string {
+	if p := os.Getenv("CHROME_PATH"); p != "" {
+		return p
+	}
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
 }
 
 // tab is a fresh browser tab with its own cookies (an incognito-like
