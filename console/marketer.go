@@ -416,9 +416,14 @@ func splitList(s string) []string {
 	return out
 }
 
+// encode writes the definition as JSON.stringify would (no HTML escapes),
+// so the page's definition is the same with or without the script.
 func (b *segBuilder) encode() {
-	d, _ := json.Marshal(b.Root.definition())
-	b.Def = string(d)
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(b.Root.definition()) // maps, strings and numbers: never fails
+	b.Def = strings.TrimSuffix(buf.String(), "\n")
 }
 
 // segmentsView is the segments page: the builder and the saved segments.
