@@ -74,6 +74,7 @@ func (cons *Console) tagLibrary(c *fiber.Ctx) (*tagLibrary, error) {
 // tagsView is the tag library page.
 type tagsView struct {
 	Lib    *tagLibrary
+	High   int // the meter warns from here: 90% of the limit
 	Groups []tagGroup
 	Form   tagForm // the create form, as sent
 }
@@ -89,7 +90,7 @@ func (cons *Console) renderTags(c *fiber.Ctx, v *view, form tagForm) error {
 	if err != nil {
 		return cons.fail(c, err)
 	}
-	v.Data = tagsView{Lib: lib, Groups: lib.groups(), Form: form}
+	v.Data = tagsView{Lib: lib, High: lib.Limit * 9 / 10, Groups: lib.groups(), Form: form}
 	return cons.renderView(c, "marketer_tags", v)
 }
 
@@ -583,6 +584,7 @@ var marketerMessages = map[string]msg{
 	"mk.tags.name":                {"名称", "Name"},
 	"mk.tags.group":               {"标签组", "Group"},
 	"mk.tags.order":               {"排序（大的在前）", "Order (larger first)"},
+	"mk.tags.ordershort":          {"排序", "order"},
 	"mk.tags.create":              {"创建", "Create"},
 	"mk.tags.nogroup":             {"（未分组）", "(no group)"},
 	"mk.tags.empty":               {"还没有标签：在上面新建第一个。", "No tags yet: create the first above."},
