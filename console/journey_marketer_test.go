@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
@@ -39,6 +41,16 @@ func TestJourneyMarketerTags(t *testing.T) {
 	require.NotEmpty(t, text(t, ctx, row+" .mk-tag-name"), "the new tag is listed in its group")
 	require.Equal(t, live+1, meterValue(t, ctx), "the usage counts the new tag")
 	id := attr(t, ctx, row, "data-id")
+
+	// The same name in the same group: the API's refusal, beside the form.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#tag-name`), name),
+		chromedp.SendKeys(chromedp.CSS(`#tag-group`), "旅程组"),
+		chromedp.Click(chromedp.CSS(`[data-test=tag-create] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#tag-name[aria-invalid=true]`)),
+	))
+	require.Contains(t, text(t, ctx, "[data-test=error]"), "already has a tag named")
+	require.Equal(t, name, value(t, ctx, "#tag-name"), "the form keeps what was typed")
 
 	renamed := name + "改"
 	require.NoError(t, chromedp.Do(ctx,
@@ -178,17 +190,27 @@ func TestJourneyMarketerNoScript(t *testing.T) {
 	ctx := tab(t)
 	signIn(t, ctx, "marketer")
 	tag, _, _ := demoValues(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	})))
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(site.base+"/app/segments"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-test=seg-builder]`))))
-	// Drop the script's handlers by replacing the form with a copy of itself.
-	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(f => { f.replaceWith(f.cloneNode(true)); return true })(document.querySelector('[data-test=seg-builder]'))`))
+	noScript, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.querySelector('[data-test=seg-builder]').hasAttribute('data-counted')`))
 	require.NoError(t, err)
-	require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(`[id="what-r.0"]`), "tag:"+tag),
-		chromedp.Click(chromedp.CSS(`[data-test=seg-recount]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-test=seg-builder]`))))
+	require.True(t, noScript)
+	require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(`[id="what-r.0"]`), "tag:"+tag)))
+	require.Equal(t, http.StatusOK, submit(t, ctx, `[data-test=seg-recount]`))
 	want := apiCount(t, fmt.Sprintf(`{"and":[{"tag":{"has":%q}}]}`, tag))
 	require.Equal(t, strconv.FormatUint(want, 10), text(t, ctx, "[data-test=seg-count]"))
 	require.Equal(t, "tag:"+tag, value(t, ctx, `[id="what-r.0"]`), "the form keeps the condition")
+	// The structural buttons post too: add a condition, then remove the first.
+	require.Equal(t, http.StatusOK, submit(t, ctx, `[data-test=seg-add]`))
+	require.Equal(t, "", value(t, ctx, `[id="what-r.1"]`), "a new blank condition")
+	require.Equal(t, "—", text(t, ctx, "[data-test=seg-count]"), "a blank condition: nothing to count")
+	require.Equal(t, http.StatusOK, submit(t, ctx, `[data-test=seg-builder] > fieldset > .seg-kids > li:first-child [data-test=seg-remove]`))
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitNotPresent(chromedp.CSS(`[id="what-r.1"]`))))
+	require.Equal(t, "", value(t, ctx, `[id="what-r.0"]`), "the blank condition is left")
 }
 
 // TestJourneyMarketerWalls: a marketer cannot open the billing, admin or
@@ -296,6 +318,14 @@ func choose(t *testing.T, ctx context.Context, id, value string) {
 	})(document.getElementById(%q))`, value, value, id)))
 	require.NoError(t, err)
 	require.True(t, ok, "choose %s in #%s", value, id)
+}
+
+// submit clicks sel and waits for the page it posts to, answering its status.
+func submit(t *testing.T, ctx context.Context, sel string) int {
+	t.Helper()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
+	require.NoError(t, err, "submit %s", sel)
+	return int(resp.Status)
 }
 
 func click(t *testing.T, ctx context.Context, sel string) {
