@@ -6,9 +6,11 @@ package console_test
 // it. One site serves every journey; each signs in as its demo user.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -283,4 +285,35 @@ func location(t *testing.T, ctx context.Context) string {
 	u, err := chromedp.Run(ctx, chromedp.Location())
 	require.NoError(t, err)
 	return strings.TrimPrefix(u, site.base)
+}
+
+// adminAPI calls the API with the demo's admin key (the journeys' set-up,
+// outside the browser); a non-2xx answer fails the test.
+func adminAPI(t *testing.T, method, path string, body, out any) {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		require.NoError(t, err)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, site.base+path, rd)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+site.demo.AdminKey)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.True(t, resp.StatusCode/100 == 2, "%s %s: %d %s", method, path, resp.StatusCode, b)
+	if out != nil {
+		require.NoError(t, json.Unmarshal(b, out))
+	}
 }

@@ -1,9 +1,7 @@
 package console_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,33 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
-
-// adminAPI calls the API with the demo's admin key (the journeys' set-up,
-// outside the browser); a non-2xx answer fails the test.
-func adminAPI(t *testing.T, method, path string, body, out any) {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(t, err)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, site.base+path, rd)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+site.demo.AdminKey)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.True(t, resp.StatusCode/100 == 2, "%s %s: %d %s", method, path, resp.StatusCode, b)
-	if out != nil {
-		require.NoError(t, json.Unmarshal(b, out))
-	}
-}
 
 // fixtures are the demo's customers other journeys rely on: left alone.
 func fixtures() []string { return []string{site.demo.ContactID, site.demo.OtherContact} }
