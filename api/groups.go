@@ -228,6 +228,7 @@ func (s *poolGroup) routes() []route {
 		on(fiber.MethodPost, "/customers/:id/release", s.releaseCustomer),
 		on(fiber.MethodPost, "/customers/:id/assign", s.assignCustomer),
 		on(fiber.MethodPost, "/staff/:id/depart", s.departStaff),
+		on(fiber.MethodGet, "/staff/:id/handover-preview", s.previewHandover),
 	}
 }
 
@@ -273,6 +274,9 @@ func (s *Server) mountGroups(v1 fiber.Router) {
 		Stages: d.Stages, Profiles: d.Profiles}).routes(), d.Followup != nil, "follow-ups are not enabled on this server")
 	mount(v1, (&poolGroup{Pool: d.Pool}).routes(), d.Pool != nil, "the customer pool is not enabled on this server")
 	saved := &savedGroup{writer: w, Segments: d.Segments, SavedSegments: d.SavedSegments, Jobs: d.Jobs, Tags: d.Tags, log: s.log}
+	mount(v1, (&sessionGroup{Users: d.Users}).routes(), d.Users != nil, usersOff)
+	mount(v1, (&userGroup{Users: d.Users}).routes(), d.Users != nil, usersOff)
+	mount(v1, (&keyGroup{Keys: d.Keys}).routes(), true, "")
 	mount(v1, saved.routes(), d.Segments != nil && d.SavedSegments != nil && d.Jobs != nil,
 		"saved segments are not enabled on this server")
 }

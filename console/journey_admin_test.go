@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// adminAPI calls the API as the demo admin's key (what a script would do).
-func adminAPI(t *testing.T, method, path, key string, body any) (int, []byte) {
+// keyAPI calls the API with an API key, as a script would (curl -H "Authorization: Bearer …").
+func keyAPI(t *testing.T, method, path, key string, body any) (int, []byte) {
 	t.Helper()
 	var rd *bytes.Reader
 	if body != nil {
@@ -56,8 +56,28 @@ func signInAs(t *testing.T, ctx context.Context, login, password string) {
 // revoke and sign-out buttons ask first).
 func acceptConfirms(t *testing.T, ctx context.Context) {
 	t.Helper()
-	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.confirm = () => true`))
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.confirm = () => true, true)`))
 	require.NoError(t, err)
+}
+
+// waitLocation waits until the tab's address contains want (a form's
+// answer has loaded).
+func waitLocation(t *testing.T, ctx context.Context, want string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(location(t, ctx), want) {
+		require.True(t, time.Now().Before(deadline), "the address %s never contained %s", location(t, ctx), want)
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitReady(chromedp.CSS("body"))))
+}
+
+// signInRole signs in as the demo user of role without waiting for that
+// role's start page to be a console page (signIn does).
+func signInRole(t *testing.T, ctx context.Context, role string) {
+	t.Helper()
+	require.NotEmpty(t, site.demo.Users[role], "demo user for %s", role)
+	signInAs(t, ctx, site.demo.Users[role], site.demo.Password)
 }
 
 // TestJourneyAdminUsers: the admin creates a rep with a staff id; the rep
@@ -117,7 +137,7 @@ func TestJourneyAdminUsers(t *testing.T) {
 
 	for _, role := range []string{"manager", "exec", "billing", "marketer", "rep"} {
 		other := tab(t)
-		signIn(t, other, role)
+		signInRole(t, other, role)
 		require.Equal(t, http.StatusForbidden, open(t, other, "/app/admin"), role)
 		require.Equal(t, http.StatusForbidden, open(t, other, "/app/admin/keys"), role)
 	}
@@ -143,9 +163,9 @@ func TestJourneyAdminKeys(t *testing.T) {
 	require.Contains(t, text(t, ctx, "[data-test=secret]"), "只显示这一次")
 
 	// curl -H "Authorization: Bearer $KEY" /v1/customers/<the rep's customer>
-	status, body := adminAPI(t, http.MethodGet, "/v1/customers/"+site.demo.ContactID, secret, nil)
+	status, body := keyAPI(t, http.MethodGet, "/v1/customers/"+site.demo.ContactID, secret, nil)
 	require.Equal(t, http.StatusOK, status, "%s", body)
-	status, _ = adminAPI(t, http.MethodGet, "/v1/customers/"+site.demo.OtherContact, secret, nil)
+	status, _ = keyAPI(t, http.MethodGet, "/v1/customers/"+site.demo.OtherContact, secret, nil)
 	require.Equal(t, http.StatusNotFound, status, "a rep's key sees only the rep's customers")
 
 	// The secret is not shown again.
@@ -161,7 +181,7 @@ func TestJourneyAdminKeys(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-test="key-`+prefix+`"] .chip`)),
 	))
 	require.Contains(t, text(t, ctx, "[role=status]"), "已吊销")
-	status, _ = adminAPI(t, http.MethodGet, "/v1/customers/"+site.demo.ContactID, secret, nil)
+	status, _ = keyAPI(t, http.MethodGet, "/v1/customers/"+site.demo.ContactID, secret, nil)
 	require.Equal(t, http.StatusUnauthorized, status, "a revoked key is refused")
 }
 
@@ -180,7 +200,7 @@ func TestJourneyAdminStages(t *testing.T) {
 				stages = append(stages, s)
 			}
 		}
-		status, body := adminAPI(t, http.MethodPut, "/v1/followups/stages", site.demo.AdminKey, map[string]any{"stages": stages})
+		status, body := keyAPI(t, http.MethodPut, "/v1/followups/stages", site.demo.AdminKey, map[string]any{"stages": stages})
 		require.Equal(t, http.StatusOK, status, "%s", body)
 	})
 	edited := before + "\n复购"
@@ -204,16 +224,17 @@ func TestJourneyAdminStages(t *testing.T) {
 // the rep's customer read (the API, with the rep's own session) shows
 // the phone as 138****8000. Put back off after.
 func TestJourneyAdminMaskPhones(t *testing.T) {
+	started(t)
 	// The rep's customer has a phone (the demo may not have given one).
 	phone := "13800138000"
-	status, body := adminAPI(t, http.MethodPost, "/v1/events", site.demo.AdminKey, []map[string]any{{
+	status, body := keyAPI(t, http.MethodPost, "/v1/events", site.demo.AdminKey, []map[string]any{{
 		"specversion": "1.0", "id": fmt.Sprintf("journey-phone-%d", time.Now().UnixNano()), "source": "console/journey",
 		"type": "contact.updated", "time": time.Now().UTC().Format(time.RFC3339), "tenant": site.demo.Tenant,
 		"subject": site.demo.ContactID, "data": map[string]any{"staff_id": site.demo.RepStaff, "phone": phone},
 	}})
 	require.Equal(t, http.StatusOK, status, "%s", body)
 	t.Cleanup(func() {
-		adminAPI(t, http.MethodPut, "/v1/settings", site.demo.AdminKey, map[string]bool{"mask_phones_for_reps": false})
+		keyAPI(t, http.MethodPut, "/v1/settings", site.demo.AdminKey, map[string]bool{"mask_phones_for_reps": false})
 	})
 
 	admin := tab(t)
@@ -229,7 +250,7 @@ func TestJourneyAdminMaskPhones(t *testing.T) {
 	require.True(t, checked)
 
 	rep := tab(t)
-	signIn(t, rep, "rep")
+	signInRole(t, rep, "rep")
 	var seen string
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -244,7 +265,7 @@ func TestJourneyAdminMaskPhones(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	require.Equal(t, "138****8000", seen, "the rep sees the phone masked")
-	status, body = adminAPI(t, http.MethodGet, "/v1/customers/"+site.demo.ContactID, site.demo.AdminKey, nil)
+	status, body = keyAPI(t, http.MethodGet, "/v1/customers/"+site.demo.ContactID, site.demo.AdminKey, nil)
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, string(body), `"phone":"`+phone+`"`, "the admin still sees it whole")
 }

@@ -44,9 +44,9 @@ func TestJourneyBillingUsage(t *testing.T) {
 	// Another period through the picker's links.
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`#period-hint a:nth-of-type(2)`)),
-		chromedp.WaitVisible(chromedp.CSS("[data-test=usage]")),
 	))
-	require.Contains(t, location(t, ctx), "period=")
+	waitLocation(t, ctx, "period=")
+	require.NotEmpty(t, text(t, ctx, "[data-test=period-state]"))
 
 	// A malformed period is told beside the form.
 	require.Equal(t, http.StatusBadRequest, open(t, ctx, "/app/billing?period=2026-13"))
@@ -55,7 +55,7 @@ func TestJourneyBillingUsage(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, open(t, ctx, "/app/adoption"), "billing does not read adoption")
 	for _, role := range []string{"exec", "marketer"} {
 		other := tab(t)
-		signIn(t, other, role)
+		signInRole(t, other, role)
 		require.Equal(t, http.StatusForbidden, open(t, other, "/app/billing"), role)
 		require.Contains(t, text(t, other, "[data-test=error]"), "不能打开这个页面", role)
 	}

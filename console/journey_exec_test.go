@@ -42,9 +42,8 @@ func TestJourneyExecAdoption(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.CSS("#from"), from),
 		chromedp.Click(chromedp.CSS("[data-test=apply]")),
-		chromedp.WaitVisible(chromedp.CSS("[data-test=chart-active]")),
 	))
-	require.Contains(t, location(t, ctx), "from="+from)
+	waitLocation(t, ctx, "from="+from)
 	rows, err = chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("[data-test=chart-active] details tbody tr").length`))
 	require.NoError(t, err)
 	require.Equal(t, 7, rows)

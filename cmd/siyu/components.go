@@ -106,6 +106,7 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 		RequestTimeout: cfg.HTTP.readTimeout,
 		WriteTimeout:   cfg.HTTP.writeTimeout,
 		Keys:           auth.NewKeys(conn, 10*time.Second, auth.WithRegisterer(reg)),
+		Users:          auth.NewUsers(conn, reg),
 		Profiles:       profiles,
 		Producer:       cl,
 		Topics:         topics,
