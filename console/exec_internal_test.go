@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
@@ -18,6 +19,7 @@ import (
 // rendering tests: answers by "METHOD path" (query ignored), and every
 // request it saw.
 type admStub struct {
+	mu      sync.Mutex // the pages call the API concurrently
 	role    string
 	answers map[string]string // "GET /v1/..." → JSON body (200); a "!400 " prefix: that status
 	seen    []string
@@ -25,6 +27,8 @@ type admStub struct {
 }
 
 func (s *admStub) Call(_ context.Context, req *fasthttp.Request, _ net.Addr, resp *fasthttp.Response) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	key := string(req.Header.Method()) + " " + string(req.URI().Path())
 	s.seen = append(s.seen, key+"?"+string(req.URI().QueryString()))
 	s.bodies = append(s.bodies, string(req.Body()))
