@@ -107,10 +107,13 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 	if d.Tenant != "" {
 		base.Set("tenant", d.Tenant)
 	}
-	metrics := []adoption.Metric{adoption.DAU, adoption.WAU, adoption.MAU, adoption.PaidDAU, adoption.Stickiness,
+	// Stickiness (DAU/MAU) and the contacts over the cap (total − cap)
+	// follow from the other answers by their definitions
+	// (shared/spec/metrics.md): two queries fewer on every page load.
+	metrics := []adoption.Metric{adoption.DAU, adoption.WAU, adoption.MAU, adoption.PaidDAU,
 		adoption.NewDAU, adoption.CustomerDAU, adoption.CustomerMAU}
 	series := make([][]dayPoint, len(metrics))
-	meters := []metering.Meter{metering.ContactsTotal, metering.ContactCap, metering.ContactsOverCap}
+	meters := []metering.Meter{metering.ContactsTotal, metering.ContactCap}
 	meterSeries := make([][]metering.Point, len(meters))
 	var ret retentionAnswer
 	var groups groupsAnswer
@@ -133,7 +136,9 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 	for i, m := range meters {
 		run(len(metrics)+i, func() error {
 			var a meterAnswer
-			err := cl.get("/v1/meters/"+string(m), cloneValues(base), &a)
+			q := cloneValues(base)
+			q.Set("from", d.To) // the meters as of the range's last day
+			err := cl.get("/v1/meters/"+string(m), q, &a)
 			meterSeries[i] = a.Series
 			return err
 		})
@@ -170,6 +175,7 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 	}
 
 	days := daysOf(series[0])
+	stickiness := ratio(values(series[0]), values(series[2]))
 	last := func(i int) *float64 {
 		if s := series[i]; len(s) > 0 {
 			return s[len(s)-1].Value
@@ -181,8 +187,8 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 		{l.T("exec.wau"), fmtCount(last(1)), "kpi-wau"},
 		{l.T("exec.dau"), fmtCount(last(0)), "kpi-dau"},
 		{l.T("exec.paid_dau"), fmtCount(last(3)), "kpi-paid-dau"},
-		{l.T("exec.stickiness"), fmtPercent(last(4)), "kpi-stickiness"},
-		{l.T("exec.new_dau"), fmtCount(last(5)), "kpi-new-dau"},
+		{l.T("exec.stickiness"), fmtPercent(lastOf(stickiness)), "kpi-stickiness"},
+		{l.T("exec.new_dau"), fmtCount(last(4)), "kpi-new-dau"},
 	}
 	d.Charts = []chart{
 		newChart("chart-active", l.T("exec.chart.active"), l.T("exec.chart.active.desc"), days, false,
@@ -190,16 +196,20 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 			chartSeries{Name: l.T("exec.wau"), Class: "s2", Values: values(series[1])},
 			chartSeries{Name: l.T("exec.mau"), Class: "s3", Values: values(series[2])}),
 		newChart("chart-paid", l.T("exec.chart.paid"), l.T("exec.chart.paid.desc"), days, false,
-			chartSeries{Name: l.T("exec.new_dau"), Class: "s2", Bar: true, Values: values(series[5])},
+			chartSeries{Name: l.T("exec.new_dau"), Class: "s2", Bar: true, Values: values(series[4])},
 			chartSeries{Name: l.T("exec.paid_dau"), Class: "s1", Values: values(series[3])}),
 		newChart("chart-stickiness", l.T("exec.chart.stickiness"), l.T("exec.chart.stickiness.desc"), days, true,
-			chartSeries{Name: l.T("exec.stickiness"), Class: "s3", Values: values(series[4])}),
+			chartSeries{Name: l.T("exec.stickiness"), Class: "s3", Values: stickiness}),
 		newChart("chart-engagement", l.T("exec.chart.engagement"), l.T("exec.chart.engagement.desc"), days, false,
-			chartSeries{Name: l.T("exec.customer_dau"), Class: "s1", Values: values(series[6])},
-			chartSeries{Name: l.T("exec.customer_mau"), Class: "s3", Values: values(series[7])}),
+			chartSeries{Name: l.T("exec.customer_dau"), Class: "s1", Values: values(series[5])},
+			chartSeries{Name: l.T("exec.customer_mau"), Class: "s3", Values: values(series[6])}),
 	}
 	d.Retention = retentionOf(ret)
-	total, cap, over := lastMeter(meterSeries[0]), lastMeter(meterSeries[1]), lastMeter(meterSeries[2])
+	total, cap := lastMeter(meterSeries[0]), lastMeter(meterSeries[1])
+	var over int64
+	if cap > 0 {
+		over = max(0, total-cap)
+	}
 	d.Meters = []meterView{{Label: l.T("exec.meter.contacts"), Value: total, Cap: cap, Over: over, Test: "meter-contacts"}}
 	v.Data = d
 	return cons.renderView(c, "exec_adoption", v)
@@ -227,6 +237,26 @@ func values(s []dayPoint) []*float64 {
 		out[i] = p.Value
 	}
 	return out
+}
+
+// ratio is num/den day by day, null where den is 0 or either is null
+// (stickiness: DAU/MAU).
+func ratio(num, den []*float64) []*float64 {
+	out := make([]*float64, len(num))
+	for i := range num {
+		if i < len(den) && num[i] != nil && den[i] != nil && *den[i] != 0 {
+			r := *num[i] / *den[i]
+			out[i] = &r
+		}
+	}
+	return out
+}
+
+func lastOf(v []*float64) *float64 {
+	if len(v) == 0 {
+		return nil
+	}
+	return v[len(v)-1]
 }
 
 func fmtCount(v *float64) string {

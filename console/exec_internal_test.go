@@ -107,7 +107,9 @@ func TestAdoptionPageRenders(t *testing.T) {
 		`href="https://grafana.example/d/siyu-adoption"`, `value="2026-11-01"`} {
 		require.Contains(t, body, want)
 	}
-	require.Contains(t, s.seen, "GET /v1/metrics/active?from=2026-11-01&metric=stickiness&to=2026-11-03")
+	require.Contains(t, s.seen, "GET /v1/metrics/active?from=2026-11-01&metric=new_dau&to=2026-11-03")
+	require.Contains(t, s.seen, "GET /v1/meters/contact_cap?from=2026-11-03&to=2026-11-03", "the meters as of the last day")
+	require.Contains(t, body, `data-test="kpi-stickiness"><span>粘性（DAU/MAU）</span><b class="big">100.0%</b>`, "DAU/MAU of the last day")
 	require.NotContains(t, strings.Join(s.seen, " "), "group_by", "only the platform lists tenants")
 
 	// The API's refusal of the range is shown beside the form.
