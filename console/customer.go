@@ -179,7 +179,7 @@ func (cons *Console) readCard(c *fiber.Ctx, id, cursor string, sidebar bool) (*c
 	cd := &card{ID: id, Sidebar: sidebar, Channels: followup.Channels,
 		Work: slices.Contains(workRoles, u.Role), Claim: u.StaffID != "",
 		Self: cardPath(id, sidebar), Action: "/app/customers/" + url.PathEscape(id)}
-	cd.Now = time.Now().In(reporting.Zone).Add(24 * time.Hour).Format("2006-01-02T10:00")
+	cd.Now = time.Now().In(reporting.Zone).Add(24*time.Hour).Format("2006-01-02") + "T10:00"
 	cl := cons.clientOf(c)
 	var hdr []string
 	if token := c.Cookies(afterCookie); token != "" {

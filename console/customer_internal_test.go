@@ -1,0 +1,273 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/stretchr/testify/require"
+	"github.com/valyala/fasthttp"
+
+	"github.com/siyu-dev/siyu/api"
+	"github.com/siyu-dev/siyu/followup"
+	"github.com/siyu-dev/siyu/internal/reporting"
+)
+
+// fakeAPI answers the /v1 routes the card calls with fixed data, and
+// records what the console sent: the card's wiring, without the stack
+// (the browser journeys walk the real one).
+type fakeAPI struct {
+	h         fasthttp.RequestHandler
+	mu        sync.Mutex
+	readAfter []string // Siyu-Read-After of customer reads
+	bodies    map[string]string
+}
+
+func (f *fakeAPI) Call(_ context.Context, req *fasthttp.Request, remote net.Addr, resp *fasthttp.Response) {
+	var rc fasthttp.RequestCtx
+	rc.Init(req, remote, nil)
+	f.h(&rc)
+	rc.Response.CopyTo(resp)
+}
+
+var fakeUsers = map[string]sessionUser{
+	"rep":      {Login: "rep@demo", Tenant: "demo", Name: "Rep", Role: "rep", StaffID: "s1", CSRF: "tok"},
+	"marketer": {Login: "m@demo", Tenant: "demo", Name: "M", Role: "marketer", CSRF: "tok"},
+	"exec":     {Login: "e@demo", Tenant: "demo", Name: "E", Role: "exec", CSRF: "tok"},
+}
+
+func newFakeAPI() *fakeAPI {
+	f := &fakeAPI{bodies: map[string]string{}}
+	app := fiber.New()
+	notFound := func(c *fiber.Ctx) error {
+		return c.Status(404).JSON(fiber.Map{"error": fiber.Map{"code": "not_found", "message": "customer not found"}})
+	}
+	app.Get("/v1/sessions/current", func(c *fiber.Ctx) error {
+		u, ok := fakeUsers[c.Cookies(api.SessionCookie)]
+		if !ok {
+			return c.Status(401).JSON(fiber.Map{"error": fiber.Map{"code": "unauthorized", "message": "sign in"}})
+		}
+		return c.JSON(u)
+	})
+	app.Get("/v1/customers/:id", func(c *fiber.Ctx) error {
+		if c.Params("id") != "c1" {
+			return notFound(c)
+		}
+		f.mu.Lock()
+		f.readAfter = append(f.readAfter, c.Get(api.ReadAfterHeader))
+		f.mu.Unlock()
+		return c.SendString(`{"id":"c1","ids":["c1","u-9"],"contact_id":"c1","name":"王小明","stage":"new",
+			"acquisition":{"channel":"qr_code"},"tags":[{"tag_id":"t1","name":"VIP","group":"等级"}],
+			"chat":{"messages_in":7,"messages_out":9},"followup":{"next_at":"2026-12-08T02:30:00Z","count":3},
+			"relations":[{"staff_id":"s1"}]}`)
+	})
+	app.Get("/v1/customers/:id/timeline", func(c *fiber.Ctx) error {
+		if c.Params("id") != "c1" {
+			return notFound(c)
+		}
+		return c.SendString(`{"items":[
+			{"id":"e2","at":"2026-12-06T02:00:00Z","type":"followup.logged","staff_id":"s1","data":{"channel":"call","note":"回访 <b>","next_at":"2026-12-08T10:30:00+08:00"}},
+			{"id":"e1","at":"2026-12-05T02:00:00Z","type":"tag.added","staff_id":"s1","data":{"tag_id":"t1"}}],
+			"next_cursor":"abc"}`)
+	})
+	app.Get("/v1/tags", func(c *fiber.Ctx) error {
+		return c.SendString(`{"tags":[{"id":"t1","name":"VIP"},{"id":"t2","name":"新客","group":"阶段"}]}`)
+	})
+	app.Get("/v1/followups/stages", func(c *fiber.Ctx) error {
+		if c.Cookies(api.SessionCookie) == "marketer" {
+			return c.Status(403).JSON(fiber.Map{"error": fiber.Map{"code": "forbidden", "message": "no"}})
+		}
+		return c.JSON(followup.StageList{Stages: followup.Stages})
+	})
+	app.Post("/v1/*", func(c *fiber.Ctx) error {
+		f.mu.Lock()
+		f.bodies[strings.Clone(c.Path())] = string(c.Body())
+		f.mu.Unlock()
+		if c.Get(api.CSRFHeader) != "tok" {
+			return c.Status(403).JSON(fiber.Map{"error": fiber.Map{"code": "csrf", "message": "csrf"}})
+		}
+		c.Set(api.WriteTokenHeader, "0:42")
+		if c.Path() == "/v1/pool/claim" {
+			return c.SendString(`{"claimed":[],"refused":[{"customer_id":"c1","rule":"cooldown","reason":"released 1 day ago"}]}`)
+		}
+		return c.Status(201).SendString(`{}`)
+	})
+	f.h = app.Handler()
+	return f
+}
+
+func cardSite(t *testing.T) (*fiber.App, *fakeAPI) {
+	t.Helper()
+	cons, err := New(Deps{})
+	require.NoError(t, err)
+	f := newFakeAPI()
+	app := fiber.New()
+	cons.Mount(app, f)
+	return app, f
+}
+
+func get(t *testing.T, app *fiber.App, who, path string, headers ...string) (int, string) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: who})
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := app.Test(req, -1)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestCustomerCard(t *testing.T) {
+	app, _ := cardSite(t)
+	status, html := get(t, app, "rep", "/app/customers/c1?lang=en")
+	require.Equal(t, http.StatusOK, status)
+	for _, want := range []string{"王小明", "qr_code", `data-test="customer-stage">new<`, "VIP", `value="t2"`, "u-9",
+		"s1 called", "回访 &lt;b&gt;", "next: 2026-12-08 10:30", "2026-12-08 10:30", `data-test="followup-form"`,
+		`href="/app/customers/c1?cursor=abc"`, `data-test="claim"`} {
+		require.Contains(t, html, want)
+	}
+	require.NotContains(t, html, `<option value="t1"`, "a tag on the customer is not offered again")
+	require.NotContains(t, html, "sidebar.js", "the sidebar's script is the sidebar's only")
+}
+
+func TestCustomerCardWalls(t *testing.T) {
+	app, _ := cardSite(t)
+	status, html := get(t, app, "rep", "/app/customers/c2")
+	require.Equal(t, http.StatusNotFound, status)
+	require.Contains(t, html, `data-test="customer-missing"`)
+	require.NotContains(t, html, "c2")
+
+	status, html = get(t, app, "marketer", "/app/customers/c1")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, html, "王小明")
+	require.Contains(t, html, `data-test="readonly"`)
+	require.NotContains(t, html, `data-test="followup-form"`)
+	require.NotContains(t, html, `data-test="timeline"`)
+
+	status, _ = get(t, app, "marketer", "/sidebar?contact=c1")
+	require.Equal(t, http.StatusForbidden, status)
+	status, _ = get(t, app, "exec", "/app/customers/c1")
+	require.Equal(t, http.StatusForbidden, status)
+}
+
+func TestSidebar(t *testing.T) {
+	app, _ := cardSite(t)
+	status, html := get(t, app, "rep", "/sidebar?contact=c1")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, html, `class="bare"`)
+	require.Contains(t, html, "sidebar-card")
+	require.Contains(t, html, `name="from" value="sidebar"`)
+	require.NotContains(t, html, `class="nav"`)
+
+	status, html = get(t, app, "rep", "/sidebar?lang=en")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, html, `data-test="sidebar-outside"`)
+	require.NotContains(t, html, "sidebar.js")
+
+	// Inside WeCom: the JS-SDK and the script when built in, else what to do.
+	status, html = get(t, app, "rep", "/sidebar?lang=en", fiber.HeaderUserAgent, "Mozilla/5.0 wxwork/4.1.0")
+	require.Equal(t, http.StatusOK, status)
+	cons, _ := New(Deps{})
+	if cons.assets.has(wecomSDK) {
+		require.Contains(t, html, "/assets/vendor/wecom-jssdk.js")
+		require.Contains(t, html, "/assets/sidebar.js")
+	} else {
+		require.Contains(t, html, `data-test="sidebar-nosdk"`)
+		require.NotContains(t, html, "sidebar.js")
+	}
+}
+
+func postForm(t *testing.T, app *fiber.App, path string, form url.Values, cookies ...*http.Cookie) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: "rep"})
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	resp, err := app.Test(req, -1)
+	require.NoError(t, err)
+	return resp
+}
+
+// TestCardWriteReadsBack: a form post sends the API its body, keeps the
+// write token in a cookie, and the card's next read sends it as
+// Siyu-Read-After.
+func TestCardWriteReadsBack(t *testing.T) {
+	app, f := cardSite(t)
+	resp := postForm(t, app, "/app/customers/c1/followups", url.Values{"csrf": {"tok"}, "channel": {"call"},
+		"note": {"hi"}, "next": {"2026-12-08T10:30"}, "from": {"sidebar"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, "/sidebar?contact=c1&done=customer.followup.saved", resp.Header.Get("Location"))
+	var body map[string]string
+	require.NoError(t, json.Unmarshal([]byte(f.bodies["/v1/customers/c1/followups"]), &body))
+	want := time.Date(2026, 12, 8, 10, 30, 0, 0, reporting.Zone).Format(time.RFC3339)
+	require.Equal(t, map[string]string{"channel": "call", "note": "hi", "next_at": want}, body)
+	var after *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == afterCookie {
+			after = c
+		}
+	}
+	require.NotNil(t, after)
+	require.Equal(t, "0:42", after.Value)
+	require.True(t, after.HttpOnly)
+
+	req := httptest.NewRequest(http.MethodGet, "/sidebar?contact=c1", nil)
+	req.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: "rep"})
+	req.AddCookie(after)
+	r2, err := app.Test(req, -1)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, r2.StatusCode)
+	require.Equal(t, "0:42", f.readAfter[len(f.readAfter)-1], "the card reads after the write")
+
+	resp = postForm(t, app, "/app/customers/c1/stage", url.Values{"stage": {"won"}})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "no form post without the CSRF token")
+}
+
+func TestCardClaimRefusalNamesTheRule(t *testing.T) {
+	app, f := cardSite(t)
+	resp := postForm(t, app, "/app/customers/c1/claim", url.Values{"csrf": {"tok"}})
+	require.Equal(t, http.StatusConflict, resp.StatusCode)
+	b, _ := io.ReadAll(resp.Body)
+	require.Contains(t, string(b), "cooldown")
+	require.Contains(t, string(b), "released 1 day ago")
+	require.JSONEq(t, `{"customer_ids":["c1"]}`, f.bodies["/v1/pool/claim"])
+
+	resp = postForm(t, app, "/app/customers/c1/tags", url.Values{"csrf": {"tok"}, "remove": {"t1"}})
+	require.Equal(t, "/app/customers/c1?done=customer.tags.removed", resp.Header.Get("Location"))
+	require.JSONEq(t, `{"remove":["t1"]}`, f.bodies["/v1/customers/c1/tags"])
+
+	resp = postForm(t, app, "/app/customers/c1/followups", url.Values{"csrf": {"tok"}, "channel": {"call"}, "next": {"tomorrow"}})
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "a bad next time is refused beside the form")
+}
+
+func TestDescribe(t *testing.T) {
+	en := Lang{Code: langEn}
+	for _, tc := range []struct {
+		typ, data, want string
+	}{
+		{"followup.logged", `{"channel":"visit"}`, "s1 visited"},
+		{"followup.stage_changed", `{"stage":"won"}`, "s1 changed the stage"},
+		{"chat.message", `{"direction":"in"}`, "The customer wrote to s1"},
+		{"assignee.changed", `{"reason":"release"}`, "The customer went back to the pool"},
+		{"contact.removed", `{"by":"customer"}`, "The customer deleted s1"},
+		{"wecom.unknown", `{}`, "Other event"},
+	} {
+		e := describe(en, followup.Item{Type: tc.typ, StaffID: "s1", Data: json.RawMessage(tc.data)}, nil)
+		require.Equal(t, tc.want, e.Text, tc.typ)
+	}
+	require.Equal(t, time.Unix(0, 5), parseNextAt(json.RawMessage(`5`)))
+	require.True(t, parseNextAt(nil).IsZero())
+}
