@@ -6,7 +6,7 @@ BIN   := bin/siyu
 export PATH := $(PATH):/usr/sbin
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test test-short faults bench lint fmt chdb clean
+.PHONY: help setup build run test test-short faults bench lint fmt chdb clean screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,10 @@ test-short: ## unit tests only (no servers)
 bench: setup build ## run the benchmarks and print the table of figures (FIGURES=cdp,... picks groups; QUICK=1 is --quick)
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime $(if $(QUICK),200ms,2s) ./event ./ingest ./wecom ./cdp ./followup | grep -E '^(Benchmark|ok|PASS|FAIL)'
 	$(GO) run ./bench --siyu $(BIN) $(if $(FIGURES),--figures $(FIGURES)) $(if $(QUICK),--quick)
+
+screenshots: ## photograph the console's main pages at phone and desktop width into screenshots/
+	@scripts/setup --test
+	SIYU_SCREENSHOTS=$(CURDIR)/screenshots $(GO) test -count=1 -run 'TestScreenshots' -v ./console | grep -E '(png|^--- |^ok|^FAIL)'
 
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...
