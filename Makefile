@@ -6,15 +6,18 @@ BIN   := bin/siyu
 export PATH := $(PATH):/usr/sbin
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build run test test-short faults bench lint fmt chdb clean screenshots
+.PHONY: help setup assets build run test test-short faults bench lint fmt chdb clean screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: ## install ClickHouse, kcat and Go modules when missing
+setup: ## install ClickHouse, kcat, Go modules and the front-end packages when missing
 	@scripts/setup
 
-build: ## build bin/siyu
+assets: ## fetch the front-end packages (npm, pinned by console/web/package-lock.json)
+	@scripts/assets
+
+build: assets ## build bin/siyu
 	$(GO) build -o $(BIN) ./cmd/siyu
 
 run: setup build ## start everything on embedded defaults with a demo tenant (Ctrl-C stops)

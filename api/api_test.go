@@ -95,6 +95,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.deps = api.Deps{
 		Keys:     keys,
+		Users:    auth.NewUsers(conn, nil, auth.WithPasswordParams(cheapPasswords)),
 		Profiles: f.profiles,
 		Producer: prod,
 		Topics:   cfg.Topics,

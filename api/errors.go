@@ -72,6 +72,7 @@ var statusOf = map[errkind.Kind]struct {
 	errkind.TooLarge:      {http.StatusRequestEntityTooLarge, "too_large"},
 	errkind.Unprocessable: {http.StatusUnprocessableEntity, "unprocessable"},
 	errkind.Unavailable:   {http.StatusServiceUnavailable, "unavailable"},
+	errkind.RateLimited:   {http.StatusTooManyRequests, "too_many_requests"},
 }
 
 func codeFor(status int) string {

@@ -106,6 +106,16 @@ func (s *wecomGroup) routes() []route {
 	}
 }
 
+// jssdkGroup signs pages for WeCom's JS-SDK (the chat sidebar) with each
+// tenant's app.
+type jssdkGroup struct {
+	Clients *wecom.Clients
+}
+
+func (s *jssdkGroup) routes() []route {
+	return []route{on(fiber.MethodGet, "/wecom/jssdk", s.getJSSDK)}
+}
+
 // metricGroup is adoption and engagement metrics (/v1/metrics/...).
 type metricGroup struct {
 	Adoption *adoption.Service
@@ -236,6 +246,8 @@ func (s *Server) mountGroups(v1 fiber.Router) {
 	mount(v1, (&eventGroup{pub: s.pub, metrics: s.metrics}).routes(), true, "")
 	mount(v1, (&customerGroup{Profiles: d.Profiles}).routes(), true, "")
 	mount(v1, (&wecomGroup{WeCom: d.WeCom}).routes(), d.WeCom != nil, "not found")
+	mount(v1, (&jssdkGroup{Clients: d.WeComClients}).routes(), d.WeComClients != nil,
+		"the WeCom JS-SDK is not served by this process")
 	mount(v1, (&metricGroup{Adoption: d.Adoption}).routes(), d.Adoption != nil, "metrics are not served by this process")
 	mount(v1, (&tagGroup{writer: w, Tags: d.Tags, Profiles: d.Profiles}).routes(), d.Tags != nil,
 		"tags are not enabled on this server")
@@ -245,6 +257,9 @@ func (s *Server) mountGroups(v1 fiber.Router) {
 		Stages: d.Stages, Profiles: d.Profiles}).routes(), d.Followup != nil, "follow-ups are not enabled on this server")
 	mount(v1, (&poolGroup{Pool: d.Pool}).routes(), d.Pool != nil, "the customer pool is not enabled on this server")
 	saved := &savedGroup{writer: w, Segments: d.Segments, SavedSegments: d.SavedSegments, Jobs: d.Jobs, Tags: d.Tags, log: s.log}
+	mount(v1, (&sessionGroup{Users: d.Users}).routes(), d.Users != nil, usersOff)
+	mount(v1, (&userGroup{Users: d.Users}).routes(), d.Users != nil, usersOff)
+	mount(v1, (&keyGroup{Keys: d.Keys}).routes(), true, "")
 	mount(v1, saved.routes(), d.Segments != nil && d.SavedSegments != nil && d.Jobs != nil,
 		"saved segments are not enabled on this server")
 }

@@ -36,7 +36,10 @@ const MaxBodyBytes = 10 << 20
 
 // Deps are what the API needs.
 type Deps struct {
-	Keys     *auth.Keys
+	Keys *auth.Keys
+	// Users is the console users and their sessions; without it sign-in
+	// and the user routes answer 404, and a session cookie is ignored.
+	Users    *auth.Users
 	Profiles *cdp.Profiles
 	Producer *kgo.Client
 	Topics   kafka.Topics
@@ -49,6 +52,9 @@ type Deps struct {
 	// WeCom receives WeCom callbacks and keeps their settings; without it
 	// the WeCom routes answer 404.
 	WeCom *wecom.Receiver
+	// WeComClients calls WeCom's API with each tenant's app (the JS-SDK's
+	// signatures); without it GET /v1/wecom/jssdk answers 404.
+	WeComClients *wecom.Clients
 	// Adoption serves adoption and engagement metrics; without it the
 	// /v1/metrics routes answer 404.
 	Adoption *adoption.Service
@@ -147,6 +153,8 @@ func (s *Server) routes() {
 	})
 	// WeCom authenticates its callbacks by signature, not by API key.
 	mount(s.app, (&wecomGroup{WeCom: s.WeCom}).callbackRoutes(), s.WeCom != nil, "not found")
+	// Signing in needs no key: mounted ahead of the authenticated /v1.
+	mount(s.app, (&sessionGroup{Users: s.Users}).publicRoutes(), s.Users != nil, usersOff)
 	v1 := s.app.Group("/v1", s.authenticate, s.consistency.readAfter)
 	s.mountGroups(v1)
 	if s.Console != nil {
@@ -174,8 +182,15 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 const principalKey = "siyu.principal"
 
 // authenticate checks the request's key, limiting the failures of each
-// client address (auth.Keys.Check; the mapping is in auth_limit.go).
+// client address (auth.Keys.Check; the mapping is in auth_limit.go). A
+// request without an Authorization header but with a session cookie is
+// authenticated by its console session instead (authenticateSession).
 func (s *Server) authenticate(c *fiber.Ctx) error {
+	if s.Users != nil && c.Get(fiber.HeaderAuthorization) == "" {
+		if token := c.Cookies(SessionCookie); token != "" {
+			return s.authenticateSession(c, token)
+		}
+	}
 	token, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
 	if !ok {
 		token = ""

@@ -468,3 +468,193 @@ func BenchmarkWeComCallbacks(b *testing.B) {
 	failures.Range(func(k, _ any) bool { b.Fatalf("callback failed: %v", k); return false })
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "callbacks/s")
 }
+
+// weComAPI is a stand-in for WeCom's server API for one app (corp
+// wwacme0001, secret appsecret): it checks each call's path and exact query
+// as WeCom documents them and counts the calls.
+type weComAPI struct {
+	t     *testing.T
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (s *weComAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[r.URL.Path]++
+	q := r.URL.Query()
+	wantQuery := func(want url.Values) bool {
+		if r.Method != http.MethodGet || q.Encode() != want.Encode() {
+			s.t.Errorf("%s %s?%s, want GET ?%s", r.Method, r.URL.Path, q.Encode(), want.Encode())
+			_, _ = w.Write([]byte(`{"errcode": 40001, "errmsg": "invalid credential"}`))
+			return false
+		}
+		return true
+	}
+	switch r.URL.Path {
+	case "/cgi-bin/gettoken":
+		if wantQuery(url.Values{"corpid": {"wwacme0001"}, "corpsecret": {"appsecret"}}) {
+			_, _ = w.Write([]byte(`{"errcode": 0, "errmsg": "ok", "access_token": "tok-1", "expires_in": 7200}`))
+		}
+	case "/cgi-bin/get_jsapi_ticket":
+		if wantQuery(url.Values{"access_token": {"tok-1"}}) {
+			_, _ = w.Write([]byte(`{"errcode": 0, "errmsg": "ok", "ticket": "corp-ticket", "expires_in": 7200}`))
+		}
+	case "/cgi-bin/ticket/get":
+		if wantQuery(url.Values{"access_token": {"tok-1"}, "type": {"agent_config"}}) {
+			_, _ = w.Write([]byte(`{"errcode": 0, "errmsg": "ok", "ticket": "agent-ticket", "expires_in": 7200}`))
+		}
+	default:
+		s.t.Errorf("unexpected call %s", r.URL)
+		http.NotFound(w, r)
+	}
+}
+
+// withWeComAPI gives the fixture's server a WeCom receiver and the
+// clients of the tenants' apps, calling the stand-in.
+func (f *fixture) withWeComAPI(t *testing.T) *weComAPI {
+	t.Helper()
+	stand := &weComAPI{t: t, calls: map[string]int{}}
+	srv := httptest.NewServer(stand)
+	t.Cleanup(srv.Close)
+	ep := wecom.DefaultEndpoints()
+	ep.API = srv.URL
+	reg := prometheus.NewRegistry()
+	rcv, err := wecom.NewReceiver(wecom.DefaultReceiverConfig(f.topics.Events), wecom.NewConfigs(f.conn), f.deps.Producer, reg, testenv.Logger())
+	require.NoError(t, err)
+	deps := f.deps
+	deps.WeCom, deps.Registry, deps.Gatherer = rcv, reg, reg
+	deps.WeComClients = wecom.NewClients(wecom.NewConfigs(f.conn).Get, ep, srv.Client())
+	f.srv = api.New(deps)
+	return stand
+}
+
+func TestWeComConfigApp(t *testing.T) {
+	f := newFixture(t)
+	f.withWeCom(t, wecom.DefaultReceiverConfig(f.topics.Events), f.deps.Producer)
+	app := newWeComApp(t, "acme", "wwacme0001")
+	put := func(body string) (int, *fastjson.Value, []byte) {
+		status, b := f.do(t, http.MethodPut, "/v1/wecom/config", "acme-admin", []byte(body))
+		if status != http.StatusOK {
+			return status, nil, b
+		}
+		return status, fastjson.MustParseBytes(b), b
+	}
+	withApp := func(extra string) string {
+		b := app.configJSON()
+		return string(b[:len(b)-1]) + ", " + extra + "}"
+	}
+
+	status, v, body := put(string(app.configJSON()))
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	require.False(t, v.GetBool("secret_set"), "the old body: no app settings")
+	require.Equal(t, 0, v.GetInt("agent_id"))
+
+	status, v, body = put(withApp(`"agent_id": 1000002, "secret": "appsecret"`))
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	require.True(t, v.GetBool("secret_set"))
+	require.Equal(t, 1000002, v.GetInt("agent_id"))
+	require.NotContains(t, string(body), "appsecret", "the secret is write-only")
+
+	status, v, body = put(string(app.configJSON()))
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	require.True(t, v.GetBool("secret_set"), "a PUT without the secret keeps it")
+	require.Equal(t, 1000002, v.GetInt("agent_id"))
+	stored, err := wecom.NewConfigs(f.conn).Get(f.ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, "appsecret", stored.Secret, "stored in ClickHouse")
+	require.Equal(t, int64(1000002), stored.AgentID)
+
+	status, b := f.do(t, http.MethodGet, "/v1/wecom/config", "acme-admin", nil)
+	require.Equal(t, http.StatusOK, status, "%s", b)
+	require.NotContains(t, string(b), "appsecret")
+	got := fastjson.MustParseBytes(b)
+	require.True(t, got.GetBool("secret_set"))
+	require.Equal(t, 1000002, got.GetInt("agent_id"))
+
+	for _, tt := range []struct{ extra, field string }{
+		{`"agent_id": -1`, "agent_id"},
+		{`"agent_id": 1.5`, "agent_id"},
+		{`"secret": "a b"`, "secret"},
+	} {
+		status, _, body := put(withApp(tt.extra))
+		require.Equal(t, http.StatusBadRequest, status, "%s: %s", tt.extra, body)
+		require.Equal(t, tt.field, decodeError(t, body).Field, tt.extra)
+	}
+}
+
+func TestWeComJSSDK(t *testing.T) {
+	f := newFixture(t)
+	const page = "https://siyu.example/sidebar?contact=wm1&x=%E4%B8%AD"
+	path := "/v1/wecom/jssdk?url=" + url.QueryEscape(page)
+
+	status, body := f.do(t, http.MethodGet, path, "acme-rep-s1", nil)
+	require.Equal(t, http.StatusNotFound, status, "without clients: %s", body)
+
+	stand := f.withWeComAPI(t)
+	status, body = f.do(t, http.MethodGet, path, "acme-rep-s1", nil)
+	require.Equal(t, http.StatusConflict, status, "%s", body)
+	e := decodeError(t, body)
+	require.Equal(t, "wecom_not_configured", e.Code)
+	require.Contains(t, e.Message, "an admin must set the corp id, agent id and secret")
+
+	app := newWeComApp(t, "acme", "wwacme0001")
+	status, body = f.do(t, http.MethodPut, "/v1/wecom/config", "acme-admin", app.configJSON())
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	status, body = f.do(t, http.MethodGet, path, "acme-rep-s1", nil)
+	require.Equal(t, http.StatusConflict, status, "callback settings alone are not enough: %s", body)
+
+	cfg := app.configJSON()
+	cfg = append(cfg[:len(cfg)-1], []byte(`, "agent_id": 1000002, "secret": "appsecret"}`)...)
+	status, body = f.do(t, http.MethodPut, "/v1/wecom/config", "acme-admin", cfg)
+	require.Equal(t, http.StatusOK, status, "%s", body)
+
+	for _, key := range []string{"acme-admin", "acme-manager", "acme-rep-s1", "acme-marketer", "platform"} {
+		t.Run(key, func(t *testing.T) {
+			p := path
+			if key == "platform" {
+				p += "&tenant=acme"
+			}
+			status, body := f.do(t, http.MethodGet, p, key, nil)
+			require.Equal(t, http.StatusOK, status, "%s", body)
+			v := fastjson.MustParseBytes(body)
+			require.Equal(t, "wwacme0001", string(v.GetStringBytes("corp_id")))
+			require.Equal(t, 1000002, v.GetInt("agent_id"))
+			ts, nonce := v.GetInt64("timestamp"), string(v.GetStringBytes("nonce_str"))
+			require.InDelta(t, time.Now().Unix(), ts, 5)
+			require.NotEmpty(t, nonce)
+			require.Equal(t, wecom.JSSDKSignature("corp-ticket", nonce, ts, page), string(v.GetStringBytes("signature")))
+			require.Equal(t, wecom.JSSDKSignature("agent-ticket", nonce, ts, page), string(v.GetStringBytes("agent_signature")))
+			require.Equal(t, 6, v.GetObject().Len(), "exactly the six fields: %s", body)
+		})
+	}
+	stand.mu.Lock()
+	require.Equal(t, map[string]int{"/cgi-bin/gettoken": 1, "/cgi-bin/get_jsapi_ticket": 1, "/cgi-bin/ticket/get": 1}, stand.calls,
+		"one token and one ticket each for five requests: cached per tenant's app")
+	stand.mu.Unlock()
+
+	refusals := []struct {
+		name, key, query string
+		wantStatus       int
+		wantField        string
+	}{
+		{name: "exec may not", key: "acme-exec", query: "url=" + url.QueryEscape(page), wantStatus: 403},
+		{name: "billing may not", key: "acme-billing", query: "url=" + url.QueryEscape(page), wantStatus: 403},
+		{name: "no key", query: "url=" + url.QueryEscape(page), wantStatus: 401},
+		{name: "no url", key: "acme-rep-s1", wantStatus: 400, wantField: "url"},
+		{name: "a relative url", key: "acme-rep-s1", query: "url=%2Fsidebar", wantStatus: 400, wantField: "url"},
+		{name: "not http", key: "acme-rep-s1", query: "url=" + url.QueryEscape("ftp://siyu.example/x"), wantStatus: 400, wantField: "url"},
+		{name: "a fragment", key: "acme-rep-s1", query: "url=" + url.QueryEscape(page+"#top"), wantStatus: 400, wantField: "url"},
+		{name: "a space", key: "acme-rep-s1", query: "url=" + url.QueryEscape("https://siyu.example/a b"), wantStatus: 400, wantField: "url"},
+		{name: "too long", key: "acme-rep-s1", query: "url=" + url.QueryEscape("https://siyu.example/"+strings.Repeat("a", 2048)),
+			wantStatus: 400, wantField: "url"},
+		{name: "globex is not configured", key: "globex-admin", query: "url=" + url.QueryEscape(page), wantStatus: 409},
+	}
+	for _, tt := range refusals {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := f.do(t, http.MethodGet, "/v1/wecom/jssdk?"+tt.query, tt.key, nil)
+			require.Equal(t, tt.wantStatus, status, "%s", body)
+			require.Equal(t, tt.wantField, decodeError(t, body).Field)
+		})
+	}
+}

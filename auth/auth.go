@@ -1,6 +1,9 @@
-// Package auth holds API keys and roles. A key is a random secret shown once
-// at creation; only its SHA-256 hash is stored. Every request is scoped to
-// the tenant of its key, and its role decides what it may do.
+// Package auth holds API keys, console users and their sessions, and roles.
+// A key is a random secret shown once at creation; only its SHA-256 hash is
+// stored. A console user signs in with a password (an argon2id hash is
+// stored) or through WeCom and holds a session token, likewise stored as
+// its hash (users.go, sessions.go). Every request is scoped to the tenant
+// of its key or user, and the role decides what it may do.
 package auth
 
 import (
@@ -57,12 +60,15 @@ func ParseRole(s string) (Role, error) {
 	return "", fmt.Errorf("unknown role %q: use one of %s", s, strings.Join(names, ", "))
 }
 
-// Principal is who is calling: the key's tenant, role and staff id.
+// Principal is who is calling: the tenant, role and staff id of a key or
+// of a console user; Name is the key's label or the user's name, and Login
+// the console user's login ("" for a key).
 type Principal struct {
 	Tenant  string
 	Role    Role
 	StaffID string
 	Name    string
+	Login   string
 }
 
 // Is reports whether the principal has one of roles.
@@ -109,7 +115,7 @@ func (r NewKeyRequest) Validate() error {
 type Keys struct {
 	conn    driver.Conn
 	cache   *keyCache
-	limiter *failureLimiter
+	limiter *failureLimiter[clientKey]
 	metrics *keyMetrics
 	// now and query are the clock and the ClickHouse lookup; tests replace them.
 	now   func() time.Time
@@ -127,7 +133,7 @@ func NewKeys(conn driver.Conn, ttl time.Duration, opts ...Option) *Keys {
 	k := &Keys{
 		conn:    conn,
 		cache:   newKeyCache(ttl, o.validKeys, o.invalidKeys),
-		limiter: newFailureLimiter(o.burst, o.rate, o.clients),
+		limiter: newFailureLimiter[clientKey](o.burst, o.rate, o.clients),
 		metrics: newKeyMetrics(o.reg),
 		now:     time.Now,
 	}

@@ -7,17 +7,18 @@ import (
 	"time"
 )
 
-// failureLimiter is a token bucket per client for failed key checks: every
+// failureLimiter is a token bucket per client (an address, or for
+// sign-ins also a login) for failed checks: every
 // failure spends a token, tokens come back at rate per second up to burst,
 // and a client without a token is refused before its key is looked up.
 // Its memory is bounded: buckets live in an LRU of clients, and a client
 // pushed out of it starts again with a full bucket (which costs at most one
 // burst of lookups, the same as a fresh address).
-type failureLimiter struct {
+type failureLimiter[K comparable] struct {
 	burst   float64
 	rate    float64 // tokens per second
 	mu      sync.Mutex
-	clients *lru[clientKey, bucket]
+	clients *lru[K, bucket]
 }
 
 type bucket struct {
@@ -25,13 +26,13 @@ type bucket struct {
 	at     time.Time // when tokens was last brought up to date
 }
 
-func newFailureLimiter(burst int, perSecond float64, clients int) *failureLimiter {
-	return &failureLimiter{burst: float64(burst), rate: perSecond, clients: newLRU[clientKey, bucket](clients)}
+func newFailureLimiter[K comparable](burst int, perSecond float64, clients int) *failureLimiter[K] {
+	return &failureLimiter[K]{burst: float64(burst), rate: perSecond, clients: newLRU[K, bucket](clients)}
 }
 
 // allow reports whether client has a token left, spending nothing; when it
 // has none, it returns how long until one is back.
-func (l *failureLimiter) allow(client clientKey, now time.Time) (time.Duration, bool) {
+func (l *failureLimiter[K]) allow(client K, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.wait(l.refill(client, now))
@@ -39,7 +40,7 @@ func (l *failureLimiter) allow(client clientKey, now time.Time) (time.Duration, 
 
 // take spends one of client's tokens for a failure, unless none is left:
 // then it spends nothing and returns how long until one is back.
-func (l *failureLimiter) take(client clientKey, now time.Time) (time.Duration, bool) {
+func (l *failureLimiter[K]) take(client K, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.refill(client, now)
@@ -54,18 +55,18 @@ func (l *failureLimiter) take(client clientKey, now time.Time) (time.Duration, b
 // even if other failures spent the last one meanwhile: the bucket then owes
 // tokens, down to -burst, so that concurrent lookups cannot exceed the rate
 // for long (a debt of burst is a refusal of 2·burst/rate at most).
-func (l *failureLimiter) spend(client clientKey, now time.Time) {
+func (l *failureLimiter[K]) spend(client K, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.spendFrom(client, l.refill(client, now))
 }
 
-func (l *failureLimiter) spendFrom(client clientKey, b bucket) {
+func (l *failureLimiter[K]) spendFrom(client K, b bucket) {
 	b.tokens = math.Max(-l.burst, b.tokens-1)
 	l.clients.put(client, b)
 }
 
-func (l *failureLimiter) wait(b bucket) (time.Duration, bool) {
+func (l *failureLimiter[K]) wait(b bucket) (time.Duration, bool) {
 	if b.tokens >= 1 {
 		return 0, true
 	}
@@ -74,7 +75,7 @@ func (l *failureLimiter) wait(b bucket) (time.Duration, bool) {
 
 // refill returns client's bucket with the tokens earned since it was last
 // seen; a client never seen has a full bucket.
-func (l *failureLimiter) refill(client clientKey, now time.Time) bucket {
+func (l *failureLimiter[K]) refill(client K, now time.Time) bucket {
 	b, ok := l.clients.get(client)
 	if !ok {
 		return bucket{tokens: l.burst, at: now}
@@ -86,7 +87,14 @@ func (l *failureLimiter) refill(client clientKey, now time.Time) bucket {
 	return b
 }
 
-func (l *failureLimiter) len() int {
+// reset forgets client's failures: its bucket is full again.
+func (l *failureLimiter[K]) reset(client K) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.clients.remove(client)
+}
+
+func (l *failureLimiter[K]) len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.clients.len()

@@ -10,7 +10,7 @@ import (
 )
 
 func TestFailureLimiterTokenBucket(t *testing.T) {
-	l := newFailureLimiter(3, 2, 10)
+	l := newFailureLimiter[clientKey](3, 2, 10)
 	a := clientOf("192.0.2.1")
 	t0 := time.Unix(1_700_000_000, 0)
 	for i := range 3 {
@@ -43,7 +43,7 @@ func TestFailureLimiterTokenBucket(t *testing.T) {
 }
 
 func TestFailureLimiterDebt(t *testing.T) {
-	l := newFailureLimiter(3, 2, 10)
+	l := newFailureLimiter[clientKey](3, 2, 10)
 	a := clientOf("192.0.2.1")
 	t0 := time.Unix(1_700_000_000, 0)
 	// Ten concurrent lookups were allowed while a token was left, then failed.
@@ -60,7 +60,7 @@ func TestFailureLimiterDebt(t *testing.T) {
 }
 
 func TestFailureLimiterBound(t *testing.T) {
-	l := newFailureLimiter(1, 1, 100)
+	l := newFailureLimiter[clientKey](1, 1, 100)
 	t0 := time.Unix(1_700_000_000, 0)
 	for i := range 10_000 {
 		addr := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})

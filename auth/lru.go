@@ -92,3 +92,13 @@ func (l *lru[K, V]) unlink(n *lruNode[K, V]) {
 	}
 	n.prev, n.next = nil, nil
 }
+
+// removeIf drops every entry for which drop is true.
+func (l *lru[K, V]) removeIf(drop func(K, V) bool) {
+	for k, n := range l.items {
+		if drop(k, n.val) {
+			delete(l.items, k)
+			l.unlink(n)
+		}
+	}
+}

@@ -22,10 +22,11 @@ const (
 	TooLarge           // larger than can ever be stored
 	Unprocessable      // well formed, but over a limit of the tenant's
 	Unavailable        // a dependency failed: nothing was done, retry
+	RateLimited        // too many tries: wait, then retry
 )
 
 var names = [...]string{"internal", "validation", "unauthorized", "forbidden", "not found", "conflict",
-	"too large", "unprocessable", "unavailable"}
+	"too large", "unprocessable", "unavailable", "rate limited"}
 
 func (k Kind) String() string {
 	if int(k) < len(names) {

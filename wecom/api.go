@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/siyu-dev/siyu/errkind"
 )
 
 // DefaultAPIBase is WeCom's server API. Every call of APIClient goes to its
@@ -93,6 +95,29 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("wecom %s: errcode %d: %s", e.Path, e.Code, e.Message)
 }
 
+// settingsRefused are the errcodes an admin fixes in the tenant's WeCom
+// settings or WeCom's console: 40001 a wrong secret, 40013 a wrong corp
+// id, 40056 a wrong agent id, 60020 this server's IP not among the app's
+// trusted IPs, 48002 the API not allowed to the app.
+var settingsRefused = map[int]bool{40001: true, 40013: true, 40056: true, 60020: true, 48002: true}
+
+// Describe is a conflict for a refusal an admin fixes; other refusals are
+// WeCom's trouble (unavailable: retry).
+func (e *APIError) Describe() errkind.Error {
+	if settingsRefused[e.Code] {
+		return errkind.Error{Kind: errkind.Conflict, Code: "wecom_refused", Msg: e.Error(),
+			Public: fmt.Sprintf("WeCom refused the tenant's app (errcode %d: %s): an admin must check the corp id, "+
+				"agent id and secret in WeCom settings, and that this server's IP is trusted by the app", e.Code, e.Message)}
+	}
+	return errkind.Error{Kind: errkind.Unavailable, Msg: e.Error(),
+		Public: fmt.Sprintf("WeCom answered errcode %d (%s); retry", e.Code, e.Message)}
+}
+
+// ErrAPIUnavailable wraps a call to WeCom's API that got no answer of
+// WeCom's (network, HTTP status, not JSON): retry.
+var ErrAPIUnavailable error = &errkind.Error{Kind: errkind.Unavailable, Msg: "wecom api unavailable",
+	Public: "WeCom's API did not answer; retry"}
+
 // tokenRefused are the errcodes of an access token WeCom no longer takes
 // (40014 invalid, 42001 expired): fetch a new one and call again once.
 func tokenRefused(err error) bool {
@@ -122,18 +147,18 @@ func (c *APIClient) get(ctx context.Context, path string, query url.Values, out 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("wecom %s: %w", path, err)
+		return fmt.Errorf("wecom %s: %w: %w", path, ErrAPIUnavailable, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("wecom %s: %w", path, err)
+		return fmt.Errorf("wecom %s: %w: %w", path, ErrAPIUnavailable, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("wecom %s: HTTP %d", path, resp.StatusCode)
+		return fmt.Errorf("wecom %s: %w: HTTP %d", path, ErrAPIUnavailable, resp.StatusCode)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("wecom %s: not WeCom's JSON: %w", path, err)
+		return fmt.Errorf("wecom %s: %w: not WeCom's JSON: %w", path, ErrAPIUnavailable, err)
 	}
 	return out.err(path)
 }

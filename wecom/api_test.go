@@ -191,4 +191,5 @@ func TestAPIClientRefusals(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.AccessToken(context.Background())
 	require.ErrorContains(t, err, "not WeCom's JSON")
+	require.ErrorIs(t, err, ErrAPIUnavailable)
 }

@@ -15,14 +15,20 @@ import (
 	"github.com/siyu-dev/siyu/store"
 )
 
-// Config is a tenant's WeCom callback settings, as the WeCom admin console
-// shows them for the app whose callback URL points at Siyu. Token and
-// EncodingAESKey are secrets.
+// Config is a tenant's WeCom settings, as the WeCom admin console shows
+// them for the self-built app whose callback URL points at Siyu: the
+// callback's Token and EncodingAESKey, and the app's AgentID and Secret,
+// which sign members in (OAuth, QR login) and sign the sidebar's JS-SDK
+// (Clients). Token, EncodingAESKey and Secret are secrets.
 type Config struct {
 	CorpID         string
 	Token          string
 	EncodingAESKey string
-	UpdatedAt      time.Time
+	// AgentID and Secret are optional: without them the callbacks work,
+	// sign-in and the sidebar do not (ErrAppNotConfigured).
+	AgentID   int64
+	Secret    string
+	UpdatedAt time.Time
 }
 
 // ConfigError says which setting is wrong, and why.
@@ -53,8 +59,22 @@ func (c Config) Validate() error {
 	if _, err := aesKey(c.EncodingAESKey); err != nil {
 		return &ConfigError{Field: "encoding_aes_key", Reason: err.Error()}
 	}
+	switch {
+	case c.AgentID < 0 || c.AgentID > maxAgentID:
+		return &ConfigError{Field: "agent_id", Reason: "must be the app's AgentId, a positive number (e.g. 1000002)"}
+	case c.Secret != "" && !idChars(c.Secret, 1, 128):
+		return &ConfigError{Field: "secret", Reason: "must be 1–128 letters, digits, _ or - (the app's Secret)"}
+	}
 	return nil
 }
+
+// maxAgentID bounds an AgentId: WeCom's are 32-bit (1000002 and up for
+// self-built apps).
+const maxAgentID = 1<<31 - 1
+
+// AppConfigured reports whether the app's settings for sign-in and the
+// JS-SDK are set.
+func (c Config) AppConfigured() bool { return c.CorpID != "" && c.AgentID > 0 && c.Secret != "" }
 
 func idChars(s string, minLen, maxLen int) bool {
 	if len(s) < minLen || len(s) > maxLen {
@@ -86,7 +106,7 @@ type ConfigStore interface {
 	Put(ctx context.Context, tenant string, c Config) error
 }
 
-// Configs is the ConfigStore in ClickHouse (table wecom_config, sql/0004).
+// Configs is the ConfigStore in ClickHouse (table wecom_config, sql/0004 and 0034).
 // A change writes a newer row; reads take the latest with FINAL.
 type Configs struct {
 	conn driver.Conn
@@ -101,7 +121,7 @@ var qConfigGet = siyusql.Query("wecom_config_get")
 func (s *Configs) Get(ctx context.Context, tenant string) (Config, error) {
 	var c Config
 	err := s.conn.QueryRow(ctx, qConfigGet, clickhouse.Named("tenant", tenant)).
-		Scan(&c.CorpID, &c.Token, &c.EncodingAESKey, &c.UpdatedAt)
+		Scan(&c.CorpID, &c.Token, &c.EncodingAESKey, &c.AgentID, &c.Secret, &c.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Config{}, ErrNotConfigured
 	}
@@ -116,8 +136,9 @@ func (s *Configs) Get(ctx context.Context, tenant string) (Config, error) {
 // so that of two writes in the same second the later one wins.
 func (s *Configs) Put(ctx context.Context, tenant string, c Config) error {
 	err := store.Insert(ctx, s.conn,
-		"INSERT INTO wecom_config (tenant, corp_id, token, encoding_aes_key, updated_at, version)",
-		[]any{tenant, c.CorpID, c.Token, c.EncodingAESKey, c.UpdatedAt.UTC().Truncate(time.Second), uint64(c.UpdatedAt.UnixNano())})
+		"INSERT INTO wecom_config (tenant, corp_id, token, encoding_aes_key, agent_id, secret, updated_at, version)",
+		[]any{tenant, c.CorpID, c.Token, c.EncodingAESKey, c.AgentID, c.Secret,
+			c.UpdatedAt.UTC().Truncate(time.Second), uint64(c.UpdatedAt.UnixNano())})
 	if err != nil {
 		return fmt.Errorf("store wecom config: %w", err)
 	}

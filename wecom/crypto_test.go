@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -206,6 +207,11 @@ func TestConfigValidate(t *testing.T) {
 		{name: "token with punctuation", edit: func(c *wecom.Config) { c.Token = "a-b" }, wantField: "token"},
 		{name: "key too short", edit: func(c *wecom.Config) { c.EncodingAESKey = testAESKey[:42] }, wantField: "encoding_aes_key"},
 		{name: "key not base64", edit: func(c *wecom.Config) { c.EncodingAESKey = "!" + testAESKey[1:] }, wantField: "encoding_aes_key"},
+		{name: "with the app", edit: func(c *wecom.Config) { c.AgentID, c.Secret = 1000002, "sEcr3t-_x" }},
+		{name: "negative agent", edit: func(c *wecom.Config) { c.AgentID = -1 }, wantField: "agent_id"},
+		{name: "agent over 32 bits", edit: func(c *wecom.Config) { c.AgentID = 1 << 31 }, wantField: "agent_id"},
+		{name: "secret with a space", edit: func(c *wecom.Config) { c.Secret = "a b" }, wantField: "secret"},
+		{name: "secret too long", edit: func(c *wecom.Config) { c.Secret = strings.Repeat("s", 129) }, wantField: "secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,9 +229,14 @@ func TestConfigValidate(t *testing.T) {
 	}
 
 	t.Run("secrets stay out of logs", func(t *testing.T) {
-		s := good.String()
-		require.NotContains(t, s, good.Token)
-		require.NotContains(t, s, good.EncodingAESKey)
-		require.Contains(t, s, good.CorpID)
+		c := good
+		c.AgentID, c.Secret = 1000002, "theAppSecret"
+		for _, s := range []string{c.String(), fmt.Sprintf("%v %+v %#v", c, c, c)} {
+			require.NotContains(t, s, c.Token)
+			require.NotContains(t, s, c.EncodingAESKey)
+			require.NotContains(t, s, c.Secret)
+			require.Contains(t, s, c.CorpID)
+			require.Contains(t, s, "1000002")
+		}
 	})
 }

@@ -2,8 +2,11 @@
 // signature, refuses replays, decrypts them (the WXBizMsgCrypt scheme,
 // crypto.go), parses the XML (message.go), maps each to one event of the
 // contract (mapping.go, pure) and produces it to Kafka before WeCom is told
-// "success". Each tenant's app settings (corp id, Token, EncodingAESKey) are
-// kept in ClickHouse (config.go).
+// "success". Each tenant's app settings (corp id, Token, EncodingAESKey, and
+// for sign-in and the sidebar the app's agent id and Secret) are kept in
+// ClickHouse (config.go). APIClient calls WeCom's server API for one app
+// (api.go); Clients keeps one per tenant, and OAuthURL and QRLoginURL build
+// the sign-in redirects (signin.go).
 //
 // A callback maps to an event whose id is a hash of the corp id and the
 // decrypted message, so WeCom's retries of one callback are one event
@@ -11,6 +14,7 @@
 package wecom
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -289,17 +293,31 @@ type Status struct {
 	CorpID            string
 	TokenSet          bool
 	EncodingAESKeySet bool
+	AgentID           int64
+	SecretSet         bool
 	UpdatedAt         time.Time
 }
 
 // SaveConfig validates and stores a tenant's settings; callbacks through
-// this Receiver use them at once.
+// this Receiver use them at once. A zero AgentID or an empty Secret keeps
+// the stored one of the same corp, so that a client that knows only the
+// callback settings (or may not read the secret back) does not erase the
+// app's; another corp's are dropped, as they cannot be its app's.
 func (r *Receiver) SaveConfig(ctx context.Context, tenant string, c Config) (Status, error) {
 	if !event.ValidTenant(tenant) {
 		return Status{}, &ConfigError{Field: "tenant", Reason: "must match [a-z0-9][a-z0-9_-]{0,63}"}
 	}
 	if err := c.Validate(); err != nil {
 		return Status{}, err
+	}
+	if c.AgentID == 0 || c.Secret == "" {
+		old, err := r.configs.Get(ctx, tenant)
+		if err != nil && !errors.Is(err, ErrNotConfigured) {
+			return Status{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		if old.CorpID == c.CorpID {
+			c.AgentID, c.Secret = cmp.Or(c.AgentID, old.AgentID), cmp.Or(c.Secret, old.Secret)
+		}
 	}
 	c.UpdatedAt = r.now().UTC()
 	if err := r.configs.Put(ctx, tenant, c); err != nil {
@@ -326,10 +344,14 @@ func (r *Receiver) ConfigStatus(ctx context.Context, tenant string) (Status, err
 
 func status(c Config) Status {
 	return Status{CorpID: c.CorpID, TokenSet: c.Token != "", EncodingAESKeySet: c.EncodingAESKey != "",
-		UpdatedAt: c.UpdatedAt.Truncate(time.Second)}
+		AgentID: c.AgentID, SecretSet: c.Secret != "", UpdatedAt: c.UpdatedAt.Truncate(time.Second)}
 }
 
 // String keeps the secrets out of logs.
 func (c Config) String() string {
-	return fmt.Sprintf("wecom.Config{CorpID: %q, Token: <redacted>, EncodingAESKey: <redacted>}", c.CorpID)
+	return fmt.Sprintf("wecom.Config{CorpID: %q, Token: <redacted>, EncodingAESKey: <redacted>, AgentID: %d, Secret: <redacted>}",
+		c.CorpID, c.AgentID)
 }
+
+// GoString keeps the secrets out of %#v too.
+func (c Config) GoString() string { return c.String() }

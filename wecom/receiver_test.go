@@ -232,11 +232,11 @@ func TestReceiveConfigCache(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, receive(), "saving takes effect at once")
 	require.NoError(t, receive())
-	require.Equal(t, 2, configs.gets)
+	require.Equal(t, 3, configs.gets, "one read by SaveConfig (for the stored app settings), one by the first callback")
 
 	now = now.Add(cfg.CacheTTL)
 	require.NoError(t, receive())
-	require.Equal(t, 3, configs.gets, "read again after the TTL")
+	require.Equal(t, 4, configs.gets, "read again after the TTL")
 
 	configs.err = errors.New("clickhouse is down")
 	now = now.Add(cfg.CacheTTL)
@@ -271,6 +271,39 @@ func TestSaveConfig(t *testing.T) {
 	_, err = r.SaveConfig(ctx, "Not A Tenant", good)
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, "tenant", ce.Field)
+
+	// The app's settings: a save without them keeps the stored ones of the
+	// same corp, and drops another corp's.
+	withApp := good
+	withApp.AgentID, withApp.Secret = 1000002, "appsecret"
+	st, err = r.SaveConfig(ctx, "acme", withApp)
+	require.NoError(t, err)
+	require.Equal(t, wecom.Status{CorpID: "wwacme", TokenSet: true, EncodingAESKeySet: true, AgentID: 1000002, SecretSet: true,
+		UpdatedAt: receiverNow.UTC()}, st)
+	newToken := good
+	newToken.Token = "tok2"
+	st, err = r.SaveConfig(ctx, "acme", newToken)
+	require.NoError(t, err)
+	require.True(t, st.SecretSet)
+	require.Equal(t, int64(1000002), st.AgentID)
+	stored, err := configs.Get(ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, "appsecret", stored.Secret)
+	require.Equal(t, "tok2", stored.Token)
+
+	newAgent := good
+	newAgent.AgentID = 1000003
+	st, err = r.SaveConfig(ctx, "acme", newAgent)
+	require.NoError(t, err)
+	require.Equal(t, int64(1000003), st.AgentID)
+	require.True(t, st.SecretSet, "a new agent id alone keeps the secret")
+
+	otherCorp := good
+	otherCorp.CorpID = "wwother"
+	st, err = r.SaveConfig(ctx, "acme", otherCorp)
+	require.NoError(t, err)
+	require.Equal(t, wecom.Status{CorpID: "wwother", TokenSet: true, EncodingAESKeySet: true, UpdatedAt: receiverNow.UTC()}, st,
+		"another corp's app settings are dropped")
 }
 
 func TestReceiverConfigValidate(t *testing.T) {

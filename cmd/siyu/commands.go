@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"math"
 	"os"
 	"runtime/debug"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/errkind"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/store"
 )
@@ -39,6 +43,7 @@ func serveCommand(stderr io.Writer) *command {
 			cfg.Log.bind(fs)
 			cfg.Ready.bind(fs)
 			cfg.HTTP.bind(fs)
+			cfg.WeCom.bind(fs)
 			cfg.Ingest.bindGroup(fs)
 		},
 		run: func(ctx context.Context, _ []string) error {
@@ -240,6 +245,88 @@ func keysCommand(stdout, stderr io.Writer) *command {
 			return nil
 		},
 	}
+}
+
+func usersCommand(stdin io.Reader, stdout, stderr io.Writer) *command {
+	cfg := DefaultConfig()
+	st := &cfg.Storage
+	var tenant, login, role, staffID, name string
+	return &command{
+		config: &cfg,
+		name:   "users", summary: "create console users", usage: "create --tenant T --login L --role R [--staff-id S] [--name N]",
+		detail: "Creates a user of the web console, who signs in with the login and a password (or, with a\n" +
+			"--staff-id, through WeCom). The password is read from SIYU_PASSWORD, else from the first line\n" +
+			"of stdin (never a flag: flags show in ps and shell history); only its argon2id hash is stored.\n" +
+			"Logins are unique across tenants: 3-64 characters of a-z, 0-9, '.', '_', '@', '-'. Roles as\n" +
+			"for keys; a rep needs --staff-id. Admins manage users afterwards in the console (/v1/users).",
+		flags: func(fs *flag.FlagSet) {
+			st.bind(fs)
+			fs.StringVar(&tenant, "tenant", "", "the tenant the user belongs to")
+			fs.StringVar(&login, "login", "", "the login, e.g. an email address in lower case")
+			fs.StringVar(&role, "role", "", "admin, manager, rep, marketer, exec, billing or platform")
+			fs.StringVar(&staffID, "staff-id", "", "the user's WeCom userid (needed for role rep and WeCom sign-in)")
+			fs.StringVar(&name, "name", "", "the user's name, as the console shows it")
+		},
+		run: func(ctx context.Context, args []string) error {
+			if len(args) != 1 || args[0] != "create" {
+				return fmt.Errorf("%w: want `siyu users create --tenant T --login L --role R`", errUsage)
+			}
+			pw, err := readPassword(stdin, stderr)
+			if err != nil {
+				return err
+			}
+			u := auth.NewUser{Login: login, Tenant: tenant, Name: name, Role: auth.Role(role), StaffID: staffID, Password: pw}
+			if err := u.Validate(); err != nil {
+				return fmt.Errorf("%w: %s", errUsage, userFlagError(err))
+			}
+			conn, err := st.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			if _, err := auth.NewUsers(conn, nil).Create(ctx, u); err != nil {
+				return fmt.Errorf("create user %s: %w", login, err)
+			}
+			fmt.Fprintln(stdout, login)
+			fmt.Fprintf(stderr, "created console user %s (%s) in tenant %s\n", login, role, tenant)
+			return nil
+		},
+	}
+}
+
+// userFlagError names the flag (or SIYU_PASSWORD) a user field came from.
+func userFlagError(err error) string {
+	e, ok := errkind.Of(err)
+	if !ok || e.Field == "" {
+		return err.Error()
+	}
+	source := map[string]string{"password": "SIYU_PASSWORD or stdin", "staff_id": "--staff-id"}[e.Field]
+	if source == "" {
+		source = "--" + e.Field
+	}
+	return source + ": " + e.Public
+}
+
+// readPassword reads a password from SIYU_PASSWORD, else the first line of
+// stdin (asking for it on stderr when stdin is a terminal).
+func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
+	if pw, ok := os.LookupEnv("SIYU_PASSWORD"); ok {
+		return pw, nil
+	}
+	if f, ok := stdin.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			fmt.Fprint(stderr, "password (it shows as you type; SIYU_PASSWORD or a pipe avoids that): ")
+		}
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the password from stdin: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", fmt.Errorf("%w: no password: set SIYU_PASSWORD or pipe it on stdin", errUsage)
+	}
+	return pw, nil
 }
 
 // setMemoryLimit makes the garbage collector keep the heap under mb MiB, so

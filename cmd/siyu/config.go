@@ -23,6 +23,7 @@ import (
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/store"
+	"github.com/siyu-dev/siyu/wecom"
 )
 
 // Defaults of `siyu run`'s embedded components.
@@ -46,6 +47,7 @@ type Config struct {
 	Ready    ReadyConfig
 	Log      LogConfig
 	HTTP     HTTPConfig
+	WeCom    WeComConfig
 	Embedded EmbeddedConfig // `siyu run`'s own Kafka, ClickHouse and demo
 }
 
@@ -60,6 +62,7 @@ func DefaultConfig() Config {
 		Ready: ReadyConfig{stallAfter: kafka.DefaultProgressConfig().StallAfter},
 		Log:   LogConfig{level: "info", format: "text"},
 		HTTP:  HTTPConfig{addr: defaultHTTPAddr, readTimeout: api.DefaultRequestTimeout, writeTimeout: api.DefaultWriteTimeout},
+		WeCom: WeComConfig{endpoints: wecom.DefaultEndpoints()},
 		Embedded: EmbeddedConfig{kafkaAddr: defaultKafkaAddr, clickhousePort: defaultClickHousePort,
 			clickhouseHTTP: defaultClickHousePort + 1, demoEvents: 50_000},
 	}
@@ -68,7 +71,7 @@ func DefaultConfig() Config {
 // Validate checks every part; the error names the flag and what it wants.
 func (c *Config) Validate() error {
 	return errors.Join(c.Storage.validate(), c.Kafka.validate(), c.Ingest.validate(), c.Ready.validate(),
-		c.Log.validate(), c.HTTP.validate(), c.Embedded.validate())
+		c.Log.validate(), c.HTTP.validate(), c.WeCom.validate(), c.Embedded.validate())
 }
 
 // StorageConfig locates ClickHouse: an explicit DSN, or the server of a
@@ -303,6 +306,31 @@ func (h *HTTPConfig) validate() error {
 	}
 	if h.writeTimeout < time.Second || h.writeTimeout > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("--write-timeout %v: want 1s to 10m", h.writeTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// WeComConfig is where WeCom is, for the API's calls (tokens, JS-SDK
+// tickets, sign-in) and the sign-in redirects; tests and private
+// deployments point them at stand-ins or proxies.
+type WeComConfig struct {
+	endpoints wecom.Endpoints
+}
+
+func (w *WeComConfig) bind(fs *flag.FlagSet) {
+	fs.StringVar(&w.endpoints.API, "wecom-api-base", w.endpoints.API, "WeCom's server API (access tokens, JS-SDK tickets, the member behind a sign-in code)")
+	fs.StringVar(&w.endpoints.OAuth, "wecom-oauth-base", w.endpoints.OAuth, "WeCom's web OAuth, where pages opened inside WeCom send members to sign in")
+	fs.StringVar(&w.endpoints.QRLogin, "wecom-qr-base", w.endpoints.QRLogin, "WeCom's web login, where browsers outside WeCom send members to sign in by QR code")
+}
+
+func (w *WeComConfig) validate() error {
+	var errs []error
+	for _, f := range []struct{ flag, base string }{
+		{"--wecom-api-base", w.endpoints.API}, {"--wecom-oauth-base", w.endpoints.OAuth}, {"--wecom-qr-base", w.endpoints.QRLogin},
+	} {
+		if err := wecom.CheckBase(f.base); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", f.flag, err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/siyu-dev/siyu/wecom"
 )
 
 func TestDefaultConfigIsValid(t *testing.T) {
@@ -47,6 +49,10 @@ func TestConfigRefusesBadSettings(t *testing.T) {
 		{[]string{"run", "--kafka-addr", ":x"}, `--kafka-addr ":x"`},
 		{[]string{"keys", "create", "--database", "x-y"}, `--database "x-y"`},
 		{[]string{"migrate", "up", "--data-dir", ""}, "--data-dir: must not be empty"},
+		{[]string{"serve", "--wecom-api-base", "qyapi.weixin.qq.com"}, `--wecom-api-base: "qyapi.weixin.qq.com" is not an absolute http(s) URL`},
+		{[]string{"serve", "--wecom-oauth-base", "ftp://open.weixin.qq.com"}, `--wecom-oauth-base: "ftp://open.weixin.qq.com"`},
+		{[]string{"run", "--wecom-qr-base", "https://login.work.weixin.qq.com?x=1"}, `--wecom-qr-base: "https://login.work.weixin.qq.com?x=1"`},
+		{[]string{"run", "--wecom-api-base", ""}, `--wecom-api-base: "" is not an absolute http(s) URL`},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -83,6 +89,32 @@ func TestFlagHelpIsOneLineEach(t *testing.T) {
 		fs.VisitAll(func(f *flag.Flag) {
 			if strings.Contains(f.Usage, "\n") {
 				t.Errorf("siyu %s --%s: its help has a line break", c.name, f.Name)
+			}
+		})
+	}
+}
+
+// TestWeComEndpointsBind: serve and run take WeCom's endpoints from their
+// flags (a stand-in or a proxy) and default to WeCom's own.
+func TestWeComEndpointsBind(t *testing.T) {
+	for _, c := range commands(io.Discard, io.Discard) {
+		if c.name != "serve" && c.name != "run" {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			*c.config = DefaultConfig()
+			fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+			c.flags(fs)
+			if err := fs.Parse([]string{"--wecom-api-base", "http://127.0.0.1:9001", "--wecom-qr-base", "https://sso.example/"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.config.Validate(); err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			got := c.config.WeCom.endpoints
+			want := wecom.Endpoints{API: "http://127.0.0.1:9001", OAuth: wecom.DefaultOAuthBase, QRLogin: "https://sso.example/"}
+			if got != want {
+				t.Fatalf("endpoints %+v, want %+v", got, want)
 			}
 		})
 	}

@@ -28,6 +28,7 @@ func commands(stdout, stderr io.Writer) []*command {
 		ingestCommand(stderr),
 		migrateCommand(stdout, stderr),
 		keysCommand(stdout, stderr),
+		usersCommand(os.Stdin, stdout, stderr),
 		loadgenCommand(stdout, stderr),
 		billingCommand(stdout, stderr),
 		dashboardsCommand(stdout, stderr),

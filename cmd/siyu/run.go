@@ -45,6 +45,7 @@ func runCommand(stdout, stderr io.Writer) *command {
 			cfg.Log.bind(fs)
 			cfg.Ready.bind(fs)
 			cfg.HTTP.bind(fs)
+			cfg.WeCom.bind(fs)
 			cfg.Embedded.bind(fs)
 		},
 		run: func(ctx context.Context, _ []string) error { return runAll(ctx, &cfg, stdout, stderr) },
