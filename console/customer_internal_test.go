@@ -271,3 +271,106 @@ func TestDescribe(t *testing.T) {
 	require.Equal(t, time.Unix(0, 5), parseNextAt(json.RawMessage(`5`)))
 	require.True(t, parseNextAt(nil).IsZero())
 }
+
+// wecomSignInAPI adds the WeCom sign-in routes to the stand-in API.
+func wecomSignInAPI(f *fakeAPI) {
+	app := fiber.New()
+	app.Get("/v1/wecom/login-config", func(c *fiber.Ctx) error {
+		if c.Query("tenant") != "acme" {
+			return c.Status(404).JSON(fiber.Map{"error": fiber.Map{"code": "not_found", "message": "WeCom sign-in is not set up for tenant " + c.Query("tenant")}})
+		}
+		return c.JSON(fiber.Map{"tenant": "acme", "corp_id": "wwacme0001", "agent_id": 1000002})
+	})
+	app.Post("/v1/sessions/wecom", func(c *fiber.Ctx) error {
+		f.mu.Lock()
+		f.bodies["/v1/sessions/wecom"] = string(c.Body())
+		f.mu.Unlock()
+		c.Cookie(&fiber.Cookie{Name: api.SessionCookie, Value: "rep", Path: "/", HTTPOnly: true, SameSite: "Lax"})
+		return c.Status(201).JSON(fakeUsers["rep"])
+	})
+	old := f.h
+	next := app.Handler()
+	f.h = func(rc *fasthttp.RequestCtx) {
+		switch string(rc.Path()) {
+		case "/v1/wecom/login-config", "/v1/sessions/wecom":
+			next(rc)
+		default:
+			old(rc)
+		}
+	}
+}
+
+func TestWeComSignInPages(t *testing.T) {
+	app, f := cardSite(t)
+	wecomSignInAPI(f)
+	start := func(ua, query string) *http.Response {
+		req := httptest.NewRequest(http.MethodGet, "/login/wecom?"+query, nil)
+		req.Header.Set(fiber.HeaderUserAgent, ua)
+		resp, err := app.Test(req, -1)
+		require.NoError(t, err)
+		return resp
+	}
+	next := "/sidebar?contact=c1"
+	resp := start("Mozilla/5.0 wxwork/4.1.0 MicroMessenger", "tenant=acme&next="+url.QueryEscape(next))
+	require.Equal(t, http.StatusFound, resp.StatusCode)
+	to, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	require.Equal(t, "open.weixin.qq.com", to.Host, "inside WeCom: its web OAuth")
+	require.Equal(t, "/connect/oauth2/authorize", to.Path)
+	require.Equal(t, "wwacme0001", to.Query().Get("appid"))
+	require.Equal(t, "1000002", to.Query().Get("agentid"))
+	require.Equal(t, "http://example.com/login/wecom/callback", to.Query().Get("redirect_uri"))
+	state := to.Query().Get("state")
+	require.Len(t, state, 32)
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == stateCookie {
+			cookie = c
+		}
+	}
+	require.NotNil(t, cookie)
+	require.True(t, cookie.HttpOnly)
+	require.Equal(t, http.SameSiteLaxMode, cookie.SameSite)
+
+	resp = start("Mozilla/5.0 Chrome", "tenant=acme")
+	to, _ = url.Parse(resp.Header.Get("Location"))
+	require.Equal(t, "login.work.weixin.qq.com", to.Host, "outside WeCom: its QR login")
+
+	resp = start("Mozilla/5.0 Chrome", "tenant=globex&lang=en")
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	b, _ := io.ReadAll(resp.Body)
+	require.Contains(t, string(b), "not set up for tenant globex")
+
+	callback := func(query string, cookies ...*http.Cookie) *http.Response {
+		req := httptest.NewRequest(http.MethodGet, "/login/wecom/callback?"+query, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := app.Test(req, -1)
+		require.NoError(t, err)
+		return resp
+	}
+	resp = callback("code=C1&state=forged", cookie)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "another browser's state")
+	resp = callback("code=C1&state=" + state)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "no state cookie")
+	require.Empty(t, f.bodies["/v1/sessions/wecom"])
+
+	resp = callback("code=C1&state="+state, cookie)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, next, resp.Header.Get("Location"))
+	require.JSONEq(t, `{"tenant":"acme","code":"C1"}`, f.bodies["/v1/sessions/wecom"])
+	var session bool
+	for _, c := range resp.Cookies() {
+		session = session || (c.Name == api.SessionCookie && c.Value == "rep" && c.HttpOnly)
+	}
+	require.True(t, session, "the API's session cookie reaches the browser")
+
+	// The sidebar opened inside WeCom without a session: WeCom signs in.
+	req := httptest.NewRequest(http.MethodGet, "/sidebar?tenant=acme", nil)
+	req.Header.Set(fiber.HeaderUserAgent, "wxwork/4.1")
+	resp, err = app.Test(req, -1)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/login/wecom?"), resp.Header.Get("Location"))
+}
