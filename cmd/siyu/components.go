@@ -96,7 +96,7 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 	if err != nil {
 		return err
 	}
-	web, err := console.New(console.Deps{Log: log})
+	web, err := console.New(console.Deps{Log: log, WeCom: cfg.WeCom.endpoints})
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
