@@ -66,8 +66,9 @@ type card struct {
 	ID       string
 	Profile  *cdp.Profile
 	Timeline []timelineEntry
-	Next     string // the next timeline page's address ("" on the last)
-	Stages   []string
+	Next     string    // the next timeline page's address ("" on the last)
+	Stages   []option  // the tenant's, in order
+	Stage    string    // the customer's, as the page says it
 	Addable  []cdp.Tag // library tags not on the customer
 	Channels []string
 	Work     bool // the forms of followupRoles and poolRoles
@@ -208,9 +209,13 @@ func (cons *Console) readCard(c *fiber.Ctx, id, cursor string, sidebar bool) (*c
 		return nil, err
 	}
 	cd.Profile, cd.Facts = &prof, factsOf(&prof)
-	cd.Stages = st.Stages
+	l := langOf(c)
+	for _, name := range st.Stages {
+		cd.Stages = append(cd.Stages, option{Value: name, Label: stageLabel(l, name), Selected: name == prof.Stage})
+	}
+	cd.Stage = stageLabel(l, prof.Stage)
 	cd.Addable = addableTags(lib.Tags, prof.Tags)
-	names, l := tagNames(lib.Tags), langOf(c)
+	names := tagNames(lib.Tags)
 	for _, it := range tl.Items {
 		cd.Timeline = append(cd.Timeline, describe(l, it, names))
 	}
@@ -218,6 +223,24 @@ func (cons *Console) readCard(c *fiber.Ctx, id, cursor string, sidebar bool) (*c
 		cd.Next = withQuery(cd.Self, "cursor", tl.NextCursor)
 	}
 	return cd, nil
+}
+
+// option is one choice of a select.
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// stageLabel is a stage's name in the page's language: the default
+// stages have phrases, a tenant's own are shown as they are named.
+func stageLabel(l Lang, stage string) string {
+	if stage == "" {
+		return l.T("customer.stage.none")
+	}
+	if _, ok := catalog["customer.stage."+stage]; ok {
+		return l.T("customer.stage." + stage)
+	}
+	return stage
 }
 
 // cardPath is the card's own address, on the console or in the sidebar.
@@ -274,6 +297,9 @@ type eventData struct {
 // with what it carried (Note, Next).
 func describe(l Lang, it followup.Item, tags map[string]string) timelineEntry {
 	e := describeKey(it, tags)
+	if e.Kind == "stage" {
+		e.Note = stageLabel(l, e.Note)
+	}
 	who := e.Staff
 	if who == "" {
 		who = l.T("customer.someone")
@@ -513,6 +539,13 @@ var customerMessages = map[string]msg{
 	"customer.stage.change":                   {"修改阶段", "Change stage"},
 	"customer.stage.saved":                    {"阶段已更新。", "Stage changed."},
 	"customer.stage.none":                     {"未设置", "Not set"},
+	"customer.stage.new":                      {"新客户", "New"},
+	"customer.stage.contacted":                {"已联系", "Contacted"},
+	"customer.stage.qualified":                {"已确认需求", "Qualified"},
+	"customer.stage.proposal":                 {"方案报价", "Proposal"},
+	"customer.stage.won":                      {"已成交", "Won"},
+	"customer.stage.lost":                     {"已流失", "Lost"},
+	"customer.work":                           {"跟进客户", "Work this customer"},
 	"customer.tags":                           {"标签", "Tags"},
 	"customer.tags.none":                      {"暂无标签", "No tags"},
 	"customer.tags.add":                       {"添加标签", "Add a tag"},

@@ -132,7 +132,7 @@ func TestCustomerCard(t *testing.T) {
 	app, _ := cardSite(t)
 	status, html := get(t, app, "rep", "/app/customers/c1?lang=en")
 	require.Equal(t, http.StatusOK, status)
-	for _, want := range []string{"王小明", "qr_code", `data-test="customer-stage">new<`, "VIP", `value="t2"`, "u-9",
+	for _, want := range []string{"王小明", "qr_code", `data-test="customer-stage">New<`, "VIP", `value="t2"`, "u-9",
 		"s1 called", "回访 &lt;b&gt;", "next: 2026-12-08 10:30", "2026-12-08 10:30", `data-test="followup-form"`,
 		`href="/app/customers/c1?cursor=abc"`, `data-test="claim"`} {
 		require.Contains(t, html, want)
