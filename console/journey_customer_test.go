@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
@@ -103,6 +105,24 @@ func TestJourneyCustomerSidebarOnPhone(t *testing.T) {
 	// Without a contact outside WeCom: what to do.
 	require.Equal(t, http.StatusOK, open(t, ctx, "/sidebar"))
 	require.Contains(t, text(t, ctx, `[data-test=sidebar-outside]`), "?contact=")
+}
+
+// TestJourneyCustomerSidebarInWeCom: inside WeCom (its user agent) without
+// ?contact= the sidebar asks the JS-SDK for the chat's customer; outside a
+// real WeCom client (and with the demo's WeCom app not set up) that fails,
+// and the page says what to do.
+func TestJourneyCustomerSidebarInWeCom(t *testing.T) {
+	ctx := tab(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+			UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 wxwork/4.1.20 MicroMessenger/7.0.1 Language/zh"})
+		return err
+	})))
+	signIn(t, ctx, "rep")
+	phone(t, ctx)
+	require.Equal(t, http.StatusOK, open(t, ctx, "/sidebar"))
+	waitFor(t, ctx, `!!document.querySelector('[data-test=sidebar-nosdk]') || !document.querySelector('[data-test=sidebar-failed]').hidden`)
+	require.Contains(t, text(t, ctx, `[role=alert]`), "?contact=", "the page says what to do")
 }
 
 func TestJourneyCustomerNotAnotherRepsCustomer(t *testing.T) {
