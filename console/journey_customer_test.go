@@ -3,9 +3,13 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -202,4 +206,107 @@ func customerName(t *testing.T, id string) string {
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&p))
 	return p.Name
+}
+
+// The demo tenant's WeCom app, as the stand-in knows it.
+const (
+	standInCorp   = "wwdemo0001"
+	standInAgent  = 1000002
+	standInSecret = "demosecret"
+)
+
+// startWeComStandIn is WeCom for the journeys (the site runs with its
+// --wecom-*-base flags pointing here): the OAuth and QR login pages send
+// the browser straight back with a one-use code, as WeCom does once the
+// member confirms, and the server API answers gettoken and getuserinfo
+// with the demo rep's userid, each call checked as WeCom documents it.
+func startWeComStandIn() *httptest.Server {
+	var mu sync.Mutex
+	codes := map[string]bool{}
+	back := func(w http.ResponseWriter, r *http.Request, q url.Values, want url.Values) {
+		for k, v := range want {
+			if q.Get(k) != v[0] {
+				http.Error(w, "stand-in: "+k+"="+q.Get(k)+", want "+v[0], http.StatusBadRequest)
+				return
+			}
+		}
+		mu.Lock()
+		code := fmt.Sprintf("code-%d", len(codes)+1)
+		codes[code] = true
+		mu.Unlock()
+		http.Redirect(w, r, q.Get("redirect_uri")+"?code="+code+"&state="+url.QueryEscape(q.Get("state")), http.StatusFound)
+	}
+	agent := strconv.Itoa(standInAgent)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/connect/oauth2/authorize", func(w http.ResponseWriter, r *http.Request) {
+		back(w, r, r.URL.Query(), url.Values{"appid": {standInCorp}, "agentid": {agent}, "response_type": {"code"}, "scope": {"snsapi_base"}})
+	})
+	mux.HandleFunc("/wwlogin/sso/login", func(w http.ResponseWriter, r *http.Request) {
+		back(w, r, r.URL.Query(), url.Values{"login_type": {"CorpApp"}, "appid": {standInCorp}, "agentid": {agent}})
+	})
+	mux.HandleFunc("/cgi-bin/gettoken", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Encode() != (url.Values{"corpid": {standInCorp}, "corpsecret": {standInSecret}}).Encode() {
+			_, _ = w.Write([]byte(`{"errcode": 40001, "errmsg": "invalid credential"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"errcode": 0, "errmsg": "ok", "access_token": "tok-demo", "expires_in": 7200}`))
+	})
+	mux.HandleFunc("/cgi-bin/auth/getuserinfo", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		mu.Lock()
+		fresh := codes[q.Get("code")]
+		delete(codes, q.Get("code"))
+		mu.Unlock()
+		if len(q) != 2 || q.Get("access_token") != "tok-demo" || !fresh {
+			_, _ = w.Write([]byte(`{"errcode": 40029, "errmsg": "invalid code"}`))
+			return
+		}
+		_, _ = fmt.Fprintf(w, `{"errcode": 0, "errmsg": "ok", "userid": %q}`, site.demo.RepStaff)
+	})
+	return httptest.NewServer(mux)
+}
+
+// TestJourneyCustomerWeComSignIn: the sidebar opened inside WeCom signs
+// the rep in with WeCom's OAuth and shows the card; outside WeCom the
+// sign-in page's WeCom button goes through the QR login; a callback this
+// browser did not start is refused.
+func TestJourneyCustomerWeComSignIn(t *testing.T) {
+	ctx := tab(t)
+	aesKey := strings.Repeat("a", 43)
+	cfg := fmt.Sprintf(`{"corp_id": %q, "token": "demotoken", "encoding_aes_key": %q, "agent_id": %d, "secret": %q}`,
+		standInCorp, aesKey, standInAgent, standInSecret)
+	req, err := http.NewRequest(http.MethodPut, site.base+"/v1/wecom/config", strings.NewReader(cfg))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+site.demo.AdminKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "set the demo's WeCom app")
+
+	t.Run("sidebar inside WeCom", func(t *testing.T) {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: "Mozilla/5.0 wxwork/4.1.20"})
+			return err
+		})))
+		open(t, ctx, "/sidebar?tenant=demo&contact="+url.QueryEscape(site.demo.ContactID))
+		require.NotEmpty(t, text(t, ctx, `[data-test=customer-name]`), "signed in by WeCom, back on the sidebar")
+		require.True(t, strings.HasPrefix(location(t, ctx), "/sidebar?"), location(t, ctx))
+	})
+
+	t.Run("QR login outside WeCom", func(t *testing.T) {
+		qr := tab(t)
+		require.Equal(t, http.StatusOK, open(t, qr, "/login?next="+url.QueryEscape("/app/customers/"+site.demo.ContactID)))
+		require.NoError(t, chromedp.Do(qr, chromedp.SendKeys(chromedp.CSS(`#wecom-tenant`), "demo"), chromedp.Submit(chromedp.CSS(`#wecom-tenant`))))
+		waitFor(t, qr, `location.pathname.startsWith("/app/customers/")`)
+		require.NotEmpty(t, text(t, qr, `[data-test=customer-name]`))
+	})
+
+	t.Run("a callback this browser did not start", func(t *testing.T) {
+		other := tab(t)
+		require.Equal(t, http.StatusBadRequest, open(t, other, "/login/wecom/callback?code=code-1&state=forged"))
+		text(t, other, `[data-test=error]`)
+		require.Equal(t, http.StatusOK, open(t, other, "/login"), "still signed out")
+		require.NoError(t, chromedp.Do(other, chromedp.WaitVisible(chromedp.CSS(`#password`))))
+	})
 }
