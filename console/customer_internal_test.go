@@ -374,3 +374,11 @@ func TestWeComSignInPages(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	require.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/login/wecom?"), resp.Header.Get("Location"))
 }
+
+func TestLoginPageAllowsWeComRedirects(t *testing.T) {
+	app, _ := cardSite(t)
+	resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/login", nil), -1)
+	require.NoError(t, err)
+	require.Contains(t, resp.Header.Get("Content-Security-Policy"),
+		"form-action 'self' https://login.work.weixin.qq.com https://open.weixin.qq.com;")
+}

@@ -95,10 +95,29 @@ func (cons *Console) wecomCallback(c *fiber.Ctx) error {
 	return c.Redirect(next, http.StatusSeeOther)
 }
 
+// allowWeComForms lets the sign-in page's WeCom form follow /login/wecom's
+// redirect to WeCom: a browser holds a form's redirects to the page's
+// form-action too, which is otherwise this site only (secureHeaders).
+func (cons *Console) allowWeComForms(c *fiber.Ctx) {
+	ep := cons.wecomEndpoints()
+	c.Set("Content-Security-Policy", strings.Replace(string(c.Response().Header.Peek("Content-Security-Policy")),
+		"form-action 'self'", "form-action 'self' "+origin(ep.QRLogin)+" "+origin(ep.OAuth), 1))
+}
+
+// origin is base's scheme://host, as CSP names a source.
+func origin(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 // loginFailed shows the sign-in page with what went wrong.
 func (cons *Console) loginFailed(c *fiber.Ctx, tenant, next, why, field string) error {
 	v := cons.viewOf(c, "login.title")
 	v.Bare, v.Error, v.Field = true, why, field
+	cons.allowWeComForms(c)
 	v.Data = loginForm{Next: next, Tenant: tenant}
 	c.Status(http.StatusBadRequest)
 	return cons.renderView(c, "login", v)
