@@ -37,6 +37,8 @@ test-short: ## unit tests only (no servers)
 bench: setup build ## run the benchmarks and print the table of figures (FIGURES=cdp,... picks groups; QUICK=1 is --quick)
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime $(if $(QUICK),200ms,2s) ./event ./ingest ./wecom ./cdp ./followup | grep -E '^(Benchmark|ok|PASS|FAIL)'
 	$(GO) run ./bench --siyu $(BIN) $(if $(FIGURES),--figures $(FIGURES)) $(if $(QUICK),--quick)
+	@echo; echo "Lighthouse (mobile) on the demo's sidebar and segment builder:"
+	SIYU_LIGHTHOUSE=$(CURDIR)/.cache/lighthouse $(GO) test -count=1 -run 'TestLighthouse' -v ./console | grep -E '(FIGURE|^--- |^ok|^FAIL|Error)'
 
 screenshots: ## photograph the console's main pages at phone and desktop width into screenshots/
 	@scripts/setup --test

@@ -213,6 +213,7 @@ func (s *poolGroup) routes() []route {
 		on(fiber.MethodPost, "/customers/:id/release", s.releaseCustomer),
 		on(fiber.MethodPost, "/customers/:id/assign", s.assignCustomer),
 		on(fiber.MethodPost, "/staff/:id/depart", s.departStaff),
+		on(fiber.MethodGet, "/staff/:id/handover-preview", s.previewHandover),
 	}
 }
 

@@ -55,10 +55,3 @@ func parentContext(c *fiber.Ctx) context.Context {
 	}
 	return context.Background()
 }
-
-// SessionCookie holds a console session's token; CSRFHeader carries the
-// session's CSRF token on every state-changing request it authenticates.
-const (
-	SessionCookie = "siyu_session"
-	CSRFHeader    = "X-CSRF-Token"
-)

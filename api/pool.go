@@ -219,6 +219,37 @@ func (s *poolGroup) departStaff(c *fiber.Ctx) error {
 	return c.Status(http.StatusCreated).JSON(fiber.Map{"staff_id": staff, "successor": req.Successor, "moved": nonNil(out.Accepted)})
 }
 
+type handoverPreview struct {
+	StaffID   string   `json:"staff_id"`
+	Successor string   `json:"successor"`
+	Moves     []string `json:"moves"`
+}
+
+// previewHandover is what POST /v1/staff/{id}/depart with the same
+// successor would move now, decided by the pool and not written.
+func (s *poolGroup) previewHandover(c *fiber.Ctx) error {
+	tenant, err := authorize(c, managerRoles)
+	if err != nil {
+		return err
+	}
+	staff, err := pathID(c, "id", "a staff id")
+	if err != nil {
+		return err
+	}
+	successor, err := queryID(c, "successor", "a staff id")
+	if err != nil {
+		return err
+	}
+	if successor == staff {
+		return badRequest("successor", "must differ from the departing staff member")
+	}
+	moves, err := s.Pool.DepartPreview(ctxOf(c), tenant, staff, successor)
+	if err != nil {
+		return err
+	}
+	return c.JSON(handoverPreview{StaffID: staff, Successor: successor, Moves: nonNil(moves)})
+}
+
 func (s *poolGroup) getPoolRules(c *fiber.Ctx) error {
 	tenant, err := authorize(c, poolRoles)
 	if err != nil {

@@ -279,11 +279,31 @@ func TestPool(t *testing.T) {
 	t.Run("departure hands the book over to the successor or the pool", func(t *testing.T) {
 		status, body := f.do(t, http.MethodPost, "/v1/staff/s1/depart", "acme-rep-s2", mustJSON(t, map[string]any{"successor": "s2"}))
 		require.Equal(t, http.StatusForbidden, status, "%s", body)
+		// The preview: managers only, the same customers, nothing written.
+		status, body = f.do(t, http.MethodGet, "/v1/staff/s1/handover-preview?successor=s3", "acme-rep-s2", nil)
+		require.Equal(t, http.StatusForbidden, status, "%s", body)
+		status, body = f.do(t, http.MethodGet, "/v1/staff/s1/handover-preview?successor=s1", "acme-manager", nil)
+		require.Equal(t, http.StatusBadRequest, status, "%s", body)
+		require.Equal(t, "successor", decodeError(t, body).Field)
+		for range 2 {
+			status, body = f.do(t, http.MethodGet, "/v1/staff/s1/handover-preview?successor=s3", "acme-manager", nil)
+			require.Equal(t, http.StatusOK, status, "%s", body)
+			require.JSONEq(t, `{"staff_id":"s1","successor":"s3","moves":["c1","p1","p2","p3"]}`, string(body))
+		}
+		status, body = f.do(t, http.MethodGet, "/v1/staff/nobody/handover-preview", "acme-manager", nil)
+		require.Equal(t, http.StatusOK, status, "%s", body)
+		require.JSONEq(t, `{"staff_id":"nobody","successor":"","moves":[]}`, string(body))
+		status, body = f.do(t, http.MethodGet, "/v1/staff/s1/handover-preview", "globex-admin", nil)
+		require.Equal(t, http.StatusOK, status, "%s", body)
+		require.JSONEq(t, `{"staff_id":"s1","successor":"","moves":[]}`, string(body), "acme's s1 holds nothing in globex")
 		status, body = f.do(t, http.MethodPost, "/v1/staff/s1/depart", "acme-manager", mustJSON(t, map[string]any{"successor": "s3"}))
 		require.Equal(t, http.StatusCreated, status, "%s", body)
 		var r struct{ Moved []string }
 		require.NoError(t, json.Unmarshal(body, &r))
-		require.ElementsMatch(t, []string{"c1", "p1", "p2", "p3"}, r.Moved)
+		require.ElementsMatch(t, []string{"c1", "p1", "p2", "p3"}, r.Moved, "the preview wrote nothing: the hand-over moves the same")
+		status, body = f.do(t, http.MethodGet, "/v1/staff/s1/handover-preview?successor=s3", "acme-manager", nil)
+		require.Equal(t, http.StatusOK, status, "%s", body)
+		require.JSONEq(t, `{"staff_id":"s1","successor":"s3","moves":[]}`, string(body), "after the hand-over s1 holds nothing")
 		status, body = f.do(t, http.MethodPost, "/v1/staff/s2/depart", "acme-admin", nil)
 		require.Equal(t, http.StatusCreated, status, "%s", body)
 		f.waitAssignees(t, "acme", map[string]string{"c1": "s3", "p1": "s3", "p2": "s3", "p3": "s3", "c2": "", "p4": ""})

@@ -22,6 +22,13 @@ import (
 // with the cookie must carry the session's CSRF token in X-CSRF-Token, so
 // that another site cannot make the browser write on the user's behalf.
 
+// SessionCookie is the cookie that holds a console session's token.
+const SessionCookie = "siyu_session"
+
+// CSRFHeader is the header a cookie-authenticated write carries the
+// session's CSRF token in.
+const CSRFHeader = "X-CSRF-Token"
+
 // sessionKey is where authenticate leaves a cookie session's
 // auth.SessionInfo in c.Locals (absent for an API key).
 const sessionKey = "siyu.session"

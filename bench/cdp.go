@@ -61,7 +61,7 @@ func (h *harness) cdpSteps() []step {
 			return err
 		}
 		var errs []error
-		for _, f := range []func(context.Context) error{c.measureCount, c.measurePage, c.measureExport, c.measureProfiles} {
+		for _, f := range []func(context.Context) error{c.measureCount, c.measurePage, c.measureExport, c.measureProfiles, c.measureConsole} {
 			if ctx.Err() != nil {
 				break
 			}
@@ -79,6 +79,7 @@ type cdpRun struct {
 	srv, ing *child
 	base     string // http://addr
 	key      string
+	dsn      string
 	countSeg string // saved segment ids
 	exportSg string
 }
@@ -112,6 +113,7 @@ func (c *cdpRun) load(ctx context.Context) error {
 		return err
 	}
 	c.key = strings.TrimSpace(out)
+	c.dsn = dsn
 	srv, addr, err := h.startServeOn(ctx, dsn, "serve-cdp", cdpTopic)
 	if err != nil {
 		return err

@@ -33,6 +33,7 @@ type axeResult struct {
 // TestAccessibility runs axe-core (WCAG 2.1 A and AA rules) on every main
 // page at phone and desktop width: none may have a violation.
 func TestAccessibility(t *testing.T) {
+	started(t)
 	src, err := os.ReadFile(axeFile)
 	if err != nil {
 		t.Fatalf("axe-core is missing (%v): run scripts/assets, which installs the pinned front-end packages with npm", err)

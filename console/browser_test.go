@@ -6,9 +6,12 @@ package console_test
 // it. One site serves every journey; each signs in as its demo user.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -141,10 +144,17 @@ func startSite() (stop func(), err error) {
 }
 
 func freePorts(n int) []int {
+	seen := map[int]bool{}
 	out := make([]int, 0, n)
 	for len(out) < n {
-		p := testenv.FreePort(nil)
-		if len(out) == 0 || out[len(out)-1] != p {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !seen[p] && !seen[p-1] && !seen[p+1] {
+			seen[p] = true
 			out = append(out, p)
 		}
 	}
@@ -190,15 +200,7 @@ func ready() bool {
 
 // startBrowser starts headless chromium (as root it needs --no-sandbox).
 func startBrowser() (context.Context, func(), error) {
-	path := os.Getenv("CHROME_PATH")
-	if path == "" {
-		for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-			if _, err := os.Stat(p); err == nil {
-				path = p
-				break
-			}
-		}
-	}
+	path := chromePath()
 	if path == "" {
 		return nil, func() {}, fmt.Errorf("no chromium: run scripts/setup --test (installs Debian's chromium)")
 	}
@@ -213,6 +215,19 @@ func startBrowser() (context.Context, func(), error) {
 		return nil, func() {}, fmt.Errorf("start chromium: %w", err)
 	}
 	return browser, func() { cancelBrowser(); cancelAlloc() }, nil
+}
+
+// chromePath is $CHROME_PATH or Debian's chromium ("" when there is none).
+func chromePath() string {
+	if p := os.Getenv("CHROME_PATH"); p != "" {
+		return p
+	}
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
 }
 
 // tab is a fresh browser tab with its own cookies (an incognito-like
@@ -245,8 +260,9 @@ func signIn(t *testing.T, ctx context.Context, role string) {
 		chromedp.SendKeys(chromedp.CSS(`#login`), login),
 		chromedp.SendKeys(chromedp.CSS(`#password`), site.demo.Password),
 		chromedp.Submit(chromedp.CSS(`#password`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-test=who]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-test=who], [data-test=error]`)),
 	), "sign in as %s", role)
+	require.NotContains(t, location(t, ctx), "/login", "sign in as %s: %s", role, text(t, ctx, "main"))
 }
 
 // text is the text of the first element matching sel.
@@ -272,4 +288,35 @@ func location(t *testing.T, ctx context.Context) string {
 	u, err := chromedp.Run(ctx, chromedp.Location())
 	require.NoError(t, err)
 	return strings.TrimPrefix(u, site.base)
+}
+
+// adminAPI calls the API with the demo's admin key (the journeys' set-up,
+// outside the browser); a non-2xx answer fails the test.
+func adminAPI(t *testing.T, method, path string, body, out any) {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		require.NoError(t, err)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, site.base+path, rd)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+site.demo.AdminKey)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.True(t, resp.StatusCode/100 == 2, "%s %s: %d %s", method, path, resp.StatusCode, b)
+	if out != nil {
+		require.NoError(t, json.Unmarshal(b, out))
+	}
 }

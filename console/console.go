@@ -101,7 +101,7 @@ func (cons *Console) Mount(app *fiber.App, caller api.Caller) {
 			web.Post(p.path+sub, cons.signedIn, cons.onlyRoles(p.roles), cons.checkForm, h)
 		}
 	}
-	web.Use("/app", func(c *fiber.Ctx) error {
+	web.Use("/app", cons.signedIn, func(c *fiber.Ctx) error {
 		return cons.fail(c, &apiError{Status: http.StatusNotFound, Code: "not_found"})
 	})
 }

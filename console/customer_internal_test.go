@@ -22,37 +22,37 @@ import (
 	"github.com/siyu-dev/siyu/internal/reporting"
 )
 
-// fakeAPI answers the /v1 routes the card calls with fixed data, and
+// cardAPI answers the /v1 routes the card calls with fixed data, and
 // records what the console sent: the card's wiring, without the stack
 // (the browser journeys walk the real one).
-type fakeAPI struct {
+type cardAPI struct {
 	h         fasthttp.RequestHandler
 	mu        sync.Mutex
 	readAfter []string // Siyu-Read-After of customer reads
 	bodies    map[string]string
 }
 
-func (f *fakeAPI) Call(_ context.Context, req *fasthttp.Request, remote net.Addr, resp *fasthttp.Response) {
+func (f *cardAPI) Call(_ context.Context, req *fasthttp.Request, remote net.Addr, resp *fasthttp.Response) {
 	var rc fasthttp.RequestCtx
 	rc.Init(req, remote, nil)
 	f.h(&rc)
 	rc.Response.CopyTo(resp)
 }
 
-var fakeUsers = map[string]sessionUser{
+var cardUsers = map[string]sessionUser{
 	"rep":      {Login: "rep@demo", Tenant: "demo", Name: "Rep", Role: "rep", StaffID: "s1", CSRF: "tok"},
 	"marketer": {Login: "m@demo", Tenant: "demo", Name: "M", Role: "marketer", CSRF: "tok"},
 	"exec":     {Login: "e@demo", Tenant: "demo", Name: "E", Role: "exec", CSRF: "tok"},
 }
 
-func newFakeAPI() *fakeAPI {
-	f := &fakeAPI{bodies: map[string]string{}}
+func newCardAPI() *cardAPI {
+	f := &cardAPI{bodies: map[string]string{}}
 	app := fiber.New()
 	notFound := func(c *fiber.Ctx) error {
 		return c.Status(404).JSON(fiber.Map{"error": fiber.Map{"code": "not_found", "message": "customer not found"}})
 	}
 	app.Get("/v1/sessions/current", func(c *fiber.Ctx) error {
-		u, ok := fakeUsers[c.Cookies(api.SessionCookie)]
+		u, ok := cardUsers[c.Cookies(api.SessionCookie)]
 		if !ok {
 			return c.Status(401).JSON(fiber.Map{"error": fiber.Map{"code": "unauthorized", "message": "sign in"}})
 		}
@@ -105,17 +105,17 @@ func newFakeAPI() *fakeAPI {
 	return f
 }
 
-func cardSite(t *testing.T) (*fiber.App, *fakeAPI) {
+func cardSite(t *testing.T) (*fiber.App, *cardAPI) {
 	t.Helper()
 	cons, err := New(Deps{})
 	require.NoError(t, err)
-	f := newFakeAPI()
+	f := newCardAPI()
 	app := fiber.New()
 	cons.Mount(app, f)
 	return app, f
 }
 
-func get(t *testing.T, app *fiber.App, who, path string, headers ...string) (int, string) {
+func cardGet(t *testing.T, app *fiber.App, who, path string, headers ...string) (int, string) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	req.AddCookie(&http.Cookie{Name: api.SessionCookie, Value: who})
@@ -130,7 +130,7 @@ func get(t *testing.T, app *fiber.App, who, path string, headers ...string) (int
 
 func TestCustomerCard(t *testing.T) {
 	app, _ := cardSite(t)
-	status, html := get(t, app, "rep", "/app/customers/c1?lang=en")
+	status, html := cardGet(t, app, "rep", "/app/customers/c1?lang=en")
 	require.Equal(t, http.StatusOK, status)
 	for _, want := range []string{"王小明", "qr_code", `data-test="customer-stage">New<`, "VIP", `value="t2"`, "u-9",
 		"s1 called", "回访 &lt;b&gt;", "next: 2026-12-08 10:30", "2026-12-08 10:30", `data-test="followup-form"`,
@@ -143,40 +143,40 @@ func TestCustomerCard(t *testing.T) {
 
 func TestCustomerCardWalls(t *testing.T) {
 	app, _ := cardSite(t)
-	status, html := get(t, app, "rep", "/app/customers/c2")
+	status, html := cardGet(t, app, "rep", "/app/customers/c2")
 	require.Equal(t, http.StatusNotFound, status)
 	require.Contains(t, html, `data-test="customer-missing"`)
 	require.NotContains(t, html, "c2")
 
-	status, html = get(t, app, "marketer", "/app/customers/c1")
+	status, html = cardGet(t, app, "marketer", "/app/customers/c1")
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, html, "王小明")
 	require.Contains(t, html, `data-test="readonly"`)
 	require.NotContains(t, html, `data-test="followup-form"`)
 	require.NotContains(t, html, `data-test="timeline"`)
 
-	status, _ = get(t, app, "marketer", "/sidebar?contact=c1")
+	status, _ = cardGet(t, app, "marketer", "/sidebar?contact=c1")
 	require.Equal(t, http.StatusForbidden, status)
-	status, _ = get(t, app, "exec", "/app/customers/c1")
+	status, _ = cardGet(t, app, "exec", "/app/customers/c1")
 	require.Equal(t, http.StatusForbidden, status)
 }
 
 func TestSidebar(t *testing.T) {
 	app, _ := cardSite(t)
-	status, html := get(t, app, "rep", "/sidebar?contact=c1")
+	status, html := cardGet(t, app, "rep", "/sidebar?contact=c1")
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, html, `class="bare"`)
 	require.Contains(t, html, "sidebar-card")
 	require.Contains(t, html, `name="from" value="sidebar"`)
 	require.NotContains(t, html, `class="nav"`)
 
-	status, html = get(t, app, "rep", "/sidebar?lang=en")
+	status, html = cardGet(t, app, "rep", "/sidebar?lang=en")
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, html, `data-test="sidebar-outside"`)
 	require.NotContains(t, html, "sidebar.js")
 
 	// Inside WeCom: the JS-SDK and the script when built in, else what to do.
-	status, html = get(t, app, "rep", "/sidebar?lang=en", fiber.HeaderUserAgent, "Mozilla/5.0 wxwork/4.1.0")
+	status, html = cardGet(t, app, "rep", "/sidebar?lang=en", fiber.HeaderUserAgent, "Mozilla/5.0 wxwork/4.1.0")
 	require.Equal(t, http.StatusOK, status)
 	cons, _ := New(Deps{})
 	if cons.assets.has(wecomSDK) {
@@ -188,7 +188,7 @@ func TestSidebar(t *testing.T) {
 	}
 }
 
-func postForm(t *testing.T, app *fiber.App, path string, form url.Values, cookies ...*http.Cookie) *http.Response {
+func cardPost(t *testing.T, app *fiber.App, path string, form url.Values, cookies ...*http.Cookie) *http.Response {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -206,7 +206,7 @@ func postForm(t *testing.T, app *fiber.App, path string, form url.Values, cookie
 // Siyu-Read-After.
 func TestCardWriteReadsBack(t *testing.T) {
 	app, f := cardSite(t)
-	resp := postForm(t, app, "/app/customers/c1/followups", url.Values{"csrf": {"tok"}, "channel": {"call"},
+	resp := cardPost(t, app, "/app/customers/c1/followups", url.Values{"csrf": {"tok"}, "channel": {"call"},
 		"note": {"hi"}, "next": {"2026-12-08T10:30"}, "from": {"sidebar"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	require.Equal(t, "/sidebar?contact=c1&done=customer.followup.saved", resp.Header.Get("Location"))
@@ -232,24 +232,24 @@ func TestCardWriteReadsBack(t *testing.T) {
 	require.Equal(t, http.StatusOK, r2.StatusCode)
 	require.Equal(t, "0:42", f.readAfter[len(f.readAfter)-1], "the card reads after the write")
 
-	resp = postForm(t, app, "/app/customers/c1/stage", url.Values{"stage": {"won"}})
+	resp = cardPost(t, app, "/app/customers/c1/stage", url.Values{"stage": {"won"}})
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, "no form post without the CSRF token")
 }
 
 func TestCardClaimRefusalNamesTheRule(t *testing.T) {
 	app, f := cardSite(t)
-	resp := postForm(t, app, "/app/customers/c1/claim", url.Values{"csrf": {"tok"}})
+	resp := cardPost(t, app, "/app/customers/c1/claim", url.Values{"csrf": {"tok"}})
 	require.Equal(t, http.StatusConflict, resp.StatusCode)
 	b, _ := io.ReadAll(resp.Body)
 	require.Contains(t, string(b), "cooldown")
 	require.Contains(t, string(b), "released 1 day ago")
 	require.JSONEq(t, `{"customer_ids":["c1"]}`, f.bodies["/v1/pool/claim"])
 
-	resp = postForm(t, app, "/app/customers/c1/tags", url.Values{"csrf": {"tok"}, "remove": {"t1"}})
+	resp = cardPost(t, app, "/app/customers/c1/tags", url.Values{"csrf": {"tok"}, "remove": {"t1"}})
 	require.Equal(t, "/app/customers/c1?done=customer.tags.removed", resp.Header.Get("Location"))
 	require.JSONEq(t, `{"remove":["t1"]}`, f.bodies["/v1/customers/c1/tags"])
 
-	resp = postForm(t, app, "/app/customers/c1/followups", url.Values{"csrf": {"tok"}, "channel": {"call"}, "next": {"tomorrow"}})
+	resp = cardPost(t, app, "/app/customers/c1/followups", url.Values{"csrf": {"tok"}, "channel": {"call"}, "next": {"tomorrow"}})
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "a bad next time is refused beside the form")
 }
 
@@ -273,7 +273,7 @@ func TestDescribe(t *testing.T) {
 }
 
 // wecomSignInAPI adds the WeCom sign-in routes to the stand-in API.
-func wecomSignInAPI(f *fakeAPI) {
+func wecomSignInAPI(f *cardAPI) {
 	app := fiber.New()
 	app.Get("/v1/wecom/login-config", func(c *fiber.Ctx) error {
 		if c.Query("tenant") != "acme" {
@@ -286,7 +286,7 @@ func wecomSignInAPI(f *fakeAPI) {
 		f.bodies["/v1/sessions/wecom"] = string(c.Body())
 		f.mu.Unlock()
 		c.Cookie(&fiber.Cookie{Name: api.SessionCookie, Value: "rep", Path: "/", HTTPOnly: true, SameSite: "Lax"})
-		return c.Status(201).JSON(fakeUsers["rep"])
+		return c.Status(201).JSON(cardUsers["rep"])
 	})
 	old := f.h
 	next := app.Handler()

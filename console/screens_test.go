@@ -17,7 +17,7 @@ type screen struct{ role, path, name string }
 
 // allScreens are every group's main pages.
 func allScreens() []screen {
-	return slices.Concat(loginScreens)
+	return slices.Concat(loginScreens, repScreens, teamScreens, marketerScreens)
 }
 
 var loginScreens = []screen{{role: "", path: "/login", name: "login"}}

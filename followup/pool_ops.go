@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -110,6 +111,25 @@ func (p *Pool) Depart(ctx context.Context, tenant, staff, successor string) (Out
 		return nil
 	})
 	return out, err
+}
+
+// DepartPreview is what Depart(tenant, staff, successor) would move now:
+// the customers assigned to staff, sorted, decided by the same decider on
+// the same state, and rolled back, so nothing is written. A hand-over
+// decided later may differ by the changes decided in between.
+func (p *Pool) DepartPreview(ctx context.Context, tenant, staff, successor string) ([]string, error) {
+	var moved []string
+	_, err := p.do(ctx, tenant, false, func(d *decision) error {
+		d.depart(staff, successor, func(string) string { return "preview" })
+		moved = slices.Clone(d.out.Accepted)
+		d.rollback()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(moved)
+	return moved, nil
 }
 
 // SetRules sets the tenant's pool rules (pool.rules_set); they bind the

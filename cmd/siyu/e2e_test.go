@@ -290,10 +290,11 @@ func TestDemoRepHoldsCustomers(t *testing.T) {
 			cfg := loadgen.Config{Seed: 7, TenantNames: []string{"demo"}, StaffPerTenant: 20,
 				ContactsPerTenant: max(events/25, 10), Events: events, Days: 30, PaidShare: 1,
 				Start: time.Now().Add(-30 * 24 * time.Hour)}
-			staff, contact, err := demoRep(cfg)
+			team, err := demoReps(cfg)
 			require.NoError(t, err)
-			require.NotEmpty(t, staff)
-			require.NotEmpty(t, contact)
+			require.GreaterOrEqual(t, len(team.staff), 2)
+			require.NotEmpty(t, team.first[0], "the first rep holds a customer")
+			require.NotEmpty(t, team.first[1], "the second rep holds a customer the first does not")
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -226,6 +228,13 @@ type demoInfo struct {
 	RepKey    string `json:"rep_key"`
 	RepStaff  string `json:"rep_staff_id"`
 	ContactID string `json:"contact_id"`
+	// The console's demo users: one per role (rep2: a second rep), one
+	// password; OtherRepStaff is rep2's staff id and OtherContact a
+	// customer rep2 holds and the first rep does not.
+	Password      string            `json:"console_password"`
+	Users         map[string]string `json:"console_users"`
+	OtherRepStaff string            `json:"other_rep_staff_id"`
+	OtherContact  string            `json:"other_contact_id"`
 }
 
 const demoFile = "demo.json"
@@ -234,17 +243,22 @@ const demoFile = "demo.json"
 // stream produced to Kafka (the pipeline folds it into profiles).
 func ensureDemo(ctx context.Context, conn driver.Conn, cl *kgo.Client, topic, dataDir string, events int, stderr io.Writer) (*demoInfo, error) {
 	path := filepath.Join(dataDir, demoFile)
-	if b, err := os.ReadFile(path); err == nil {
-		var d demoInfo
-		return &d, json.Unmarshal(b, &d)
-	}
 	cfg := loadgen.Config{Seed: 7, TenantNames: []string{"demo"}, StaffPerTenant: 20, ContactsPerTenant: max(events/25, 10),
 		Events: events, Days: 30, PaidShare: 1, Start: time.Now().Add(-30 * 24 * time.Hour)}
+	if b, err := os.ReadFile(path); err == nil {
+		var d demoInfo
+		if err := json.Unmarshal(b, &d); err != nil || len(d.Users) > 0 {
+			return &d, err
+		}
+		// A data dir from before the console: add its users.
+		return &d, ensureDemoConsole(ctx, conn, cl, topic, path, &d, cfg)
+	}
 	d := &demoInfo{Tenant: "demo"}
-	var err error
-	if d.RepStaff, d.ContactID, err = demoRep(cfg); err != nil {
+	reps, err := demoReps(cfg)
+	if err != nil {
 		return nil, err
 	}
+	d.RepStaff, d.ContactID = reps.staff[0], reps.first[0]
 	keys := auth.NewKeys(conn, 0)
 	if d.AdminKey, err = keys.Create(ctx, auth.NewKeyRequest{Tenant: d.Tenant, Role: auth.RoleAdmin, Name: "demo admin"}); err != nil {
 		return nil, err
@@ -261,17 +275,36 @@ func ensureDemo(ctx context.Context, conn driver.Conn, cl *kgo.Client, topic, da
 		return nil, fmt.Errorf("load demo tenant: %w", err)
 	}
 	bar.Done()
-	b, _ := json.MarshalIndent(d, "", "  ")
-	return d, os.WriteFile(path, b, 0o600)
+	return d, ensureDemoConsole(ctx, conn, cl, topic, path, d, cfg)
 }
 
-// demoRep replays the demo stream's friend relations and picks the rep who
-// holds the most customers at the end, and the first customer they hold, so
-// that the banner's rep key has something to show.
-func demoRep(cfg loadgen.Config) (staff, contact string, err error) {
+// ensureDemoConsole picks the demo's reps, creates its console users (one
+// per role) and the demo manager's team, and writes demo.json.
+func ensureDemoConsole(ctx context.Context, conn driver.Conn, cl *kgo.Client, topic, path string, d *demoInfo, cfg loadgen.Config) error {
+	reps, err := demoReps(cfg)
+	if err != nil {
+		return err
+	}
+	d.RepStaff, d.ContactID = reps.staff[0], reps.first[0]
+	d.OtherRepStaff, d.OtherContact = reps.staff[1], reps.first[1]
+	if err := ensureConsoleUsers(ctx, conn, cl, topic, d, reps.staff[:min(demoTeamSize, len(reps.staff))]); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(d, "", "  ")
+	return os.WriteFile(path, b, 0o600)
+}
+
+// demoTeam is the demo's reps, most customers first (ties by staff id), and
+// for each a customer they hold that no rep before them holds.
+type demoTeam struct{ staff, first []string }
+
+// demoReps replays the demo stream's friend relations and ranks the reps by
+// the customers they hold at the end, so that the banner's rep key and the
+// demo's rep users have something to show.
+func demoReps(cfg loadgen.Config) (demoTeam, error) {
 	g, err := loadgen.New(cfg)
 	if err != nil {
-		return "", "", fmt.Errorf("demo stream: %w", err)
+		return demoTeam{}, fmt.Errorf("demo stream: %w", err)
 	}
 	type pair struct{ staff, contact string }
 	live := map[pair]bool{}
@@ -295,23 +328,31 @@ func demoRep(cfg loadgen.Config) (staff, contact string, err error) {
 			set(e.Data.ToStaffID, e.Subject, true)
 		}
 	}
-	held, first := map[string]int{}, map[string]string{}
+	held, holders := map[string]int{}, map[string][]string{}
 	for _, k := range order {
 		if live[k] {
-			if held[k.staff]++; first[k.staff] == "" {
-				first[k.staff] = k.contact
+			held[k.staff]++
+			holders[k.contact] = append(holders[k.contact], k.staff)
+		}
+	}
+	var t demoTeam
+	for s := range held {
+		t.staff = append(t.staff, s)
+	}
+	slices.SortFunc(t.staff, func(a, b string) int { return cmp.Or(cmp.Compare(held[b], held[a]), cmp.Compare(a, b)) })
+	if len(t.staff) < 2 {
+		return demoTeam{}, errors.New("demo stream: fewer than two reps hold a customer; raise --demo-events")
+	}
+	for i, s := range t.staff {
+		t.first = append(t.first, "")
+		for _, k := range order {
+			if k.staff == s && live[k] && !slices.ContainsFunc(holders[k.contact], func(h string) bool { return slices.Index(t.staff, h) < i }) {
+				t.first[i] = k.contact
+				break
 			}
 		}
 	}
-	for s, n := range held {
-		if n > held[staff] || (n == held[staff] && s < staff) {
-			staff = s
-		}
-	}
-	if staff == "" {
-		return "", "", errors.New("demo stream: no rep holds a customer; raise --demo-events")
-	}
-	return staff, first[staff], nil
+	return t, nil
 }
 
 func printBanner(w io.Writer, f *Config, brokers []string, d *demoInfo) {
@@ -320,6 +361,8 @@ func printBanner(w io.Writer, f *Config, brokers []string, d *demoInfo) {
 	fmt.Fprintf(w, "  Kafka      %s   (topic %s, dead letters %s)\n", brokers[0], f.Kafka.topic, f.Kafka.dlq)
 	fmt.Fprintf(w, "  Data dir   %s\n", f.Storage.dataDir)
 	if d != nil {
+		fmt.Fprintf(w, "  Console    %s/   (sign in with any demo user below, password %s)\n", base, d.Password)
+		fmt.Fprintf(w, "             %s\n", demoLogins(d))
 		fmt.Fprintf(w, "  Demo keys  admin: %s\n             rep %s: %s\n", d.AdminKey, d.RepStaff, d.RepKey)
 		fmt.Fprintf(w, "\nTry:\n  curl -s %s/readyz\n", base)
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/v1/customers/%s\n", d.AdminKey, base, d.ContactID)
