@@ -146,12 +146,12 @@ func (cons *Console) showCard(c *fiber.Ctx, id string, sidebar bool, title strin
 	}
 	v.Title = cardTitle(v.L, cd)
 	v.Data = cd
-	return cons.renderView(c, cardTemplate(sidebar), v)
+	return cons.renderView(c, cardTemplate, v)
 }
 
-// cardTemplate is the card's template: one for both, the sidebar's layout
-// told by card.Sidebar.
-func cardTemplate(bool) string { return "customer_card" }
+// cardTemplate is the card's template, the console's and the sidebar's
+// (card.Sidebar tells its layout).
+const cardTemplate = "customer_card"
 
 func cardTitle(l Lang, cd *card) string {
 	if cd.Profile.Name != "" {
@@ -434,7 +434,7 @@ func (cons *Console) cardWithError(c *fiber.Ctx, id string, err error) error {
 	if ae != nil {
 		c.Status(ae.Status)
 	}
-	return cons.renderView(c, cardTemplate(sidebar), v)
+	return cons.renderView(c, cardTemplate, v)
 }
 
 func (cons *Console) postStage(c *fiber.Ctx) error {
@@ -519,7 +519,7 @@ func (cons *Console) postClaim(c *fiber.Ctx) error {
 	v.Error, v.Field = v.L.T("customer.claim.refused"), "claim"
 	v.Title, v.Data = cardTitle(v.L, cd), cd
 	c.Status(http.StatusConflict)
-	return cons.renderView(c, cardTemplate(sidebar), v)
+	return cons.renderView(c, cardTemplate, v)
 }
 
 func (cons *Console) postRelease(c *fiber.Ctx) error {
