@@ -88,6 +88,7 @@ type page struct {
 func (cons *Console) Mount(app *fiber.App, caller api.Caller) {
 	cons.api = caller
 	app.Get("/assets/*", cons.serveAsset)
+	app.Get("/favicon.ico", func(c *fiber.Ctx) error { return c.Redirect(cons.assets.url("icon.svg"), http.StatusMovedPermanently) })
 	web := app.Group("", compress.New(), secureHeaders)
 	web.Get("/", cons.signedIn, func(c *fiber.Ctx) error { return c.Redirect(homeOf(userOf(c)), http.StatusSeeOther) })
 	web.Get("/login", cons.loginPage)
