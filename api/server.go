@@ -160,6 +160,8 @@ func (s *Server) routes() {
 	mount(s.app, (&wecomGroup{WeCom: s.WeCom}).callbackRoutes(), s.WeCom != nil, "not found")
 	// Signing in needs no key: mounted ahead of the authenticated /v1.
 	mount(s.app, (&sessionGroup{Users: s.Users}).publicRoutes(), s.Users != nil, usersOff)
+	mount(s.app, (&wecomSignInGroup{Users: s.Users, Clients: s.WeComClients}).publicRoutes(),
+		s.Users != nil && s.WeComClients != nil, "WeCom sign-in is not enabled on this server")
 	v1 := s.app.Group("/v1", s.authenticate, s.consistency.readAfter)
 	s.mountGroups(v1)
 	if s.Console != nil {

@@ -113,6 +113,9 @@ func startSite() (stop func(), err error) {
 		"--http-addr", "127.0.0.1:"+strconv.Itoa(ports[0]), "--kafka-addr", "127.0.0.1:"+strconv.Itoa(ports[1]),
 		"--clickhouse-port", strconv.Itoa(ports[2]), "--clickhouse-http-port", strconv.Itoa(ports[3]),
 		"--batch-max-wait", "50ms", "--partitions", "3")
+	wecomSite := startWeComStandIn()
+	stops = append(stops, wecomSite.Close)
+	cmd.Args = append(cmd.Args, "--wecom-api-base", wecomSite.URL, "--wecom-oauth-base", wecomSite.URL, "--wecom-qr-base", wecomSite.URL)
 	cmd.Stdout, cmd.Stderr = site.out, site.out
 	if err := cmd.Start(); err != nil {
 		return stop, err

@@ -28,6 +28,7 @@ import (
 
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/auth"
+	"github.com/siyu-dev/siyu/wecom"
 )
 
 //go:embed templates
@@ -39,6 +40,9 @@ type Deps struct {
 	// GrafanaURL, when set, is where the executive pages link the
 	// provisioned dashboards.
 	GrafanaURL string
+	// WeCom is where WeCom's sign-in pages are (its OAuth and QR login,
+	// as the API's WeCom clients have them); empty: WeCom's own.
+	WeCom wecom.Endpoints
 }
 
 // Console serves the pages. Build it with New; api.New mounts it.
@@ -85,10 +89,13 @@ type page struct {
 func (cons *Console) Mount(app *fiber.App, caller api.Caller) {
 	cons.api = caller
 	app.Get("/assets/*", cons.serveAsset)
+	app.Get("/favicon.ico", func(c *fiber.Ctx) error { return c.Redirect(cons.assets.url("icon.svg"), http.StatusMovedPermanently) })
 	web := app.Group("", compress.New(), secureHeaders)
 	web.Get("/", cons.signedIn, func(c *fiber.Ctx) error { return c.Redirect(homeOf(userOf(c)), http.StatusSeeOther) })
 	web.Get("/login", cons.loginPage)
 	web.Post("/login", cons.login)
+	web.Get("/login/wecom", cons.wecomLogin)
+	web.Get("/login/wecom/callback", cons.wecomCallback)
 	web.Post("/logout", cons.signedIn, cons.checkForm, cons.logout)
 	for _, p := range cons.pages {
 		web.Get(p.path, cons.signedIn, cons.onlyRoles(p.roles), p.get)
@@ -150,6 +157,12 @@ func (cons *Console) signedIn(c *fiber.Ctx) error {
 
 func (cons *Console) toLogin(c *fiber.Ctx, why string) error {
 	q := url.Values{"next": {string(c.Request().URI().RequestURI())}}
+	if tenant := c.Query("tenant"); tenant != "" && inWeCom(c) {
+		// Inside WeCom (the sidebar's URL names its tenant): WeCom signs
+		// the member in, no password.
+		q.Set("tenant", tenant)
+		return c.Redirect("/login/wecom?"+q.Encode(), http.StatusSeeOther)
+	}
 	if why != "" {
 		q.Set("why", why)
 	}

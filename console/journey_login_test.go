@@ -13,6 +13,7 @@ import (
 // on its own start page; a wrong password is told plainly; sign-out ends
 // the session and sign-out everywhere ends the person's other sessions.
 func TestJourneySignIn(t *testing.T) {
+	started(t)
 	homes := map[string]string{"rep": "/app/day", "manager": "/app/team", "marketer": "/app/segments",
 		"exec": "/app/adoption", "billing": "/app/billing", "admin": "/app/admin", "platform": "/app/billing"}
 	for role, home := range homes {

@@ -28,6 +28,7 @@ func (cons *Console) loginPage(c *fiber.Ctx) error {
 		v.Notice = v.L.T("login.signedout")
 	}
 	v.Data = loginForm{Next: localPath(c.Query("next")), Tenant: c.Query("tenant")}
+	cons.allowWeComForms(c)
 	return cons.renderView(c, "login", v)
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -15,9 +16,14 @@ import (
 // and the file name.
 type screen struct{ role, path, name string }
 
-// allScreens are every group's main pages.
+// allScreens are every group's main pages, with the demo's customer in
+// place of {contact_id} (call it once the site has started).
 func allScreens() []screen {
-	return slices.Concat(loginScreens, repScreens, teamScreens, marketerScreens)
+	out := slices.Concat(loginScreens, repScreens, teamScreens, marketerScreens, customerScreens)
+	for i := range out {
+		out[i].path = strings.ReplaceAll(out[i].path, "{contact_id}", site.demo.ContactID)
+	}
+	return out
 }
 
 var loginScreens = []screen{{role: "", path: "/login", name: "login"}}
@@ -30,6 +36,7 @@ func TestScreenshots(t *testing.T) {
 	if dir == "" {
 		t.Skip("set SIYU_SCREENSHOTS=<dir> (make screenshots)")
 	}
+	started(t)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	tabs := map[string]chromedpTab{}
 	for _, s := range allScreens() {

@@ -97,7 +97,7 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 	if err != nil {
 		return err
 	}
-	web, err := console.New(console.Deps{Log: log, GrafanaURL: cfg.HTTP.grafanaURL})
+	web, err := console.New(console.Deps{Log: log, WeCom: cfg.WeCom.endpoints, GrafanaURL: cfg.HTTP.grafanaURL})
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
