@@ -112,8 +112,9 @@ type signInRequest struct {
 	Password string `json:"password"`
 }
 
-// sessionResponse is a session as the console reads it (never its token).
-type sessionResponse struct {
+// Session is a console session as GET /v1/sessions/current answers it
+// (never its token); the console decodes it.
+type Session struct {
 	Login     string    `json:"login"`
 	Tenant    string    `json:"tenant"`
 	Name      string    `json:"name"`
@@ -147,7 +148,7 @@ func (s *sessionGroup) signIn(c *fiber.Ctx) error {
 	}
 	setSessionCookie(c, sess.Token, sess.Expires)
 	u := sess.User
-	return c.Status(http.StatusCreated).JSON(sessionResponse{Login: u.Login, Tenant: u.Tenant, Name: u.Name,
+	return c.Status(http.StatusCreated).JSON(Session{Login: u.Login, Tenant: u.Tenant, Name: u.Name,
 		Role: u.Role, StaffID: u.StaffID, CSRF: sess.CSRF, ExpiresAt: sess.Expires})
 }
 
@@ -161,7 +162,7 @@ func (s *sessionGroup) currentSession(c *fiber.Ctx) error {
 		return errNotASession
 	}
 	p := principal(c)
-	return c.JSON(sessionResponse{Login: info.Login, Tenant: info.Tenant, Name: p.Name, Role: p.Role,
+	return c.JSON(Session{Login: info.Login, Tenant: info.Tenant, Name: p.Name, Role: p.Role,
 		StaffID: p.StaffID, CSRF: info.CSRF, ExpiresAt: info.Expires})
 }
 

@@ -123,6 +123,6 @@ func (s *wecomSignInGroup) signIn(c *fiber.Ctx) error {
 	}
 	setSessionCookie(c, sess.Token, sess.Expires)
 	u := sess.User
-	return c.Status(http.StatusCreated).JSON(sessionResponse{Login: u.Login, Tenant: u.Tenant, Name: u.Name,
+	return c.Status(http.StatusCreated).JSON(Session{Login: u.Login, Tenant: u.Tenant, Name: u.Name,
 		Role: u.Role, StaffID: u.StaffID, CSRF: sess.CSRF, ExpiresAt: sess.Expires})
 }

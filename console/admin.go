@@ -129,20 +129,8 @@ func (cons *Console) adminRefused(c *fiber.Ctx, tab *adminTab, err error, edit f
 
 // --- users (GET/POST /v1/users, PATCH /v1/users/{login}) ---
 
-// consoleUser is GET /v1/users' entry.
-type consoleUser struct {
-	Login     string    `json:"login"`
-	Tenant    string    `json:"tenant"`
-	Name      string    `json:"name"`
-	Role      auth.Role `json:"role"`
-	StaffID   string    `json:"staff_id"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
 type usersTab struct {
-	Users []consoleUser
+	Users []auth.User
 	Roles []auth.Role
 	New   newUserForm
 }
@@ -157,7 +145,7 @@ var tenantRoles = []auth.Role{auth.RoleAdmin, auth.RoleManager, auth.RoleRep, au
 
 func (cons *Console) loadUsers(c *fiber.Ctx, cl *client) (any, error) {
 	var a struct {
-		Users []consoleUser `json:"users"`
+		Users []auth.User `json:"users"`
 	}
 	if err := cl.get("/v1/users", nil, &a); err != nil {
 		return nil, err

@@ -21,7 +21,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/compress"
@@ -118,16 +117,8 @@ func secureHeaders(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// sessionUser is GET /v1/sessions/current's answer: who is signed in.
-type sessionUser struct {
-	Login   string    `json:"login"`
-	Tenant  string    `json:"tenant"`
-	Name    string    `json:"name"`
-	Role    auth.Role `json:"role"`
-	StaffID string    `json:"staff_id"`
-	CSRF    string    `json:"csrf"`
-	Expires time.Time `json:"expires_at"`
-}
+// sessionUser is who is signed in: GET /v1/sessions/current's answer.
+type sessionUser = api.Session
 
 const userKey = "console.user"
 
