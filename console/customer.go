@@ -211,9 +211,9 @@ func (cons *Console) readCard(c *fiber.Ctx, id, cursor string, sidebar bool) (*c
 	cd.Profile, cd.Facts = &prof, factsOf(&prof)
 	l := langOf(c)
 	for _, name := range st.Stages {
-		cd.Stages = append(cd.Stages, option{Value: name, Label: stageLabel(l, name), Selected: name == prof.Stage})
+		cd.Stages = append(cd.Stages, option{Value: name, Label: l.Stage(name), Selected: name == prof.Stage})
 	}
-	cd.Stage = stageLabel(l, prof.Stage)
+	cd.Stage = l.Stage(prof.Stage)
 	cd.Addable = addableTags(lib.Tags, prof.Tags)
 	names := tagNames(lib.Tags)
 	for _, it := range tl.Items {
@@ -229,18 +229,6 @@ func (cons *Console) readCard(c *fiber.Ctx, id, cursor string, sidebar bool) (*c
 type option struct {
 	Value, Label string
 	Selected     bool
-}
-
-// stageLabel is a stage's name in the page's language: the default
-// stages have phrases, a tenant's own are shown as they are named.
-func stageLabel(l Lang, stage string) string {
-	if stage == "" {
-		return l.T("customer.stage.none")
-	}
-	if _, ok := catalog["customer.stage."+stage]; ok {
-		return l.T("customer.stage." + stage)
-	}
-	return stage
 }
 
 // cardPath is the card's own address, on the console or in the sidebar.
@@ -298,7 +286,7 @@ type eventData struct {
 func describe(l Lang, it followup.Item, tags map[string]string) timelineEntry {
 	e := describeKey(it, tags)
 	if e.Kind == "stage" {
-		e.Note = stageLabel(l, e.Note)
+		e.Note = l.Stage(e.Note)
 	}
 	who := e.Staff
 	if who == "" {

@@ -315,7 +315,8 @@ type heatCell struct {
 	Text, Class string
 }
 
-// maxCohortRows keeps the heatmap readable: the latest cohorts of the range.
+// maxCohortRows keeps the heatmap readable: the latest cohorts of the
+// range (days without new staff are left out).
 const maxCohortRows = 62
 
 func retentionOf(a retentionAnswer) retentionView {
@@ -326,6 +327,9 @@ func retentionOf(a retentionAnswer) retentionView {
 	}
 	for i := len(cohorts) - 1; i >= 0; i-- {
 		co := cohorts[i]
+		if co.Size == 0 {
+			continue // a day without new staff has nothing to retain
+		}
 		row := retentionRow{Day: co.Day, Size: co.Size}
 		for _, r := range co.Retained {
 			cell := heatCell{Text: "—", Class: "heatna"}
@@ -506,7 +510,7 @@ var execMessages = map[string]msg{
 	"exec.chart.table":           {"数据表", "Data table"},
 	"exec.day":                   {"日期", "Day"},
 	"exec.retention":             {"留存（员工，按首次活跃日分组）", "Retention (staff, by first active day)"},
-	"exec.retention.desc":        {"每行是一组首次活跃的员工，格子是第 N 天仍活跃的比例；颜色越深比例越高，“—”表示尚未到达该天。", "Each row is the staff first active on that day; a cell is the share active N days later (darker is higher; — is not reached yet)."},
+	"exec.retention.desc":        {"每行是一组首次活跃的员工（没有新员工的日子不列出），格子是第 N 天仍活跃的比例；颜色越深比例越高，“—”表示尚未到达该天。", "Each row is the staff first active on that day (days without new staff are left out); a cell is the share active N days later (darker is higher; — is not reached yet)."},
 	"exec.retention.cohort":      {"首次活跃日", "Cohort"},
 	"exec.retention.size":        {"人数", "Size"},
 	"exec.retention.day":         {"第 %d 天", "Day %d"},

@@ -73,6 +73,18 @@ func (l Lang) T(key string) string {
 // F is T with fmt.Sprintf arguments.
 func (l Lang) F(key string, args ...any) string { return fmt.Sprintf(l.T(key), args...) }
 
+// Stage is a stage's name in the page's language: the default stages
+// have phrases, a tenant's own are shown as they are named.
+func (l Lang) Stage(stage string) string {
+	if stage == "" {
+		return l.T("customer.stage.none")
+	}
+	if _, ok := catalog["customer.stage."+stage]; ok {
+		return l.T("customer.stage." + stage)
+	}
+	return stage
+}
+
 // Date is t's day in the reporting zone.
 func (l Lang) Date(t time.Time) string {
 	if t.IsZero() {

@@ -114,7 +114,9 @@ func TestJourneyRepDay(t *testing.T) {
 	loc := location(t, ctx)
 	require.Contains(t, loc, "stage="+url.QueryEscape(stage))
 	require.Contains(t, loc, "view=recent")
-	require.Contains(t, text(t, ctx, "#day-board-h"), stage)
+	label, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#day-stage option[selected]").textContent`))
+	require.NoError(t, err)
+	require.Contains(t, text(t, ctx, "#day-board-h"), label, "the heading names the stage in the page's language")
 
 	// Every customer of the board opens the customer page.
 	require.Equal(t, http.StatusOK, open(t, ctx, "/app/day?view=all"))
