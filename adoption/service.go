@@ -22,15 +22,17 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/internal/flight"
 	"github.com/siyu-dev/siyu/internal/freshness"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
 // Service reads metrics from ClickHouse.
 type Service struct {
-	conn   driver.Conn
-	now    func() time.Time
-	stored *freshness.Table[done, *batch] // metrics_results
+	conn      driver.Conn
+	now       func() time.Time
+	stored    *freshness.Table[done, *batch] // metrics_results
+	timelines flight.Group[Timeline]
 }
 
 // NewService returns a Service over conn; now is the clock that decides
@@ -195,7 +197,13 @@ func (s *Service) firstDays(ctx context.Context, query, tenant string, from, to 
 	return out, nil
 }
 
+// timeline reads the subscription changes of tenant ("" = all); concurrent
+// reads of one tenant share one (the series of one page).
 func (s *Service) timeline(ctx context.Context, tenant string) (Timeline, error) {
+	return s.timelines.Do(ctx, tenant, func(ctx context.Context) (Timeline, error) { return s.readTimeline(ctx, tenant) })
+}
+
+func (s *Service) readTimeline(ctx context.Context, tenant string) (Timeline, error) {
 	rows, err := s.conn.Query(ctx, qSubscriptions, clickhouse.Named("tenant", tenant))
 	if err != nil {
 		return nil, fmt.Errorf("read subscription changes: %w", err)

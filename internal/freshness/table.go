@@ -21,6 +21,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/internal/flight"
 	"github.com/siyu-dev/siyu/store"
 )
 
@@ -64,6 +65,7 @@ type Table[D Done, B any] struct {
 
 	refreshMu  sync.Mutex  // one Refresh at a time per process
 	refreshing atomic.Bool // a Refresh holds refreshMu
+	states     flight.Group[State[D]]
 }
 
 // State is what decides which tenants the table may answer: the inputs and
@@ -81,7 +83,13 @@ func (s State[D]) Stale(margin time.Duration) []string {
 }
 
 // State reads the inputs and finished computations of tenant ("" = all).
+// Concurrent reads of one tenant's state share one read (several series of
+// one page); the state is read only, by every caller.
 func (t *Table[D, B]) State(ctx context.Context, tenant string) (State[D], error) {
+	return t.states.Do(ctx, tenant, func(ctx context.Context) (State[D], error) { return t.readState(ctx, tenant) })
+}
+
+func (t *Table[D, B]) readState(ctx context.Context, tenant string) (State[D], error) {
 	in, err := ReadInputs(ctx, t.Conn, tenant)
 	s := State[D]{Inputs: in, Done: map[string]D{}}
 	if err != nil {
