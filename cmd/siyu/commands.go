@@ -28,8 +28,8 @@ func serveCommand(stderr io.Writer) *command {
 	cfg := DefaultConfig()
 	return &command{
 		config: &cfg,
-		name:   "serve", summary: "run the HTTP API only (production)", usage: "[flags]",
-		detail: "Serves the API against an existing ClickHouse (migrated with `siyu migrate up`) and Kafka.\n" +
+		name:   "serve", summary: "run the HTTP API and the web console only (production)", usage: "[flags]",
+		detail: "Serves the API and the web console (/login, /app/..., the WeCom sidebar /sidebar) against an existing\nClickHouse (migrated with `siyu migrate up`) and Kafka.\n" +
 			"Reads scale out: run as many as you need behind a load balancer. Pool changes (claims,\n" +
 			"releases, assignments, transfers, departures, pool rules, the recycle sweep) are decided by\n" +
 			"one replica only, elected through Kafka (consumer group siyu-pool-decider on the topic\n" +

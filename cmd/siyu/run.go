@@ -32,7 +32,7 @@ func runCommand(stdout, stderr io.Writer) *command {
 	cfg := DefaultConfig()
 	return &command{
 		config: &cfg,
-		name:   "run", summary: "run everything in one process tree (embedded Kafka, ClickHouse, pipeline, API)", usage: "[flags]",
+		name:   "run", summary: "run everything in one process tree (embedded Kafka, ClickHouse, pipeline, API and console)", usage: "[flags]",
 		detail: "Starts an embedded Kafka (unless --kafka-brokers), a private ClickHouse server on loopback\n" +
 			"with its own config and data under --data-dir (unless --clickhouse-dsn; installed from\n" +
 			"Debian's clickhouse-server when missing and possible), applies migrations, runs the ingest\n" +
