@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
@@ -110,4 +111,25 @@ func (cl *client) get(path string, q url.Values, out any) error {
 func (cl *client) send(method, path string, body, out any) error {
 	_, err := cl.do(method, path, nil, body, out)
 	return err
+}
+
+// together makes a page's independent API calls at once (a page costs its
+// slowest call, not their sum) and returns the first error in their order.
+func together(calls ...func() error) error {
+	errs := make([]error, len(calls))
+	var wg sync.WaitGroup
+	for i, call := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = call()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -117,14 +116,10 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 	meterSeries := make([][]metering.Point, len(meters))
 	var ret retentionAnswer
 	var groups groupsAnswer
-	errs := make([]error, len(metrics)+len(meters)+2)
-	var wg sync.WaitGroup
-	run := func(i int, f func() error) {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = f() }()
-	}
+	var calls []func() error
+	run := func(f func() error) { calls = append(calls, f) }
 	for i, m := range metrics {
-		run(i, func() error {
+		run(func() error {
 			q := cloneValues(base)
 			q.Set("metric", string(m))
 			var a seriesAnswer
@@ -134,7 +129,7 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 		})
 	}
 	for i, m := range meters {
-		run(len(metrics)+i, func() error {
+		run(func() error {
 			var a meterAnswer
 			q := cloneValues(base)
 			q.Set("from", d.To) // the meters as of the range's last day
@@ -143,7 +138,7 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 			return err
 		})
 	}
-	run(len(metrics)+len(meters), func() error {
+	run(func() error {
 		q := url.Values{"cohort_from": {d.From}, "cohort_to": {d.To}}
 		if d.Tenant != "" {
 			q.Set("tenant", d.Tenant)
@@ -151,16 +146,12 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 		return cl.get("/v1/metrics/retention", q, &ret)
 	})
 	if d.Platform {
-		run(len(errs)-1, func() error {
+		run(func() error {
 			q := url.Values{"from": {d.From}, "to": {d.To}, "metric": {string(adoption.MAU)}, "group_by": {string(adoption.ByTenant)}}
 			return cl.get("/v1/metrics/active", q, &groups)
 		})
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
+	if err := together(calls...); err != nil {
 		if ae, ok := err.(*apiError); ok && ae.Status == fiber.StatusBadRequest {
 			formError(v, err)
 			d.Refused = true

@@ -520,9 +520,6 @@ func (cons *Console) segmentPage(c *fiber.Ctx) error {
 	var pr struct {
 		Count uint64 `json:"count"`
 	}
-	if cl.send(fiber.MethodPost, "/v1/segments/preview", map[string]any{"definition": sv.Seg.Definition, "limit": 0}, &pr) == nil {
-		sv.Count = &pr.Count
-	}
 	q := url.Values{"limit": {strconv.Itoa(membersPage)}}
 	if cur := c.Query("cursor"); cur != "" {
 		q.Set("cursor", cur)
@@ -531,16 +528,24 @@ func (cons *Console) segmentPage(c *fiber.Ctx) error {
 		Customers  []cdp.SegmentMember `json:"customers"`
 		NextCursor string              `json:"next_cursor"`
 	}
-	if err := cl.get(base+"/customers", q, &page); err != nil {
+	var lib tagLibrary
+	err := together(
+		func() error {
+			if cl.send(fiber.MethodPost, "/v1/segments/preview", map[string]any{"definition": sv.Seg.Definition, "limit": 0}, &pr) == nil {
+				sv.Count = &pr.Count
+			}
+			return nil
+		},
+		func() error { return cl.get(base+"/customers", q, &page) },
+		func() error { return cl.get("/v1/tags", nil, &lib) },
+	)
+	if err != nil {
 		return cons.fail(c, err)
 	}
+	cdp.SortTags(lib.Tags)
 	sv.Members = page.Customers
 	if page.NextCursor != "" {
 		sv.Next = "/app/segments/" + url.PathEscape(id) + "?cursor=" + url.QueryEscape(page.NextCursor)
-	}
-	lib, err := cons.tagLibrary(c)
-	if err != nil {
-		return cons.fail(c, err)
 	}
 	sv.Groups = lib.groups()
 	if job := c.Query("job"); job != "" {

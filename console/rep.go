@@ -102,17 +102,6 @@ func (cons *Console) dayPage(c *fiber.Ctx) error {
 	}
 	v := cons.viewOf(c, "day.title")
 	v.Data = d
-	var stages followup.StageList
-	if err := cl.get("/v1/followups/stages", nil, &stages); err != nil {
-		return cons.fail(c, err)
-	}
-	d.Stages = stages.Stages
-	if u.Role == auth.RoleManager && u.StaffID != "" {
-		var tm team
-		if err := cl.get("/v1/followups/team", nil, &tm); err == nil {
-			d.Team = tm.Members
-		}
-	}
 	q := url.Values{"view": {d.View}}
 	who := url.Values{}
 	if d.StaffID != "" {
@@ -125,37 +114,50 @@ func (cons *Console) dayPage(c *fiber.Ctx) error {
 	if cur := c.Query("cursor"); cur != "" {
 		q.Set("cursor", cur)
 	}
-	d.Board = &followup.BoardPage{}
-	if err := cl.get("/v1/followups/board", q, d.Board); err != nil {
-		// The API's refusal (another rep's board, a rep outside the
-		// team, a key without a staff id) is the page: nothing else.
-		var ae *apiError
-		if !errors.As(err, &ae) || ae.Status >= http.StatusInternalServerError {
-			return cons.fail(c, err)
-		}
-		d.Board, d.Refused = nil, true
-		formError(v, err)
-		c.Status(ae.Status)
-		return cons.renderView(c, "rep_day", v)
-	}
-	if d.Board.NextCursor != "" {
-		d.NextPage = dayHref(d.View, d.Stage, d.StaffID, d.Board.NextCursor)
-	}
 	rq := url.Values{"within": {"24h"}}
 	if d.StaffID != "" {
 		rq.Set("staff_id", d.StaffID)
 	}
-	d.Reminders = &reminders{}
-	if err := cl.get("/v1/followups/reminders", rq, d.Reminders); err != nil {
+	var stages followup.StageList
+	d.Board, d.Reminders, d.Digest = &followup.BoardPage{}, &reminders{}, &digest{}
+	var boardErr error
+	err := together(
+		func() error { return cl.get("/v1/followups/stages", nil, &stages) },
+		func() error {
+			if u.Role == auth.RoleManager && u.StaffID != "" {
+				var tm team
+				if cl.get("/v1/followups/team", nil, &tm) == nil {
+					d.Team = tm.Members
+				}
+			}
+			return nil
+		},
+		func() error { boardErr = cl.get("/v1/followups/board", q, d.Board); return nil },
+		func() error { return cl.get("/v1/followups/reminders", rq, d.Reminders) },
+		func() error { return cl.get("/v1/followups/digest", who, d.Digest) },
+	)
+	if boardErr != nil {
+		// The API's refusal (another rep's board, a rep outside the
+		// team, a key without a staff id) is the page: nothing else.
+		var ae *apiError
+		if !errors.As(boardErr, &ae) || ae.Status >= http.StatusInternalServerError {
+			return cons.fail(c, boardErr)
+		}
+		d.Board, d.Reminders, d.Digest, d.Refused = nil, nil, nil, true
+		formError(v, boardErr)
+		c.Status(ae.Status)
+		return cons.renderView(c, "rep_day", v)
+	}
+	if err != nil {
 		return cons.fail(c, err)
+	}
+	d.Stages = stages.Stages
+	if d.Board.NextCursor != "" {
+		d.NextPage = dayHref(d.View, d.Stage, d.StaffID, d.Board.NextCursor)
 	}
 	d.Soon = d.Reminders.Items[:min(len(d.Reminders.Items), shownReminders)]
 	d.MoreSoon = len(d.Reminders.Items) - len(d.Soon)
 	d.MoreHref = dayHref(followup.ViewOverdue, "", d.StaffID, "")
-	d.Digest = &digest{}
-	if err := cl.get("/v1/followups/digest", who, d.Digest); err != nil {
-		return cons.fail(c, err)
-	}
 	return cons.renderView(c, "rep_day", v)
 }
 

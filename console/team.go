@@ -157,20 +157,17 @@ func (cons *Console) teamData(c *fiber.Ctx) (*teamData, error) {
 	if d.To != "" {
 		period.Set("to", d.To)
 	}
-	d.Digest = &digest{}
-	if err := cl.get("/v1/followups/digest", nil, d.Digest); err != nil {
+	d.Digest, d.Funnel, d.Stats = &digest{}, &followup.Funnel{}, &stats{}
+	err := together(
+		func() error { return cl.get("/v1/followups/digest", nil, d.Digest) },
+		func() error { return cl.get("/v1/followups/funnel", period, d.Funnel) },
+		func() error { return cl.get("/v1/followups/stats", period, d.Stats) },
+	)
+	if err != nil {
 		return nil, err
 	}
 	d.Rows = teamRows(d.Members, d.Digest)
-	d.Funnel = &followup.Funnel{}
-	if err := cl.get("/v1/followups/funnel", period, d.Funnel); err != nil {
-		return nil, err
-	}
 	d.Bars, d.Height = funnelBars(d.Funnel)
-	d.Stats = &stats{}
-	if err := cl.get("/v1/followups/stats", period, d.Stats); err != nil {
-		return nil, err
-	}
 	return d, nil
 }
 
