@@ -218,6 +218,9 @@ type remindersResponse struct {
 	Truncated bool                `json:"truncated"`
 }
 
+// getReminders and getDigest read the memory boards when they are served
+// (followup.Boards.Due), else ClickHouse.
+
 // getReminders lists the rep's customers whose next follow-up falls before
 // now+within: overdue ones (before now) flagged, earliest first.
 func (s *followupGroup) getReminders(c *fiber.Ctx) error {
@@ -231,7 +234,12 @@ func (s *followupGroup) getReminders(c *fiber.Ctx) error {
 		return badRequest("within", "a duration from 1s to 168h, e.g. 30m, 1h, 24h")
 	}
 	now := time.Now().UTC()
-	due, err := s.Followup.Due(ctxOf(c), tenant, staff, now.Add(within), now)
+	var due []followup.DueEntry
+	if s.Boards != nil {
+		due, err = s.Boards.Due(ctxOf(c), tenant, staff, now.Add(within), now, readAfterPositions(c))
+	} else {
+		due, err = s.Followup.Due(ctxOf(c), tenant, staff, now.Add(within), now)
+	}
 	if err != nil {
 		return err
 	}
@@ -258,7 +266,12 @@ func (s *followupGroup) getDigest(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	reps, err := s.Followup.DailyDigest(ctxOf(c), tenant, scope, date)
+	var reps []followup.RepDigest
+	if s.Boards != nil {
+		reps, err = s.Boards.DailyDigest(ctxOf(c), tenant, scope, date, readAfterPositions(c))
+	} else {
+		reps, err = s.Followup.DailyDigest(ctxOf(c), tenant, scope, date)
+	}
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -150,3 +151,28 @@ func (bs *Boards) WaitPassed(ctx context.Context, ps []kafka.Position) bool {
 
 // Passed reports whether the tail has read past every position.
 func (bs *Boards) Passed(ps []kafka.Position) bool { return bs.tail.Passed(ps) }
+
+// Due is Reader.Due, from the tenant's memory board once it is loaded and
+// its tail has passed after (a read after writes); else from ClickHouse.
+func (bs *Boards) Due(ctx context.Context, tenant, staff string, before, overdueBefore time.Time, after []kafka.Position) ([]DueEntry, error) {
+	tb, ready := bs.boards.Get(tenant)
+	if !ready || !bs.tail.WaitPassed(ctx, after) {
+		bs.boards.Served(false)
+		return bs.reader.Due(ctx, tenant, staff, before, overdueBefore)
+	}
+	bs.boards.Served(true)
+	tb.mu.RLock()
+	defer tb.mu.RUnlock()
+	return tb.b.due(staff, before.UnixNano(), overdueBefore.UnixNano()), nil
+}
+
+// DailyDigest is Reader.DailyDigest over Due.
+func (bs *Boards) DailyDigest(ctx context.Context, tenant string, scope Scope, date time.Time, after []kafka.Position) ([]RepDigest, error) {
+	start := time.Unix(0, DayStart(date))
+	due, err := bs.Due(ctx, tenant, scope.StaffID, start.AddDate(0, 0, 1), start, after)
+	if err != nil {
+		return nil, err
+	}
+	due = slices.DeleteFunc(due, func(e DueEntry) bool { return !scope.Covers(e.StaffID) })
+	return Digest(due), nil
+}

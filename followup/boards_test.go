@@ -76,6 +76,7 @@ func TestMemoryBoardProperty(t *testing.T) {
 		return nil
 	})
 
+	dueSeen := 0
 	for tenant, evs := range perTenant {
 		for _, staff := range []string{"s1", "s2", "s3"} {
 			for _, view := range followup.Views {
@@ -98,9 +99,28 @@ func TestMemoryBoardProperty(t *testing.T) {
 				require.Equal(t, mayReadWant(evs, tenant, id, staff), boards.MayRead(tenant, id, staff), "%s %s %q", tenant, id, staff)
 			}
 		}
+		// Reminders and the digest: memory equals ClickHouse for every rep
+		// and the whole tenant, at several horizons.
+		for _, staff := range []string{"", "s1", "s2", "s3", "s9"} {
+			for _, before := range []time.Time{boardNow.Add(-time.Hour), boardNow, boardNow.Add(24 * time.Hour), boardNow.AddDate(1, 0, 0)} {
+				want, err := reader.Due(ctx, tenant, staff, before, boardNow)
+				require.NoError(t, err)
+				got, err := boards.Due(ctx, tenant, staff, before, boardNow, nil)
+				require.NoError(t, err)
+				require.Equal(t, want, got, "%s due of %q before %s: memory vs ClickHouse", tenant, staff, before)
+				dueSeen += len(want)
+			}
+			scope := followup.Scope{StaffID: staff}
+			want, err := reader.DailyDigest(ctx, tenant, scope, boardNow)
+			require.NoError(t, err)
+			got, err := boards.DailyDigest(ctx, tenant, scope, boardNow, nil)
+			require.NoError(t, err)
+			require.Equal(t, want, got, "%s digest of %q", tenant, staff)
+		}
 		require.False(t, boards.MayRead(tenant, "nobody", ""))
 		require.False(t, boards.MayRead("m9", "c00", ""), "a tenant without events")
 	}
+	require.Greater(t, dueSeen, 20, "the due comparisons are not vacuous")
 }
 
 // readBoard reads every page of q's board.

@@ -2,9 +2,11 @@ package followup
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"slices"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/google/btree"
@@ -23,9 +25,13 @@ import (
 // (docs/decisions.md, "Board", B8). A memBoard is not safe for concurrent use;
 // Boards guards each with a lock.
 type memBoard struct {
-	cards   map[string]*card
-	staff   map[string]*shelf
-	strings map[string]string // staff ids, sources and stages: one copy each
+	cards map[string]*card
+	staff map[string]*shelf
+	// dueIndex holds, per staff member with a live relation, the customers
+	// with a next follow-up, by (next follow-up, contact id): reminders and
+	// the digest read a rep's due customers without reading every card.
+	dueIndex map[string]*btree.BTreeG[shelved]
+	strings  map[string]string // staff ids, sources and stages: one copy each
 	// shelving: the shelves follow every fact; before (while the snapshot
 	// loads, when nobody reads) shelveAll builds them once at the end.
 	shelving bool
@@ -45,9 +51,11 @@ type card struct {
 	lastIn  int64    // the last inbound chat message
 	friends []friend // WeCom friend relations, by staff (relation_events)
 
-	shelved  string // the staff whose shelf holds the card ("": none)
-	sortKey  int64  // the keys it is shelved under
-	recentAt int64
+	scheduled []string // the staff whose due index holds the card, under schedKey
+	schedKey  int64
+	shelved   string // the staff whose shelf holds the card ("": none)
+	sortKey   int64  // the keys it is shelved under
+	recentAt  int64
 }
 
 // friend is one staff member's relation with a customer: live or ended by
@@ -80,7 +88,7 @@ func shelvedLess(a, b shelved) bool {
 }
 
 func newMemBoard() *memBoard {
-	return &memBoard{cards: map[string]*card{}, staff: map[string]*shelf{}, strings: map[string]string{}}
+	return &memBoard{cards: map[string]*card{}, staff: map[string]*shelf{}, dueIndex: map[string]*btree.BTreeG[shelved]{}, strings: map[string]string{}}
 }
 
 // intern returns the board's copy of s, a value many customers share.
@@ -160,6 +168,7 @@ func (b *memBoard) apply(f fact) {
 	c.lastNs, c.lastIn = max(c.lastNs, f.lastNs), max(c.lastIn, f.inNs)
 	if b.shelving {
 		b.reshelve(c)
+		b.reschedule(c)
 	}
 }
 
@@ -175,8 +184,37 @@ func (b *memBoard) shelveAll() {
 	})
 	for _, c := range cards {
 		b.reshelve(c)
+		b.reschedule(c)
 	}
 	b.shelving = true
+}
+
+// reschedule moves c in the due index: under each staff member it has a
+// live relation with, keyed by its next follow-up, when it has one.
+func (b *memBoard) reschedule(c *card) {
+	var want []string
+	if c.nextNs > 0 {
+		for _, f := range c.friends {
+			if f.live {
+				want = append(want, f.staff)
+			}
+		}
+	}
+	if c.nextNs == c.schedKey && slices.Equal(want, c.scheduled) {
+		return
+	}
+	for _, staff := range c.scheduled {
+		b.dueIndex[staff].Delete(shelved{key: c.schedKey, id: c.id})
+	}
+	c.scheduled, c.schedKey = want, c.nextNs
+	for _, staff := range want {
+		t := b.dueIndex[staff]
+		if t == nil {
+			t = btree.NewG(32, shelvedLess)
+			b.dueIndex[staff] = t
+		}
+		t.ReplaceOrInsert(shelved{key: c.nextNs, id: c.id, c: c})
+	}
 }
 
 // relate folds one relation fact: the latest by event key wins.
@@ -373,8 +411,11 @@ func (b *memBoard) bytes() int64 {
 		if c.shelved != "" {
 			n += 2 * int64(unsafe.Sizeof(shelved{})) * 3 / 2
 		}
+		n += int64(len(c.scheduled)) * int64(unsafe.Sizeof(shelved{})) * 3 / 2
+		n += readmodel.Slice(cap(c.scheduled), int64(unsafe.Sizeof("")))
 	}
 	n += int64(len(b.staff)) * readmodel.Alloc(int64(unsafe.Sizeof(shelf{})))
+	n += readmodel.Map(len(b.dueIndex), int64(unsafe.Sizeof("")), 8)
 	n += readmodel.Map(len(b.strings), int64(unsafe.Sizeof("")), int64(unsafe.Sizeof("")))
 	for s := range b.strings {
 		n += readmodel.String(s)
@@ -394,4 +435,32 @@ func (c *card) bytes() int64 {
 		n += readmodel.String(c.friends[i].at.ID)
 	}
 	return n
+}
+
+// due is Reader.Due from memory: per rep with a live relation (staff ""
+// = every rep), the customers whose next follow-up is before beforeNs,
+// ordered by rep, next follow-up, contact; Overdue before overdueNs. It
+// reads the due index: only the customers it answers.
+func (b *memBoard) due(staff string, beforeNs, overdueNs int64) []DueEntry {
+	out := []DueEntry{}
+	staffs := []string{staff}
+	if staff == "" {
+		staffs = slices.Sorted(maps.Keys(b.dueIndex))
+	}
+	for _, s := range staffs {
+		t := b.dueIndex[s]
+		if t == nil {
+			continue
+		}
+		t.Ascend(func(it shelved) bool {
+			if it.key >= beforeNs {
+				return false
+			}
+			c := it.c
+			out = append(out, DueEntry{StaffID: s, ContactID: c.id, Name: c.name, Stage: c.stage,
+				NextFollowupAt: time.Unix(0, c.nextNs).UTC(), Overdue: c.nextNs < overdueNs})
+			return true
+		})
+	}
+	return out
 }
