@@ -28,6 +28,9 @@ const (
 	targetSidebarCard = 100 * time.Millisecond
 	targetSidebarKB   = 150 // compressed JS + CSS
 	consolePassword   = "bench-console-pass"
+	// pageBudget bounds the time spent on one page's figure (a slow page
+	// is timed fewer times, at least 10).
+	pageBudget = 20 * time.Second
 )
 
 // consoleUser creates a console user of the CDP tenant with `siyu users
@@ -76,6 +79,16 @@ func (c *cdpRun) measureConsole(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The pages are timed on the memory read models, as a tenant in use is
+	// served: the first board read registers the tenant's memory board.
+	loaded, err := waitMemory(ctx, strings.TrimPrefix(c.base, "http://"), "siyu_board_reads_total", func() error {
+		_, err := c.do(ctx, http.MethodGet, "/v1/followups/board?staff_id="+staff, nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	c.h.say("console: the tenant's memory board served %s after the first read", round(loaded))
 	pages := []struct {
 		path string
 		who  *http.Cookie
@@ -108,7 +121,7 @@ func (c *cdpRun) measureConsole(ctx context.Context) error {
 		if p95 > worst {
 			worst, worstPage = p95, p.path
 		}
-		c.h.record(row{fmt.Sprintf("console: GET %s (%s customers, %d requests)", trimQuery(p.path), thousands(c.h.cfg.cdpContacts), n),
+		c.h.record(row{fmt.Sprintf("console: GET %s (%s customers, %d requests)", trimQuery(p.path), thousands(c.h.cfg.cdpContacts), len(lat)),
 			"p95 " + round(p95), "p95 ≤ " + round(targetConsolePage), pass(p95 <= targetConsolePage)})
 	}
 	c.h.say("console: the slowest page at p95 is %s (%s)", worstPage, round(worst))
@@ -140,11 +153,16 @@ func trimQuery(p string) string {
 	return p
 }
 
-// timeGets sends n GETs (after 5 unmeasured) and returns their sorted
-// latencies; anything but 200 is an error.
+// timeGets sends n GETs (after 5 unmeasured), or as many as fit in
+// pageBudget but at least 10, and returns their sorted latencies; anything
+// but 200 is an error.
 func timeGets(ctx context.Context, hc *http.Client, who *http.Cookie, n int, url func(int) string) ([]time.Duration, error) {
 	lat := make([]time.Duration, 0, n)
+	start := time.Now()
 	for i := range n + 5 {
+		if len(lat) >= 10 && time.Since(start) > pageBudget {
+			break
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url(i), nil)
 		if err != nil {
 			return nil, err
