@@ -188,6 +188,16 @@ func (f *fixture) do(t *testing.T, method, path, key string, body []byte) (int, 
 
 func (f *fixture) doHeader(t *testing.T, method, path string, h http.Header, body []byte) (int, []byte) {
 	t.Helper()
+	resp, out := f.respond(t, method, path, h, body)
+	if resp.StatusCode >= 400 {
+		require.Contains(t, resp.Header.Get("Content-Type"), "application/json", "errors answer JSON: %s", out)
+	}
+	return resp.StatusCode, out
+}
+
+// respond sends one request and returns the response with its body read.
+func (f *fixture) respond(t *testing.T, method, path string, h http.Header, body []byte) (*http.Response, []byte) {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
@@ -204,10 +214,7 @@ func (f *fixture) doHeader(t *testing.T, method, path string, h http.Header, bod
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	if resp.StatusCode >= 400 {
-		require.Contains(t, resp.Header.Get("Content-Type"), "application/json", "errors answer JSON: %s", out)
-	}
-	return resp.StatusCode, out
+	return resp, out
 }
 
 // mediaTypeOf is the Content-Type the tests send a body to path with:

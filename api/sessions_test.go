@@ -1,11 +1,8 @@
 package api_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -35,28 +32,6 @@ type sessionBody struct {
 	StaffID   string    `json:"staff_id"`
 	CSRF      string    `json:"csrf"`
 	ExpiresAt time.Time `json:"expires_at"`
-}
-
-// respond sends one request and returns the response with its body read.
-func (f *fixture) respond(t *testing.T, method, path string, h http.Header, body []byte) (*http.Response, []byte) {
-	t.Helper()
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req := httptest.NewRequest(method, path, r)
-	for k, v := range h {
-		req.Header[k] = v
-	}
-	if body != nil && req.Header.Get("Content-Type") == "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := f.srv.App().Test(req, -1)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp, out
 }
 
 func (f *fixture) createUser(t *testing.T, n auth.NewUser) {

@@ -3,18 +3,14 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sync"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/auth"
-	"github.com/siyu-dev/siyu/internal/testenv"
-	"github.com/siyu-dev/siyu/wecom"
 )
 
 // weComOAuth is a stand-in for WeCom's server API as WeCom sign-in uses it
@@ -64,17 +60,7 @@ func (s *weComOAuth) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (f *fixture) withWeComOAuth(t *testing.T, codes map[string]string) *weComOAuth {
 	t.Helper()
 	stand := &weComOAuth{t: t, codes: codes}
-	srv := httptest.NewServer(stand)
-	t.Cleanup(srv.Close)
-	ep := wecom.DefaultEndpoints()
-	ep.API = srv.URL
-	reg := prometheus.NewRegistry()
-	rcv, err := wecom.NewReceiver(wecom.DefaultReceiverConfig(f.topics.Events), wecom.NewConfigs(f.conn), f.deps.Producer, reg, testenv.Logger())
-	require.NoError(t, err)
-	deps := f.deps
-	deps.WeCom, deps.Registry, deps.Gatherer = rcv, reg, reg
-	deps.WeComClients = wecom.NewClients(wecom.NewConfigs(f.conn).Get, ep, srv.Client())
-	f.srv = api.New(deps)
+	f.withWeComStandIn(t, stand)
 	return stand
 }
 

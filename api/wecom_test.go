@@ -515,6 +515,14 @@ func (s *weComAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (f *fixture) withWeComAPI(t *testing.T) *weComAPI {
 	t.Helper()
 	stand := &weComAPI{t: t, calls: map[string]int{}}
+	f.withWeComStandIn(t, stand)
+	return stand
+}
+
+// withWeComStandIn gives the fixture's server a WeCom receiver and the
+// clients of the tenants' apps, calling stand (a stand-in of WeCom's API).
+func (f *fixture) withWeComStandIn(t *testing.T, stand http.Handler) {
+	t.Helper()
 	srv := httptest.NewServer(stand)
 	t.Cleanup(srv.Close)
 	ep := wecom.DefaultEndpoints()
@@ -526,7 +534,6 @@ func (f *fixture) withWeComAPI(t *testing.T) *weComAPI {
 	deps.WeCom, deps.Registry, deps.Gatherer = rcv, reg, reg
 	deps.WeComClients = wecom.NewClients(wecom.NewConfigs(f.conn).Get, ep, srv.Client())
 	f.srv = api.New(deps)
-	return stand
 }
 
 func TestWeComConfigApp(t *testing.T) {
