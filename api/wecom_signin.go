@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -107,17 +109,23 @@ func (s *wecomSignInGroup) signIn(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	userID, err := client.UserID(ctx, req.Code)
-	var refused *wecom.APIError
-	switch {
-	case errors.Is(err, wecom.ErrNotMember):
-		return forbidden("WeCom says this account is not a member of the company: sign in with your company's WeCom account")
-	case errors.As(err, &refused) && weComCodeRefused[refused.Code]:
-		return unauthorized("the WeCom sign-in code is wrong, used or expired: sign in with WeCom again")
-	case err != nil:
-		return err
+	sess, err := s.Users.SignInWeCom(ctx, req.Tenant, c.IP(), func(ctx context.Context) (string, error) {
+		userID, err := client.UserID(ctx, req.Code)
+		var refused *wecom.APIError
+		switch {
+		case errors.Is(err, wecom.ErrNotMember):
+			return "", errors.Join(auth.ErrSignInRefused,
+				forbidden("WeCom says this account is not a member of the company: sign in with your company's WeCom account"))
+		case errors.As(err, &refused) && weComCodeRefused[refused.Code]:
+			return "", errors.Join(auth.ErrSignInRefused,
+				unauthorized("the WeCom sign-in code is wrong, used or expired: sign in with WeCom again"))
+		}
+		return userID, err
+	})
+	var throttled *auth.SignInThrottledError
+	if errors.As(err, &throttled) {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds(throttled.RetryAfter)))
 	}
-	sess, err := s.Users.SignInStaff(ctx, req.Tenant, userID, c.IP())
 	if err != nil {
 		return err
 	}

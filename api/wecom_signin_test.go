@@ -147,6 +147,24 @@ func TestWeComSignIn(t *testing.T) {
 			}
 		})
 	}
+	t.Run("refused codes are throttled per address", func(t *testing.T) {
+		var last *http.Response
+		var lastBody []byte
+		for range auth.DefaultSignInClientBurst + 1 {
+			last, lastBody = signIn(`{"tenant": "acme", "code": "forged"}`)
+			if last.StatusCode == http.StatusTooManyRequests {
+				break
+			}
+			require.Equal(t, http.StatusUnauthorized, last.StatusCode, "%s", lastBody)
+		}
+		require.Equal(t, http.StatusTooManyRequests, last.StatusCode, "%s", lastBody)
+		require.NotEmpty(t, last.Header.Get("Retry-After"))
+		calls := func() int { stand.mu.Lock(); defer stand.mu.Unlock(); return len(stand.calls) }
+		before := calls()
+		resp, body := signIn(`{"tenant": "acme", "code": "code-ray"}`)
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "even a good code waits: %s", body)
+		require.Equal(t, before, calls(), "a throttled sign-in does not call WeCom")
+	})
 	stand.mu.Lock()
 	defer stand.mu.Unlock()
 	tokens := 0
@@ -156,4 +174,5 @@ func TestWeComSignIn(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, tokens, "the access token is cached across sign-ins: %v", stand.calls)
+
 }

@@ -564,6 +564,36 @@ func (u *Users) dummyHash() string {
 	return u.dummy
 }
 
+// ErrSignInRefused marks a refusal of a WeCom sign-in by WeCom (a wrong,
+// used or expired code; not a member): SignInWeCom's userID joins it to its
+// own error (errors.Join), and the client's budget is spent.
+var ErrSignInRefused = errors.New("sign-in refused")
+
+// SignInWeCom signs in the console user whose staff id WeCom names for a
+// sign-in code (userID asks WeCom), throttled per client address as
+// SignIn is: each code WeCom refuses and each person without a console user
+// spends the address's budget, so nobody can try codes (each a call to
+// WeCom) or staff ids without limit.
+func (u *Users) SignInWeCom(ctx context.Context, tenant, client string, userID func(context.Context) (string, error)) (Session, error) {
+	from, now := clientOf(client), u.now()
+	if wait, ok := u.clients.allow(from, now); !ok {
+		u.signins.WithLabelValues(signInThrottled).Inc()
+		return Session{}, &SignInThrottledError{RetryAfter: wait}
+	}
+	staff, err := userID(ctx)
+	if err == nil {
+		var sess Session
+		if sess, err = u.SignInStaff(ctx, tenant, staff, client); err == nil {
+			return sess, nil
+		}
+	}
+	if errors.Is(err, ErrSignInRefused) || errors.Is(err, ErrNoConsoleUser) {
+		u.clients.spend(from, now)
+		u.signins.WithLabelValues(signInBad).Inc()
+	}
+	return Session{}, err
+}
+
 // SignInStaff opens a session for the WeCom staff member staffID of
 // tenant, whom WeCom OAuth has identified: the enabled user of the tenant
 // with that staff id (if several, a rep first, then the first by login);
