@@ -81,8 +81,14 @@ func setSessionCookie(c *fiber.Ctx, token string, expires time.Time) {
 }
 
 // clearSessionCookie tells the browser to drop its session cookie.
-func clearSessionCookie(c *fiber.Ctx) {
-	v := SessionCookie + "=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax"
+func clearSessionCookie(c *fiber.Ctx) { ExpireCookie(c, SessionCookie, "/") }
+
+// ExpireCookie tells the browser to drop its cookie name of path (the
+// console's cookies too). It writes the header itself: fasthttp cannot
+// write Max-Age=0, and a cookie set empty without it would live on, empty,
+// until the browser closes.
+func ExpireCookie(c *fiber.Ctx, name, path string) {
+	v := name + "=; Path=" + path + "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax"
 	if c.Secure() {
 		v += "; Secure"
 	}

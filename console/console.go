@@ -137,7 +137,7 @@ func (cons *Console) signedIn(c *fiber.Ctx) error {
 	if err := cons.clientOf(c).get("/v1/sessions/current", nil, &u); err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
-			clearSession(c)
+			api.ExpireCookie(c, api.SessionCookie, "/")
 			return cons.toLogin(c, "expired")
 		}
 		return cons.fail(c, err)
@@ -158,11 +158,6 @@ func (cons *Console) toLogin(c *fiber.Ctx, why string) error {
 		q.Set("why", why)
 	}
 	return c.Redirect("/login?"+q.Encode(), http.StatusSeeOther)
-}
-
-func clearSession(c *fiber.Ctx) {
-	c.Cookie(&fiber.Cookie{Name: api.SessionCookie, Value: "", Path: "/", MaxAge: -1, HTTPOnly: true,
-		Secure: c.Secure(), SameSite: fiber.CookieSameSiteLaxMode})
 }
 
 // onlyRoles shows a page to its roles only; the API's walls still decide

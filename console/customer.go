@@ -185,7 +185,7 @@ func (cons *Console) readCard(c *fiber.Ctx, id, cursor string, sidebar bool) (*c
 	var hdr []string
 	if token := c.Cookies(afterCookie); token != "" {
 		hdr = []string{api.ReadAfterHeader, token}
-		c.Cookie(&fiber.Cookie{Name: afterCookie, Value: "", Path: "/", MaxAge: -1, HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode})
+		api.ExpireCookie(c, afterCookie, "/")
 	}
 	var (
 		prof  cdp.Profile

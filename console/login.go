@@ -95,7 +95,7 @@ func (cons *Console) logout(c *fiber.Ctx) error {
 	if err != nil {
 		return cons.fail(c, err)
 	}
-	clearSession(c)
+	api.ExpireCookie(c, api.SessionCookie, "/")
 	return c.Redirect("/login?why=bye", http.StatusSeeOther)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/wecom"
 )
 
@@ -71,8 +72,7 @@ func (cons *Console) wecomEndpoints() wecom.Endpoints {
 // this browser's, and the code becomes a session.
 func (cons *Console) wecomCallback(c *fiber.Ctx) error {
 	saved, _ := url.ParseQuery(c.Cookies(stateCookie))
-	c.Cookie(&fiber.Cookie{Name: stateCookie, Value: "", Path: "/login/wecom", MaxAge: -1, HTTPOnly: true,
-		Secure: c.Secure(), SameSite: fiber.CookieSameSiteLaxMode})
+	api.ExpireCookie(c, stateCookie, "/login/wecom")
 	state, tenant, next := saved.Get("s"), saved.Get("t"), localPath(saved.Get("n"))
 	l := langOf(c)
 	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(c.Query("state"))) != 1 {
