@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/siyu-dev/siyu/api"
 	"github.com/siyu-dev/siyu/auth"
@@ -194,18 +193,20 @@ func (cons *Console) readCard(c *fiber.Ctx, id, cursor string, sidebar bool) (*c
 		lib   struct{ Tags []cdp.Tag }
 		cpath = "/v1/customers/" + url.PathEscape(id)
 	)
-	var g errgroup.Group
-	g.Go(func() error { _, err := cl.do(fiber.MethodGet, cpath, nil, nil, &prof, hdr...); return err })
-	g.Go(func() error { return cl.get("/v1/tags", nil, &lib) })
+	calls := []func() error{
+		func() error { _, err := cl.do(fiber.MethodGet, cpath, nil, nil, &prof, hdr...); return err },
+		func() error { return cl.get("/v1/tags", nil, &lib) },
+	}
 	if cd.Work {
 		q := url.Values{"limit": {strconv.Itoa(timelinePage)}}
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		g.Go(func() error { _, err := cl.do(fiber.MethodGet, cpath+"/timeline", q, nil, &tl, hdr...); return err })
-		g.Go(func() error { return cl.get("/v1/followups/stages", nil, &st) })
+		calls = append(calls,
+			func() error { _, err := cl.do(fiber.MethodGet, cpath+"/timeline", q, nil, &tl, hdr...); return err },
+			func() error { return cl.get("/v1/followups/stages", nil, &st) })
 	}
-	if err := g.Wait(); err != nil {
+	if err := together(calls...); err != nil {
 		return nil, err
 	}
 	cd.Profile, cd.Facts = &prof, factsOf(&prof)

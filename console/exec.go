@@ -1,6 +1,7 @@
 package console
 
 import (
+	"maps"
 	"math"
 	"net/url"
 	"strconv"
@@ -117,10 +118,9 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 	var ret retentionAnswer
 	var groups groupsAnswer
 	var calls []func() error
-	run := func(f func() error) { calls = append(calls, f) }
 	for i, m := range metrics {
-		run(func() error {
-			q := cloneValues(base)
+		calls = append(calls, func() error {
+			q := maps.Clone(base)
 			q.Set("metric", string(m))
 			var a seriesAnswer
 			err := cl.get("/v1/metrics/active", q, &a)
@@ -129,16 +129,16 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 		})
 	}
 	for i, m := range meters {
-		run(func() error {
+		calls = append(calls, func() error {
 			var a meterAnswer
-			q := cloneValues(base)
+			q := maps.Clone(base)
 			q.Set("from", d.To) // the meters as of the range's last day
 			err := cl.get("/v1/meters/"+string(m), q, &a)
 			meterSeries[i] = a.Series
 			return err
 		})
 	}
-	run(func() error {
+	calls = append(calls, func() error {
 		q := url.Values{"cohort_from": {d.From}, "cohort_to": {d.To}}
 		if d.Tenant != "" {
 			q.Set("tenant", d.Tenant)
@@ -146,7 +146,7 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 		return cl.get("/v1/metrics/retention", q, &ret)
 	})
 	if d.Platform {
-		run(func() error {
+		calls = append(calls, func() error {
 			q := url.Values{"from": {d.From}, "to": {d.To}, "metric": {string(adoption.MAU)}, "group_by": {string(adoption.ByTenant)}}
 			return cl.get("/v1/metrics/active", q, &groups)
 		})
@@ -204,14 +204,6 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 	d.Meters = []meterView{{Label: l.T("exec.meter.contacts"), Value: total, Cap: cap, Over: over, Test: "meter-contacts"}}
 	v.Data = d
 	return cons.renderView(c, "exec_adoption", v)
-}
-
-func cloneValues(q url.Values) url.Values {
-	out := url.Values{}
-	for k, v := range q {
-		out[k] = append([]string(nil), v...)
-	}
-	return out
 }
 
 func daysOf(s []dayPoint) []string {
