@@ -56,7 +56,7 @@ func NewBoards(conn driver.Conn, reader *Reader, tail *readmodel.Tail, reg prome
 	bs.boards = readmodel.NewRegistry(readmodel.Model[*tenantBoard]{
 		Name: "boards",
 		Reads: prometheus.CounterOpts{Name: "siyu_board_reads_total",
-			Help: "Board pages served, by source: memory, or clickhouse while a memory board loads or lags a write."},
+			Help: "Board reads served (pages, reminders, digests), by source: memory, or clickhouse while a memory board loads or lags a write."},
 		New:        func([]kafka.Position) *tenantBoard { return &tenantBoard{b: newMemBoard()} },
 		Load:       bs.load,
 		Apply:      bs.apply,
