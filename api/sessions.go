@@ -49,7 +49,8 @@ func (s *Server) authenticateSession(c *fiber.Ctx, token string) error {
 		clearSessionCookie(c)
 		return err
 	case err != nil:
-		return unavailable("cannot check the session right now: " + err.Error())
+		s.log.Warn("session check failed", "err", err)
+		return unavailable("cannot check your session right now (its store does not answer): try again in a moment")
 	}
 	if !safeMethod(c.Method()) {
 		got := c.Get(CSRFHeader)
