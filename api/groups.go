@@ -247,6 +247,7 @@ func (s *savedGroup) routes() []route {
 		on(fiber.MethodPost, "/segments", s.saveSegment),
 		on(fiber.MethodGet, "/segments", s.listSegments),
 		on(fiber.MethodGet, "/segments/:id", s.getSegment),
+		on(fiber.MethodPut, "/segments/:id", s.replaceSegment),
 		on(fiber.MethodDelete, "/segments/:id", s.deleteSegment),
 		on(fiber.MethodGet, "/segments/:id/customers", s.segmentCustomers),
 		on(fiber.MethodGet, "/segments/:id/export", s.exportSegment),

@@ -52,6 +52,32 @@ func (s *savedGroup) saveSegment(c *fiber.Ctx) error {
 	return c.Status(http.StatusCreated).JSON(saved)
 }
 
+// replaceSegment saves the next name and definition of a live saved
+// segment under its id, as a segment.saved event. Its members, exports and
+// counts follow the new definition at once; a bulk job already started
+// finishes on the definition it began with (a job is keyed by the
+// segment's version, so tagging the new definition is a new job).
+func (s *savedGroup) replaceSegment(c *fiber.Ctx) error {
+	tenant, prev, err := s.savedSegment(c)
+	if err != nil {
+		return err
+	}
+	var req saveSegmentRequest
+	if err := decodeBody(c, &req, `send {"name": "...", "definition": {...}} as JSON`); err != nil {
+		return err
+	}
+	seg, err := checkSaveRequest(req)
+	if err != nil {
+		return err
+	}
+	seg.ID = prev.ID
+	saved, err := s.SavedSegments.Save(ctxOf(c), tenant, seg, &prev, s.publishSegment(c, tenant))
+	if err != nil {
+		return err
+	}
+	return c.JSON(saved)
+}
+
 // checkSaveRequest validates the name and the definition of a segment to
 // save, naming the field at fault. The definition is kept compact.
 func checkSaveRequest(req saveSegmentRequest) (cdp.SavedSegment, error) {

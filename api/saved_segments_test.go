@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -184,6 +185,64 @@ func TestSavedSegments(t *testing.T) {
 	t.Run("platform names the tenant", func(t *testing.T) {
 		status, body := f.do(t, http.MethodGet, "/v1/segments/"+seg.ID+"?tenant=acme", "platform", nil)
 		require.Equal(t, http.StatusOK, status, "%s", body)
+	})
+
+	t.Run("replaced", func(t *testing.T) {
+		put := `{"name":" s1's customers ","definition":{ "relation_staff": {"any": ["s1"]} }}`
+		status, body := f.do(t, http.MethodPut, "/v1/segments/"+seg.ID, "acme-marketer", []byte(put))
+		require.Equal(t, http.StatusOK, status, "%s", body)
+		var got cdp.SavedSegment
+		require.NoError(t, json.Unmarshal(body, &got))
+		require.Equal(t, seg.ID, got.ID)
+		require.Equal(t, "s1's customers", got.Name)
+		require.Equal(t, `{"relation_staff":{"any":["s1"]}}`, string(got.Definition), "kept compact")
+		require.Equal(t, seg.CreatedAt.UTC(), got.CreatedAt.UTC(), "created_at stays")
+		require.True(t, got.UpdatedAt.After(*seg.UpdatedAt))
+		require.NotEqual(t, seg.Version(), got.Version(), "a bulk job over the new definition is a new job")
+		require.Equal(t, []string{"c1"}, contactIDs(f.allMembers(t, "acme-marketer", seg.ID, 10)), "members follow at once")
+
+		fresh := cdp.NewSavedSegments(f.conn)
+		testenv.Eventually(t, 20*time.Second, func() error {
+			stored, err := fresh.Get(f.ctx, "acme", seg.ID)
+			if err != nil || stored.Name != got.Name || string(stored.Definition) != string(got.Definition) {
+				return fmt.Errorf("stored %+v (%v), want %+v", stored, err, got)
+			}
+			return nil
+		})
+		seg = got
+	})
+
+	replaceRefusals := []struct {
+		name, key, path, body string
+		wantStatus            int
+		wantField             string
+	}{
+		{name: "no name", key: "acme-marketer", body: `{"definition":{"lost":false}}`, wantStatus: 400, wantField: "name"},
+		{name: "no definition", key: "acme-marketer", body: `{"name":"x"}`, wantStatus: 400, wantField: "definition"},
+		{name: "a bad condition", key: "acme-marketer", body: `{"name":"x","definition":{"or":[{"field":"stage","op":"~","value":"x"}]}}`,
+			wantStatus: 400, wantField: "definition.or[0].op"},
+		{name: "unknown body key", key: "acme-marketer", body: `{"name":"x","definition":{"lost":true},"id":"seg_other"}`,
+			wantStatus: 400, wantField: "id"},
+		{name: "rep may not change", key: "acme-rep-s1", body: `{"name":"x","definition":{"lost":false}}`, wantStatus: 403},
+		{name: "another tenant's", key: "globex-admin", body: `{"name":"x","definition":{"lost":false}}`, wantStatus: 404},
+		{name: "no such segment", key: "acme-marketer", path: "/v1/segments/seg_nope", body: `{"name":"x","definition":{"lost":false}}`,
+			wantStatus: 404},
+	}
+	for _, tt := range replaceRefusals {
+		t.Run("replace: "+tt.name, func(t *testing.T) {
+			path := cmp.Or(tt.path, "/v1/segments/"+seg.ID)
+			status, got := f.do(t, http.MethodPut, path, tt.key, []byte(tt.body))
+			require.Equal(t, tt.wantStatus, status, "%s", got)
+			require.Equal(t, tt.wantField, decodeError(t, got).Field)
+		})
+	}
+	t.Run("a refused replace changes nothing", func(t *testing.T) {
+		status, body := f.do(t, http.MethodGet, "/v1/segments/"+seg.ID, "acme-marketer", nil)
+		require.Equal(t, http.StatusOK, status, "%s", body)
+		var got cdp.SavedSegment
+		require.NoError(t, json.Unmarshal(body, &got))
+		require.Equal(t, seg.Name, got.Name)
+		require.JSONEq(t, string(seg.Definition), string(got.Definition))
 	})
 
 	t.Run("deleted", func(t *testing.T) {
