@@ -155,6 +155,7 @@ func (s *tagGroup) routes() []route {
 	return []route{
 		on(fiber.MethodGet, "/tags", s.listTags),
 		on(fiber.MethodPost, "/tags", s.createTag),
+		on(fiber.MethodPut, "/tags/order", s.orderTags),
 		on(fiber.MethodGet, "/tags/:id", s.getTag),
 		on(fiber.MethodPatch, "/tags/:id", s.updateTag),
 		on(fiber.MethodDelete, "/tags/:id", s.deleteTag),

@@ -47,7 +47,11 @@ func (s *tagGroup) listTags(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	withDeleted := c.QueryBool("include_deleted")
+	return c.JSON(s.listOf(lib, c.QueryBool("include_deleted")))
+}
+
+// listOf is the library as GET /v1/tags answers it, sorted for display.
+func (s *tagGroup) listOf(lib []cdp.Tag, withDeleted bool) tagListResponse {
 	resp := tagListResponse{Tags: make([]cdp.Tag, 0, len(lib)), Limit: s.Tags.Limit}
 	for _, t := range lib {
 		if !t.Deleted {
@@ -58,7 +62,42 @@ func (s *tagGroup) listTags(c *fiber.Ctx) error {
 		}
 	}
 	cdp.SortTags(resp.Tags)
-	return c.JSON(resp)
+	return resp
+}
+
+type tagOrderRequest struct {
+	Tags []string `json:"tags"`
+}
+
+// orderTags orders the whole library at once: every live tag listed once,
+// each group's tags together, in the order to show them (groups too);
+// cdp.PlanOrder numbers them. Only the tags whose order changes get a
+// tag.defined. It answers the library as GET /v1/tags does.
+func (s *tagGroup) orderTags(c *fiber.Ctx) error {
+	tenant, err := authorize(c, tagWriters)
+	if err != nil {
+		return err
+	}
+	var req tagOrderRequest
+	if err := decodeBody(c, &req, `send {"tags": [every live tag id, in the order to show them]} as JSON`); err != nil {
+		return err
+	}
+	if req.Tags == nil {
+		return badRequest("tags", "list every live tag id, in the order to show them")
+	}
+	if len(req.Tags) > cdp.MaxTags {
+		return badRequest("tags", fmt.Sprintf("at most %d tag ids (the library's limit)", cdp.MaxTags))
+	}
+	for i, id := range req.Tags {
+		if err := checkID(fmt.Sprintf("tags[%d]", i), id); err != nil {
+			return err
+		}
+	}
+	lib, err := s.Tags.Reorder(ctxOf(c), tenant, req.Tags, s.publishTags(c, tenant))
+	if err != nil {
+		return err
+	}
+	return c.JSON(s.listOf(lib, false))
 }
 
 // getTag returns one tag, deleted or not.
@@ -188,13 +227,35 @@ func (r tagRequest) apply(t *cdp.Tag) {
 // "Tags").
 func (s *tagGroup) publishTag(c *fiber.Ctx, tenant string) func(context.Context, cdp.Tag) error {
 	return func(ctx context.Context, t cdp.Tag) error {
-		ev := event.Event{ID: newEventID(), Source: apiSource, Type: event.TagDefined,
-			Tenant: tenant, Subject: t.ID, Time: *t.UpdatedAt}
-		ev.Data.Set(event.FName, t.Name)
-		ev.Data.Set(event.FGroup, t.Group)
-		ev.Data.SetInt(event.FOrder, t.Order)
-		ev.Data.SetBool(event.FDeleted, t.Deleted)
-		return s.publishAnswering(ctx, c, ev)
+		return s.publishAnswering(ctx, c, tagEvent(tenant, t))
+	}
+}
+
+// tagEvent is the tag.defined event carrying t's whole definition.
+func tagEvent(tenant string, t cdp.Tag) event.Event {
+	ev := event.Event{ID: newEventID(), Source: apiSource, Type: event.TagDefined,
+		Tenant: tenant, Subject: t.ID, Time: *t.UpdatedAt}
+	ev.Data.Set(event.FName, t.Name)
+	ev.Data.Set(event.FGroup, t.Group)
+	ev.Data.SetInt(event.FOrder, t.Order)
+	ev.Data.SetBool(event.FDeleted, t.Deleted)
+	return ev
+}
+
+// publishTags stores definitions as tag.defined events, produced at once,
+// answers each one's error and the write token of those stored.
+func (s *tagGroup) publishTags(c *fiber.Ctx, tenant string) func(context.Context, []cdp.Tag) ([]error, error) {
+	return func(ctx context.Context, tags []cdp.Tag) ([]error, error) {
+		evs := make([]event.Event, len(tags))
+		for i, t := range tags {
+			evs[i] = tagEvent(tenant, t)
+		}
+		errs, ps, err := s.publishAt(ctx, evs...)
+		if err != nil {
+			return nil, err
+		}
+		setWriteToken(c, ps)
+		return errs, nil
 	}
 }
 

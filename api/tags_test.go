@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -92,6 +93,14 @@ func names(tags []cdp.Tag) []string {
 	return out
 }
 
+func orders(tags []cdp.Tag) []int64 {
+	out := make([]int64, len(tags))
+	for i, tg := range tags {
+		out[i] = tg.Order
+	}
+	return out
+}
+
 func TestTagLibrary(t *testing.T) {
 	f := newFixture(t)
 	vip := f.createTag(t, "acme-marketer", "  VIP ", "Value")
@@ -170,9 +179,58 @@ func TestTagLibrary(t *testing.T) {
 
 	t.Run("list", func(t *testing.T) {
 		l := f.listTags(t, "acme-rep-s1", "")
-		require.Equal(t, []string{"/Doomed", "City/VIP", "Value/Gold", "Value/Race", "Value/vip"}, names(l.Tags))
+		require.Equal(t, []string{"Value/Gold", "Value/Race", "Value/vip", "/Doomed", "City/VIP"}, names(l.Tags),
+			"Value holds the highest order (Gold's 7): first")
 		require.Equal(t, 5, l.Live)
 		require.Equal(t, cdp.MaxTags, l.Limit)
+	})
+
+	t.Run("order", func(t *testing.T) {
+		ids := map[string]string{}
+		for _, tg := range f.listTags(t, "acme-admin", "").Tags {
+			ids[tg.Group+"/"+tg.Name] = tg.ID
+		}
+		order := func(key string, names ...string) (int, []byte) {
+			var list []string
+			for _, n := range names {
+				list = append(list, cmp.Or(ids[n], n))
+			}
+			return f.do(t, http.MethodPut, "/v1/tags/order", key, mustJSON(t, map[string]any{"tags": list}))
+		}
+		want := []string{"City/VIP", "/Doomed", "Value/vip", "Value/Gold", "Value/Race"}
+		status, body := order("acme-marketer", want...)
+		require.Equal(t, http.StatusOK, status, "%s", body)
+		var got tagList
+		require.NoError(t, json.Unmarshal(body, &got))
+		require.Equal(t, want, names(got.Tags), "answers the library in its new order")
+		require.Equal(t, []int64{4, 3, 2, 1, 0}, orders(got.Tags))
+		require.Equal(t, want, names(f.listTags(t, "acme-rep-s1", "").Tags))
+
+		refusals := []struct {
+			name, key  string
+			list       []string
+			wantStatus int
+			wantField  string
+		}{
+			{"a tag left out", "acme-marketer", want[:4], 409, "tags"},
+			{"unknown", "acme-marketer", append(append([]string{}, want...), "tag_nope"), 409, "tags[5]"},
+			{"twice", "acme-marketer", []string{"City/VIP", "City/VIP", "/Doomed", "Value/vip", "Value/Gold", "Value/Race"}, 400, "tags[1]"},
+			{"a group apart", "acme-marketer", []string{"Value/vip", "City/VIP", "Value/Gold", "/Doomed", "Value/Race"}, 400, "tags[2]"},
+			{"a blank id", "acme-marketer", []string{" "}, 400, "tags[0]"},
+			{"a rep may not", "acme-rep-s1", want, 403, ""},
+			{"another tenant's tags", "globex-admin", want, 409, "tags[0]"},
+		}
+		for _, tt := range refusals {
+			t.Run(tt.name, func(t *testing.T) {
+				status, body := order(tt.key, tt.list...)
+				require.Equal(t, tt.wantStatus, status, "%s", body)
+				require.Equal(t, tt.wantField, decodeError(t, body).Field)
+			})
+		}
+		status, body = f.do(t, http.MethodPut, "/v1/tags/order", "acme-marketer", []byte(`{}`))
+		require.Equal(t, http.StatusBadRequest, status, "%s", body)
+		require.Equal(t, "tags", decodeError(t, body).Field)
+		require.Equal(t, want, names(f.listTags(t, "acme-admin", "").Tags), "a refusal changes nothing")
 	})
 
 	t.Run("ClickHouse folds the same library", func(t *testing.T) {
@@ -192,7 +250,7 @@ func TestTagLibrary(t *testing.T) {
 		got, err := fresh.Get(f.ctx, "acme", vip.ID)
 		require.NoError(t, err)
 		require.Equal(t, "Gold", got.Name)
-		require.Equal(t, int64(7), got.Order)
+		require.Equal(t, int64(1), got.Order, "as the order subtest numbered it")
 		_, err = fresh.Get(f.ctx, "acme", "tag_nothing")
 		require.ErrorIs(t, err, cdp.ErrTagNotFound)
 	})

@@ -1,6 +1,7 @@
 package cdp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -141,12 +142,26 @@ func FindTag(lib []Tag, id string) (Tag, bool) {
 	return Tag{}, false
 }
 
-// SortTags orders tags for display: by group, then order (larger first, as
-// in WeCom), then name and id.
+// SortTags orders tags for display: groups by their highest order (larger
+// first, then by name), and within a group by order (larger first, as in
+// WeCom), then name and id. A group's place is its tags' orders: Siyu
+// keeps no separate group order, so PlanOrder numbers the whole library at
+// once, groups together. Deleted tags do not place their group.
 func SortTags(tags []Tag) {
+	top := map[string]int64{} // group → its highest live order (-1: none live)
+	for _, t := range tags {
+		if _, seen := top[t.Group]; !seen {
+			top[t.Group] = -1
+		}
+		if !t.Deleted && t.Order > top[t.Group] {
+			top[t.Group] = t.Order
+		}
+	}
 	sort.Slice(tags, func(i, j int) bool {
 		a, b := tags[i], tags[j]
 		switch {
+		case a.Group != b.Group && top[a.Group] != top[b.Group]:
+			return top[a.Group] > top[b.Group]
 		case a.Group != b.Group:
 			return a.Group < b.Group
 		case a.Order != b.Order:
@@ -156,6 +171,55 @@ func SortTags(tags []Tag) {
 		}
 		return a.ID < b.ID
 	})
+}
+
+// PlanOrder numbers the library in the order ids lists it: every live tag
+// once, each group's tags together (the groups in the order they come).
+// The first tag gets the largest order, len(ids)-1, the last 0, so that
+// SortTags shows the library as listed. It returns the tags whose order
+// changes, renumbered. A tag missing, unknown or deleted means the library
+// changed since the list was read: a conflict naming it.
+func PlanOrder(lib []Tag, ids []string) ([]Tag, error) {
+	byID := make(map[string]Tag, len(lib))
+	live := 0
+	for _, t := range lib {
+		byID[t.ID] = t
+		if !t.Deleted {
+			live++
+		}
+	}
+	at := make(map[string]int, len(ids))
+	groupEnd := map[string]int{} // group → index of its last tag so far
+	var changed []Tag
+	for i, id := range ids {
+		field := fmt.Sprintf("tags[%d]", i)
+		t, ok := byID[id]
+		if !ok || t.Deleted {
+			return nil, &TagError{Field: field, Conflict: true,
+				Reason: fmt.Sprintf("%q is not in the library (deleted meanwhile?): reload the library and order it again", id)}
+		}
+		if j, dup := at[id]; dup {
+			return nil, &TagError{Field: field, Reason: fmt.Sprintf("%q is listed twice (tags[%d] too)", id, j)}
+		}
+		at[id] = i
+		if end, seen := groupEnd[t.Group]; seen && end != i-1 {
+			return nil, &TagError{Field: field, Reason: fmt.Sprintf("the tags of group %q must be listed together (tags[%d] is in it too)", t.Group, end)}
+		}
+		groupEnd[t.Group] = i
+		if order := int64(len(ids) - 1 - i); t.Order != order {
+			t.Order = order
+			changed = append(changed, t)
+		}
+	}
+	if len(ids) != live {
+		for _, t := range lib {
+			if _, listed := at[t.ID]; !listed && !t.Deleted {
+				return nil, &TagError{Field: "tags", Conflict: true,
+					Reason: fmt.Sprintf("%q (%s) is not listed: the library changed since it was read; reload it and order it again", t.ID, t.Name)}
+			}
+		}
+	}
+	return changed, nil
 }
 
 // Tags reads tag libraries from ClickHouse.
@@ -323,6 +387,47 @@ func (l *TagLibrary) Define(ctx context.Context, tenant string, plan func(lib []
 	}
 	tt.recent[t.ID] = t
 	return t, nil
+}
+
+// Reorder numbers tenant's library as ids lists it (PlanOrder), under the
+// tenant's lock, and writes the tags whose order changes: publish gets them
+// stamped, all at once, and answers per tag its error (nil once stored). It
+// returns the library after the write; a tag that failed keeps its order
+// and the error is the first failure.
+func (l *TagLibrary) Reorder(ctx context.Context, tenant string, ids []string,
+	publish func(context.Context, []Tag) ([]error, error)) ([]Tag, error) {
+	tt := l.tenant(tenant)
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	lib, err := l.list(ctx, tenant, tt)
+	if err != nil {
+		return nil, err
+	}
+	changed, err := PlanOrder(lib, ids)
+	if err != nil || len(changed) == 0 {
+		return lib, err
+	}
+	for i := range changed {
+		l.stamp(&changed[i], lib)
+	}
+	errs, err := publish(ctx, changed)
+	if err != nil {
+		return nil, err
+	}
+	index := make(map[string]int, len(lib))
+	for i, t := range lib {
+		index[t.ID] = i
+	}
+	var first error
+	for i, t := range changed {
+		if errs[i] != nil {
+			first = cmp.Or(first, errs[i])
+			continue
+		}
+		tt.recent[t.ID] = t
+		lib[index[t.ID]] = t
+	}
+	return lib, first
 }
 
 // stamp sets t's time to now, after any earlier definition of the tag, so

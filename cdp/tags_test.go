@@ -118,11 +118,69 @@ func TestSortTags(t *testing.T) {
 		{ID: "e", Name: "ungrouped"},
 	}
 	SortTags(tags)
+	require.Equal(t, []string{"c", "d", "b", "e", "a"}, tagIDs(tags), "group A holds the highest order; ties by group name")
+
+	tags = append(tags, Tag{ID: "f", Group: "B", Order: 99, Deleted: true}, Tag{ID: "g", Group: "C", Order: 50, Deleted: true})
+	SortTags(tags)
+	require.Equal(t, []string{"c", "d", "b", "e", "f", "a", "g"}, tagIDs(tags), "deleted tags do not place their group")
+}
+
+func tagIDs(tags []Tag) []string {
 	var ids []string
 	for _, tg := range tags {
 		ids = append(ids, tg.ID)
 	}
-	require.Equal(t, []string{"e", "c", "d", "b", "a"}, ids)
+	return ids
+}
+
+func TestPlanOrder(t *testing.T) {
+	lib := []Tag{
+		{ID: "a1", Name: "a1", Group: "A", Order: 3},
+		{ID: "a2", Name: "a2", Group: "A", Order: 2},
+		{ID: "b1", Name: "b1", Group: "B", Order: 1},
+		{ID: "c1", Name: "c1", Group: "", Order: 0},
+		{ID: "x", Name: "x", Group: "B", Deleted: true},
+	}
+	changed, err := PlanOrder(lib, []string{"a1", "a2", "b1", "c1"})
+	require.NoError(t, err)
+	require.Empty(t, changed, "already in that order: nothing to write")
+
+	// Group B first, and within A a2 before a1.
+	changed, err = PlanOrder(lib, []string{"b1", "a2", "a1", "c1"})
+	require.NoError(t, err)
+	require.Equal(t, []Tag{{ID: "b1", Name: "b1", Group: "B", Order: 3}, {ID: "a1", Name: "a1", Group: "A", Order: 1}}, changed,
+		"a2 and c1 keep their orders: only the moved are written")
+	after := append([]Tag(nil), lib...)
+	for _, c := range changed {
+		for i := range after {
+			if after[i].ID == c.ID {
+				after[i] = c
+			}
+		}
+	}
+	SortTags(after)
+	require.Equal(t, []string{"b1", "x", "a2", "a1", "c1"}, tagIDs(after), "shown as listed")
+
+	refusals := []struct {
+		name, field string
+		ids         []string
+		conflict    bool
+	}{
+		{"a tag left out", "tags", []string{"a1", "a2", "b1"}, true},
+		{"an unknown tag", "tags[3]", []string{"a1", "a2", "b1", "zz"}, true},
+		{"a deleted tag", "tags[4]", []string{"a1", "a2", "b1", "c1", "x"}, true},
+		{"twice", "tags[2]", []string{"a1", "a2", "a1", "b1", "c1"}, false},
+		{"a group apart", "tags[2]", []string{"a1", "b1", "a2", "c1"}, false},
+	}
+	for _, tt := range refusals {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := PlanOrder(lib, tt.ids)
+			var te *TagError
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, tt.field, te.Field, te.Reason)
+			require.Equal(t, tt.conflict, te.Conflict, te.Reason)
+		})
+	}
 }
 
 func TestOverlay(t *testing.T) {
