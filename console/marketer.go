@@ -185,6 +185,12 @@ type segBuilder struct {
 	Count  *uint64 // the exact count, when counted
 	Name   string
 	Blank  map[string]*segNode // blank nodes for console.js to clone: "c", "g"
+	// Editing is the saved segment the builder was opened with (?edit=):
+	// saving changes it (PUT) unless saved as a new one.
+	Editing string
+	// countOf, when set, is the saved segment whose count in the list is
+	// the builder's too (its definition, just loaded).
+	countOf string
 }
 
 type segChoice struct{ Value, Label string }
@@ -430,7 +436,7 @@ func (b *segBuilder) encode() {
 // segmentsView is the segments page: the builder and the saved segments.
 type segmentsView struct {
 	B     *segBuilder
-	Saved []cdp.SavedSegment
+	Saved []savedRow
 }
 
 func (cons *Console) segmentsPage(c *fiber.Ctx) error {
@@ -438,6 +444,9 @@ func (cons *Console) segmentsPage(c *fiber.Ctx) error {
 	b, err := cons.newBuilder(c, v.L)
 	if err != nil {
 		return cons.fail(c, err)
+	}
+	if id := c.Query("edit"); id != "" {
+		return cons.editSegment(c, v, b, id)
 	}
 	b.Root = b.group("r")
 	b.Root.Kids = []*segNode{b.cond("r.0")}
@@ -449,15 +458,23 @@ func (cons *Console) renderSegments(c *fiber.Ctx, v *view, b *segBuilder) error 
 	var list struct {
 		Segments []cdp.SavedSegment `json:"segments"`
 	}
-	if err := cons.clientOf(c).get("/v1/segments", nil, &list); err != nil {
+	cl := cons.clientOf(c)
+	if err := cl.get("/v1/segments", nil, &list); err != nil {
 		return cons.fail(c, err)
 	}
-	v.Data = segmentsView{B: b, Saved: list.Segments}
+	rows := countSaved(cl, v.L, list.Segments)
+	for _, r := range rows {
+		if b.countOf != "" && r.ID == b.countOf && r.Counted {
+			b.Count = &r.Count
+		}
+	}
+	v.Data = segmentsView{B: b, Saved: rows}
 	return cons.renderView(c, "marketer_segments", v)
 }
 
 // segmentsForm is the builder without the script: a structural edit, a
-// count (POST /v1/segments/preview), or a save (POST /v1/segments).
+// count (POST /v1/segments/preview), or a save: of a new segment (POST
+// /v1/segments; "saveas" too), or of the one being edited (PUT).
 func (cons *Console) segmentsForm(c *fiber.Ctx) error {
 	v := cons.viewOf(c, "nav.segments")
 	b, err := cons.newBuilder(c, v.L)
@@ -465,18 +482,17 @@ func (cons *Console) segmentsForm(c *fiber.Ctx) error {
 		return cons.fail(c, err)
 	}
 	b.readForm(c)
-	b.Name = c.FormValue("name")
+	b.Name, b.Editing = c.FormValue("name"), c.FormValue("id")
 	act := c.FormValue("act")
-	if act != "" && act != "count" && act != "save" {
+	if act != "" && act != "count" && act != "save" && act != "saveas" {
 		b.act(act)
 	}
 	b.encode()
 	cl := cons.clientOf(c)
-	if act == "save" {
-		var saved cdp.SavedSegment
-		err := cl.send(fiber.MethodPost, "/v1/segments", map[string]any{"name": b.Name, "definition": json.RawMessage(b.Def)}, &saved)
+	if act == "save" || act == "saveas" {
+		to, notice, err := saveBuilt(cl, b, act == "save" && b.Editing != "")
 		if err == nil {
-			return back(c, "/app/segments/"+url.PathEscape(saved.ID), "mk.seg.saved")
+			return back(c, to, notice)
 		}
 		formError(v, err)
 		c.Status(statusOf(err))
