@@ -23,7 +23,7 @@ type msg struct{ zh, en string }
 // catalog is every phrase of the console, by key: each page group adds
 // its own (rep.go's repMessages, ...).
 var catalog = merge(coreMessages, repMessages, customerMessages, teamMessages,
-	marketerMessages, savedSegmentMessages, execMessages, billingMessages, adminMessages)
+	marketerMessages, savedSegmentMessages, tagOrderMessages, execMessages, billingMessages, adminMessages)
 
 func merge(maps ...map[string]msg) map[string]msg {
 	out := map[string]msg{}

@@ -33,7 +33,7 @@ func (cons *Console) marketerPages() []page {
 		{path: "/app/segments/:id", roles: marketerRoles, parent: "/app/segments", get: cons.segmentPage,
 			posts: map[string]fiber.Handler{"/tag": cons.segmentTag, "/delete": cons.segmentDelete}},
 		{path: "/app/tags", nav: "nav.tags", roles: marketerRoles, get: cons.tagsPage,
-			posts: map[string]fiber.Handler{"": cons.tagCreate, "/:id": cons.tagUpdate, "/:id/delete": cons.tagDelete}},
+			posts: map[string]fiber.Handler{"": cons.tagCreate, "/:id": cons.tagUpdate, "/:id/delete": cons.tagDelete, "/order/move": cons.tagMove}},
 	}
 }
 

@@ -202,3 +202,112 @@
     });
   };
 })();
+
+// --- marketer: tag library order ---
+// tagOrder: drag a tag (within its group) or a group by its handle ⠿, or
+// press its ↑ ↓ buttons (keyboard too); the whole library's order is then
+// saved at once (PUT /v1/tags/order), saves one after another. Without the
+// script the buttons post the page's move form, a step at a time.
+(function () {
+  window.siyu = window.siyu || {};
+  window.siyu.tagOrder = function (root) {
+    var page = root.parentNode, siyu = window.siyu;
+    var status = page.querySelector('[data-f="order-status"]'), error = page.querySelector('[data-f="order-error"]');
+    var dragged = null, before = "", saving = Promise.resolve();
+    function all(sel, within) { return Array.prototype.slice.call((within || root).querySelectorAll(sel)); }
+    function groups() { return all(":scope > .mk-group"); }
+    function tags(g) { return all(":scope > ol > .mk-tag", g); }
+    function moves(el) { return el.querySelector(el.classList.contains("mk-group") ? ".mk-group-head .mk-move" : ":scope > .mk-move"); }
+    function ids() { return all(".mk-tag").map(function (li) { return li.getAttribute("data-id"); }).join(","); }
+    // refresh disables the first's ↑ and the last's ↓, as the server does.
+    function refresh() {
+      [groups()].concat(groups().map(tags)).forEach(function (list) {
+        list.forEach(function (el, i) {
+          moves(el).querySelector('[data-move="up"]').disabled = i === 0;
+          moves(el).querySelector('[data-move="down"]').disabled = i === list.length - 1;
+        });
+      });
+    }
+    function save() {
+      var list = ids();
+      status.textContent = root.getAttribute("data-l-moved");
+      error.hidden = true;
+      root.setAttribute("data-saving", "");
+      saving = saving.then(function () {
+        return siyu.api("PUT", "/v1/tags/order", { tags: list.split(",") });
+      }).then(function (lib) {
+        var order = {};
+        lib.tags.forEach(function (t) { order[t.id] = t.order; });
+        all(".mk-tag").forEach(function (li) {
+          var o = li.querySelector('[data-f="order"]'), n = order[li.getAttribute("data-id")];
+          if (o && n !== undefined) o.textContent = o.textContent.replace(/\d+$/, n);
+        });
+        status.textContent = root.getAttribute("data-l-saved");
+        root.removeAttribute("data-saving");
+        root.setAttribute("data-saved", list);
+      }, function (e) {
+        error.textContent = (e.field ? e.field + ": " : "") + e.message;
+        error.hidden = false;
+        root.removeAttribute("data-saving");
+      });
+    }
+    root.addEventListener("click", function (e) {
+      var b = e.target.closest("button[data-move]");
+      if (!b) return;
+      e.preventDefault();
+      var el = b.closest(".mk-tag") || b.closest(".mk-group"), up = b.getAttribute("data-move") === "up";
+      var sib = up ? el.previousElementSibling : el.nextElementSibling;
+      if (!sib) return;
+      el.parentNode.insertBefore(up ? el : sib, up ? sib : el);
+      refresh();
+      (b.disabled ? moves(el).querySelector("button:not([disabled])") || b : b).focus();
+      save();
+    });
+    // Dragging: the handle starts it; a tag moves among its group's tags,
+    // a group among the groups, past the middle of the one it is over.
+    groups().forEach(function (g) {
+      [g.querySelector(".mk-group-head")].concat(tags(g)).forEach(function (el) {
+        var h = document.createElement("span");
+        h.className = "mk-handle";
+        h.textContent = "⠿";
+        h.title = root.getAttribute("data-l-drag");
+        h.draggable = true;
+        h.setAttribute("aria-hidden", "true");
+        el.insertBefore(h, el.firstChild);
+      });
+    });
+    root.addEventListener("dragstart", function (e) {
+      var h = e.target.closest && e.target.closest(".mk-handle");
+      if (!h) return;
+      dragged = h.closest(".mk-tag") || h.closest(".mk-group");
+      before = ids();
+      e.dataTransfer.effectAllowed = "move";
+      e.dataTransfer.setData("text/plain", dragged.getAttribute("data-id") || dragged.getAttribute("data-group"));
+      if (e.dataTransfer.setDragImage) e.dataTransfer.setDragImage(dragged, 12, 12);
+      dragged.classList.add("mk-dragging");
+    });
+    root.addEventListener("dragover", function (e) {
+      if (!dragged) return;
+      var t = e.target.nodeType === 1 ? e.target : e.target.parentElement;
+      var over = t.closest(dragged.classList.contains("mk-tag") ? ".mk-tag" : ".mk-group");
+      if (!over || over.parentNode !== dragged.parentNode) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "move";
+      if (over === dragged) return;
+      var r = over.getBoundingClientRect(), tag = dragged.classList.contains("mk-tag");
+      var past = tag ? e.clientY > r.top + r.height / 2
+        : (e.clientY - r.top) / r.height + (e.clientX - r.left) / r.width > 1;
+      var isBefore = dragged.compareDocumentPosition(over) & Node.DOCUMENT_POSITION_FOLLOWING;
+      if (isBefore && past) over.parentNode.insertBefore(dragged, over.nextElementSibling);
+      else if (!isBefore && !past) over.parentNode.insertBefore(dragged, over);
+    });
+    root.addEventListener("drop", function (e) { if (dragged) e.preventDefault(); });
+    root.addEventListener("dragend", function () {
+      if (!dragged) return;
+      dragged.classList.remove("mk-dragging");
+      dragged = null;
+      refresh();
+      if (ids() !== before) save();
+    });
+  };
+})();
