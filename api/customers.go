@@ -8,9 +8,25 @@ import (
 	"github.com/siyu-dev/siyu/settings"
 )
 
-// getCustomer returns one customer profile. A rep sees only customers they
-// hold a live relation with; anyone else's answer is 404, so that a rep
-// cannot learn which customers exist.
+// customerResponse is a profile and, when follow-ups are served, who the
+// customer is assigned to.
+type customerResponse struct {
+	*cdp.Profile
+	Assignment *assignment `json:"assignment,omitempty"`
+}
+
+// assignment is the customer's place in the pool: in it (no assignee), or
+// assigned. A rep learns the assignee only when it is themselves: another
+// rep's customer shows in_pool false and no assignee.
+type assignment struct {
+	InPool   bool   `json:"in_pool"`
+	Assignee string `json:"assignee"`
+}
+
+// getCustomer returns one customer profile with its assignment. A rep sees
+// only customers they hold a live relation with or are the assignee of;
+// anyone else's answer is 404, so that a rep cannot learn which customers
+// exist.
 func (s *customerGroup) getCustomer(c *fiber.Ctx) error {
 	if err := allow(c, auth.RoleAdmin, auth.RoleManager, auth.RoleMarketer, auth.RoleRep, auth.RolePlatform); err != nil {
 		return err
@@ -27,21 +43,35 @@ func (s *customerGroup) getCustomer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if p := principal(c); p.Role == auth.RoleRep {
-		if !pr.HasRelation(p.StaffID) {
-			return cdp.ErrNotFound
+	resp := customerResponse{Profile: pr}
+	if s.Followup != nil {
+		a, err := assigneeOf(c, s.Boards, s.Followup, tenant, id)
+		if err != nil {
+			return err
 		}
-		if s.Settings != nil {
-			st, err := s.Settings.Get(ctxOf(c), tenant)
-			if err != nil {
-				return err
-			}
-			if st.MaskPhonesForReps {
-				return c.JSON(maskPhones(pr))
-			}
+		resp.Assignment = &assignment{InPool: a == "", Assignee: a}
+	}
+	p := principal(c)
+	if p.Role != auth.RoleRep {
+		return c.JSON(resp)
+	}
+	mine := resp.Assignment != nil && p.StaffID != "" && resp.Assignment.Assignee == p.StaffID
+	if !pr.HasRelation(p.StaffID) && !mine {
+		return cdp.ErrNotFound
+	}
+	if resp.Assignment != nil && !mine {
+		resp.Assignment.Assignee = ""
+	}
+	if s.Settings != nil {
+		st, err := s.Settings.Get(ctxOf(c), tenant)
+		if err != nil {
+			return err
+		}
+		if st.MaskPhonesForReps {
+			resp.Profile = maskPhones(pr)
 		}
 	}
-	return c.JSON(pr)
+	return c.JSON(resp)
 }
 
 // maskPhones is pr as a rep sees it when the tenant masks phones: the phone

@@ -109,3 +109,52 @@ func TestCustomerByAnyID(t *testing.T) {
 		})
 	}
 }
+
+// TestCustomerAssignment: the profile says whether the customer is in the
+// pool or whose it is, a rep learning the assignee only when it is them;
+// a rep may read a customer they claimed without being its WeCom friend.
+func TestCustomerAssignment(t *testing.T) {
+	f := newFixture(t)
+	f.seedPool(t, "acme", "acme-admin", []string{"p1"})
+	assignmentOf := func(t *testing.T, key, id string) (int, map[string]any) {
+		t.Helper()
+		status, body := f.do(t, http.MethodGet, "/v1/customers/"+id, key, nil)
+		var out map[string]any
+		require.NoError(t, json.Unmarshal(body, &out), "%s", body)
+		if status != http.StatusOK {
+			return status, nil
+		}
+		require.Equal(t, id, out["contact_id"], "the profile is still there")
+		return status, out["assignment"].(map[string]any)
+	}
+	for _, key := range []string{"acme-admin", "acme-manager", "acme-rep-s1"} {
+		status, a := assignmentOf(t, key, "c1")
+		require.Equal(t, http.StatusOK, status, key)
+		require.Equal(t, map[string]any{"in_pool": false, "assignee": "s1"}, a, key)
+	}
+	status, a := assignmentOf(t, "acme-admin", "p1")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, map[string]any{"in_pool": true, "assignee": ""}, a)
+	status, _ = assignmentOf(t, "acme-rep-s2", "p1")
+	require.Equal(t, http.StatusNotFound, status, "a pool customer is not a rep's to read before claiming it")
+
+	require.Equal(t, []string{"p1"}, f.claim(t, "acme-rep-s2", "p1").Claimed)
+	f.waitAssignees(t, "acme", map[string]string{"p1": "s2"})
+	status, a = assignmentOf(t, "acme-rep-s2", "p1")
+	require.Equal(t, http.StatusOK, status, "the assignee reads the customer they claimed")
+	require.Equal(t, map[string]any{"in_pool": false, "assignee": "s2"}, a)
+	status, _ = assignmentOf(t, "acme-rep-s1", "p1")
+	require.Equal(t, http.StatusNotFound, status)
+
+	// s2 is assigned c1, which s1 still holds as a WeCom friend: s1 reads
+	// it, but not whose it now is.
+	status, body := f.do(t, http.MethodPost, "/v1/customers/c1/assign", "acme-manager", mustJSON(t, map[string]any{"staff_id": "s2"}))
+	require.Equal(t, http.StatusOK, status, "%s", body)
+	f.waitAssignees(t, "acme", map[string]string{"c1": "s2"})
+	status, a = assignmentOf(t, "acme-rep-s1", "c1")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, map[string]any{"in_pool": false, "assignee": ""}, a, "another rep's: no name")
+	status, a = assignmentOf(t, "acme-manager", "c1")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, map[string]any{"in_pool": false, "assignee": "s2"}, a)
+}

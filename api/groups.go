@@ -78,10 +78,13 @@ func (s *eventGroup) routes() []route {
 	return []route{on(fiber.MethodPost, "/events", s.postEvents)}
 }
 
-// customerGroup reads customer profiles.
+// customerGroup reads customer profiles, with their assignment when
+// follow-ups are served.
 type customerGroup struct {
 	Profiles *cdp.Profiles
-	Settings *settings.Store // nil: phones are not masked
+	Settings *settings.Store  // nil: phones are not masked
+	Followup *followup.Reader // nil: no assignment (follow-ups are not served)
+	Boards   *followup.Boards // nil: assignments from ClickHouse
 }
 
 func (s *customerGroup) routes() []route {
@@ -262,7 +265,7 @@ func (s *savedGroup) routes() []route {
 func (s *Server) mountGroups(v1 fiber.Router) {
 	d, w := s.Deps, writer{pub: s.pub}
 	mount(v1, (&eventGroup{pub: s.pub, metrics: s.metrics}).routes(), true, "")
-	mount(v1, (&customerGroup{Profiles: d.Profiles, Settings: d.Settings}).routes(), true, "")
+	mount(v1, (&customerGroup{Profiles: d.Profiles, Settings: d.Settings, Followup: d.Followup, Boards: d.Boards}).routes(), true, "")
 	mount(v1, (&settingsGroup{Settings: d.Settings}).routes(), d.Settings != nil, "tenant settings are not served by this process")
 	mount(v1, (&wecomGroup{WeCom: d.WeCom}).routes(), d.WeCom != nil, "not found")
 	mount(v1, (&jssdkGroup{Clients: d.WeComClients}).routes(), d.WeComClients != nil,

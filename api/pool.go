@@ -314,11 +314,18 @@ func nonNilRefusals(r []followup.Refusal) []followup.Refusal {
 // isAssignee reports whether staff is the customer's assignee (a rep may
 // follow up on customers they claimed without being their WeCom friend).
 func (s *followupGroup) isAssignee(c *fiber.Ctx, tenant, contact, staff string) (bool, error) {
-	if s.Boards != nil && len(readAfterPositions(c)) == 0 {
-		if a, ok := s.Boards.Assignee(tenant, contact); ok {
-			return a != "" && a == staff, nil
+	a, err := assigneeOf(c, s.Boards, s.Followup, tenant, contact)
+	return a != "" && a == staff, err
+}
+
+// assigneeOf is the customer's assignee ("" = the pool): from the memory
+// board when it is loaded and the request waits for no write of its own,
+// else from ClickHouse (boards may be nil).
+func assigneeOf(c *fiber.Ctx, boards *followup.Boards, reader *followup.Reader, tenant, contact string) (string, error) {
+	if boards != nil && len(readAfterPositions(c)) == 0 {
+		if a, ok := boards.Assignee(tenant, contact); ok {
+			return a, nil
 		}
 	}
-	a, err := s.Followup.Assignee(ctxOf(c), tenant, contact)
-	return a != "" && a == staff, err
+	return reader.Assignee(ctxOf(c), tenant, contact)
 }
