@@ -53,6 +53,7 @@ func (cons *Console) customerPages() []page {
 		"/followups": cons.postFollowup,
 		"/claim":     cons.postClaim,
 		"/release":   cons.postRelease,
+		"/assign":    cons.postAssign,
 	}
 	return []page{
 		{path: "/app/customers/:id", roles: cardRoles, get: cons.customerPage, posts: posts},
@@ -75,9 +76,54 @@ type card struct {
 	Self     string // the card's own address (forms come back here)
 	Action   string // where the card's forms post (+ /stage, /tags...)
 	Facts    facts
-	Claim    bool   // the person has a staff id to claim for
+	Pool     poolActions
 	Now      string // a datetime-local default for "next follow-up"
 	Refused  []followup.Refusal
+}
+
+// assignment is the profile's assignment (GET /v1/customers/{id}): in the
+// pool, or whose the customer is (a rep is told only when it is theirs).
+type assignment struct {
+	InPool   bool   `json:"in_pool"`
+	Assignee string `json:"assignee"`
+}
+
+// poolActions are the pool's forms that apply to this customer and person,
+// and what the card says of the customer's place.
+type poolActions struct {
+	State                  string // the assignment, as the page says it
+	Claim, Release, Assign bool
+	Assignee               string   // the assign form's default
+	Staff                  []string // the assign form's suggestions: the customer's relations
+}
+
+// poolActionsOf decides the pool's forms: claim a customer in the pool
+// (with a staff id to claim for); release one's own (a rep) or any
+// assigned one (a manager or admin, who also assign). Without an
+// assignment (a process serving no follow-ups) both claim and release are
+// offered and the API decides.
+func poolActionsOf(l Lang, u *sessionUser, a *assignment, relations []cdp.Relation) poolActions {
+	manages := u.Role == auth.RoleManager || u.Role == auth.RoleAdmin
+	var pa poolActions
+	switch {
+	case a == nil:
+		pa.Claim, pa.Release = u.StaffID != "", true
+	case a.InPool:
+		pa.State, pa.Claim = l.T("customer.pool.in"), u.StaffID != ""
+	case a.Assignee != "" && a.Assignee == u.StaffID:
+		pa.State, pa.Release = l.T("customer.pool.mine"), true
+	case a.Assignee != "":
+		pa.State, pa.Release, pa.Assignee = l.F("customer.pool.held", a.Assignee), manages, a.Assignee
+	default:
+		pa.State = l.T("customer.pool.other")
+	}
+	pa.Assign = manages && a != nil
+	for _, r := range relations {
+		if !slices.Contains(pa.Staff, r.StaffID) {
+			pa.Staff = append(pa.Staff, r.StaffID)
+		}
+	}
+	return pa
 }
 
 // facts are the profile's times, zero for never (Lang.Time shows "—").
@@ -177,7 +223,7 @@ func (cons *Console) cardFailed(c *fiber.Ctx, v *view, err error) error {
 func (cons *Console) readCard(c *fiber.Ctx, id, cursor string, sidebar bool) (*card, error) {
 	u := userOf(c)
 	cd := &card{ID: id, Sidebar: sidebar, Channels: followup.Channels,
-		Work: slices.Contains(workRoles, u.Role), Claim: u.StaffID != "",
+		Work: slices.Contains(workRoles, u.Role),
 		Self: cardPath(id, sidebar), Action: "/app/customers/" + url.PathEscape(id)}
 	cd.Now = time.Now().In(reporting.Zone).Add(24*time.Hour).Format("2006-01-02") + "T10:00"
 	cl := cons.clientOf(c)
@@ -187,7 +233,10 @@ func (cons *Console) readCard(c *fiber.Ctx, id, cursor string, sidebar bool) (*c
 		api.ExpireCookie(c, afterCookie, "/")
 	}
 	var (
-		prof  cdp.Profile
+		prof struct {
+			cdp.Profile
+			Assignment *assignment `json:"assignment"`
+		}
 		tl    followup.TimelinePage
 		st    followup.StageList
 		lib   struct{ Tags []cdp.Tag }
@@ -209,8 +258,9 @@ func (cons *Console) readCard(c *fiber.Ctx, id, cursor string, sidebar bool) (*c
 	if err := together(calls...); err != nil {
 		return nil, err
 	}
-	cd.Profile, cd.Facts = &prof, factsOf(&prof)
+	cd.Profile, cd.Facts = &prof.Profile, factsOf(&prof.Profile)
 	l := langOf(c)
+	cd.Pool = poolActionsOf(l, u, prof.Assignment, prof.Relations)
 	for _, name := range st.Stages {
 		cd.Stages = append(cd.Stages, option{Value: name, Label: l.Stage(name), Selected: name == prof.Stage})
 	}
@@ -511,6 +561,13 @@ func (cons *Console) postClaim(c *fiber.Ctx) error {
 	return cons.renderView(c, cardTemplate, v)
 }
 
+// postAssign makes a staff member the customer's assignee (managers).
+func (cons *Console) postAssign(c *fiber.Ctx) error {
+	id := c.Params("id")
+	return cons.write(c, fiber.MethodPost, "/v1/customers/"+url.PathEscape(id)+"/assign",
+		map[string]string{"staff_id": strings.TrimSpace(c.FormValue("staff_id"))}, nil, "customer.assigned")
+}
+
 func (cons *Console) postRelease(c *fiber.Ctx) error {
 	id := c.Params("id")
 	return cons.write(c, fiber.MethodPost, "/v1/customers/"+url.PathEscape(id)+"/release",
@@ -520,7 +577,7 @@ func (cons *Console) postRelease(c *fiber.Ctx) error {
 var customerMessages = map[string]msg{
 	"customer.title":                          {"客户", "Customer"},
 	"customer.missing.title":                  {"找不到这个客户", "Customer not found"},
-	"customer.missing":                        {"这个客户不存在，或者不是你的客户。只能查看与你有企业微信好友关系的客户；需要接手时请联系主管。", "This customer does not exist or is not yours. You can open only customers you are WeCom friends with; ask your manager if you need to take this one over."},
+	"customer.missing":                        {"这个客户不存在，或者不是你的客户。只能查看由你负责或与你有企业微信好友关系的客户；需要接手时请联系主管。", "This customer does not exist or is not yours. You can open only customers assigned to you or you are WeCom friends with; ask your manager if you need to take this one over."},
 	"customer.missing.sidebar":                {"请在企业微信的客户聊天侧边栏打开，或检查地址中的 ?contact= 客户 ID。", "Open this from a customer chat's sidebar in WeCom, or check the customer id in ?contact=."},
 	"customer.back":                           {"返回", "Back"},
 	"customer.channel":                        {"来源渠道", "Channel"},
@@ -580,6 +637,14 @@ var customerMessages = map[string]msg{
 	"customer.release.reason":                 {"放回原因", "Reason"},
 	"customer.release.confirm":                {"确定把这个客户放回公海吗？", "Release this customer to the pool?"},
 	"customer.released":                       {"已放回公海。", "Released to the pool."},
+	"customer.pool.in":                        {"在公海中，尚无负责人。", "In the pool: nobody is assigned."},
+	"customer.pool.mine":                      {"由你负责。", "Assigned to you."},
+	"customer.pool.held":                      {"负责人：%s", "Assigned to %s."},
+	"customer.pool.other":                     {"已由其他同事负责：不能领取或放回。", "Assigned to a colleague: you cannot claim or release it."},
+	"customer.assign":                         {"分配给", "Assign to"},
+	"customer.assign.staff":                   {"员工 ID", "Staff id"},
+	"customer.assign.submit":                  {"分配", "Assign"},
+	"customer.assigned":                       {"已分配。", "Assigned."},
 	"customer.readonly":                       {"你的角色只能查看客户。", "Your role can read customers only."},
 	"customer.ev.followup.call":               {"%s 电话跟进", "%s called"},
 	"customer.ev.followup.visit":              {"%s 上门拜访", "%s visited"},
