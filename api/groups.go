@@ -282,6 +282,7 @@ func (s *Server) mountGroups(v1 fiber.Router) {
 	mount(v1, (&sessionGroup{Users: d.Users}).routes(), d.Users != nil, usersOff)
 	mount(v1, (&userGroup{Users: d.Users}).routes(), d.Users != nil, usersOff)
 	mount(v1, (&keyGroup{Keys: d.Keys}).routes(), true, "")
+	mount(v1, (&grafanaGroup{Probe: d.Grafana}).routes(), true, "")
 	mount(v1, saved.routes(), d.Segments != nil && d.SavedSegments != nil && d.Jobs != nil,
 		"saved segments are not enabled on this server")
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
+	"github.com/siyu-dev/siyu/dashboards"
 	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/metering"
@@ -99,6 +100,9 @@ type Deps struct {
 	WriteTimeout time.Duration
 	// Console is the web console, mounted beside the API; nil: none.
 	Console UI
+	// Grafana checks the deployment's Grafana live (GET
+	// /v1/grafana/status); nil: no Grafana is configured.
+	Grafana *dashboards.Probe
 }
 
 // Server is the API.

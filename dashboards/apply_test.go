@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,8 +25,10 @@ type fakeGrafana struct {
 	folders     map[string]map[string]any
 	dashboards  map[string]map[string]any // uid ⇒ {"dashboard":..., "folderUid":...}
 	writes      int
-	force       int // when set, every request answers this status
-	failSaveDB  int // when set, POST /api/dashboards/db answers this status
+	force       int    // when set, every request answers this status
+	failSaveDB  int    // when set, POST /api/dashboards/db answers this status
+	healthDB    string // GET /api/health's database ("": ok)
+	healthCalls int
 }
 
 func newFakeGrafana(t *testing.T) (*fakeGrafana, *httptest.Server) {
@@ -39,6 +42,10 @@ func newFakeGrafana(t *testing.T) (*fakeGrafana, *httptest.Server) {
 func (f *fakeGrafana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if r.URL.Path == "/api/health" {
+		f.health(w, r)
+		return
+	}
 	if r.Header.Get("Authorization") != "Bearer "+testToken {
 		f.t.Errorf("%s %s: Authorization %q", r.Method, r.URL.Path, r.Header.Get("Authorization"))
 		answer(w, 401, map[string]any{"message": "Unauthorized"})
@@ -95,6 +102,21 @@ func (f *fakeGrafana) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("unexpected %s %s", r.Method, p)
 		answer(w, 404, map[string]any{"message": "Not found"})
 	}
+}
+
+// health answers GET /api/health as Grafana does: no credentials needed,
+// 200 with the version and "database": "ok", 503 when its database is not.
+func (f *fakeGrafana) health(w http.ResponseWriter, r *http.Request) {
+	f.healthCalls++
+	if r.Method != http.MethodGet || r.URL.RawQuery != "" || r.ContentLength > 0 {
+		f.t.Errorf("%s %s?%s: want a bare GET", r.Method, r.URL.Path, r.URL.RawQuery)
+	}
+	db := cmp.Or(f.healthDB, "ok")
+	status := http.StatusOK
+	if db != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	answer(w, status, map[string]any{"commit": "abc1234", "database": db, "version": "11.3.0"})
 }
 
 // folderTaken reports a duplicate uid or title, which Grafana answers with 409.

@@ -20,6 +20,7 @@ import (
 	"github.com/siyu-dev/siyu/auth"
 	"github.com/siyu-dev/siyu/cdp"
 	"github.com/siyu-dev/siyu/console"
+	"github.com/siyu-dev/siyu/dashboards"
 	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/ingest"
 	"github.com/siyu-dev/siyu/kafka"
@@ -101,8 +102,13 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 	if err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
+	var grafana *dashboards.Probe
+	if cfg.HTTP.grafanaURL != "" {
+		grafana = &dashboards.Probe{URL: cfg.HTTP.grafanaURL, Token: cfg.HTTP.grafanaToken}
+	}
 	srv := api.New(api.Deps{
 		Console:        web,
+		Grafana:        grafana,
 		RequestTimeout: cfg.HTTP.readTimeout,
 		WriteTimeout:   cfg.HTTP.writeTimeout,
 		Keys:           auth.NewKeys(conn, 10*time.Second, auth.WithRegisterer(reg)),

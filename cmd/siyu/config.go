@@ -288,6 +288,7 @@ type HTTPConfig struct {
 	readTimeout  time.Duration // a GET's context ends then (and when the client leaves)
 	writeTimeout time.Duration // any other request's
 	grafanaURL   string        // where the console links the dashboards; "": not linked
+	grafanaToken string        // the token `siyu dashboards apply` takes: the admin console checks the dashboards with it
 }
 
 func (h *HTTPConfig) bind(fs *flag.FlagSet) {
@@ -298,6 +299,9 @@ func (h *HTTPConfig) bind(fs *flag.FlagSet) {
 		"deadline of a write request (POST, PUT, DELETE), above the 30 s a batch of events may wait for Kafka")
 	fs.StringVar(&h.grafanaURL, "grafana-url", h.grafanaURL,
 		"Grafana's address (http(s)://host[:port][/path]) where the console links the provisioned dashboards; empty: no links")
+	fs.StringVar(&h.grafanaToken, "grafana-token", h.grafanaToken,
+		"service account token of that Grafana, as `siyu dashboards apply --token` takes it (prefer $SIYU_GRAFANA_TOKEN): "+
+			"the admin console's Grafana tab then checks the data source and dashboards are installed; empty: only Grafana's health")
 }
 
 func (h *HTTPConfig) validate() error {
@@ -313,6 +317,9 @@ func (h *HTTPConfig) validate() error {
 	}
 	if err := checkGrafanaURL(h.grafanaURL); err != nil {
 		errs = append(errs, fmt.Errorf("--grafana-url %q: %v", h.grafanaURL, err))
+	}
+	if h.grafanaToken != "" && h.grafanaURL == "" {
+		errs = append(errs, errors.New("--grafana-token needs --grafana-url: the Grafana it is a token of"))
 	}
 	return errors.Join(errs...)
 }

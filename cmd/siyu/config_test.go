@@ -30,6 +30,7 @@ func TestConfigRefusesBadSettings(t *testing.T) {
 		{[]string{"serve", "--grafana-url", "grafana:3000"}, `--grafana-url "grafana:3000": want an absolute http:// or https:// URL`},
 		{[]string{"run", "--grafana-url", "ftp://g.example"}, `--grafana-url "ftp://g.example"`},
 		{[]string{"serve", "--grafana-url", "https://u:p@g.example/"}, "want no user, query or fragment"},
+		{[]string{"serve", "--grafana-token", "glsa_x"}, "--grafana-token needs --grafana-url"},
 		{[]string{"serve", "--partitions", "0"}, "--partitions 0: want 1 to 10000"},
 		{[]string{"serve", "--topic", "a b"}, `--topic "a b"`},
 		{[]string{"serve", "--dlq-topic", "siyu.events"}, "must differ from --topic"},
