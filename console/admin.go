@@ -12,7 +12,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/siyu-dev/siyu/auth"
-	"github.com/siyu-dev/siyu/dashboards"
 )
 
 // adminPages are the admin's pages, one tab each: users and their roles,
@@ -370,27 +369,6 @@ func (cons *Console) putPrivacy(c *fiber.Ctx, cl *client) (string, error) {
 		map[string]bool{"mask_phones_for_reps": c.FormValue("mask_phones_for_reps") == "1"}, nil)
 }
 
-// --- Grafana (what the console knows: the URL it was given, the dashboards) ---
-
-type grafanaTab struct {
-	URL        string
-	Dashboards []grafanaLink
-	UIDs       []string
-}
-
-func (cons *Console) loadGrafana(c *fiber.Ctx, cl *client) (any, error) {
-	g := &grafanaTab{URL: cons.GrafanaURL}
-	for _, d := range dashboards.All() {
-		l := grafanaLink{Title: d.Title}
-		if cons.GrafanaURL != "" {
-			l.Href = cons.GrafanaURL + "/d/" + url.PathEscape(d.UID)
-		}
-		g.Dashboards = append(g.Dashboards, l)
-		g.UIDs = append(g.UIDs, d.UID)
-	}
-	return g, nil
-}
-
 var adminMessages = map[string]msg{
 	"admin.nav":               {"管理", "Admin"},
 	"admin.tabs":              {"管理项", "Admin sections"},
@@ -469,5 +447,4 @@ var adminMessages = map[string]msg{
 	"admin.grafana.off":       {"未配置 Grafana 地址：启动时加上 --grafana-url，经营看板就会链接到下面的仪表盘。", "No Grafana address: start siyu with --grafana-url and the adoption page links these dashboards."},
 	"admin.grafana.provision": {"安装或更新仪表盘（在服务器上执行）：", "To install or update the dashboards (on the server):"},
 	"admin.grafana.list":      {"仪表盘", "Dashboards"},
-	"admin.grafana.status":    {"控制台无法查询 Grafana 中的安装状态（需要 Grafana 的令牌）；apply 命令可重复执行，未变化的对象不会改写。", "The console cannot ask Grafana whether they are installed (that needs Grafana's token); apply is safe to repeat: unchanged objects are not rewritten."},
 }

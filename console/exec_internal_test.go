@@ -189,6 +189,7 @@ func TestAdminPagesRender(t *testing.T) {
 		"GET /v1/wecom/config":      `{"tenant":"demo","corp_id":"ww1","token_set":true,"encoding_aes_key_set":true,"agent_id":1000002,"secret_set":true,"updated_at":"2026-11-01T00:00:00Z","callback_path":"/wecom/callback/demo"}`,
 		"GET /v1/settings":          `{"tenant":"demo","mask_phones_for_reps":true,"updated_at":null}`,
 		"PUT /v1/settings":          `{}`,
+		"GET /v1/grafana/status":    `{"configured":false,"token_set":false}`,
 	}}
 	status, body, _ := admGet(t, cons, s, "GET", "/app/admin", "")
 	require.Equal(t, 200, status, body)

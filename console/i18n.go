@@ -23,7 +23,8 @@ type msg struct{ zh, en string }
 // catalog is every phrase of the console, by key: each page group adds
 // its own (rep.go's repMessages, ...).
 var catalog = merge(coreMessages, repMessages, customerMessages, teamMessages,
-	marketerMessages, savedSegmentMessages, tagOrderMessages, execMessages, billingMessages, adminMessages)
+	marketerMessages, savedSegmentMessages, tagOrderMessages, execMessages, billingMessages, adminMessages,
+	grafanaMessages)
 
 func merge(maps ...map[string]msg) map[string]msg {
 	out := map[string]msg{}
