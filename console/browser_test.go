@@ -44,6 +44,7 @@ type demo struct {
 // site is the running binary and the browser.
 var site struct {
 	base    string
+	grafana string // the Grafana stand-in's address (--grafana-url)
 	demo    demo
 	out     *testenv.LockedBuffer
 	browser context.Context
@@ -116,6 +117,11 @@ func startSite() (stop func(), err error) {
 	wecomSite := startWeComStandIn()
 	stops = append(stops, wecomSite.Close)
 	cmd.Args = append(cmd.Args, "--wecom-api-base", wecomSite.URL, "--wecom-oauth-base", wecomSite.URL, "--wecom-qr-base", wecomSite.URL)
+	grafana := startGrafanaStandIn()
+	stops = append(stops, grafana.Close)
+	site.grafana = grafana.URL
+	cmd.Args = append(cmd.Args, "--grafana-url", grafana.URL)
+	cmd.Env = append(os.Environ(), "SIYU_GRAFANA_TOKEN="+grafanaToken)
 	cmd.Stdout, cmd.Stderr = site.out, site.out
 	if err := cmd.Start(); err != nil {
 		return stop, err

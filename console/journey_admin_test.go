@@ -285,5 +285,5 @@ func TestJourneyAdminSettingsPages(t *testing.T) {
 		require.Empty(t, v, "%s is write-only", id)
 	}
 	open(t, ctx, "/app/admin/grafana")
-	require.Contains(t, text(t, ctx, "[data-test=grafana-state]"), "--grafana-url")
+	require.Contains(t, text(t, ctx, "[data-test=grafana-state]"), site.grafana, "the site runs with a Grafana (journey_grafana_test.go)")
 }
