@@ -19,7 +19,7 @@ type screen struct{ role, path, name string }
 // allScreens are every group's main pages, with the demo's customer in
 // place of {contact_id} (call it once the site has started).
 func allScreens() []screen {
-	out := slices.Concat(loginScreens, repScreens, teamScreens, marketerScreens, customerScreens, adminScreens)
+	out := slices.Concat(loginScreens, repScreens, teamScreens, marketerScreens, customerScreens, adminScreens, uiScreens)
 	for i := range out {
 		out[i].path = strings.ReplaceAll(out[i].path, "{contact_id}", site.demo.ContactID)
 	}
