@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -9,6 +10,11 @@ import (
 
 	"github.com/siyu-dev/siyu/dashboards"
 )
+
+// grafanaTokenEnv holds the Grafana service account token: `siyu dashboards
+// apply` provisions with it, `siyu serve --grafana-url` checks with it
+// (flag --grafana-token) that what apply provisioned is there.
+const grafanaTokenEnv = "SIYU_GRAFANA_TOKEN"
 
 // folderUID is the uid of the Grafana folder apply writes into; it stays the
 // same whatever --folder says, so renaming the folder does not duplicate it.
@@ -44,7 +50,7 @@ func dashboardsCommand(stdout, stderr io.Writer) *command {
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&dir, "dir", "", "directory to write into (export)")
 			fs.StringVar(&g.URL, "grafana-url", "", "Grafana base URL (apply)")
-			fs.StringVar(&g.Token, "token", "", "Grafana service account token (apply)")
+			fs.StringVar(&g.Token, "token", "", "Grafana service account token (apply); empty: $SIYU_GRAFANA_TOKEN, which siyu serve's Grafana check reads too")
 			fs.StringVar(&g.FolderTitle, "folder", "Siyu", "Grafana folder title for the dashboards (apply)")
 			fs.StringVar(&ch.Host, "grafana-clickhouse-host", "localhost", "ClickHouse host as Grafana reaches it")
 			fs.IntVar(&ch.Port, "grafana-clickhouse-port", 9000, "ClickHouse native port as Grafana reaches it")
@@ -62,6 +68,7 @@ func dashboardsCommand(stdout, stderr io.Writer) *command {
 				return exportDashboards(dir, ch, stdout, stderr)
 			case len(args) == 1 && args[0] == "apply":
 				g.Password = os.Getenv("SIYU_GRAFANA_CLICKHOUSE_PASSWORD")
+				g.Token = cmp.Or(g.Token, os.Getenv(grafanaTokenEnv))
 				return applyDashboards(ctx, g, ch, stdout)
 			case len(args) == 1 && args[0] == "preview":
 				return previewDashboards(ctx, dir, pv, stdout, stderr)

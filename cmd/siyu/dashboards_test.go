@@ -66,6 +66,11 @@ func TestDashboardsApplyCLI(t *testing.T) {
 	stderr.Reset()
 	require.Equal(t, 2, run([]string{"dashboards", "apply", "--grafana-url", srv.URL}, &stdout, &stderr))
 	require.Contains(t, stderr.String(), "grafana token is required")
+
+	// The token siyu serve's Grafana check reads serves apply too.
+	t.Setenv("SIYU_GRAFANA_TOKEN", "from-env")
+	require.Equal(t, 1, run([]string{"dashboards", "apply", "--grafana-url", srv.URL}, &stdout, &stderr))
+	require.Equal(t, "Bearer from-env", auth)
 }
 
 // TestDashboardsPreviewAndGrantCLI runs `siyu dashboards preview` and
