@@ -316,7 +316,11 @@ func (s *followupGroup) getStats(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	days, err := s.Followup.Stats(ctxOf(c), tenant, scope, from, to)
+	stats := s.Followup.Stats
+	if s.RepStats != nil {
+		stats = s.RepStats.Stats
+	}
+	days, err := stats(ctxOf(c), tenant, scope, from, to)
 	if err != nil {
 		return err
 	}

@@ -194,6 +194,7 @@ type followupGroup struct {
 	*consistency
 	Followup *followup.Reader
 	Boards   *followup.Boards     // nil: boards and timelines from ClickHouse
+	RepStats *followup.RepStats   // nil: rep statistics from ClickHouse
 	Stages   *followup.StageLists // nil: the default list, PUT answers 404
 	Profiles *cdp.Profiles
 }
@@ -275,7 +276,7 @@ func (s *Server) mountGroups(v1 fiber.Router) {
 		"tags are not enabled on this server")
 	mount(v1, (&meterGroup{Metering: d.Metering}).routes(), d.Metering != nil, "metering is not served by this process")
 	mount(v1, (&segmentGroup{Segments: d.Segments}).routes(), d.Segments != nil, "segments are not enabled on this server")
-	mount(v1, (&followupGroup{writer: w, consistency: s.consistency, Followup: d.Followup, Boards: d.Boards,
+	mount(v1, (&followupGroup{writer: w, consistency: s.consistency, Followup: d.Followup, Boards: d.Boards, RepStats: d.RepStats,
 		Stages: d.Stages, Profiles: d.Profiles}).routes(), d.Followup != nil, "follow-ups are not enabled on this server")
 	mount(v1, (&poolGroup{Pool: d.Pool}).routes(), d.Pool != nil, "the customer pool is not enabled on this server")
 	saved := &savedGroup{writer: w, Segments: d.Segments, SavedSegments: d.SavedSegments, Jobs: d.Jobs, Tags: d.Tags, log: s.log}

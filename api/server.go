@@ -71,6 +71,9 @@ type Deps struct {
 	// Boards serves boards from memory (followup.Boards); without it boards
 	// are read from ClickHouse through Followup.
 	Boards *followup.Boards
+	// RepStats answers rep statistics from memory (followup.RepStats);
+	// without it they are read from ClickHouse through Followup.
+	RepStats *followup.RepStats
 	// Pool decides claims, assignments, transfers and hand-overs; without
 	// it the pool routes answer 404.
 	Pool *followup.Pool

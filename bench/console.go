@@ -89,6 +89,15 @@ func (c *cdpRun) measureConsole(ctx context.Context) error {
 		return err
 	}
 	c.h.say("console: the tenant's memory board served %s after the first read", round(loaded))
+	// And its rep statistics (the team page), by their first read.
+	loaded, err = waitMemory(ctx, strings.TrimPrefix(c.base, "http://"), "siyu_rep_stats_reads_total", func() error {
+		_, err := c.do(ctx, http.MethodGet, "/v1/followups/stats", nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	c.h.say("console: the tenant's rep statistics served from memory %s after the first read", round(loaded))
 	pages := []struct {
 		path string
 		who  *http.Cookie

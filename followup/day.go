@@ -92,11 +92,7 @@ func (r *Reader) Stats(ctx context.Context, tenant string, scope Scope, from, to
 		return nil, err
 	}
 	rows = slices.DeleteFunc(rows, func(d ChatDay) bool { return !scope.Covers(d.StaffID) })
-	always := scope.Team
-	if scope.StaffID != "" {
-		always = []string{scope.StaffID}
-	}
-	out := ComputeStats(rows, from, to, always...)
+	out := ComputeStats(rows, from, to, scope.always()...)
 	if out == nil {
 		out = []RepDay{}
 	}

@@ -44,6 +44,7 @@ type RepDay struct {
 
 // dayTally is the exact integer state of a RepDay.
 type dayTally struct {
+	customers                                       int // rows: customers with a fact that day
 	chats, customerChats, answered, negative, added int
 	messages                                        uint64
 	replyNs                                         int64
@@ -69,6 +70,12 @@ func ComputeStats(rows []ChatDay, from, to time.Time, always ...string) []RepDay
 		}
 		t.add(r)
 	}
+	return statsOf(reps, tally, from, to)
+}
+
+// statsOf lists one RepDay per rep of reps (sorted) and day of [from, to]
+// from the tallies (a missing one is all zeros).
+func statsOf(reps map[string]bool, tally map[[2]string]*dayTally, from, to time.Time) []RepDay {
 	var out []RepDay
 	for _, staff := range sortedKeys(reps) {
 		for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
@@ -84,6 +91,7 @@ func ComputeStats(rows []ChatDay, from, to time.Time, always ...string) []RepDay
 }
 
 func (t *dayTally) add(r ChatDay) {
+	t.customers++
 	if r.OutMessages > 0 {
 		t.chats++
 		t.messages += r.OutMessages

@@ -51,3 +51,12 @@ func (s Scope) Covers(staff string) bool {
 	}
 	return true
 }
+
+// always lists the reps statistics list even without activity: the one
+// asked for, or every rep of the team.
+func (s Scope) always() []string {
+	if s.StaffID != "" {
+		return []string{s.StaffID}
+	}
+	return s.Team
+}

@@ -80,6 +80,7 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 	defer tailClient.Close()
 	reader := followup.NewReader(conn)
 	boards := followup.NewBoards(conn, reader, tail, reg, log)
+	repStats := followup.NewRepStats(conn, reader, tail, reg, log)
 	memory := cdp.NewMemory(conn, tail, reg, log)
 	segments := cdp.NewSegments(conn, memory)
 	profiles := cdp.NewProfiles(conn, memory)
@@ -131,6 +132,7 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 		Segments:     segments,
 		Followup:     reader,
 		Boards:       boards,
+		RepStats:     repStats,
 		Pool:         pool,
 		Stages:       followup.NewStageLists(conn),
 		Settings:     settings.NewStore(conn, 2*time.Second),
@@ -152,6 +154,7 @@ func serveAPI(ctx context.Context, cfg *Config, conn driver.Conn, cl *kgo.Client
 		}},
 		part{"read-model tail", tail.Run},
 		part{"cdp memory refresh", memory.Run},
+		part{"rep statistics refresh", repStats.Run},
 		part{"pool election", election.Run},
 		part{"pool sweeper", func(ctx context.Context) error { pool.RunSweeper(ctx, poolSweepEvery); return nil }},
 		part{"adoption refresher", func(ctx context.Context) error {
