@@ -3,6 +3,7 @@ package adoption_test
 import (
 	"context"
 	"hash/crc32"
+	"slices"
 	"testing"
 	"time"
 
@@ -103,6 +104,7 @@ func checkAll(t *testing.T, ctx context.Context, svc *adoption.Service, ref *ref
 			queries = append(queries, q)
 		}
 	}
+	checkSeriesSet(t, ctx, svc, ref, from, to) // first: stale tenants are recomputed for it
 	nonZero := 0
 	for _, q := range queries {
 		got, err := svc.Active(ctx, q)
@@ -124,6 +126,29 @@ func checkAll(t *testing.T, ctx context.Context, svc *adoption.Service, ref *ref
 			got, err := svc.Retention(ctx, q)
 			require.NoError(t, err)
 			require.Equal(t, ref.Retention(q, today), got, "retention %+v", q)
+		}
+	}
+}
+
+// checkSeriesSet asks every metric at once (Series, in an order unlike
+// Metrics') in every scope without a breakdown: each series equals the
+// reference and Active's answer for it alone.
+func checkSeriesSet(t *testing.T, ctx context.Context, svc *adoption.Service, ref *reference.Metrics, from, to adoption.Day) {
+	t.Helper()
+	metrics := adoption.Metrics()
+	slices.Reverse(metrics)
+	for _, scope := range []adoption.SeriesQuery{{}, {Tenant: "t0001"}, {Tenant: "t0002"}, {Tenant: "t0003"}, {Plan: "pro"}, {Plan: "basic"}} {
+		q := scope
+		q.Metrics, q.From, q.To = metrics, from, to
+		got, err := svc.Series(ctx, q)
+		require.NoError(t, err)
+		require.Len(t, got, len(metrics))
+		for i, m := range metrics {
+			one := adoption.Query{Metric: m, From: from, To: to, Tenant: q.Tenant, Plan: q.Plan}
+			require.Equal(t, ref.Series(one), got[i], "series of %+v", one)
+			alone, err := svc.Active(ctx, one)
+			require.NoError(t, err)
+			require.Equal(t, alone, got[i], "alone: %+v", one)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package adoption
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -30,8 +31,9 @@ const DefaultMargin = freshness.DefaultMargin
 const horizonDays = 31
 
 var (
-	qResultsDone = siyusql.Query("metrics_results_done")
-	qResultsRead = siyusql.Query("metrics_results_read")
+	qResultsDone    = siyusql.Query("metrics_results_done")
+	qResultsRead    = siyusql.Query("metrics_results_read")
+	qResultsReadAll = siyusql.Query("metrics_results_read_all")
 )
 
 const (
@@ -50,6 +52,9 @@ func storedColumns(m Metric) (num, den string, ok bool) {
 	}
 	return string(m), "", true
 }
+
+// storedColumn is the index of m among storedMetrics (−1: not stored).
+func storedColumn(m Metric) int { return slices.Index(storedMetrics, m) }
 
 // done is a tenant's latest finished computation. A fresh tenant's rows
 // answer any day: before its first active day and after its horizon (the
@@ -333,4 +338,132 @@ func (s *Service) readStored(ctx context.Context, tenant string, days []Day, num
 		return fmt.Errorf("read metrics results: %w", err)
 	}
 	return nil
+}
+
+// storedRows are the counts of some stored series, per tenant, on the
+// consecutive days [from, to]: what several series of one range are picked
+// from (storedSet), read with one query and one freshness state.
+type storedRows struct {
+	from, to Day
+	cols     []int // the storedMetrics indexes kept, in the order of counts
+	tenants  map[string]*tenantRows
+}
+
+// tenantRows are one tenant's counts, per kept column and day − from. has
+// marks the days the table holds a row for; nil for a tenant computed for
+// the read, which every day answers.
+type tenantRows struct {
+	has    []bool
+	counts [][]uint32
+}
+
+// storedSet reads the stored counts of metrics on [from, to] for tenant
+// ("" = all): the fresh tenants from one read of the table, the stale ones
+// from one computation of them (stored when settled), as storedCounts does
+// for one series.
+func (s *Service) storedSet(ctx context.Context, tenant string, metrics []Metric, from, to Day) (storedRows, error) {
+	r := storedRows{from: from, to: to, tenants: map[string]*tenantRows{}}
+	for _, m := range metrics {
+		num, den, _ := storedColumns(m)
+		for _, col := range []string{num, den} {
+			if i := storedColumn(Metric(col)); i >= 0 && !slices.Contains(r.cols, i) {
+				r.cols = append(r.cols, i)
+			}
+		}
+	}
+	n := int(to-from) + 1
+	err := s.stored.Answer(ctx, tenant, func(_ freshness.State[done], stale map[string]bool) error {
+		return s.readStoredRows(ctx, tenant, stale, &r)
+	}, func(b *batch, stale []string) {
+		for _, t := range stale {
+			tr := &tenantRows{counts: make([][]uint32, len(r.cols))}
+			for k, i := range r.cols {
+				tr.counts[k] = make([]uint32, n)
+				c := b.counts[storedMetrics[i]][t]
+				for j := range n {
+					if d := from + Day(j); d >= b.from && int(d-b.from) < len(c) {
+						tr.counts[k][j] = uint32(c[d-b.from])
+					}
+				}
+			}
+			r.tenants[t] = tr
+		}
+	})
+	return r, err
+}
+
+// readStoredRows reads the stored rows of every column on [r.from, r.to]
+// of tenant ("" = all) into r, skipping the tenants in skip.
+func (s *Service) readStoredRows(ctx context.Context, tenant string, skip map[string]bool, r *storedRows) error {
+	rows, err := s.conn.Query(ctx, qResultsReadAll, clickhouse.Named("tenant", tenant),
+		clickhouse.Named("from", int64(r.from)), clickhouse.Named("to", int64(r.to)))
+	if err != nil {
+		return fmt.Errorf("read metrics results: %w", err)
+	}
+	defer rows.Close()
+	n := int(r.to-r.from) + 1
+	cols := make([][]uint32, len(storedMetrics))
+	dest := make([]any, 0, 2+len(cols))
+	var t string
+	var days []uint32
+	dest = append(dest, &t, &days)
+	for i := range cols {
+		dest = append(dest, &cols[i])
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("scan metrics results: %w", err)
+		}
+		if skip[t] {
+			continue
+		}
+		tr := &tenantRows{has: make([]bool, n), counts: make([][]uint32, len(r.cols))}
+		for k := range r.cols {
+			tr.counts[k] = make([]uint32, n)
+		}
+		for j, d := range days {
+			if Day(d) < r.from || Day(d) > r.to {
+				continue
+			}
+			at := int(Day(d) - r.from)
+			tr.has[at] = true
+			for k, i := range r.cols {
+				tr.counts[k][at] = cols[i][j]
+			}
+		}
+		r.tenants[t] = tr
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read metrics results: %w", err)
+	}
+	return nil
+}
+
+// counts are the per-tenant counts of m on days (within [r.from, r.to]),
+// as storedCounts gives them for one series: a tenant read from the table
+// counts when it has a row within [days[0], days[len−1]].
+func (r storedRows) counts(m Metric, days []Day) (num, den map[string][]float64) {
+	numCol, denCol, _ := storedColumns(m)
+	num, den = map[string][]float64{}, map[string][]float64{}
+	lo, hi := int(days[0]-r.from), int(days[len(days)-1]-r.from)
+	for t, tr := range r.tenants {
+		if tr.has != nil && !slices.Contains(tr.has[lo:hi+1], true) {
+			continue
+		}
+		num[t] = r.pick(tr, numCol, days)
+		if denCol != "" {
+			den[t] = r.pick(tr, denCol, days)
+		}
+	}
+	return num, den
+}
+
+// pick is column col of tr on days, with the extra zero of storedCounts.
+func (r storedRows) pick(tr *tenantRows, col string, days []Day) []float64 {
+	c := tr.counts[slices.Index(r.cols, storedColumn(Metric(col)))]
+	out := make([]float64, len(days)+1)
+	for i, d := range days {
+		out[i] = float64(c[d-r.from])
+	}
+	return out
 }

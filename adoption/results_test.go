@@ -34,6 +34,9 @@ func storedQueries() []adoption.Query {
 
 func checkSeries(t *testing.T, ctx context.Context, svc *adoption.Service, ref *reference.Metrics, why string) {
 	t.Helper()
+	// All at once first: right after a late event its tenant is stale here.
+	from := adoption.DayOf(start) - 2
+	checkSeriesSet(t, ctx, svc, ref, from, from+streamDays+4)
 	for _, q := range storedQueries() {
 		got, err := svc.Active(ctx, q)
 		require.NoError(t, err)

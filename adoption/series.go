@@ -3,6 +3,7 @@ package adoption
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -66,6 +67,38 @@ func (q Query) Validate() error {
 		return fmt.Errorf("unknown group_by %q", q.GroupBy)
 	}
 	return nil
+}
+
+// SeriesQuery asks for several series over one range [From, To], of one
+// tenant ("" = every tenant) and plan ("" = every plan), without a
+// breakdown: the series of one page, answered together.
+type SeriesQuery struct {
+	Metrics []Metric
+	From    Day
+	To      Day
+	Tenant  string
+	Plan    string
+}
+
+// Validate reports the first problem with q.
+func (q SeriesQuery) Validate() error {
+	if len(q.Metrics) == 0 {
+		return errors.New("no metrics")
+	}
+	for i, m := range q.Metrics {
+		if slices.Contains(q.Metrics[:i], m) {
+			return fmt.Errorf("metric %q is asked twice", m)
+		}
+		if err := q.of(m).Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// of is q's query of the one series m.
+func (q SeriesQuery) of(m Metric) Query {
+	return Query{Metric: m, From: q.From, To: q.To, Tenant: q.Tenant, Plan: q.Plan}
 }
 
 func knownMetric(m Metric) bool {

@@ -87,6 +87,36 @@ func (s *Service) Active(ctx context.Context, q Query) (Result, error) {
 	return Compute(q, in), nil
 }
 
+// Series returns the daily series of q's metrics, in q's order, each
+// equal to Active's answer for it alone: one read of the stored results
+// and one freshness state answer them all (a page of series costs one
+// query, not one per series).
+func (s *Service) Series(ctx context.Context, q SeriesQuery) ([]Result, error) {
+	if err := q.Validate(); err != nil {
+		return nil, fmt.Errorf("metrics query: %w", err)
+	}
+	plans, err := s.timeline(ctx, q.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	days := make([][]Day, len(q.Metrics))
+	from, to := q.From, q.To
+	for i, m := range q.Metrics {
+		days[i] = q.of(m).PointDays()
+		from = min(from, days[i][0]) // calendar_mau starts on its month's first day
+	}
+	rows, err := s.storedSet(ctx, q.Tenant, q.Metrics, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Result, len(q.Metrics))
+	for i, m := range q.Metrics {
+		num, den := rows.counts(m, days[i])
+		out[i] = assemble(q.of(m), plans, num, den, days[i])
+	}
+	return out, nil
+}
+
 // Retention returns the staff cohorts of q.
 func (s *Service) Retention(ctx context.Context, q RetentionQuery) ([]Cohort, error) {
 	if err := q.Validate(); err != nil {
