@@ -142,6 +142,7 @@ type metricGroup struct {
 func (s *metricGroup) routes() []route {
 	readers := allowRoles(auth.RoleExec, auth.RoleAdmin, auth.RolePlatform)
 	return []route{
+		on(fiber.MethodGet, "/metrics", readers, s.getSeries),
 		on(fiber.MethodGet, "/metrics/active", readers, s.getActive),
 		on(fiber.MethodGet, "/metrics/retention", readers, s.getRetention),
 	}

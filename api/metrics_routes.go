@@ -73,10 +73,7 @@ func parseActive(c *fiber.Ctx) (adoption.Query, error) {
 		Plan:    strings.Clone(c.Query("plan")),
 		GroupBy: adoption.GroupBy(strings.Clone(c.Query("group_by"))),
 	}
-	names := make([]string, 0, len(adoption.Metrics()))
-	for _, m := range adoption.Metrics() {
-		names = append(names, string(m))
-	}
+	names := metricNames()
 	if !slices.Contains(names, string(q.Metric)) {
 		return q, badRequest("metric", "metric must be one of "+strings.Join(names, ", "))
 	}
@@ -88,6 +85,66 @@ func parseActive(c *fiber.Ctx) (adoption.Query, error) {
 		return q, err
 	}
 	return q, nil
+}
+
+// getSeries answers several daily series of one range at once (a page's
+// charts): GET /v1/metrics?metrics=dau,wau&from=&to=.
+func (s *metricGroup) getSeries(c *fiber.Ctx) error {
+	if err := platformOnly(c, "plan"); err != nil {
+		return err
+	}
+	q, err := parseSeries(c)
+	if err != nil {
+		return err
+	}
+	if q.Tenant, err = metricsTenant(c); err != nil {
+		return err
+	}
+	res, err := s.Adoption.Series(ctxOf(c), q)
+	if err != nil {
+		return err
+	}
+	metrics := make([]fiber.Map, len(res))
+	for i, r := range res {
+		metrics[i] = fiber.Map{"metric": r.Metric, "series": r.Series}
+	}
+	return c.JSON(fiber.Map{"from": q.From, "to": q.To, "metrics": metrics})
+}
+
+func parseSeries(c *fiber.Ctx) (adoption.SeriesQuery, error) {
+	q := adoption.SeriesQuery{Plan: strings.Clone(c.Query("plan"))}
+	if c.Query("group_by") != "" {
+		return q, badRequest("group_by", "GET /v1/metrics answers without a breakdown: ask GET /v1/metrics/active for one series with group_by")
+	}
+	names := metricNames()
+	hint := "metrics is a comma-separated list of distinct metrics, each one of " + strings.Join(names, ", ")
+	raw := c.Query("metrics")
+	if raw == "" {
+		return q, badRequest("metrics", hint)
+	}
+	for _, part := range strings.Split(raw, ",") {
+		m := adoption.Metric(strings.Clone(strings.TrimSpace(part)))
+		if !slices.Contains(names, string(m)) {
+			return q, badRequest("metrics", hint+"; "+strconv.Quote(string(m))+" is not")
+		}
+		if slices.Contains(q.Metrics, m) {
+			return q, badRequest("metrics", hint+"; "+string(m)+" is asked twice")
+		}
+		q.Metrics = append(q.Metrics, m)
+	}
+	var err error
+	if q.From, q.To, err = parseRange(c, "from", "to"); err != nil {
+		return q, err
+	}
+	return q, nil
+}
+
+func metricNames() []string {
+	names := make([]string, 0, len(adoption.Metrics()))
+	for _, m := range adoption.Metrics() {
+		names = append(names, string(m))
+	}
+	return names
 }
 
 func (s *metricGroup) getRetention(c *fiber.Ctx) error {

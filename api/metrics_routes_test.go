@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,6 +140,19 @@ func TestMetricsRoutes(t *testing.T) {
 			{key: "acme-exec", path: "/v1/metrics/active?metric=dau&from=2026-02-01&to=2026-01-01", wantStatus: 400, wantField: "from"},
 			{key: "acme-exec", path: "/v1/metrics/active?metric=dau&from=2025-01-01&to=2026-02-05", wantStatus: 400, wantField: "to"},
 			{key: "platform", path: "/v1/metrics/active?metric=dau&group_by=staff&" + rng, wantStatus: 400, wantField: "group_by"},
+			{key: "acme-rep-s1", path: "/v1/metrics?metrics=dau&" + rng, wantStatus: 403},
+			{key: "acme-exec", path: "/v1/metrics?metrics=dau&tenant=globex&" + rng, wantStatus: 403},
+			{key: "acme-admin", path: "/v1/metrics?metrics=dau&plan=pro&" + rng, wantStatus: 403},
+			{key: "", path: "/v1/metrics?metrics=dau&" + rng, wantStatus: 401},
+			{key: "acme-exec", path: "/v1/metrics?" + rng, wantStatus: 400, wantField: "metrics"},
+			{key: "acme-exec", path: "/v1/metrics?metric=dau&" + rng, wantStatus: 400, wantField: "metrics"},
+			{key: "acme-exec", path: "/v1/metrics?metrics=dau,hau&" + rng, wantStatus: 400, wantField: "metrics"},
+			{key: "acme-exec", path: "/v1/metrics?metrics=dau,,wau&" + rng, wantStatus: 400, wantField: "metrics"},
+			{key: "acme-exec", path: "/v1/metrics?metrics=dau,wau,dau&" + rng, wantStatus: 400, wantField: "metrics"},
+			{key: "acme-exec", path: "/v1/metrics?metrics=dau&from=2026-02-01&to=2026-01-01", wantStatus: 400, wantField: "from"},
+			{key: "acme-exec", path: "/v1/metrics?metrics=dau&from=2025-01-01&to=2026-02-05", wantStatus: 400, wantField: "to"},
+			{key: "acme-exec", path: "/v1/metrics?metrics=dau&from=2026-01-01", wantStatus: 400, wantField: "to"},
+			{key: "platform", path: "/v1/metrics?metrics=dau&group_by=tenant&" + rng, wantStatus: 400, wantField: "group_by"},
 			{key: "acme-exec", path: "/v1/metrics/retention?cohort_to=2026-01-02", wantStatus: 400, wantField: "cohort_from"},
 			{key: "acme-exec", path: "/v1/metrics/retention?cohort_from=2026-01-01&cohort_to=2026-01-02&days=1,2", wantStatus: 400, wantField: "days"},
 			{key: "acme-exec", path: "/v1/metrics/retention?cohort_from=2026-01-01&cohort_to=2026-01-02&subject=contact", wantStatus: 400, wantField: "subject"},
@@ -147,6 +162,49 @@ func TestMetricsRoutes(t *testing.T) {
 				status, body := f.do(t, http.MethodGet, tt.path, tt.key, nil)
 				require.Equal(t, tt.wantStatus, status, "%s", body)
 				require.Equal(t, tt.wantField, decodeError(t, body).Field)
+			})
+		}
+	})
+
+	t.Run("several series at once equal each alone", func(t *testing.T) {
+		var names []string
+		for _, m := range adoption.Metrics() {
+			names = append(names, string(m))
+		}
+		slices.Reverse(names) // the answer keeps the order asked
+		wide := fmt.Sprintf("from=%s&to=%s", today-40, today)
+		for _, tt := range []struct{ key, query string }{
+			{"acme-exec", rng},
+			{"acme-admin", wide},
+			{"platform", wide},
+			{"platform", "tenant=globex&" + wide},
+			{"platform", "plan=pro&" + rng},
+		} {
+			t.Run(tt.key+" "+tt.query, func(t *testing.T) {
+				status, body := f.do(t, http.MethodGet, "/v1/metrics?metrics="+strings.Join(names, ",")+"&"+tt.query, tt.key, nil)
+				require.Equal(t, http.StatusOK, status, "%s", body)
+				var all struct {
+					From, To string
+					Metrics  []struct {
+						Metric string          `json:"metric"`
+						Series json.RawMessage `json:"series"`
+					} `json:"metrics"`
+				}
+				require.NoError(t, json.Unmarshal(body, &all))
+				require.Len(t, all.Metrics, len(names))
+				for i, m := range all.Metrics {
+					require.Equal(t, names[i], m.Metric)
+					status, body := f.do(t, http.MethodGet, "/v1/metrics/active?metric="+m.Metric+"&"+tt.query, tt.key, nil)
+					require.Equal(t, http.StatusOK, status, "%s", body)
+					var one struct {
+						From, To string
+						Series   json.RawMessage `json:"series"`
+					}
+					require.NoError(t, json.Unmarshal(body, &one))
+					require.JSONEq(t, string(one.Series), string(m.Series), m.Metric)
+					require.Equal(t, one.From, all.From)
+					require.Equal(t, one.To, all.To)
+				}
 			})
 		}
 	})
