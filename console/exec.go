@@ -49,10 +49,14 @@ type kpi struct {
 
 type grafanaLink struct{ Title, Href string }
 
-// seriesAnswer is GET /v1/metrics/active's answer (without group_by).
-// (adoption.Day writes JSON but does not read it: the days are strings here.)
+// seriesAnswer is GET /v1/metrics's answer: a series per metric asked, in
+// that order. (adoption.Day writes JSON but does not read it: the days are
+// strings here.)
 type seriesAnswer struct {
-	Series []dayPoint `json:"series"`
+	Metrics []struct {
+		Metric string     `json:"metric"`
+		Series []dayPoint `json:"series"`
+	} `json:"metrics"`
 }
 
 type dayPoint struct {
@@ -112,22 +116,31 @@ func (cons *Console) adoptionPage(c *fiber.Ctx) error {
 	// (shared/spec/metrics.md): two queries fewer on every page load.
 	metrics := []adoption.Metric{adoption.DAU, adoption.WAU, adoption.MAU, adoption.PaidDAU,
 		adoption.NewDAU, adoption.CustomerDAU, adoption.CustomerMAU}
+	names := make([]string, len(metrics))
+	for i, m := range metrics {
+		names[i] = string(m)
+	}
 	series := make([][]dayPoint, len(metrics))
 	meters := []metering.Meter{metering.ContactsTotal, metering.ContactCap}
 	meterSeries := make([][]metering.Point, len(meters))
 	var ret retentionAnswer
 	var groups groupsAnswer
 	var calls []func() error
-	for i, m := range metrics {
-		calls = append(calls, func() error {
-			q := maps.Clone(base)
-			q.Set("metric", string(m))
-			var a seriesAnswer
-			err := cl.get("/v1/metrics/active", q, &a)
-			series[i] = a.Series
+	calls = append(calls, func() error {
+		// Every series in one call: one read of the stored results.
+		q := maps.Clone(base)
+		q.Set("metrics", strings.Join(names, ","))
+		var a seriesAnswer
+		if err := cl.get("/v1/metrics", q, &a); err != nil {
 			return err
-		})
-	}
+		}
+		for i := range series {
+			if i < len(a.Metrics) && a.Metrics[i].Metric == names[i] {
+				series[i] = a.Metrics[i].Series
+			}
+		}
+		return nil
+	})
 	for i, m := range meters {
 		calls = append(calls, func() error {
 			var a meterAnswer

@@ -95,8 +95,13 @@ func admGet(t *testing.T, cons *Console, s *admStub, method, path string, form s
 func TestAdoptionPageRenders(t *testing.T) {
 	cons, err := New(Deps{GrafanaURL: "https://grafana.example/", Log: testLog(t)})
 	require.NoError(t, err)
+	series := `"series":[{"day":"2026-11-01","value":3},{"day":"2026-11-02","value":null},{"day":"2026-11-03","value":5}]`
+	var metrics []string
+	for _, m := range []string{"dau", "wau", "mau", "paid_dau", "new_dau", "customer_dau", "customer_mau"} {
+		metrics = append(metrics, `{"metric":"`+m+`",`+series+`}`)
+	}
 	s := &admStub{role: "exec", answers: map[string]string{
-		"GET /v1/metrics/active":    `{"metric":"dau","from":"2026-11-01","to":"2026-11-03","series":[{"day":"2026-11-01","value":3},{"day":"2026-11-02","value":null},{"day":"2026-11-03","value":5}]}`,
+		"GET /v1/metrics":           `{"from":"2026-11-01","to":"2026-11-03","metrics":[` + strings.Join(metrics, ",") + `]}`,
 		"GET /v1/metrics/retention": `{"days":[1,7],"cohorts":[{"day":"2026-11-01","size":4,"retained":[0.5,null]}]}`,
 		"GET /v1/meters/*":          `{"meter":"x","series":[{"windowStart":"2026-11-03T00:00:00Z","windowEnd":"2026-11-04T00:00:00Z","value":80}]}`,
 	}}
@@ -107,13 +112,15 @@ func TestAdoptionPageRenders(t *testing.T) {
 		`href="https://grafana.example/d/siyu-adoption"`, `value="2026-11-01"`} {
 		require.Contains(t, body, want)
 	}
-	require.Contains(t, s.seen, "GET /v1/metrics/active?from=2026-11-01&metric=new_dau&to=2026-11-03")
+	require.Contains(t, s.seen, "GET /v1/metrics?from=2026-11-01&metrics=dau%2Cwau%2Cmau%2Cpaid_dau%2Cnew_dau%2Ccustomer_dau%2Ccustomer_mau&to=2026-11-03",
+		"every series in one call")
+	require.NotContains(t, strings.Join(s.seen, " "), "/v1/metrics/active", "no call per series")
 	require.Contains(t, s.seen, "GET /v1/meters/contact_cap?from=2026-11-03&to=2026-11-03", "the meters as of the last day")
 	require.Contains(t, body, `data-test="kpi-stickiness"><span>粘性（DAU/MAU）</span><b class="big">100.0%</b>`, "DAU/MAU of the last day")
 	require.NotContains(t, strings.Join(s.seen, " "), "group_by", "only the platform lists tenants")
 
 	// The API's refusal of the range is shown beside the form.
-	s.answers["GET /v1/metrics/active"] = `!400 {"error":{"code":"bad_request","message":"a range spans at most 400 days","field":"to"}}`
+	s.answers["GET /v1/metrics"] = `!400 {"error":{"code":"bad_request","message":"a range spans at most 400 days","field":"to"}}`
 	status, body, _ = admGet(t, cons, s, "GET", "/app/adoption?from=2020-01-01&to=2026-11-03", "")
 	require.Equal(t, 400, status)
 	require.Contains(t, body, "a range spans at most 400 days")
@@ -121,6 +128,7 @@ func TestAdoptionPageRenders(t *testing.T) {
 
 	// A platform user picks the tenant; the page asks the API for it.
 	s.role = "platform"
+	s.answers["GET /v1/metrics"] = `{"metrics":[]}`
 	s.answers["GET /v1/metrics/active"] = `{"series":[],"groups":[{"key":"acme","series":[]}]}`
 	status, body, _ = admGet(t, cons, s, "GET", "/app/adoption?from=2026-11-01&to=2026-11-03&tenant=acme", "")
 	require.Equal(t, 200, status, body)
