@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,6 +76,31 @@ func TestMeteringExact(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, pts, 2)
 	require.Positive(t, pts[0].Value)
+
+	t.Run("meters asked at once", func(t *testing.T) {
+		// As a page asks them: concurrent reads share one read of the days,
+		// which no caller may change (the race detector watches).
+		from, to := adoption.DayOf(start), adoption.DayOf(start)+streamDays
+		want := map[metering.Meter][]metering.Point{}
+		for _, m := range metering.Meters() {
+			want[m], err = svc.Series(ctx, m, metering.Day, "t0001", from, to)
+			require.NoError(t, err)
+		}
+		got := make([][]metering.Point, 2*len(metering.Meters()))
+		var wg sync.WaitGroup
+		for i := range got {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got[i], _ = svc.Series(ctx, metering.Meters()[i%len(metering.Meters())], metering.Day, "t0001", from, to)
+			}()
+		}
+		wg.Wait()
+		for i, pts := range got {
+			m := metering.Meters()[i%len(metering.Meters())]
+			require.Equal(t, want[m], pts, m)
+		}
+	})
 }
 
 func export(t *testing.T, ctx context.Context, svc *metering.Service, p metering.Period) string {

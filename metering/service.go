@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/errkind"
+	"github.com/siyu-dev/siyu/internal/flight"
 	"github.com/siyu-dev/siyu/internal/freshness"
 	siyusql "github.com/siyu-dev/siyu/sql"
 	"github.com/siyu-dev/siyu/store"
@@ -21,9 +23,10 @@ var ErrInvalid = errkind.New(errkind.Validation, "invalid metering query")
 
 // Service reads meters and exports usage.
 type Service struct {
-	conn   driver.Conn
-	now    func() time.Time
-	stored *freshness.Table[done, *batch] // metering_changes
+	conn    driver.Conn
+	now     func() time.Time
+	stored  *freshness.Table[done, *batch] // metering_changes
+	dailies flight.Group[map[string][]Daily]
 }
 
 // NewService returns a Service over conn; now decides which periods are
@@ -46,11 +49,18 @@ var (
 const insertExport = "INSERT INTO billing_exports (tenant, period, meter, seq, value, exported_at)"
 
 // Daily returns every tenant's meters (tenant "" = all tenants) for each
-// day of [from, to].
+// day of [from, to]. Concurrent reads of one tenant and range share one
+// read (the executive page asks two meters at once); the answer is read
+// only, by every caller.
 func (s *Service) Daily(ctx context.Context, tenant string, from, to adoption.Day) (map[string][]Daily, error) {
 	if from > to {
 		return nil, fmt.Errorf("%w: from after to", ErrInvalid)
 	}
+	key := strconv.Itoa(int(from)) + " " + strconv.Itoa(int(to)) + " " + tenant
+	return s.dailies.Do(ctx, key, func(ctx context.Context) (map[string][]Daily, error) { return s.readDaily(ctx, tenant, from, to) })
+}
+
+func (s *Service) readDaily(ctx context.Context, tenant string, from, to adoption.Day) (map[string][]Daily, error) {
 	changes, tenants, err := s.storedChanges(ctx, tenant, from, to)
 	if err != nil {
 		return nil, err
