@@ -89,9 +89,11 @@ func (c *cdpRun) measureConsole(ctx context.Context) error {
 		return err
 	}
 	c.h.say("console: the tenant's memory board served %s after the first read", round(loaded))
-	// And its rep statistics (the team page), by their first read.
+	// And its rep statistics (the team page), by a first read of one rep's
+	// (the whole tenant's, read from ClickHouse until memory serves, is
+	// what the memory is for).
 	loaded, err = waitMemory(ctx, strings.TrimPrefix(c.base, "http://"), "siyu_rep_stats_reads_total", func() error {
-		_, err := c.do(ctx, http.MethodGet, "/v1/followups/stats", nil)
+		_, err := c.do(ctx, http.MethodGet, "/v1/followups/stats?staff_id="+staff, nil)
 		return err
 	})
 	if err != nil {
@@ -121,16 +123,19 @@ func (c *cdpRun) measureConsole(ctx context.Context) error {
 	var worst time.Duration
 	var worstPage string
 	for _, p := range pages {
+		what := fmt.Sprintf("console: GET %s (%s customers, %%d requests)", trimQuery(p.path), thousands(c.h.cfg.cdpContacts))
 		lat, err := timeGets(ctx, hc, p.who, n, func(int) string { return c.base + p.path })
-		if err != nil {
-			return err
+		if err != nil { // recorded, and the other pages still timed
+			c.h.say("console: %s failed: %v", p.path, err)
+			c.h.record(row{fmt.Sprintf(what, len(lat)), "failed: " + err.Error(), "p95 ≤ " + round(targetConsolePage), pass(false)})
+			continue
 		}
 		p95 := quantile(lat, 0.95)
 		c.h.say("console: %s p50 %s p95 %s", p.path, round(quantile(lat, 0.5)), round(p95))
 		if p95 > worst {
 			worst, worstPage = p95, p.path
 		}
-		c.h.record(row{fmt.Sprintf("console: GET %s (%s customers, %d requests)", trimQuery(p.path), thousands(c.h.cfg.cdpContacts), len(lat)),
+		c.h.record(row{fmt.Sprintf(what, len(lat)),
 			"p95 " + round(p95), "p95 ≤ " + round(targetConsolePage), pass(p95 <= targetConsolePage)})
 	}
 	c.h.say("console: the slowest page at p95 is %s (%s)", worstPage, round(worst))
