@@ -55,7 +55,8 @@ func TestColumnsEvaluateAsRows(t *testing.T) {
 
 // BenchmarkMemorySegmentCountRows counts the bench's segment over
 // 1,000,000 customers in memory row by row, as before the columns: run it
-// with BenchmarkMemorySegmentCount to compare.
+// with BenchmarkMemorySegmentCount to compare (go test -run XXX -bench
+// MemorySegment ./cdp/).
 func BenchmarkMemorySegmentCountRows(b *testing.B) {
 	t := benchMillion()
 	seg, err := ParseSegment([]byte(benchSegment))
@@ -68,6 +69,21 @@ func BenchmarkMemorySegmentCountRows(b *testing.B) {
 		n = t.rowMembers(seg, benchNow).count()
 	}
 	b.ReportMetric(float64(n), "members")
+}
+
+// BenchmarkMemorySegmentPageRows reads the first page of 100 members with
+// the segment evaluated row by row, as before the columns.
+func BenchmarkMemorySegmentPageRows(b *testing.B) {
+	t := benchMillion()
+	seg, err := ParseSegment([]byte(benchSegment))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		var page []SegmentMember
+		t.next(t.rowMembers(seg, benchNow), "", 100, func(r *memRow) { page = append(page, t.member(r)) })
+	}
 }
 
 // variedVocab is what the varied customers' values and the random
