@@ -1,7 +1,6 @@
 package cdp
 
 import (
-	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -68,7 +67,8 @@ func (r *memRow) held() bool {
 
 // memTenant is one tenant in memory. Its rows never move (a customer keeps
 // its index; new customers are appended), order lists them by contact id,
-// and tagBits[k] has bit i set when tag k is on row i.
+// tagBits[k] has bit i set when tag k is on row i, and cols holds the
+// facts segments filter on column by column (memeval.go).
 type memTenant struct {
 	tailMu   sync.Mutex          // guards what the tail and the refresh share:
 	dirty    map[string]struct{} // customers whose events the tail passed since their last read
@@ -86,27 +86,33 @@ type memTenant struct {
 	tagIDs  []string
 	tagBits []bitset
 	library map[string]libTag
+	cols    memColumns
 	links   map[string]idPeers // identity links of every id that has one (capped as identity_links.sql)
-	strs    map[string]string  // interned values: stages, channels, staff repeat
+	codes   map[string]uint32  // interned values (stages, channels, staff repeat): their codes
+	vals    []string           // the interned values by code
 }
 
 func newMemTenant(at []kafka.Position) *memTenant {
 	t := &memTenant{dirty: map[string]struct{}{},
 		covered: map[int32]int64{}, moved: make(chan struct{}),
 		idx: map[string]int32{}, tagIdx: map[string]int32{}, library: map[string]libTag{},
-		links: map[string]idPeers{}, strs: map[string]string{}}
+		links: map[string]idPeers{}, codes: map[string]uint32{}}
 	for _, p := range at {
 		t.covered[p.Partition] = p.Offset
 	}
 	return t
 }
 
-func (t *memTenant) intern(s string) string {
-	if v, ok := t.strs[s]; ok {
-		return v
+func (t *memTenant) intern(s string) string { return t.vals[t.code(s)] }
+
+// code is the code of s among the interned values, interning it if new.
+func (t *memTenant) code(s string) uint32 {
+	if c, ok := t.codes[s]; ok {
+		return c
 	}
-	t.strs[s] = s
-	return s
+	c := uint32(len(t.vals))
+	t.codes[s], t.vals = c, append(t.vals, s)
+	return c
 }
 
 // putAll replaces the facts of each customer of facts and the identity
@@ -153,14 +159,14 @@ func (t *memTenant) put(f *memFactRow) {
 		t.rows = append(t.rows, memRow{})
 		t.idx[r.id] = i
 		t.fresh = append(t.fresh, i)
+		t.cols.grow()
 	}
 	for _, k := range t.rows[i].tags {
 		t.tagBits[k].clear(int(i))
 	}
 	// Values most customers share are kept once; names, unionids, phones
 	// and corp names are mostly one customer's own.
-	r.stage, r.channel, r.addedBy = t.intern(r.stage), t.intern(r.channel), t.intern(r.addedBy)
-	r.assignee = t.intern(r.assignee)
+	t.putColumns(int(i), &r) // interns stage, channel, added_by and assignee
 	for j := range r.relations {
 		rel := &r.relations[j]
 		rel.staff, rel.endedBy, rel.lastSource = t.intern(rel.staff), t.intern(rel.endedBy), t.intern(rel.lastSource)
@@ -178,208 +184,6 @@ func (t *memTenant) put(f *memFactRow) {
 		t.tagBits[k] = t.tagBits[k].set(int(i))
 	}
 	t.rows[i] = r
-}
-
-// bitset is a set of row indexes.
-type bitset []uint64
-
-func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
-
-func (b bitset) set(i int) bitset {
-	for i/64 >= len(b) {
-		b = append(b, 0)
-	}
-	b[i/64] |= 1 << (i % 64)
-	return b
-}
-
-func (b bitset) clear(i int) {
-	if i/64 < len(b) {
-		b[i/64] &^= 1 << (i % 64)
-	}
-}
-
-func (b bitset) has(i int) bool { return i/64 < len(b) && b[i/64]&(1<<(i%64)) != 0 }
-
-func (b bitset) count() uint64 {
-	n := 0
-	for _, w := range b {
-		n += bits.OnesCount64(w)
-	}
-	return uint64(n)
-}
-
-// or adds src to b (src may be shorter).
-func (b bitset) or(src bitset) {
-	for i := range min(len(b), len(src)) {
-		b[i] |= src[i]
-	}
-}
-
-func (b bitset) and(src bitset) {
-	for i := range b {
-		if i < len(src) {
-			b[i] &= src[i]
-		} else {
-			b[i] = 0
-		}
-	}
-}
-
-// not complements b over the first n rows.
-func (b bitset) not(n int) {
-	for i := range b {
-		b[i] = ^b[i]
-	}
-	if n%64 != 0 {
-		b[len(b)-1] &= 1<<(n%64) - 1
-	}
-}
-
-// members evaluates s over every row as of now (t.mu held for reading):
-// the same rules as the SQL CompileSegment makes, row by row.
-func (t *memTenant) members(s *Segment, now time.Time) bitset {
-	return t.eval(s.root, now.UnixNano())
-}
-
-func (t *memTenant) eval(n *node, now int64) bitset {
-	rows := len(t.rows)
-	switch n.kind {
-	case nodeAnd, nodeOr:
-		out := t.eval(n.kids[0], now)
-		for _, k := range n.kids[1:] {
-			if n.kind == nodeAnd {
-				out.and(t.eval(k, now))
-			} else {
-				out.or(t.eval(k, now))
-			}
-		}
-		return out
-	case nodeNot:
-		out := t.eval(n.kids[0], now)
-		out.not(rows)
-		return out
-	case nodeHasTag:
-		out := newBitset(rows)
-		if lib, known := t.library[n.strs[0]]; known && lib.deleted {
-			return out // a deleted tag is on no one
-		}
-		if k, ok := t.tagIdx[n.strs[0]]; ok {
-			out.or(t.tagBits[k])
-		}
-		return out
-	case nodeHasGroup:
-		out := newBitset(rows)
-		for k, id := range t.tagIDs {
-			lib, known := t.library[id]
-			if (known && !lib.deleted && lib.group == n.strs[0]) || (!known && n.strs[0] == "") {
-				out.or(t.tagBits[k])
-			}
-		}
-		return out
-	case nodeStaff:
-		staff := n.strs[0]
-		return t.where(func(r *memRow) bool { return r.holds(staff) })
-	case nodeLost:
-		lost := n.flag
-		return t.where(func(r *memRow) bool { return r.held() != lost })
-	case nodeTimeWindow:
-		lo, hi := now-int64(n.dur), now
-		if n.op == "within_next" {
-			lo, hi = now, now+int64(n.dur)
-		}
-		col, within := timeColumns[n.field.column], n.op != "not_within"
-		return t.where(func(r *memRow) bool { v := col(r); return (v >= lo && v <= hi) == within })
-	}
-	return t.where(fieldTest(n))
-}
-
-// where is the set of rows keep holds on.
-func (t *memTenant) where(keep func(r *memRow) bool) bitset {
-	out := newBitset(len(t.rows))
-	for i := range t.rows {
-		if keep(&t.rows[i]) {
-			out[i/64] |= 1 << (i % 64)
-		}
-	}
-	return out
-}
-
-// The columns of segmentFields, by kind.
-var (
-	stringColumns = map[string]func(r *memRow) string{
-		"name": func(r *memRow) string { return r.name }, "unionid": func(r *memRow) string { return r.unionid },
-		"corp_name": func(r *memRow) string { return r.corp }, "stage": func(r *memRow) string { return r.stage },
-		"channel": func(r *memRow) string { return r.channel }, "added_by": func(r *memRow) string { return r.addedBy },
-		"assignee": func(r *memRow) string { return r.assignee },
-	}
-	numberColumns = map[string]func(r *memRow) int64{
-		"msgs_in": func(r *memRow) int64 { return int64(r.msgsIn) }, "msgs_out": func(r *memRow) int64 { return int64(r.msgsOut) },
-		"add_way": func(r *memRow) int64 { return r.addWay },
-	}
-	timeColumns = map[string]func(r *memRow) int64{
-		"first_ns": func(r *memRow) int64 { return r.firstNs }, "last_ns": func(r *memRow) int64 { return r.lastNs },
-		"last_in_ns": func(r *memRow) int64 { return r.lastInNs }, "last_out_ns": func(r *memRow) int64 { return r.lastOutNs },
-		"last_followup_ns": func(r *memRow) int64 { return r.lastFollowupNs },
-		"next_followup_ns": func(r *memRow) int64 { return r.nextFollowupNs },
-	}
-)
-
-// fieldTest is a field condition as a test of one row, as compiler.scalar
-// compiles it.
-func fieldTest(n *node) func(r *memRow) bool {
-	switch n.field.kind {
-	case kindString:
-		col, v := stringColumns[n.field.column], n.strs
-		switch n.op {
-		case "=":
-			return func(r *memRow) bool { return col(r) == v[0] }
-		case "!=":
-			return func(r *memRow) bool { return col(r) != v[0] }
-		case "in":
-			return func(r *memRow) bool { return slices.Contains(v, col(r)) }
-		case "not_in":
-			return func(r *memRow) bool { return !slices.Contains(v, col(r)) }
-		case "contains":
-			return func(r *memRow) bool { return strings.Contains(col(r), v[0]) }
-		}
-	case kindNumber:
-		col, v := numberColumns[n.field.column], n.nums
-		switch n.op {
-		case "in":
-			return func(r *memRow) bool { return slices.Contains(v, col(r)) }
-		case "not_in":
-			return func(r *memRow) bool { return !slices.Contains(v, col(r)) }
-		}
-		op := n.op
-		return func(r *memRow) bool { return compareInts(op, col(r), v[0]) }
-	case kindTime:
-		col, op, v, flag := timeColumns[n.field.column], n.op, n.ns, n.flag
-		if op == "exists" {
-			return func(r *memRow) bool { return (col(r) != 0) == flag }
-		}
-		// "never" (0) is before and after nothing.
-		return func(r *memRow) bool { x := col(r); return x != 0 && compareInts(op, x, v) }
-	}
-	panic("cdp: no memory test for " + n.field.column + " " + n.op)
-}
-
-func compareInts(op string, a, b int64) bool {
-	switch op {
-	case "=":
-		return a == b
-	case "!=":
-		return a != b
-	case "<":
-		return a < b
-	case "<=":
-		return a <= b
-	case ">":
-		return a > b
-	case ">=":
-		return a >= b
-	}
-	panic("cdp: no comparison " + op)
 }
 
 // next passes the members in set after the contact id after, by contact id,
@@ -454,7 +258,7 @@ func (t *memTenant) each(s *Segment, now time.Time, after string,
 
 // bytes estimates the heap the tenant holds (siyu_readmodel_bytes; t.mu
 // held): the rows and what they own, the indexes, the tag bit sets, the
-// library, the identity links and the interned values.
+// library, the identity links, the interned values and the columns.
 func (t *memTenant) bytes() int64 {
 	const str, i32 = int64(unsafe.Sizeof("")), 4
 	n := readmodel.Slice(cap(t.rows), int64(unsafe.Sizeof(memRow{})))
@@ -484,11 +288,17 @@ func (t *memTenant) bytes() int64 {
 			n += readmodel.String(s)
 		}
 	}
-	n += readmodel.Map(len(t.strs), str, str)
-	for s := range t.strs {
+	n += readmodel.Map(len(t.codes), str, 4) + readmodel.Slice(cap(t.vals), str)
+	for _, s := range t.vals {
 		n += readmodel.String(s)
 	}
-	return n
+	for _, col := range t.cols.codes {
+		n += readmodel.Slice(cap(col), 4)
+	}
+	for _, col := range t.cols.ints {
+		n += readmodel.Slice(cap(col), 8)
+	}
+	return n + readmodel.Slice(cap(t.cols.held), 8)
 }
 
 // bytes estimates what a row owns beyond its struct (interned values are

@@ -269,6 +269,9 @@ func newVocab(contacts []*reference.Contact) *vocab {
 		add(t, "tag", "nobody-has-this")
 		add(t, "staff", "s9999")
 		add(t, "name", evilName)
+		for f := range stringFields { // a value no customer has (memory keeps none for it)
+			add(t, f, "no-such-"+f)
+		}
 		for _, kind := range v.strs[t] {
 			sort.Strings(kind) // map order must not leak into the draw
 		}
