@@ -43,24 +43,35 @@ func (s *customerGroup) getCustomer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	resp := customerResponse{Profile: pr}
-	if s.Followup != nil {
-		a, err := assigneeOf(c, s.Boards, s.Followup, tenant, id)
+	withAssignment, err := includeAssignment(c)
+	if err != nil {
+		return err
+	}
+	p := principal(c)
+	rep := p.Role == auth.RoleRep
+	// A rep without a relation may still be the assignee: the assignment
+	// is read for the wall even when not asked for.
+	var a *assignment
+	if s.Followup != nil && (withAssignment || rep && !pr.HasRelation(p.StaffID)) {
+		staff, err := assigneeOf(c, s.Boards, s.Followup, tenant, id)
 		if err != nil {
 			return err
 		}
-		resp.Assignment = &assignment{InPool: a == "", Assignee: a}
+		a = &assignment{InPool: staff == "", Assignee: staff}
 	}
-	p := principal(c)
-	if p.Role != auth.RoleRep {
+	resp := customerResponse{Profile: pr}
+	if withAssignment {
+		resp.Assignment = a
+	}
+	if !rep {
 		return c.JSON(resp)
 	}
-	mine := resp.Assignment != nil && p.StaffID != "" && resp.Assignment.Assignee == p.StaffID
+	mine := a != nil && p.StaffID != "" && a.Assignee == p.StaffID
 	if !pr.HasRelation(p.StaffID) && !mine {
 		return cdp.ErrNotFound
 	}
-	if resp.Assignment != nil && !mine {
-		resp.Assignment.Assignee = ""
+	if a != nil && !mine {
+		a.Assignee = ""
 	}
 	if s.Settings != nil {
 		st, err := s.Settings.Get(ctxOf(c), tenant)
@@ -72,6 +83,19 @@ func (s *customerGroup) getCustomer(c *fiber.Ctx) error {
 		}
 	}
 	return c.JSON(resp)
+}
+
+// includeAssignment reads include: "assignment" adds the customer's
+// assignment to the profile (a read of the pool's state that a profile
+// read does not otherwise pay for).
+func includeAssignment(c *fiber.Ctx) (bool, error) {
+	switch c.Query("include") {
+	case "":
+		return false, nil
+	case "assignment":
+		return true, nil
+	}
+	return false, badRequest("include", "the only thing a profile can include is assignment")
 }
 
 // maskPhones is pr as a rep sees it when the tenant masks phones: the phone

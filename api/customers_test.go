@@ -110,15 +110,17 @@ func TestCustomerByAnyID(t *testing.T) {
 	}
 }
 
-// TestCustomerAssignment: the profile says whether the customer is in the
-// pool or whose it is, a rep learning the assignee only when it is them;
-// a rep may read a customer they claimed without being its WeCom friend.
+// TestCustomerAssignment: asked to include it, the profile says whether the
+// customer is in the pool or whose it is, a rep learning the assignee only
+// when it is them; a rep may read a customer they claimed without being its
+// WeCom friend, asked or not; without include the profile has no
+// assignment, and another include is refused naming it.
 func TestCustomerAssignment(t *testing.T) {
 	f := newFixture(t)
 	f.seedPool(t, "acme", "acme-admin", []string{"p1"})
 	assignmentOf := func(t *testing.T, key, id string) (int, map[string]any) {
 		t.Helper()
-		status, body := f.do(t, http.MethodGet, "/v1/customers/"+id, key, nil)
+		status, body := f.do(t, http.MethodGet, "/v1/customers/"+id+"?include=assignment", key, nil)
 		var out map[string]any
 		require.NoError(t, json.Unmarshal(body, &out), "%s", body)
 		if status != http.StatusOK {
@@ -143,12 +145,18 @@ func TestCustomerAssignment(t *testing.T) {
 	status, a = assignmentOf(t, "acme-rep-s2", "p1")
 	require.Equal(t, http.StatusOK, status, "the assignee reads the customer they claimed")
 	require.Equal(t, map[string]any{"in_pool": false, "assignee": "s2"}, a)
+	status, body := f.do(t, http.MethodGet, "/v1/customers/p1", "acme-rep-s2", nil)
+	require.Equal(t, http.StatusOK, status, "the assignee reads it without asking for the assignment: %s", body)
+	require.NotContains(t, string(body), `"assignment"`)
+	status, body = f.do(t, http.MethodGet, "/v1/customers/p1?include=relations", "acme-admin", nil)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Equal(t, "include", decodeError(t, body).Field)
 	status, _ = assignmentOf(t, "acme-rep-s1", "p1")
 	require.Equal(t, http.StatusNotFound, status)
 
 	// s2 is assigned c1, which s1 still holds as a WeCom friend: s1 reads
 	// it, but not whose it now is.
-	status, body := f.do(t, http.MethodPost, "/v1/customers/c1/assign", "acme-manager", mustJSON(t, map[string]any{"staff_id": "s2"}))
+	status, body = f.do(t, http.MethodPost, "/v1/customers/c1/assign", "acme-manager", mustJSON(t, map[string]any{"staff_id": "s2"}))
 	require.Equal(t, http.StatusOK, status, "%s", body)
 	f.waitAssignees(t, "acme", map[string]string{"c1": "s2"})
 	status, a = assignmentOf(t, "acme-rep-s1", "c1")

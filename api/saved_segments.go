@@ -36,11 +36,7 @@ func (s *savedGroup) saveSegment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var req saveSegmentRequest
-	if err := decodeBody(c, &req, `send {"name": "...", "definition": {...}} as JSON`); err != nil {
-		return err
-	}
-	seg, err := checkSaveRequest(req)
+	seg, err := saveRequestOf(c)
 	if err != nil {
 		return err
 	}
@@ -62,11 +58,7 @@ func (s *savedGroup) replaceSegment(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var req saveSegmentRequest
-	if err := decodeBody(c, &req, `send {"name": "...", "definition": {...}} as JSON`); err != nil {
-		return err
-	}
-	seg, err := checkSaveRequest(req)
+	seg, err := saveRequestOf(c)
 	if err != nil {
 		return err
 	}
@@ -78,9 +70,14 @@ func (s *savedGroup) replaceSegment(c *fiber.Ctx) error {
 	return c.JSON(saved)
 }
 
-// checkSaveRequest validates the name and the definition of a segment to
-// save, naming the field at fault. The definition is kept compact.
-func checkSaveRequest(req saveSegmentRequest) (cdp.SavedSegment, error) {
+// saveRequestOf decodes the body of a save or a replacement and validates
+// the segment's name and definition, naming the field at fault. The
+// definition is kept compact.
+func saveRequestOf(c *fiber.Ctx) (cdp.SavedSegment, error) {
+	var req saveSegmentRequest
+	if err := decodeBody(c, &req, `send {"name": "...", "definition": {...}} as JSON`); err != nil {
+		return cdp.SavedSegment{}, err
+	}
 	if req.Name == nil {
 		return cdp.SavedSegment{}, badRequest("name", "a segment needs a name")
 	}

@@ -65,19 +65,12 @@ const memRefreshEvery = 100 * time.Millisecond
 // Run refreshes the tenants in memory from the events the tail names until
 // ctx ends (nil then; at once without a tail).
 func (m *Memory) Run(ctx context.Context) error {
-	if m.tenants.Tail() == nil {
-		return nil
-	}
-	tick := time.NewTicker(memRefreshEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	return m.tenants.RunRefresh(ctx, memRefreshEvery, func(ctx context.Context, name string, t *memTenant) error {
+		if !t.isBehind() {
 			return nil
-		case <-tick.C:
-			m.refreshAll(ctx)
 		}
-	}
+		return m.refresh(ctx, name, t)
+	})
 }
 
 // take notes an event of a tenant in memory (under the tail's lock): the
@@ -165,18 +158,6 @@ func (m *Memory) LoadNow(ctx context.Context, tenant string) error {
 	}
 	m.tenants.Put(tenant, t)
 	return nil
-}
-
-// refreshAll refreshes every loaded tenant with customers to read again.
-func (m *Memory) refreshAll(ctx context.Context) {
-	m.tenants.Loaded(func(name string, t *memTenant) {
-		if !t.isBehind() {
-			return
-		}
-		if err := m.refresh(ctx, name, t); err != nil && ctx.Err() == nil {
-			m.log.Warn("memory CDP: refresh failed; retrying", "tenant", name, "err", err)
-		}
-	})
 }
 
 func (t *memTenant) isBehind() bool {

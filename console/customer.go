@@ -243,7 +243,10 @@ func (cons *Console) readCard(c *fiber.Ctx, id, cursor string, sidebar bool) (*c
 		cpath = "/v1/customers/" + url.PathEscape(id)
 	)
 	calls := []func() error{
-		func() error { _, err := cl.do(fiber.MethodGet, cpath, nil, nil, &prof, hdr...); return err },
+		func() error {
+			_, err := cl.do(fiber.MethodGet, cpath, url.Values{"include": {"assignment"}}, nil, &prof, hdr...)
+			return err
+		},
 		func() error { return cl.get("/v1/tags", nil, &lib) },
 	}
 	if cd.Work {

@@ -208,16 +208,24 @@ func mayReadWant(evs []event.Event, tenant, contact, staff string) bool {
 // startBoards runs memory boards over topic until the test ends.
 func startBoards(t *testing.T, ctx context.Context, conn driver.Conn, broker, topic string, reg prometheus.Registerer) (*followup.Boards, *kgo.Client) {
 	t.Helper()
+	tail, cl := startTail(t, ctx, broker, topic, reg)
+	return followup.NewBoards(conn, followup.NewReader(conn), tail, reg, testenv.Logger()), cl
+}
+
+// startTail runs a read-model tail of topic, its commits those of the
+// group named after the topic (testenv.StartPipeline's); the models on it
+// follow it from their construction.
+func startTail(t *testing.T, ctx context.Context, broker, topic string, reg prometheus.Registerer) (*readmodel.Tail, *kgo.Client) {
+	t.Helper()
 	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{broker})...)
 	require.NoError(t, err)
 	t.Cleanup(cl.Close)
-	tail, start, err := kafka.Tail(ctx, cl, topic)
+	tailCl, start, err := kafka.Tail(ctx, cl, topic)
 	require.NoError(t, err)
-	t.Cleanup(tail.Close)
-	rmTail := readmodel.NewTail(tail, start, kafka.NewCommitted(cl, topic, topic, 20*time.Millisecond), reg, testenv.Logger())
-	boards := followup.NewBoards(conn, followup.NewReader(conn), rmTail, reg, testenv.Logger())
-	runTail(t, ctx, rmTail)
-	return boards, cl
+	t.Cleanup(tailCl.Close)
+	tail := readmodel.NewTail(tailCl, start, kafka.NewCommitted(cl, topic, topic, 20*time.Millisecond), reg, testenv.Logger())
+	runTail(t, ctx, tail)
+	return tail, cl
 }
 
 // TestTimelineCache: while events of a customer keep arriving and clients

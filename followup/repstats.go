@@ -168,23 +168,7 @@ func (rs *RepStats) Ready(tenant string) bool {
 // Run reads again, every repStatsRefreshEvery until ctx ends, the reps'
 // days the tail named (nil then; at once without a tail).
 func (rs *RepStats) Run(ctx context.Context) error {
-	if rs.tenants.Tail() == nil {
-		return nil
-	}
-	tick := time.NewTicker(repStatsRefreshEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-			rs.tenants.Loaded(func(name string, t *statsTenant) {
-				if err := rs.refresh(ctx, name, t); err != nil && ctx.Err() == nil {
-					rs.log.Warn("memory rep statistics: refresh failed; retrying", "tenant", name, "err", err)
-				}
-			})
-		}
-	}
+	return rs.tenants.RunRefresh(ctx, repStatsRefreshEvery, rs.refresh)
 }
 
 // Refresh reads again at once the reps' days of tenant the tail has named

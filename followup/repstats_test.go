@@ -10,13 +10,11 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/siyu-dev/siyu/event"
 	"github.com/siyu-dev/siyu/followup"
 	"github.com/siyu-dev/siyu/internal/reference"
 	"github.com/siyu-dev/siyu/internal/testenv"
-	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/readmodel"
 )
 
@@ -50,14 +48,7 @@ func TestRepStatsMemoryProperty(t *testing.T) {
 
 	reg := prometheus.NewRegistry()
 	stats, tail := startRepStats(t, ctx, conn, broker, topic, reg)
-	testenv.Eventually(t, 20*time.Second, func() error {
-		for _, tn := range tenants {
-			if !stats.Ready(tn) {
-				return fmt.Errorf("%s: not loaded", tn)
-			}
-		}
-		return nil
-	})
+	waitLoaded(t, stats, tenants)
 	p.Produce(ctx, second)
 	p.WaitIngested(ctx, append(first, second...))
 	cl := mustClient(t, broker)
@@ -92,14 +83,7 @@ func TestRepStatsMemoryProperty(t *testing.T) {
 
 	t.Run("loaded afresh", func(t *testing.T) {
 		again, _ := startRepStats(t, ctx, conn, broker, topic, nil)
-		testenv.Eventually(t, 20*time.Second, func() error {
-			for _, tn := range tenants {
-				if !again.Ready(tn) {
-					return fmt.Errorf("%s: not loaded", tn)
-				}
-			}
-			return nil
-		})
+		waitLoaded(t, again, tenants)
 		check(t, again)
 	})
 
@@ -117,15 +101,22 @@ func TestRepStatsMemoryProperty(t *testing.T) {
 // statistics on it, its clock on the statistics' midnight.
 func startRepStats(t *testing.T, ctx context.Context, conn driver.Conn, broker, topic string, reg prometheus.Registerer) (*followup.RepStats, *readmodel.Tail) {
 	t.Helper()
-	cl, err := kgo.NewClient(kafka.ProducerOpts([]string{broker})...)
-	require.NoError(t, err)
-	t.Cleanup(cl.Close)
-	tailCl, start, err := kafka.Tail(ctx, cl, topic)
-	require.NoError(t, err)
-	t.Cleanup(tailCl.Close)
-	tail := readmodel.NewTail(tailCl, start, kafka.NewCommitted(cl, topic, topic, 20*time.Millisecond), reg, testenv.Logger())
+	tail, _ := startTail(t, ctx, broker, topic, reg)
 	stats := followup.NewRepStats(conn, followup.NewReader(conn), tail, reg, testenv.Logger())
 	stats.SetClock(func() time.Time { return midnight.Add(12 * time.Hour) })
-	runTail(t, ctx, tail)
 	return stats, tail
+}
+
+// waitLoaded registers tenants in stats by its first reads and waits until
+// each is loaded.
+func waitLoaded(t *testing.T, stats *followup.RepStats, tenants []string) {
+	t.Helper()
+	testenv.Eventually(t, 20*time.Second, func() error {
+		for _, tn := range tenants {
+			if !stats.Ready(tn) {
+				return fmt.Errorf("%s: not loaded", tn)
+			}
+		}
+		return nil
+	})
 }

@@ -182,6 +182,30 @@ func (r *Registry[S]) Loaded(fn func(tenant string, s S)) {
 	}
 }
 
+// RunRefresh calls refresh with every loaded tenant every period until
+// ctx ends (nil then; at once without a tail): the models that read
+// ClickHouse again for what the tail named (the CDP's memory, the rep
+// statistics). A failure is logged and retried on the next round.
+func (r *Registry[S]) RunRefresh(ctx context.Context, every time.Duration, refresh func(ctx context.Context, tenant string, s S) error) error {
+	if r.tail == nil {
+		return nil
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			r.Loaded(func(tenant string, s S) {
+				if err := refresh(ctx, tenant, s); err != nil && ctx.Err() == nil {
+					r.log.Warn("memory "+r.m.Name+": refresh failed; retrying", "tenant", tenant, "err", err)
+				}
+			})
+		}
+	}
+}
+
 // Follows implements Follower: the tail decodes the events of registered
 // tenants, loaded or not. It does not allocate.
 func (r *Registry[S]) Follows(tenant []byte) bool {

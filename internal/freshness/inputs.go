@@ -9,6 +9,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/siyu-dev/siyu/internal/flight"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
@@ -25,8 +26,20 @@ type Inputs struct {
 	Now      time.Time
 }
 
-// ReadInputs reads the inputs of tenant ("" = all).
+// inputs shares one read of metrics_inputs among the concurrent reads of
+// one tenant's inputs, whichever table asks (the executive page's series
+// and meters ask at once): in flight only, never kept, read only.
+var inputs flight.Group[Inputs]
+
+// ReadInputs reads the inputs of tenant ("" = all). A read already in
+// flight for tenant on conn answers it too (the result is read only).
 func ReadInputs(ctx context.Context, conn driver.Conn, tenant string) (Inputs, error) {
+	return inputs.Do(ctx, fmt.Sprintf("%p/%s", conn, tenant), func(ctx context.Context) (Inputs, error) {
+		return readInputs(ctx, conn, tenant)
+	})
+}
+
+func readInputs(ctx context.Context, conn driver.Conn, tenant string) (Inputs, error) {
 	in := Inputs{Inserted: map[string]time.Time{}}
 	rows, err := conn.Query(ctx, qInputs, clickhouse.Named("tenant", tenant))
 	if err != nil {

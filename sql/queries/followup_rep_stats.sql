@@ -17,17 +17,7 @@ SELECT
     countIf(added = 1) AS added_count
 FROM
 (
-    SELECT
-        staff_id,
-        day,
-        contact_id,
-        minIfMerge(first_in_ns) AS first_in_ns,
-        minIfMerge(first_out_ns) AS first_out_ns,
-        argMinIfMerge(first_direction) AS first_direction,
-        uniqExactIfMerge(out_messages) AS out_messages,
-        maxMerge(added) AS added,
-        maxMerge(removed_by_customer) AS removed_by_customer
-    FROM rep_chat_days
+    -- siyu:include rep_chat_facts
     WHERE tenant = @tenant AND day >= toDate(@from) AND day <= toDate(@to)
       AND (@every = 1 OR staff_id IN (SELECT arrayJoin(@staff)))
     GROUP BY staff_id, day, contact_id
