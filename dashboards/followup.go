@@ -21,7 +21,7 @@ func dayStartNs(day string) string {
 // chats is WeCom's customer-initiated chats of the range: one row per
 // (tenant, rep, day, customer) whose first message was inbound, with the
 // first inbound time and the rep's first outbound time that day (0: not
-// answered), as followup.ComputeStats folds them.
+// answered), as followup_rep_stats.sql sums them.
 func chats(conds []string) string {
 	return fmt.Sprintf(`SELECT tenant, staff_id, day, contact_id, minIfMerge(first_in_ns) AS first_in,
         minIfMerge(first_out_ns) AS first_out, argMinIfMerge(first_direction) AS first_direction

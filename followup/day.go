@@ -3,19 +3,19 @@ package followup
 import (
 	"context"
 	"fmt"
-	"github.com/siyu-dev/siyu/internal/reporting"
 	"slices"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/siyu-dev/siyu/internal/reporting"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
 var (
 	qStageChanges = siyusql.Query("followup_stage_changes")
 	qStageCurrent = siyusql.Query("followup_stage_current")
-	qRepChatDays  = siyusql.Query("followup_rep_chat_days")
+	qRepStats     = siyusql.Query("followup_rep_stats")
 	qDue          = siyusql.Query("followup_due")
 )
 
@@ -57,44 +57,54 @@ func (r *Reader) Due(ctx context.Context, tenant, staff string, before, overdueB
 	return out, nil
 }
 
-// ChatDays returns the rollup rows of [from, to] (days in Asia/Shanghai);
-// staff "" = every rep.
-func (r *Reader) ChatDays(ctx context.Context, tenant, staff string, from, to time.Time) ([]ChatDay, error) {
-	rows, err := r.conn.Query(ctx, qRepChatDays, clickhouse.Named("tenant", tenant), clickhouse.Named("staff_id", staff),
-		clickhouse.Named("from", from.Format(time.DateOnly)), clickhouse.Named("to", to.Format(time.DateOnly)))
-	if err != nil {
-		return nil, fmt.Errorf("read rep chat days: %w", err)
-	}
-	defer rows.Close()
-	var out []ChatDay
-	for rows.Next() {
-		var d ChatDay
-		var added, removed uint8
-		if err := rows.Scan(&d.StaffID, &d.Day, &d.ContactID, &d.FirstInNs, &d.FirstOutNs, &d.FirstDirection,
-			&d.OutMessages, &added, &removed); err != nil {
-			return nil, fmt.Errorf("read rep chat days: %w", err)
-		}
-		d.Added, d.RemovedByCustomer = added == 1, removed == 1
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read rep chat days: %w", err)
-	}
-	return out, nil
-}
-
 // Stats returns WeCom's rep statistics per rep per day of [from, to], for
 // the reps of scope (the one asked for, or every rep of a team, listed even
-// without activity).
+// without activity), tallied in ClickHouse (followup_rep_stats.sql).
 func (r *Reader) Stats(ctx context.Context, tenant string, scope Scope, from, to time.Time) ([]RepDay, error) {
-	rows, err := r.ChatDays(ctx, tenant, scope.StaffID, from, to)
+	reps := scope.always() // nil: every rep
+	if reps != nil && len(reps) == 0 {
+		return []RepDay{}, nil // an empty team
+	}
+	days, err := r.tallies(ctx, tenant, dateNumber(from), dateNumber(to), reps)
 	if err != nil {
 		return nil, err
 	}
-	rows = slices.DeleteFunc(rows, func(d ChatDay) bool { return !scope.Covers(d.StaffID) })
-	out := ComputeStats(rows, from, to, scope.always()...)
-	if out == nil {
-		out = []RepDay{}
+	return statsFrom(days, scope, from, to), nil
+}
+
+// tallies reads the tallies of tenant's reps (nil: every rep) from day lo
+// to hi.
+func (r *Reader) tallies(ctx context.Context, tenant string, lo, hi int32, reps []string) (map[statsKey]dayTally, error) {
+	every := uint8(0)
+	if reps == nil {
+		every, reps = 1, []string{""}
+	}
+	rows, err := r.conn.Query(ctx, qRepStats, clickhouse.Named("tenant", tenant),
+		clickhouse.Named("from", dateOf(lo).Format(time.DateOnly)), clickhouse.Named("to", dateOf(hi).Format(time.DateOnly)),
+		clickhouse.Named("every", every), clickhouse.Named("staff", reps))
+	if err != nil {
+		return nil, fmt.Errorf("read rep statistics: %w", err)
+	}
+	defer rows.Close()
+	out := map[statsKey]dayTally{}
+	for rows.Next() {
+		var staff, day string
+		var customers, chats, customerChats, answered, negative, added uint64
+		var d dayTally
+		if err := rows.Scan(&staff, &day, &customers, &chats, &d.messages, &customerChats, &answered,
+			&d.replyNs, &negative, &added); err != nil {
+			return nil, fmt.Errorf("read rep statistics: %w", err)
+		}
+		date, err := time.Parse(time.DateOnly, day)
+		if err != nil {
+			return nil, fmt.Errorf("read rep statistics: day %q: %w", day, err)
+		}
+		d.customers, d.chats, d.customerChats = int(customers), int(chats), int(customerChats)
+		d.answered, d.negative, d.added = int(answered), int(negative), int(added)
+		out[statsKey{staff: staff, day: int32(date.Unix() / 86400)}] = d
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read rep statistics: %w", err)
 	}
 	return out, nil
 }

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,16 +17,13 @@ import (
 	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/readmodel"
-	siyusql "github.com/siyu-dev/siyu/sql"
 )
-
-var qRepStats = siyusql.Query("followup_rep_stats")
 
 // RepStats answers WeCom's rep statistics (Reader.Stats) from memory
 // (docs/decisions.md, "Console and sidebar (#15)" 9): per tenant whose
 // statistics were read, the exact tally of every (rep, day) from
 // RepStatsDays before the tenant's load on, summed in ClickHouse over the
-// day's customers with ComputeStats's definitions (followup_rep_stats.sql).
+// day's customers as Reader.Stats does (followup_rep_stats.sql).
 // Like the CDP's memory it never folds events: the tail names the reps and
 // days whose events arrived, and once the ingest group has committed past
 // them their tallies are read again. So every tally in memory is one
@@ -96,9 +92,12 @@ func NewRepStats(conn driver.Conn, reader *Reader, tail *readmodel.Tail, reg pro
 func (rs *RepStats) SetClock(now func() time.Time) { rs.now = now }
 
 // dayNumber is t's date in Asia/Shanghai as days since 1970-01-01.
-func dayNumber(t time.Time) int32 {
-	y, m, d := t.In(reporting.Zone).Date()
-	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+func dayNumber(t time.Time) int32 { return dateNumber(t.In(reporting.Zone)) }
+
+// dateNumber is d's date (in d's own zone) as days since 1970-01-01.
+func dateNumber(d time.Time) int32 {
+	y, m, day := d.Date()
+	return int32(time.Date(y, m, day, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
 // dateOf is the date of a day number, at 00:00 UTC.
@@ -131,31 +130,14 @@ func (t *statsTenant) take(ev *event.Event) {
 // starts on or after the first day its memory holds.
 func (rs *RepStats) Stats(ctx context.Context, tenant string, scope Scope, from, to time.Time) ([]RepDay, error) {
 	t, ready := rs.tenants.Get(tenant)
-	if !ready || int32(from.Unix()/86400) < t.first {
+	if !ready || dateNumber(from) < t.first {
 		rs.tenants.Served(false)
 		return rs.reader.Stats(ctx, tenant, scope, from, to)
 	}
 	rs.tenants.Served(true)
-	lo, hi := int32(from.Unix()/86400), int32(to.Unix()/86400)
-	reps := map[string]bool{}
-	for _, s := range scope.always() {
-		reps[s] = true
-	}
-	tally := map[[2]string]*dayTally{}
 	t.mu.RLock()
-	for k, d := range t.days {
-		if k.day < lo || k.day > hi || !scope.Covers(k.staff) {
-			continue
-		}
-		reps[k.staff] = true
-		tally[[2]string{k.staff, dateOf(k.day).Format(time.DateOnly)}] = &d
-	}
-	t.mu.RUnlock()
-	out := statsOf(reps, tally, from, to)
-	if out == nil {
-		out = []RepDay{}
-	}
-	return out, nil
+	defer t.mu.RUnlock()
+	return statsFrom(t.days, scope, from, to), nil
 }
 
 // Ready reports whether tenant's memory is loaded (for tests and the bench);
@@ -186,7 +168,7 @@ func (rs *RepStats) Refresh(ctx context.Context, tenant string) error {
 // registration): later events name their reps' days through take, and the
 // next refresh reads those again.
 func (rs *RepStats) load(ctx context.Context, tenant string, t *statsTenant) error {
-	days, err := rs.read(ctx, tenant, t.first, dayNumber(rs.now())+maxFutureDays, nil)
+	days, err := rs.reader.tallies(ctx, tenant, t.first, dayNumber(rs.now())+maxFutureDays, nil)
 	if err != nil {
 		return err
 	}
@@ -235,7 +217,7 @@ func (rs *RepStats) refresh(ctx context.Context, tenant string, t *statsTenant) 
 		lo, hi = min(lo, k.day), max(hi, k.day)
 	}
 	reps := slices.Sorted(maps.Keys(staff))
-	days, err := rs.read(ctx, tenant, lo, hi, reps)
+	days, err := rs.reader.tallies(ctx, tenant, lo, hi, reps)
 	if err != nil {
 		return err
 	}
@@ -264,43 +246,6 @@ func (t *statsTenant) put(days map[statsKey]dayTally, staff map[string]bool, lo,
 		}
 		t.days[statsKey{staff: s, day: k.day}] = d
 	}
-}
-
-// read reads the tallies of tenant's reps (nil: every rep) from day lo to
-// hi.
-func (rs *RepStats) read(ctx context.Context, tenant string, lo, hi int32, reps []string) (map[statsKey]dayTally, error) {
-	every := uint8(0)
-	if reps == nil {
-		every, reps = 1, []string{""}
-	}
-	rows, err := rs.conn.Query(ctx, qRepStats, clickhouse.Named("tenant", tenant),
-		clickhouse.Named("from", dateOf(lo).Format(time.DateOnly)), clickhouse.Named("to", dateOf(hi).Format(time.DateOnly)),
-		clickhouse.Named("every", every), clickhouse.Named("staff", reps))
-	if err != nil {
-		return nil, fmt.Errorf("read rep statistics: %w", err)
-	}
-	defer rows.Close()
-	out := map[statsKey]dayTally{}
-	for rows.Next() {
-		var staff, day string
-		var customers, chats, customerChats, answered, negative, added uint64
-		var d dayTally
-		if err := rows.Scan(&staff, &day, &customers, &chats, &d.messages, &customerChats, &answered,
-			&d.replyNs, &negative, &added); err != nil {
-			return nil, fmt.Errorf("read rep statistics: %w", err)
-		}
-		date, err := time.Parse(time.DateOnly, day)
-		if err != nil {
-			return nil, fmt.Errorf("read rep statistics: day %q: %w", day, err)
-		}
-		d.customers, d.chats, d.customerChats = int(customers), int(chats), int(customerChats)
-		d.answered, d.negative, d.added = int(answered), int(negative), int(added)
-		out[statsKey{staff: staff, day: int32(date.Unix() / 86400)}] = d
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read rep statistics: %w", err)
-	}
-	return out, nil
 }
 
 // bytes estimates the heap bytes t holds (t.mu held).

@@ -6,20 +6,6 @@ import (
 	"time"
 )
 
-// ChatDay is what the rollup rep_chat_days holds for one (rep, day,
-// customer): a WeCom chat, plus the contact changes of that day.
-type ChatDay struct {
-	StaffID           string
-	Day               string // YYYY-MM-DD, Asia/Shanghai
-	ContactID         string
-	FirstInNs         int64  // first inbound message; 0 = none
-	FirstOutNs        int64  // first outbound message; 0 = none
-	FirstDirection    string // direction of the first message by (time, id, source); "" = no message
-	OutMessages       uint64 // distinct outbound messages
-	Added             bool   // a contact.added with this rep that day
-	RemovedByCustomer bool   // the customer deleted the rep that day
-}
-
 // RepDay is one rep's statistics for one day, with the names and meanings
 // of WeCom's get_user_behavior_data.
 type RepDay struct {
@@ -42,7 +28,11 @@ type RepDay struct {
 	NewContactCnt       int      `json:"new_contact_cnt"`
 }
 
-// dayTally is the exact integer state of a RepDay.
+// dayTally is the exact integer state of a RepDay: the sums, over one
+// rep's day's customers, that followup_rep_stats.sql makes of
+// rep_chat_days (one row per rep, day and customer: its first inbound and
+// outbound message, the direction of its first message, its distinct
+// outbound messages, whether it was added and removed by the customer).
 type dayTally struct {
 	customers                                       int // rows: customers with a fact that day
 	chats, customerChats, answered, negative, added int
@@ -50,27 +40,28 @@ type dayTally struct {
 	replyNs                                         int64
 }
 
-// ComputeStats folds chat days into one RepDay per rep and day of
-// [from, to] (inclusive, YYYY-MM-DD): every day of every rep that has a row,
-// zeros included, plus the reps of always (e.g. the one asked for), sorted
-// by rep then day. Rows must be one per (rep, day, customer).
-func ComputeStats(rows []ChatDay, from, to time.Time, always ...string) []RepDay {
-	tally := map[[2]string]*dayTally{}
+// statsFrom is the statistics of scope over [from, to] from the tallies of
+// days: every day of every rep of scope with a tally in the period, zeros
+// included, plus the reps scope always lists, sorted by rep then day.
+func statsFrom(days map[statsKey]dayTally, scope Scope, from, to time.Time) []RepDay {
+	lo, hi := dateNumber(from), dateNumber(to)
 	reps := map[string]bool{}
-	for _, s := range always {
+	for _, s := range scope.always() {
 		reps[s] = true
 	}
-	for _, r := range rows {
-		reps[r.StaffID] = true
-		k := [2]string{r.StaffID, r.Day}
-		t := tally[k]
-		if t == nil {
-			t = &dayTally{}
-			tally[k] = t
+	tally := map[[2]string]*dayTally{}
+	for k, d := range days {
+		if k.day < lo || k.day > hi || !scope.Covers(k.staff) {
+			continue
 		}
-		t.add(r)
+		reps[k.staff] = true
+		tally[[2]string{k.staff, dateOf(k.day).Format(time.DateOnly)}] = &d
 	}
-	return statsOf(reps, tally, from, to)
+	out := statsOf(reps, tally, from, to)
+	if out == nil {
+		out = []RepDay{}
+	}
+	return out
 }
 
 // statsOf lists one RepDay per rep of reps (sorted) and day of [from, to]
@@ -88,27 +79,6 @@ func statsOf(reps map[string]bool, tally map[[2]string]*dayTally, from, to time.
 		}
 	}
 	return out
-}
-
-func (t *dayTally) add(r ChatDay) {
-	t.customers++
-	if r.OutMessages > 0 {
-		t.chats++
-		t.messages += r.OutMessages
-	}
-	if r.FirstDirection == "in" {
-		t.customerChats++
-		if r.FirstOutNs != 0 {
-			t.answered++
-			t.replyNs += r.FirstOutNs - r.FirstInNs
-		}
-	}
-	if r.RemovedByCustomer {
-		t.negative++
-	}
-	if r.Added {
-		t.added++
-	}
 }
 
 func (t *dayTally) repDay(staff, day string) RepDay {

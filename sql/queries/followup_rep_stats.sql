@@ -1,8 +1,12 @@
--- The rep statistics' exact integer tally of each (rep, day) of [from, to]
--- (days in Asia/Shanghai), summed over the day's customers with the
--- definitions of followup.ComputeStats (its dayTally.add): the memory of
--- rep statistics (followup.RepStats) reads it at a tenant's load
--- (every = 1) and for the reps whose events arrived (staff).
+-- WeCom's rep statistics as exact integers per (rep, day) of [from, to]
+-- (days in Asia/Shanghai; every = 1: every rep, else the reps of staff),
+-- summed over the day's customers (followup's dayTally): chats are
+-- customers the rep sent a message to; customer-initiated chats those whose
+-- first message, by (time, id, source), was inbound, answered when the rep
+-- also sent one that day, the reply time from the first inbound to the
+-- first outbound. Read by Reader.Stats and by the memory of rep statistics
+-- (followup.RepStats) at a tenant's load and for the reps whose events
+-- arrived.
 -- args: tenant=demo from=2025-10-01 to=2025-11-30 every=0 staff=[s1,s2]
 SELECT
     staff_id,
@@ -17,7 +21,17 @@ SELECT
     countIf(added = 1) AS added_count
 FROM
 (
-    -- siyu:include rep_chat_facts
+    SELECT
+        staff_id,
+        day,
+        contact_id,
+        minIfMerge(first_in_ns) AS first_in_ns,
+        minIfMerge(first_out_ns) AS first_out_ns,
+        argMinIfMerge(first_direction) AS first_direction,
+        uniqExactIfMerge(out_messages) AS out_messages,
+        maxMerge(added) AS added,
+        maxMerge(removed_by_customer) AS removed_by_customer
+    FROM rep_chat_days
     WHERE tenant = @tenant AND day >= toDate(@from) AND day <= toDate(@to)
       AND (@every = 1 OR staff_id IN (SELECT arrayJoin(@staff)))
     GROUP BY staff_id, day, contact_id
