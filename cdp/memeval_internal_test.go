@@ -57,34 +57,11 @@ func TestColumnsEvaluateAsRows(t *testing.T) {
 // 1,000,000 customers in memory row by row, as before the columns: run it
 // with BenchmarkMemorySegmentCount to compare (go test -run XXX -bench
 // MemorySegment ./cdp/).
-func BenchmarkMemorySegmentCountRows(b *testing.B) {
-	t := benchMillion()
-	seg, err := ParseSegment([]byte(benchSegment))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	var n uint64
-	for range b.N {
-		n = t.rowMembers(seg, benchNow).count()
-	}
-	b.ReportMetric(float64(n), "members")
-}
+func BenchmarkMemorySegmentCountRows(b *testing.B) { benchCount(b, (*memTenant).rowMembers) }
 
 // BenchmarkMemorySegmentPageRows reads the first page of 100 members with
 // the segment evaluated row by row, as before the columns.
-func BenchmarkMemorySegmentPageRows(b *testing.B) {
-	t := benchMillion()
-	seg, err := ParseSegment([]byte(benchSegment))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for range b.N {
-		var page []SegmentMember
-		t.next(t.rowMembers(seg, benchNow), "", 100, func(r *memRow) { page = append(page, t.member(r)) })
-	}
-}
+func BenchmarkMemorySegmentPageRows(b *testing.B) { benchPage(b, (*memTenant).rowMembers) }
 
 // variedVocab is what the varied customers' values and the random
 // definitions' are drawn from.

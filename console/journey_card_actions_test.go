@@ -40,7 +40,7 @@ func waitAssignee(t *testing.T, id, staff string) {
 	var got string
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		status, body := keyAPI(t, http.MethodGet, "/v1/customers/"+id, site.demo.AdminKey, nil)
+		status, body := keyAPI(t, http.MethodGet, "/v1/customers/"+id+"?include=assignment", site.demo.AdminKey, nil)
 		var c struct {
 			Assignment *struct {
 				Assignee string `json:"assignee"`
