@@ -140,6 +140,7 @@ func (c *cdpRun) measureConsole(ctx context.Context) error {
 			"p95 " + round(p95), "p95 ≤ " + round(targetConsolePage), pass(p95 <= targetConsolePage)})
 	}
 	c.h.say("console: the slowest page at p95 is %s (%s)", worstPage, round(worst))
+	c.adoptionCalls(ctx, hc, admin)
 	r := rand.New(rand.NewPCG(15, 15))
 	cards := 3 * n
 	lat, err := timeGets(ctx, hc, admin, cards, func(int) string {
@@ -157,6 +158,32 @@ func (c *cdpRun) measureConsole(ctx context.Context) error {
 	}
 	c.h.record(row{"console: the sidebar's JS + CSS, gzip as served", fmt.Sprintf("%.1f KB", kb), fmt.Sprintf("≤ %d KB", targetSidebarKB), pass(kb <= targetSidebarKB)})
 	return nil
+}
+
+// adoptionCalls times, one after the other, the API calls the executive
+// page makes together (its default range), to say which of them its time
+// is made of.
+func (c *cdpRun) adoptionCalls(ctx context.Context, hc *http.Client, who *http.Cookie) {
+	zone, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		c.h.say("console: %v", err)
+		return
+	}
+	to := time.Now().In(zone)
+	f, t := to.AddDate(0, 0, -29).Format(time.DateOnly), to.Format(time.DateOnly)
+	for _, p := range []string{
+		"/v1/metrics?metrics=dau,wau,mau,paid_dau,stickiness,new_dau,customer_dau&from=" + f + "&to=" + t,
+		"/v1/meters/contacts_total?from=" + t + "&to=" + t,
+		"/v1/meters/contact_cap?from=" + t + "&to=" + t,
+		"/v1/metrics/retention?cohort_from=" + f + "&cohort_to=" + t,
+	} {
+		lat, err := timeGets(ctx, hc, who, 50, func(int) string { return c.base + p })
+		if err != nil {
+			c.h.say("console: the executive page's %s: %v", trimQuery(p), err)
+			continue
+		}
+		c.h.say("console: the executive page's %s alone: p50 %s p95 %s", trimQuery(p), round(quantile(lat, 0.5)), round(quantile(lat, 0.95)))
+	}
 }
 
 // settle waits, at most settleMax, until siyu serve, ClickHouse and the
