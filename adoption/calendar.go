@@ -31,15 +31,6 @@ func (q Query) PointDays() []Day {
 	return out
 }
 
-// activeRange is the span of active days a series of q reads: its days
-// and the window before the first (for calendar_mau, whole months).
-func (q Query) activeRange() (Day, Day) {
-	if q.Metric == CalendarMAU {
-		return MonthStart(q.From), MonthEnd(q.To)
-	}
-	return q.From - Day(q.Metric.window()) + 1, q.To
-}
-
 // countMonths adds, per tenant and month starting on months[i], the actors
 // active on at least one day of that whole calendar month.
 func countMonths(into map[string][]float64, active []ActiveDays, months []Day) {

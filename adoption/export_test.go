@@ -6,6 +6,7 @@ import "time"
 // use a short one); see DefaultMargin.
 func (s *Service) WithMargin(m time.Duration) *Service {
 	s.stored.Margin = m
+	s.series.Margin, s.cohorts.Margin = m, m
 	return s
 }
 

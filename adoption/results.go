@@ -32,7 +32,6 @@ const horizonDays = 31
 
 var (
 	qResultsDone    = siyusql.Query("metrics_results_done")
-	qResultsRead    = siyusql.Query("metrics_results_read")
 	qResultsReadAll = siyusql.Query("metrics_results_read_all")
 )
 
@@ -44,17 +43,14 @@ const (
 // storedMetrics are the series metrics_results holds, in its column order.
 var storedMetrics = []Metric{DAU, WAU, MAU, PaidDAU, PaidMAU, NewDAU, CustomerDAU, CustomerMAU, CalendarMAU}
 
-// storedColumns names the columns that answer m (den only for
-// stickiness); ok is false for a series that is not stored.
-func storedColumns(m Metric) (num, den string, ok bool) {
+// storedColumns are the columns that answer m: its own, or for
+// stickiness DAU over MAU (den −1 for every other series).
+func storedColumns(m Metric) (num, den int) {
 	if m == Stickiness {
-		return string(DAU), string(MAU), true
+		return slices.Index(storedMetrics, DAU), slices.Index(storedMetrics, MAU)
 	}
-	return string(m), "", true
+	return slices.Index(storedMetrics, m), -1
 }
-
-// storedColumn is the index of m among storedMetrics (−1: not stored).
-func storedColumn(m Metric) int { return slices.Index(storedMetrics, m) }
 
 // done is a tenant's latest finished computation. A fresh tenant's rows
 // answer any day: before its first active day and after its horizon (the
@@ -252,104 +248,17 @@ func (s *Service) RunRefresher(ctx context.Context, every time.Duration, report 
 	s.stored.RunRefresher(ctx, every, report)
 }
 
-// storedCounts answers the per-tenant counts of q (days = its point days)
-// from the table for fresh tenants and from a computation for the others.
-// ok is false when q's metric is not stored.
-func (s *Service) storedCounts(ctx context.Context, q Query, days []Day) (num, den map[string][]float64, ok bool, err error) {
-	numCol, denCol, ok := storedColumns(q.Metric)
-	if !ok {
-		return nil, nil, false, nil
-	}
-	num, den = map[string][]float64{}, map[string][]float64{}
-	err = s.stored.Answer(ctx, q.Tenant, func(_ freshness.State[done], stale map[string]bool) error {
-		return s.readStored(ctx, q.Tenant, days, numCol, denCol, stale, num, den)
-	}, func(b *batch, stale []string) {
-		for _, t := range stale {
-			num[t] = b.slice(Metric(numCol), t, days)
-			if denCol != "" {
-				den[t] = b.slice(Metric(denCol), t, days)
-			}
-		}
-	})
-	if err != nil {
-		return nil, nil, true, err
-	}
-	return num, den, true, nil
-}
-
-// slice is t's counts of m on days (zero outside the batch's range).
-func (b *batch) slice(m Metric, t string, days []Day) []float64 {
-	out := make([]float64, len(days)+1)
-	c := b.counts[m][t]
-	for i, d := range days {
-		if j := int(d - b.from); d >= b.from && j < len(c) {
-			out[i] = c[j]
-		}
-	}
-	return out
-}
-
-// readStored reads the stored counts of tenant ("" = all) on days (in
-// order), skipping the tenants in skip.
-func (s *Service) readStored(ctx context.Context, tenant string, days []Day, numCol, denCol string, skip map[string]bool, num, den map[string][]float64) error {
-	if len(days) == 0 {
-		return nil
-	}
-	index := make(map[Day]int, len(days))
-	for i, d := range days {
-		index[d] = i
-	}
-	rows, err := s.conn.Query(ctx, qResultsRead, clickhouse.Named("tenant", tenant),
-		clickhouse.Named("num", numCol), clickhouse.Named("den", denCol),
-		clickhouse.Named("from", int64(days[0])), clickhouse.Named("to", int64(days[len(days)-1])))
-	if err != nil {
-		return fmt.Errorf("read metrics results: %w", err)
-	}
-	defer rows.Close()
-	n := len(days)
-	for rows.Next() {
-		var t string
-		var ds, ns, ms []uint32
-		if err := rows.Scan(&t, &ds, &ns, &ms); err != nil {
-			return fmt.Errorf("scan metrics results: %w", err)
-		}
-		if skip[t] {
-			continue
-		}
-		nv := make([]float64, n+1)
-		var dv []float64
-		if denCol != "" {
-			dv = make([]float64, n+1)
-			den[t] = dv
-		}
-		for i, d := range ds {
-			j, ok := index[Day(d)]
-			if !ok {
-				continue
-			}
-			nv[j] = float64(ns[i])
-			if dv != nil {
-				dv[j] = float64(ms[i])
-			}
-		}
-		num[t] = nv
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read metrics results: %w", err)
-	}
-	return nil
-}
-
-// storedRows are the counts of some stored series, per tenant, on the
-// consecutive days [from, to]: what several series of one range are picked
-// from (storedSet), read with one query and one freshness state.
+// storedRows are the counts of the stored series, per tenant, on the
+// consecutive days [from, to]: what the series of one range are picked
+// from (storedSet), read with one query and one freshness state. Shared by
+// every reader of the range: read only.
 type storedRows struct {
 	from, to Day
-	cols     []int // the storedMetrics indexes kept, in the order of counts
 	tenants  map[string]*tenantRows
 }
 
-// tenantRows are one tenant's counts, per kept column and day − from. has
+// tenantRows are one tenant's counts, per column of storedMetrics and
+// day − from. has
 // marks the days the table holds a row for; nil for a tenant computed for
 // the read, which every day answers.
 type tenantRows struct {
@@ -357,29 +266,20 @@ type tenantRows struct {
 	counts [][]uint32
 }
 
-// storedSet reads the stored counts of metrics on [from, to] for tenant
-// ("" = all): the fresh tenants from one read of the table, the stale ones
-// from one computation of them (stored when settled), as storedCounts does
-// for one series.
-func (s *Service) storedSet(ctx context.Context, tenant string, metrics []Metric, from, to Day) (storedRows, error) {
+// storedSet reads the stored counts of every series on [from, to] for
+// tenant ("" = all): the fresh tenants from one read of the table, the
+// stale ones from one computation of them (stored when settled).
+func (s *Service) storedSet(ctx context.Context, tenant string, from, to Day) (storedRows, error) {
 	r := storedRows{from: from, to: to, tenants: map[string]*tenantRows{}}
-	for _, m := range metrics {
-		num, den, _ := storedColumns(m)
-		for _, col := range []string{num, den} {
-			if i := storedColumn(Metric(col)); i >= 0 && !slices.Contains(r.cols, i) {
-				r.cols = append(r.cols, i)
-			}
-		}
-	}
 	n := int(to-from) + 1
 	err := s.stored.Answer(ctx, tenant, func(_ freshness.State[done], stale map[string]bool) error {
 		return s.readStoredRows(ctx, tenant, stale, &r)
 	}, func(b *batch, stale []string) {
 		for _, t := range stale {
-			tr := &tenantRows{counts: make([][]uint32, len(r.cols))}
-			for k, i := range r.cols {
+			tr := &tenantRows{counts: make([][]uint32, len(storedMetrics))}
+			for k, m := range storedMetrics {
 				tr.counts[k] = make([]uint32, n)
-				c := b.counts[storedMetrics[i]][t]
+				c := b.counts[m][t]
 				for j := range n {
 					if d := from + Day(j); d >= b.from && int(d-b.from) < len(c) {
 						tr.counts[k][j] = uint32(c[d-b.from])
@@ -417,8 +317,8 @@ func (s *Service) readStoredRows(ctx context.Context, tenant string, skip map[st
 		if skip[t] {
 			continue
 		}
-		tr := &tenantRows{has: make([]bool, n), counts: make([][]uint32, len(r.cols))}
-		for k := range r.cols {
+		tr := &tenantRows{has: make([]bool, n), counts: make([][]uint32, len(cols))}
+		for k := range cols {
 			tr.counts[k] = make([]uint32, n)
 		}
 		for j, d := range days {
@@ -427,8 +327,8 @@ func (s *Service) readStoredRows(ctx context.Context, tenant string, skip map[st
 			}
 			at := int(Day(d) - r.from)
 			tr.has[at] = true
-			for k, i := range r.cols {
-				tr.counts[k][at] = cols[i][j]
+			for k := range cols {
+				tr.counts[k][at] = cols[k][j]
 			}
 		}
 		r.tenants[t] = tr
@@ -440,10 +340,11 @@ func (s *Service) readStoredRows(ctx context.Context, tenant string, skip map[st
 }
 
 // counts are the per-tenant counts of m on days (within [r.from, r.to]),
-// as storedCounts gives them for one series: a tenant read from the table
-// counts when it has a row within [days[0], days[len−1]].
+// each with one extra zero past the last day (what assemble sums into): a
+// tenant read from the table counts when it has a row within [days[0],
+// days[len−1]].
 func (r storedRows) counts(m Metric, days []Day) (num, den map[string][]float64) {
-	numCol, denCol, _ := storedColumns(m)
+	numCol, denCol := storedColumns(m)
 	num, den = map[string][]float64{}, map[string][]float64{}
 	lo, hi := int(days[0]-r.from), int(days[len(days)-1]-r.from)
 	for t, tr := range r.tenants {
@@ -451,16 +352,16 @@ func (r storedRows) counts(m Metric, days []Day) (num, den map[string][]float64)
 			continue
 		}
 		num[t] = r.pick(tr, numCol, days)
-		if denCol != "" {
+		if denCol >= 0 {
 			den[t] = r.pick(tr, denCol, days)
 		}
 	}
 	return num, den
 }
 
-// pick is column col of tr on days, with the extra zero of storedCounts.
-func (r storedRows) pick(tr *tenantRows, col string, days []Day) []float64 {
-	c := tr.counts[slices.Index(r.cols, storedColumn(Metric(col)))]
+// pick is column col of tr on days, with the extra zero of counts.
+func (r storedRows) pick(tr *tenantRows, col int, days []Day) []float64 {
+	c := tr.counts[col]
 	out := make([]float64, len(days)+1)
 	for i, d := range days {
 		out[i] = float64(c[d-r.from])

@@ -21,18 +21,21 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 
-	"github.com/siyu-dev/siyu/internal/flight"
 	"github.com/siyu-dev/siyu/internal/freshness"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
 
 // Service reads metrics from ClickHouse.
 type Service struct {
-	conn      driver.Conn
-	now       func() time.Time
-	stored    *freshness.Table[done, *batch] // metrics_results
-	timelines flight.Group[Timeline]
+	conn   driver.Conn
+	now    func() time.Time
+	stored *freshness.Table[done, *batch] // metrics_results
+	// What a tenant's reads found, kept while its inputs do not move
+	// (freshness.Memo): a range's series inputs and cohorts.
+	series  freshness.Memo[seriesInput]
+	cohorts freshness.Memo[cohortInput]
 }
 
 // NewService returns a Service over conn; now is the clock that decides
@@ -43,11 +46,12 @@ func NewService(conn driver.Conn, now func() time.Time) *Service {
 	}
 	s := &Service{conn: conn, now: now}
 	s.stored = s.storedTable()
+	s.series = freshness.Memo[seriesInput]{Conn: conn, Margin: DefaultMargin}
+	s.cohorts = freshness.Memo[cohortInput]{Conn: conn, Margin: DefaultMargin}
 	return s
 }
 
 var (
-	qStaffFirst    = siyusql.Query("metrics_staff_first_bits")
 	qStaffBits     = siyusql.Query("metrics_staff_bits_by_tenant")
 	qCustomerBits  = siyusql.Query("metrics_customer_bits_by_tenant")
 	qSubscriptions = siyusql.Query("metrics_subscription_changes")
@@ -59,32 +63,13 @@ func (s *Service) Active(ctx context.Context, q Query) (Result, error) {
 	if err := q.Validate(); err != nil {
 		return Result{}, fmt.Errorf("metrics query: %w", err)
 	}
-	var in Input
-	var err error
-	if in.Plans, err = s.timeline(ctx, q.Tenant); err != nil {
-		return Result{}, err
-	}
 	days := q.PointDays()
-	num, den, stored, err := s.storedCounts(ctx, q, days)
+	in, err := s.seriesInput(ctx, q.Tenant, days[0], days[len(days)-1])
 	if err != nil {
 		return Result{}, err
 	}
-	if stored {
-		return assemble(q, in.Plans, num, den, days), nil
-	}
-	from, to := q.activeRange()
-	switch {
-	case q.Metric == NewDAU:
-		in.First, err = s.firstDays(ctx, qStaffFirst, q.Tenant, q.From, q.To)
-	case q.Metric.customers():
-		in.Active, err = s.tenantDays(ctx, qCustomerBits, q.Tenant, from, to)
-	default:
-		in.Active, err = s.tenantDays(ctx, qStaffBits, q.Tenant, from, to)
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	return Compute(q, in), nil
+	num, den := in.rows.counts(q.Metric, days)
+	return assemble(q, in.plans, num, den, days), nil
 }
 
 // Series returns the daily series of q's metrics, in q's order, each
@@ -95,24 +80,20 @@ func (s *Service) Series(ctx context.Context, q SeriesQuery) ([]Result, error) {
 	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("metrics query: %w", err)
 	}
-	plans, err := s.timeline(ctx, q.Tenant)
-	if err != nil {
-		return nil, err
-	}
 	days := make([][]Day, len(q.Metrics))
 	from, to := q.From, q.To
 	for i, m := range q.Metrics {
 		days[i] = q.of(m).PointDays()
 		from = min(from, days[i][0]) // calendar_mau starts on its month's first day
 	}
-	rows, err := s.storedSet(ctx, q.Tenant, q.Metrics, from, to)
+	in, err := s.seriesInput(ctx, q.Tenant, from, to)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Result, len(q.Metrics))
 	for i, m := range q.Metrics {
-		num, den := rows.counts(m, days[i])
-		out[i] = assemble(q.of(m), plans, num, den, days[i])
+		num, den := in.rows.counts(m, days[i])
+		out[i] = assemble(q.of(m), in.plans, num, den, days[i])
 	}
 	return out, nil
 }
@@ -122,19 +103,28 @@ func (s *Service) Retention(ctx context.Context, q RetentionQuery) ([]Cohort, er
 	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("retention query: %w", err)
 	}
-	query := qStaffBits
+	query, who := qStaffBits, "staff"
 	if q.Customers {
-		query = qCustomerBits
+		query, who = qCustomerBits, "customers"
 	}
-	first, active, err := s.cohorts(ctx, query, q)
-	if err != nil {
+	key := fmt.Sprintf("%s %d %d %d", who, q.From, q.To, q.maxN())
+	var in cohortInput
+	var last Day
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		in, err = s.cohorts.Get(gctx, q.Tenant, key, func(ctx context.Context) (cohortInput, error) {
+			return s.readCohorts(ctx, query, q)
+		})
+		return err
+	})
+	g.Go(func() (err error) {
+		last, err = s.lastDay(gctx)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	last, err := s.lastDay(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return Retention(q, first, active, last), nil
+	return Retention(q, in.first, in.active, last), nil
 }
 
 // lastDay is the last day with data, but never after today.
@@ -174,21 +164,16 @@ func (s *Service) eachActor(ctx context.Context, query, tenant string, from, to 
 	return nil
 }
 
-// tenantDays are the active days in [from, to] of every actor.
-func (s *Service) tenantDays(ctx context.Context, query, tenant string, from, to Day) ([]ActiveDays, error) {
-	var out []ActiveDays
-	err := s.eachActor(ctx, query, tenant, from, to, func(tn string, blocks []uint16, masks []uint64) {
-		if days := DaysOfBits(blocks, masks, from, to); len(days) > 0 {
-			out = append(out, ActiveDays{Actor: Actor{Tenant: tn}, Days: days})
-		}
-	})
-	return out, err
+// cohortInput is what the cohorts of a range are computed from.
+type cohortInput struct {
+	first  []FirstDay
+	active []ActiveDays
 }
 
-// cohorts reads every actor's days from the first up to q.To + max N and
-// keeps those whose first day lies in [q.From, q.To], each under a made-up
-// id that pairs its first day with its days.
-func (s *Service) cohorts(ctx context.Context, query string, q RetentionQuery) ([]FirstDay, []ActiveDays, error) {
+// readCohorts reads every actor's days from the first up to q.To + max N
+// and keeps those whose first day lies in [q.From, q.To], each under a
+// made-up id that pairs its first day with its days.
+func (s *Service) readCohorts(ctx context.Context, query string, q RetentionQuery) (cohortInput, error) {
 	var first []FirstDay
 	var active []ActiveDays
 	end := q.To + Day(q.maxN())
@@ -201,39 +186,33 @@ func (s *Service) cohorts(ctx context.Context, query string, q RetentionQuery) (
 		first = append(first, FirstDay{Actor: a, Day: f})
 		active = append(active, ActiveDays{Actor: a, Days: DaysOfBits(blocks, masks, f, end)})
 	})
-	return first, active, err
+	return cohortInput{first, active}, err
 }
 
-func (s *Service) firstDays(ctx context.Context, query, tenant string, from, to Day) ([]FirstDay, error) {
-	rows, err := s.conn.Query(ctx, query, clickhouse.Named("tenant", tenant),
-		clickhouse.Named("from", int64(from)), clickhouse.Named("to", int64(to)))
-	if err != nil {
-		return nil, fmt.Errorf("read first days: %w", err)
-	}
-	defer rows.Close()
-	var out []FirstDay
-	for rows.Next() {
-		var f FirstDay
-		var d uint32
-		if err := rows.Scan(&f.Tenant, &f.ID, &d); err != nil {
-			return nil, fmt.Errorf("scan first days: %w", err)
+// seriesInput is what the series of a range are assembled from: the plan
+// timeline and the stored rows.
+type seriesInput struct {
+	plans Timeline
+	rows  storedRows
+}
+
+// seriesInput reads the series inputs of tenant ("" = all) on [from, to]:
+// concurrent reads share one, and it is kept while the tenant's inputs do
+// not move (a page asked again costs one read of metrics_inputs).
+func (s *Service) seriesInput(ctx context.Context, tenant string, from, to Day) (seriesInput, error) {
+	key := strconv.Itoa(int(from)) + " " + strconv.Itoa(int(to))
+	return s.series.Get(ctx, tenant, key, func(ctx context.Context) (seriesInput, error) {
+		plans, err := s.timeline(ctx, tenant)
+		if err != nil {
+			return seriesInput{}, err
 		}
-		f.Day = Day(d)
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read first days: %w", err)
-	}
-	return out, nil
+		rows, err := s.storedSet(ctx, tenant, from, to)
+		return seriesInput{plans, rows}, err
+	})
 }
 
-// timeline reads the subscription changes of tenant ("" = all); concurrent
-// reads of one tenant share one (the series of one page).
+// timeline reads the subscription changes of tenant ("" = all).
 func (s *Service) timeline(ctx context.Context, tenant string) (Timeline, error) {
-	return s.timelines.Do(ctx, tenant, func(ctx context.Context) (Timeline, error) { return s.readTimeline(ctx, tenant) })
-}
-
-func (s *Service) readTimeline(ctx context.Context, tenant string) (Timeline, error) {
 	rows, err := s.conn.Query(ctx, qSubscriptions, clickhouse.Named("tenant", tenant))
 	if err != nil {
 		return nil, fmt.Errorf("read subscription changes: %w", err)

@@ -6,6 +6,7 @@ import "time"
 // use a short one); see freshness.DefaultMargin.
 func (s *Service) WithMargin(m time.Duration) *Service {
 	s.stored.Margin = m
+	s.dailies.Margin = m
 	return s
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/errkind"
-	"github.com/siyu-dev/siyu/internal/flight"
 	"github.com/siyu-dev/siyu/internal/freshness"
 	siyusql "github.com/siyu-dev/siyu/sql"
 	"github.com/siyu-dev/siyu/store"
@@ -26,7 +25,7 @@ type Service struct {
 	conn    driver.Conn
 	now     func() time.Time
 	stored  *freshness.Table[done, *batch] // metering_changes
-	dailies flight.Group[map[string][]Daily]
+	dailies freshness.Memo[map[string][]Daily]
 }
 
 // NewService returns a Service over conn; now decides which periods are
@@ -37,6 +36,7 @@ func NewService(conn driver.Conn, now func() time.Time) *Service {
 	}
 	s := &Service{conn: conn, now: now}
 	s.stored = s.storedTable()
+	s.dailies = freshness.Memo[map[string][]Daily]{Conn: conn, Margin: freshness.DefaultMargin}
 	return s
 }
 
@@ -50,14 +50,15 @@ const insertExport = "INSERT INTO billing_exports (tenant, period, meter, seq, v
 
 // Daily returns every tenant's meters (tenant "" = all tenants) for each
 // day of [from, to]. Concurrent reads of one tenant and range share one
-// read (the executive page asks two meters at once); the answer is read
+// read (the executive page asks two meters at once), and the answer is
+// kept while the tenant's inputs do not move (freshness.Memo); it is read
 // only, by every caller.
 func (s *Service) Daily(ctx context.Context, tenant string, from, to adoption.Day) (map[string][]Daily, error) {
 	if from > to {
 		return nil, fmt.Errorf("%w: from after to", ErrInvalid)
 	}
-	key := strconv.Itoa(int(from)) + " " + strconv.Itoa(int(to)) + " " + tenant
-	return s.dailies.Do(ctx, key, func(ctx context.Context) (map[string][]Daily, error) { return s.readDaily(ctx, tenant, from, to) })
+	key := strconv.Itoa(int(from)) + " " + strconv.Itoa(int(to))
+	return s.dailies.Get(ctx, tenant, key, func(ctx context.Context) (map[string][]Daily, error) { return s.readDaily(ctx, tenant, from, to) })
 }
 
 func (s *Service) readDaily(ctx context.Context, tenant string, from, to adoption.Day) (map[string][]Daily, error) {
