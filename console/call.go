@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
@@ -110,6 +113,32 @@ func (cl *client) get(path string, q url.Values, out any) error {
 
 func (cl *client) send(method, path string, body, out any) error {
 	_, err := cl.do(method, path, nil, body, out)
+	return err
+}
+
+// within is cl with its calls bounded by d (and by cl's own context);
+// done releases the bound.
+func (cl *client) within(d time.Duration) (bounded *client, done func()) {
+	c := *cl
+	c.ctx, done = context.WithTimeout(cl.ctx, d)
+	return &c, done
+}
+
+// sectionBudget is how long a page waits for one section's answer before
+// it shows the section as loading (pending) rather than keep the person
+// waiting: a large tenant's read models load for ~20 s after a restart,
+// and ClickHouse's answer meanwhile may take longer than this.
+const sectionBudget = 1500 * time.Millisecond
+
+// pending sets *p and clears err when err says the answer is not ready in
+// time (503: the request's deadline passed, or a dependency is busy); any
+// other error stays.
+func pending(err error, p *bool) error {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable {
+		*p = true
+		return nil
+	}
 	return err
 }
 

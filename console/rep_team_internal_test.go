@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -239,5 +240,68 @@ func TestDynamicPhrases(t *testing.T) {
 	for _, r := range []string{followup.RuleUnknownCustomer, followup.RuleNotInPool, followup.RuleMaxHold, followup.RuleMaxClaimsPerDay,
 		followup.RuleCooldown, followup.RuleNotAssignedFrom, followup.RuleMaxTransfers} {
 		require.Contains(t, catalog, "rule."+r)
+	}
+}
+
+// TestTeamPageSectionsPending: a section whose answer does not come in
+// time (503) is shown as loading, the others as they are, and the page
+// says it fills in by itself; any other failure is still the page's.
+func TestTeamPageSectionsPending(t *testing.T) {
+	app, f := newFake(t, "manager", "m1")
+	late := func(url.Values, []byte) (int, any) {
+		return http.StatusServiceUnavailable, refusalOf("timeout", "the request took longer than 5s")
+	}
+	f.routes["GET /v1/followups/stats"] = late
+	f.routes["GET /v1/followups/digest"] = late
+	status, body := get(t, app, http.MethodGet, "/app/team?from=2026-11-30&to=2026-12-06", nil)
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, 2, strings.Count(body, `data-test="pending"`), "stats and members")
+	require.Contains(t, body, `id="team-stats" aria-labelledby="team-stats-h" data-test="stats" data-pending`)
+	require.Contains(t, body, "销售统计（2026-11-30 至 2026-12-06）", "the period asked is shown")
+	require.Contains(t, body, `data-test="member" data-id="s2"><td>s2</td><td class="num">…</td>`, "members without their counts")
+	require.NotContains(t, body, `id="team-funnel" aria-labelledby="team-funnel-h" data-test="funnel" data-pending`)
+	require.Contains(t, body, `width="380"`, "the funnel is there")
+	require.Contains(t, body, "载入后自动显示")
+
+	f.routes["GET /v1/followups/stats"] = func(url.Values, []byte) (int, any) {
+		return http.StatusInternalServerError, refusalOf("internal", "boom")
+	}
+	status, _ = get(t, app, http.MethodGet, "/app/team", nil)
+	require.Equal(t, http.StatusInternalServerError, status, "not a section's delay: the page fails")
+}
+
+// TestTeamStatsPages: a large team's statistics are shown 100 rows at a
+// time, the period and manager kept in the page links.
+func TestTeamStatsPages(t *testing.T) {
+	app, f := newFake(t, "admin", "")
+	var days []followup.RepDay
+	for i := range 230 {
+		days = append(days, followup.RepDay{StaffID: fmt.Sprintf("s%03d", i), Day: "2026-12-06", ChatCnt: i})
+	}
+	f.routes["GET /v1/followups/stats"] = ok(stats{From: "2026-12-06", To: "2026-12-06", Days: days})
+	status, body := get(t, app, http.MethodGet, "/app/team?manager_id=m1&from=2026-12-06&to=2026-12-06", nil)
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, 100, strings.Count(body, `data-test="stat-row"`))
+	require.Contains(t, body, "第 1–100 行，共 230 行")
+	require.Contains(t, body, `href="/app/team?from=2026-12-06&amp;manager_id=m1&amp;stats_page=2&amp;to=2026-12-06#team-stats" rel="next"`)
+	require.NotContains(t, body, `data-test="stats-prev"`)
+
+	status, body = get(t, app, http.MethodGet, "/app/team?manager_id=m1&stats_page=3", nil)
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, 30, strings.Count(body, `data-test="stat-row"`))
+	require.Contains(t, body, "<td>s229</td>")
+	require.Contains(t, body, "第 201–230 行，共 230 行")
+	require.Contains(t, body, `stats_page=2#team-stats" rel="prev"`)
+	require.NotContains(t, body, `data-test="stats-next"`)
+
+	status, body = get(t, app, http.MethodGet, "/app/team?stats_page=9", nil)
+	require.Equal(t, http.StatusOK, status, body)
+	require.Contains(t, body, "这一页没有数据。")
+	require.Contains(t, body, `stats_page=3#team-stats" rel="prev"`, "back to the last page")
+
+	for _, bad := range []string{"0", "x", "-1"} {
+		status, body = get(t, app, http.MethodGet, "/app/team?stats_page="+bad, nil)
+		require.Equal(t, http.StatusBadRequest, status, bad)
+		require.Contains(t, body, "stats_page", bad)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -37,9 +38,14 @@ type teamData struct {
 	Bars                []funnelBar
 	Height              int
 	Stats               *stats
-	Transfer            *transferResult
-	TransferRefused     []refusal
-	Form                map[string]string // the values of the form that failed
+	StatsPage           statsPage
+	// Sections whose answer did not come within sectionBudget (a large
+	// tenant's memory still loading after a restart): shown as loading and
+	// fetched again by the page (console.js, data-pending).
+	DigestPending, FunnelPending, StatsPending bool
+	Transfer                                   *transferResult
+	TransferRefused                            []refusal
+	Form                                       map[string]string // the values of the form that failed
 }
 
 // teamRow is one rep of the team with their day's counts.
@@ -67,6 +73,53 @@ func teamRows(members []string, dg *digest) []teamRow {
 			Board: dayHref(followup.ViewDueToday, "", id, "")}
 	}
 	return out
+}
+
+// statsRowsPerPage is how many (rep, day) rows of statistics the team page
+// shows at a time: a large team's week is thousands.
+const statsRowsPerPage = 100
+
+// statsPage is the page of statistics rows shown (stats_page, from 1).
+type statsPage struct {
+	Rows               []followup.RepDay
+	First, Last, Total int // rows First..Last of Total, from 1
+	Prev, Next         string
+}
+
+// pageOfStats is the page of days that stats_page asks for; a stats_page
+// that is not a whole number from 1 is refused, one past the end is empty.
+func pageOfStats(c *fiber.Ctx, days []followup.RepDay) (statsPage, error) {
+	n := 1
+	if raw := c.Query("stats_page"); raw != "" {
+		v, err := strconv.Atoi(raw)
+		if err != nil || v < 1 {
+			return statsPage{}, &apiError{Status: http.StatusBadRequest, Code: "bad_request", Field: "stats_page",
+				Message: "stats_page is a page number from 1"}
+		}
+		n = v
+	}
+	p := statsPage{Total: len(days)}
+	lo := min((n-1)*statsRowsPerPage, len(days))
+	hi := min(lo+statsRowsPerPage, len(days))
+	p.Rows = days[lo:hi]
+	if hi > lo {
+		p.First, p.Last = lo+1, hi
+	}
+	if n > 1 {
+		p.Prev = requestWith(c, "stats_page", strconv.Itoa(max(1, min(n-1, (len(days)+statsRowsPerPage-1)/statsRowsPerPage)))) + "#team-stats"
+	}
+	if hi < len(days) {
+		p.Next = requestWith(c, "stats_page", strconv.Itoa(n+1)) + "#team-stats"
+	}
+	return p, nil
+}
+
+// requestWith is the request's path and query with key set to value.
+func requestWith(c *fiber.Ctx, key, value string) string {
+	q := url.Values{}
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) { q.Add(string(k), string(v)) })
+	q.Set(key, value)
+	return c.Path() + "?" + q.Encode()
 }
 
 // stats is GET /v1/followups/stats.
@@ -158,12 +211,23 @@ func (cons *Console) teamData(c *fiber.Ctx) (*teamData, error) {
 		period.Set("to", d.To)
 	}
 	d.Digest, d.Funnel, d.Stats = &digest{}, &followup.Funnel{}, &stats{}
+	sec, done := cl.within(sectionBudget)
+	defer done()
 	err := together(
-		func() error { return cl.get("/v1/followups/digest", nil, d.Digest) },
-		func() error { return cl.get("/v1/followups/funnel", period, d.Funnel) },
-		func() error { return cl.get("/v1/followups/stats", period, d.Stats) },
+		func() error { return pending(sec.get("/v1/followups/digest", nil, d.Digest), &d.DigestPending) },
+		func() error { return pending(sec.get("/v1/followups/funnel", period, d.Funnel), &d.FunnelPending) },
+		func() error { return pending(sec.get("/v1/followups/stats", period, d.Stats), &d.StatsPending) },
 	)
 	if err != nil {
+		return nil, err
+	}
+	if d.FunnelPending {
+		d.Funnel.From, d.Funnel.To = d.From, d.To
+	}
+	if d.StatsPending {
+		d.Stats.From, d.Stats.To = d.From, d.To
+	}
+	if d.StatsPage, err = pageOfStats(c, d.Stats.Days); err != nil {
 		return nil, err
 	}
 	d.Rows = teamRows(d.Members, d.Digest)
@@ -322,6 +386,10 @@ var teamMessages = map[string]msg{
 	"team.funnel.none":      {"这段时间没有阶段变化。", "No stage changes in this period."},
 	"team.stats":            {"销售统计（%s 至 %s）", "Rep statistics (%s to %s)"},
 	"team.stats.none":       {"这段时间没有统计数据。", "No statistics for this period."},
+	"team.stats.rows":       {"第 %d–%d 行，共 %d 行", "Rows %d–%d of %d"},
+	"team.stats.prev":       {"上一页", "Previous"},
+	"team.stats.next":       {"下一页", "Next"},
+	"team.stats.past":       {"这一页没有数据。", "Nothing on this page."},
 	"team.stats.defs":       {"指标说明（与企业微信「联系客户统计」一致）", "What the columns mean (as WeCom's customer contact statistics)"},
 	"stat.day":              {"日期", "Day"},
 	"stat.chat_cnt":         {"聊天数", "Chats"},

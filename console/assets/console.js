@@ -33,6 +33,22 @@
   });
 
   window.siyu = { api: api, debounce: debounce, csrf: csrf, ready: [] };
+  // Sections still loading (data-pending, partials/pending.html): the page
+  // is fetched again every 3 s and each section swapped in once ready.
+  (function () {
+    var tries = 0;
+    function again() {
+      if (!document.querySelector("[data-pending]") || ++tries > 60) return;
+      fetch(location.href, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (t) {
+        var doc = new DOMParser().parseFromString(t, "text/html");
+        document.querySelectorAll("[data-pending][id]").forEach(function (el) {
+          var now = doc.getElementById(el.id);
+          if (now && !now.hasAttribute("data-pending")) el.replaceWith(document.importNode(now, true));
+        });
+      }).catch(function () {}).then(function () { setTimeout(again, 3000); });
+    }
+    setTimeout(again, 3000);
+  })();
   // ---- marketer: the segment builder's live count, bulk job progress ----
   (function (siyu) {
     function own(node, f) {
