@@ -32,11 +32,34 @@ type Inputs struct {
 var inputs flight.Group[Inputs]
 
 // ReadInputs reads the inputs of tenant ("" = all). A read already in
-// flight for tenant on conn answers it too (the result is read only).
+// flight for tenant on conn answers it too (the result is read only), and
+// so do inputs a Memo read for the read it makes (withInputs).
 func ReadInputs(ctx context.Context, conn driver.Conn, tenant string) (Inputs, error) {
+	if in, ok := carried(ctx, conn, tenant); ok {
+		return in, nil
+	}
 	return inputs.Do(ctx, fmt.Sprintf("%p/%s", conn, tenant), func(ctx context.Context) (Inputs, error) {
 		return readInputs(ctx, conn, tenant)
 	})
+}
+
+// inputsKey keys the inputs of a tenant on a connection in a context.
+type inputsKey struct {
+	conn   driver.Conn
+	tenant string
+}
+
+// withInputs is ctx carrying in, tenant's inputs on conn: a read that
+// follows the inputs read that decided it (Memo.Get) uses them rather than
+// read them again; it is exact as of that read.
+func withInputs(ctx context.Context, conn driver.Conn, tenant string, in Inputs) context.Context {
+	return context.WithValue(ctx, inputsKey{conn, tenant}, in)
+}
+
+// carried are the inputs ctx carries for tenant on conn, if any.
+func carried(ctx context.Context, conn driver.Conn, tenant string) (Inputs, bool) {
+	in, ok := ctx.Value(inputsKey{conn, tenant}).(Inputs)
+	return in, ok
 }
 
 func readInputs(ctx context.Context, conn driver.Conn, tenant string) (Inputs, error) {

@@ -66,7 +66,7 @@ func (m *Memo[V]) Get(ctx context.Context, tenant, key string, read func(context
 	// A read that began before the tenant settled may miss an insert still
 	// committing: a settled caller never joins one.
 	fk := tenant + "\x00" + key + "\x00" + mark + "\x00" + strconv.FormatBool(settled)
-	v, err := m.reads.Do(ctx, fk, read)
+	v, err := m.reads.Do(withInputs(ctx, m.Conn, tenant, in), fk, read)
 	if err == nil && settled {
 		m.keep(tenant, key, mark, v)
 	}

@@ -84,8 +84,13 @@ func (s State[D]) Stale(margin time.Duration) []string {
 
 // State reads the inputs and finished computations of tenant ("" = all).
 // Concurrent reads of one tenant's state share one read (several series of
-// one page); the state is read only, by every caller.
+// one page); the state is read only, by every caller. A read carrying the
+// inputs a Memo decided by reads apart: no other caller gets inputs read
+// before it arrived.
 func (t *Table[D, B]) State(ctx context.Context, tenant string) (State[D], error) {
+	if _, ok := carried(ctx, t.Conn, tenant); ok {
+		return t.readState(ctx, tenant)
+	}
 	return t.states.Do(ctx, tenant, func(ctx context.Context) (State[D], error) { return t.readState(ctx, tenant) })
 }
 
