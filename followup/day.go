@@ -8,6 +8,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/internal/reporting"
 	siyusql "github.com/siyu-dev/siyu/sql"
 )
@@ -65,7 +66,7 @@ func (r *Reader) Stats(ctx context.Context, tenant string, scope Scope, from, to
 	if reps != nil && len(reps) == 0 {
 		return []RepDay{}, nil // an empty team
 	}
-	days, err := r.tallies(ctx, tenant, dateNumber(from), dateNumber(to), reps)
+	days, err := r.tallies(ctx, tenant, adoption.DateDay(from), adoption.DateDay(to), reps)
 	if err != nil {
 		return nil, err
 	}
@@ -74,13 +75,13 @@ func (r *Reader) Stats(ctx context.Context, tenant string, scope Scope, from, to
 
 // tallies reads the tallies of tenant's reps (nil: every rep) from day lo
 // to hi.
-func (r *Reader) tallies(ctx context.Context, tenant string, lo, hi int32, reps []string) (map[statsKey]dayTally, error) {
+func (r *Reader) tallies(ctx context.Context, tenant string, lo, hi adoption.Day, reps []string) (map[statsKey]dayTally, error) {
 	every := uint8(0)
 	if reps == nil {
 		every, reps = 1, []string{""}
 	}
 	rows, err := r.conn.Query(ctx, qRepStats, clickhouse.Named("tenant", tenant),
-		clickhouse.Named("from", dateOf(lo).Format(time.DateOnly)), clickhouse.Named("to", dateOf(hi).Format(time.DateOnly)),
+		clickhouse.Named("from", lo.String()), clickhouse.Named("to", hi.String()),
 		clickhouse.Named("every", every), clickhouse.Named("staff", reps))
 	if err != nil {
 		return nil, fmt.Errorf("read rep statistics: %w", err)
@@ -101,7 +102,7 @@ func (r *Reader) tallies(ctx context.Context, tenant string, lo, hi int32, reps 
 		}
 		d.customers, d.chats, d.customerChats = int(customers), int(chats), int(customerChats)
 		d.answered, d.negative, d.added = int(answered), int(negative), int(added)
-		out[statsKey{staff: staff, day: int32(date.Unix() / 86400)}] = d
+		out[statsKey{staff: staff, day: adoption.DateDay(date)}] = d
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read rep statistics: %w", err)

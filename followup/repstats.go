@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -13,8 +14,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/siyu-dev/siyu/adoption"
 	"github.com/siyu-dev/siyu/event"
-	"github.com/siyu-dev/siyu/internal/reporting"
 	"github.com/siyu-dev/siyu/kafka"
 	"github.com/siyu-dev/siyu/readmodel"
 )
@@ -48,16 +49,15 @@ const RepStatsDays = 92
 // read again (once the ingest group has committed their events).
 const repStatsRefreshEvery = 250 * time.Millisecond
 
-// statsKey is one rep's day: its Asia/Shanghai date as days since
-// 1970-01-01 (ClickHouse's Date).
+// statsKey is one rep's day (its Asia/Shanghai date, as ClickHouse's Date).
 type statsKey struct {
 	staff string
-	day   int32
+	day   adoption.Day
 }
 
 // statsTenant is one tenant's memory of rep statistics.
 type statsTenant struct {
-	first int32 // the first day held (set when registered)
+	first adoption.Day // the first day held (set when registered)
 
 	tailMu sync.Mutex
 	dirty  map[statsKey]struct{} // (rep, day) whose events the tail passed since their last read
@@ -77,7 +77,7 @@ func NewRepStats(conn driver.Conn, reader *Reader, tail *readmodel.Tail, reg pro
 		Reads: prometheus.CounterOpts{Name: "siyu_rep_stats_reads_total",
 			Help: "Rep statistics reads (GET /v1/followups/stats), by source: memory, or clickhouse while a tenant loads or for a period before its memory."},
 		New: func([]kafka.Position) *statsTenant {
-			return &statsTenant{first: dayNumber(rs.now()) - RepStatsDays, dirty: map[statsKey]struct{}{},
+			return &statsTenant{first: adoption.DayOf(rs.now()) - RepStatsDays, dirty: map[statsKey]struct{}{},
 				days: map[statsKey]dayTally{}, staff: map[string]string{}}
 		},
 		Load:       rs.load,
@@ -91,18 +91,6 @@ func NewRepStats(conn driver.Conn, reader *Reader, tail *readmodel.Tail, reg pro
 // SetClock makes rs read "now" from now (tests); call it before use.
 func (rs *RepStats) SetClock(now func() time.Time) { rs.now = now }
 
-// dayNumber is t's date in Asia/Shanghai as days since 1970-01-01.
-func dayNumber(t time.Time) int32 { return dateNumber(t.In(reporting.Zone)) }
-
-// dateNumber is d's date (in d's own zone) as days since 1970-01-01.
-func dateNumber(d time.Time) int32 {
-	y, m, day := d.Date()
-	return int32(time.Date(y, m, day, 0, 0, 0, 0, time.UTC).Unix() / 86400)
-}
-
-// dateOf is the date of a day number, at 00:00 UTC.
-func dateOf(day int32) time.Time { return time.Unix(int64(day)*86400, 0).UTC() }
-
 // take notes an event (under the tail's lock): the rep's day it counts in
 // is read again once the ingest group has committed past it. It names the
 // events rep_chat_days_mv reads (and a contact.removed by the rep, which
@@ -113,7 +101,7 @@ func (t *statsTenant) take(ev *event.Event) {
 	default:
 		return
 	}
-	day := dayNumber(ev.Time)
+	day := adoption.DayOf(ev.Time)
 	if day < t.first {
 		return
 	}
@@ -130,7 +118,7 @@ func (t *statsTenant) take(ev *event.Event) {
 // starts on or after the first day its memory holds.
 func (rs *RepStats) Stats(ctx context.Context, tenant string, scope Scope, from, to time.Time) ([]RepDay, error) {
 	t, ready := rs.tenants.Get(tenant)
-	if !ready || dateNumber(from) < t.first {
+	if !ready || adoption.DateDay(from) < t.first {
 		rs.tenants.Served(false)
 		return rs.reader.Stats(ctx, tenant, scope, from, to)
 	}
@@ -168,7 +156,7 @@ func (rs *RepStats) Refresh(ctx context.Context, tenant string) error {
 // registration): later events name their reps' days through take, and the
 // next refresh reads those again.
 func (rs *RepStats) load(ctx context.Context, tenant string, t *statsTenant) error {
-	days, err := rs.reader.tallies(ctx, tenant, t.first, dayNumber(rs.now())+maxFutureDays, nil)
+	days, err := rs.reader.tallies(ctx, tenant, t.first, adoption.DayOf(rs.now())+maxFutureDays, nil)
 	if err != nil {
 		return err
 	}
@@ -211,7 +199,7 @@ func (rs *RepStats) refresh(ctx context.Context, tenant string, t *statsTenant) 
 		return err
 	}
 	staff := map[string]bool{}
-	lo, hi := int32(1<<31-1), int32(-1<<31)
+	lo, hi := adoption.Day(math.MaxInt32), adoption.Day(math.MinInt32)
 	for k := range dirty {
 		staff[k.staff] = true
 		lo, hi = min(lo, k.day), max(hi, k.day)
@@ -230,7 +218,7 @@ func (rs *RepStats) refresh(ctx context.Context, tenant string, t *statsTenant) 
 // put replaces, with days, the tallies of the reps of staff (nil: every
 // rep) from lo to hi (nil staff: every day); a (rep, day) ClickHouse no
 // longer has goes (t.mu held).
-func (t *statsTenant) put(days map[statsKey]dayTally, staff map[string]bool, lo, hi int32) {
+func (t *statsTenant) put(days map[statsKey]dayTally, staff map[string]bool, lo, hi adoption.Day) {
 	if staff != nil {
 		for k := range t.days {
 			if staff[k.staff] && k.day >= lo && k.day <= hi {

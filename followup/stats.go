@@ -4,6 +4,8 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/siyu-dev/siyu/adoption"
 )
 
 // RepDay is one rep's statistics for one day, with the names and meanings
@@ -44,7 +46,7 @@ type dayTally struct {
 // days: every day of every rep of scope with a tally in the period, zeros
 // included, plus the reps scope always lists, sorted by rep then day.
 func statsFrom(days map[statsKey]dayTally, scope Scope, from, to time.Time) []RepDay {
-	lo, hi := dateNumber(from), dateNumber(to)
+	lo, hi := adoption.DateDay(from), adoption.DateDay(to)
 	reps := map[string]bool{}
 	for _, s := range scope.always() {
 		reps[s] = true
@@ -55,7 +57,7 @@ func statsFrom(days map[statsKey]dayTally, scope Scope, from, to time.Time) []Re
 			continue
 		}
 		reps[k.staff] = true
-		tally[[2]string{k.staff, dateOf(k.day).Format(time.DateOnly)}] = &d
+		tally[[2]string{k.staff, k.day.String()}] = &d
 	}
 	out := statsOf(reps, tally, from, to)
 	if out == nil {
