@@ -2,7 +2,6 @@ package console
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -69,10 +68,8 @@ func countSaved(cl *client, l Lang, segs []cdp.SavedSegment) []savedRow {
 }
 
 func countOne(cl *client, def json.RawMessage) (uint64, error) {
-	ctx, cancel := context.WithTimeout(cl.ctx, countTimeout)
-	defer cancel()
-	one := *cl
-	one.ctx = ctx
+	one, done := cl.within(countTimeout)
+	defer done()
 	var pr struct {
 		Count uint64 `json:"count"`
 	}
