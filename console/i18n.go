@@ -132,7 +132,7 @@ var coreMessages = map[string]msg{
 	"error.notfound":    {"没有这个页面。", "There is no such page."},
 	"error.back":        {"返回首页", "Back to the start page"},
 	"error.csrf":        {"页面已过期：请刷新后重试。", "This page is stale: reload it and try again."},
-	"pending":           {"正在载入这部分数据（大团队在服务重启后首次打开约需 20 秒），载入后自动显示。", "Loading this part (about 20 s the first time a large team is opened after a restart): it appears here by itself when ready."},
+	"pending":           {"正在载入这部分数据（大团队在服务重启后首次打开约需 20 秒），载入后自动显示；几分钟后仍未显示，请刷新页面，或请管理员查看服务状态（/readyz）。", "Loading this part (about 20 s the first time a large team is opened after a restart): it appears here by itself when ready. If it has not after a few minutes, reload the page or ask an admin to check the service (/readyz)."},
 	"pending.noscript":  {"请稍后刷新页面。", "Reload the page in a moment."},
 	"error.unavailable": {"服务暂时不可用，请稍后刷新重试。", "The service is unavailable for now: reload in a moment."},
 	"common.save":       {"保存", "Save"},
